@@ -1,0 +1,100 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface CallbackRequest {
+  params: URLSearchParams;
+  /** Answers the browser (once) and closes the server. */
+  respond(page: { ok: boolean; title: string; message: string }): void;
+}
+
+export interface CallbackServer {
+  redirectUri: string;
+  port: number;
+  /** The first request to the callback path that carries `code` or `error`. */
+  next(signal: AbortSignal): Promise<CallbackRequest>;
+  close(): Promise<void>;
+}
+
+/**
+ * A one-shot loopback redirect receiver (RFC 8252 §7.3) on 127.0.0.1. It tries `preferredPort`
+ * (where a cached registration points) and falls back to a free port when that one is taken.
+ */
+export async function startCallbackServer(opts: { preferredPort?: number; path?: string } = {}): Promise<CallbackServer> {
+  const path = opts.path ?? '/callback';
+  let waiting: ((req: CallbackRequest) => void) | undefined;
+  let pending: CallbackRequest | undefined;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (req.method !== 'GET' || url.pathname !== path || (!url.searchParams.has('code') && !url.searchParams.has('error')) || pending) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Not found');
+      return;
+    }
+    pending = { params: url.searchParams, respond: (page) => answer(res, page) };
+    waiting?.(pending);
+  });
+  const answer = (res: ServerResponse, page: { ok: boolean; title: string; message: string }) => {
+    if (res.headersSent) return;
+    res.writeHead(page.ok ? 200 : 400, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+      connection: 'close',
+    });
+    res.end(renderPage(page), () => void close());
+  };
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  const port = await listen(server, opts.preferredPort);
+  return {
+    port,
+    redirectUri: `http://127.0.0.1:${port}${path}`,
+    next: (signal) =>
+      new Promise<CallbackRequest>((resolve, reject) => {
+        if (pending) return resolve(pending);
+        const onAbort = () => reject(signal.reason);
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiting = (req) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(req);
+        };
+      }),
+    close,
+  };
+}
+
+async function listen(server: Server, preferredPort?: number): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', onError);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  if (preferredPort) {
+    try {
+      return await tryPort(preferredPort);
+    } catch {
+      // taken (another sign-in, another program): any free port will do for a loopback redirect
+    }
+  }
+  return tryPort(0);
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function renderPage(page: { ok: boolean; title: string; message: string }): string {
+  const color = page.ok ? '#0a7d4f' : '#b42318';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(page.title)}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#f7f7f8;color:#1d1d20;display:flex;min-height:100vh;margin:0;align-items:center;justify-content:center}
+main{background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.1);padding:32px 40px;max-width:480px}
+h1{font-size:20px;margin:0 0 12px;color:${color}}p{line-height:1.5;margin:0}</style></head>
+<body><main><h1 id="result" data-ok="${page.ok}">${escapeHtml(page.title)}</h1><p>${escapeHtml(page.message)}</p></main></body></html>`;
+}

@@ -1,0 +1,105 @@
+// The command-line entry. Each command's module is imported only when it runs, so that proxy mode
+// (what MCP clients start, again and again) never loads the login UI (ink, react).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { VERSION } from './version.js';
+import { DEFAULT_SERVER_URL } from './target.js';
+import { ExitCode, UserError, errorMessage } from './errors.js';
+import { redact } from './log.js';
+
+const seconds = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive number of seconds`);
+  return n;
+};
+
+const header = (value: string, previous: string[] = []) => {
+  if (!/^[^:\s]+:/.test(value)) throw new InvalidArgumentError(`"${value}" is not a header; use Name:value`);
+  return [...previous, value];
+};
+
+const urlOption = () => new Option('--url <url>', `MCP server URL (env APPWRITE_MCP_URL; default ${DEFAULT_SERVER_URL})`);
+const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
+const debugOption = () => new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted)');
+
+const program = new Command('appwrite-mcp')
+  .description('Connect your MCP client to Appwrite: browser sign-in (OAuth 2.1), secrets in the OS keychain, and a stdio proxy to the hosted MCP server.')
+  .version(VERSION, '-v, --version')
+  .showHelpAfterError('(run appwrite-mcp --help for usage)')
+  .addHelpText('after', `
+Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Claude Code):
+  { "command": "npx", "args": ["-y", "appwrite-mcp"] }
+
+Environment:
+  APPWRITE_MCP_URL         server URL (same as --url)
+  APPWRITE_MCP_TOKEN       use this bearer token as is: nothing stored, no browser
+  APPWRITE_MCP_CONFIG_DIR  where state (and, as a fallback, secrets) live
+  BROWSER                  command that opens the sign-in URL
+  HTTPS_PROXY, NO_PROXY    outbound proxy; NODE_EXTRA_CA_CERTS for extra CAs
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in, 4 signed in but needs attention,
+            5 sign-in timed out, 6 access denied.`);
+
+program
+  .command('proxy', { isDefault: true })
+  .description('run the stdio MCP server that forwards to the hosted server (the default command)')
+  .addOption(urlOption())
+  .option('-H, --header <name:value>', 'extra HTTP header for the server (repeatable)', header)
+  .addOption(new Option('--auth-timeout <seconds>', 'how long initialize waits for a browser sign-in before answering with a sign-in placeholder').argParser(seconds).default(30))
+  .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
+  .addOption(storeOption())
+  .addOption(debugOption())
+  .action(async (opts) => {
+    const { runProxyCommand } = await import('./commands/proxy.js');
+    await runProxyCommand(opts);
+  });
+
+program
+  .command('login')
+  .description('sign in through the browser now, so your MCP client never has to wait')
+  .addOption(urlOption())
+  .option('--scope <scopes>', 'scopes to request, space-separated (default: what the server asks for)')
+  .option('--client-id <id>', 'use a pre-registered OAuth client instead of dynamic registration')
+  .option('--no-browser', 'do not open a browser; print the URL to open yourself')
+  .addOption(new Option('--timeout <seconds>', 'how long to wait for the browser').argParser(seconds).default(300))
+  .addOption(storeOption())
+  .addOption(debugOption())
+  .action(async (opts) => {
+    const { runLogin } = await import('./commands/login.js');
+    process.exitCode = await runLogin(opts);
+  });
+
+program
+  .command('status')
+  .description('show who is signed in, to which server, with which scopes, and where secrets live')
+  .addOption(urlOption())
+  .option('--json', 'machine-readable output on stdout')
+  .addOption(debugOption())
+  .action(async (opts) => {
+    const { runStatus } = await import('./commands/status.js');
+    process.exitCode = await runStatus(opts);
+  });
+
+program
+  .command('logout')
+  .description('revoke the sign-in at the authorization server and delete local secrets and state')
+  .addOption(urlOption())
+  .option('--all', 'sign out of every server')
+  .addOption(debugOption())
+  .action(async (opts) => {
+    const { runLogout } = await import('./commands/logout.js');
+    process.exitCode = await runLogout(opts);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof UserError) {
+    process.stderr.write(`appwrite-mcp: ${redact(err.message)}\n`);
+    if (err.hint) process.stderr.write(`  ${redact(err.hint)}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    process.stderr.write(`appwrite-mcp: ${redact(errorMessage(err))}\n`);
+    if (process.env.APPWRITE_MCP_DEBUG) process.stderr.write(`${redact(String((err as Error)?.stack))}\n`);
+    process.exitCode = ExitCode.failure;
+  }
+}

@@ -1,0 +1,56 @@
+import { createCommandContext, type CommonOptions } from './context.js';
+import { resolveServerUrl } from '../target.js';
+import { runProxy } from '../proxy/bridge.js';
+import type { Authorizer } from '../proxy/authorizer.js';
+import { EnvTokenAuthorizer } from '../auth/env-authorizer.js';
+import { StoredAuthorizer } from '../auth/stored-authorizer.js';
+import { openBrowser } from '../auth/browser.js';
+import { UserError, ExitCode } from '../errors.js';
+
+export interface ProxyOptions extends CommonOptions {
+  url?: string;
+  header?: string[];
+  authTimeout: number;
+  browser: boolean;
+}
+
+/** How long a browser sign-in started by the proxy may take, and how often one may be offered. */
+const SIGN_IN_TIMEOUT_MS = 5 * 60_000;
+const BROWSER_COOLDOWN_MS = 10 * 60_000;
+
+export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
+  const url = resolveServerUrl(opts.url);
+  const { logger, signInDeps } = createCommandContext(opts);
+  const authTimeoutMs = opts.authTimeout * 1000;
+  if (authTimeoutMs >= 60_000) {
+    throw new UserError(`--auth-timeout ${opts.authTimeout} is too long: MCP clients give initialize 60 s at most`, { exitCode: ExitCode.usage });
+  }
+  const envToken = process.env.APPWRITE_MCP_TOKEN;
+  const authorizer: Authorizer = envToken
+    ? new EnvTokenAuthorizer(envToken, url)
+    : new StoredAuthorizer({
+        ...signInDeps,
+        url,
+        signInTimeoutMs: SIGN_IN_TIMEOUT_MS,
+        allowBrowser: opts.browser,
+        browserCooldownMs: BROWSER_COOLDOWN_MS,
+        openUrl: (authorizationUrl) => void openBrowser(authorizationUrl, logger),
+      });
+  // Start now: a stored sign-in is loaded (and refreshed if due), a missing one opens the browser
+  // while the client is still starting up. Failures surface on the first request.
+  authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
+  await runProxy({ url, headers: parseHeaders(opts.header ?? []), authorizer, logger, authTimeoutMs });
+}
+
+function parseHeaders(values: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const value of values) {
+    const i = value.indexOf(':');
+    const name = value.slice(0, i).trim();
+    if (name.toLowerCase() === 'authorization') {
+      throw new UserError('--header Authorization is not allowed: appwrite-mcp sets it from your sign-in', { hint: 'Use APPWRITE_MCP_TOKEN to supply a token yourself.', exitCode: ExitCode.usage });
+    }
+    headers[name] = value.slice(i + 1).trim();
+  }
+  return headers;
+}

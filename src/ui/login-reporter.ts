@@ -1,0 +1,53 @@
+import type { SignInStep } from '../auth/sign-in.js';
+
+export interface LoginSummary {
+  url: string;
+  account: string;
+  scopes: string;
+  expiry: string;
+  where: string;
+}
+
+/** How `login` shows its progress: an ink view on a terminal, plain lines elsewhere. */
+export interface LoginReporter {
+  step(step: SignInStep, browserOpened: boolean): void;
+  done(summary: LoginSummary): void;
+  fail(): void;
+  close(): Promise<void>;
+}
+
+export function stepText(step: SignInStep, browserOpened: boolean): string {
+  switch (step.kind) {
+    case 'discovering': return `Finding the authorization server for ${step.url}`;
+    case 'registering': return `Registering appwrite-mcp with ${step.issuer}`;
+    case 'waiting': return browserOpened
+      ? 'Your browser should open; if it did not, open this URL to sign in:'
+      : 'Open this URL in a browser to sign in:';
+    case 'exchanging': return 'Signed in; exchanging the code for tokens';
+    case 'saved': return `Saved to ${step.where}`;
+  }
+}
+
+export function summaryLines(s: LoginSummary): string[] {
+  return [
+    `✓ Signed in to ${s.url}`,
+    `  account: ${s.account}`,
+    `  scopes:  ${s.scopes}`,
+    `  ${s.expiry}`,
+    `  secrets: ${s.where}`,
+  ];
+}
+
+export function createPlainReporter(_url: string, write: (line: string) => void): LoginReporter {
+  return {
+    step(step, browserOpened) {
+      write(stepText(step, browserOpened));
+      if (step.kind === 'waiting') write(`  ${step.authorizationUrl}`);
+    },
+    done(summary) {
+      for (const line of summaryLines(summary)) write(line);
+    },
+    fail() {},
+    close: async () => {},
+  };
+}

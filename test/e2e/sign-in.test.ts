@@ -1,0 +1,235 @@
+// Browser end-to-end: the built CLI signs in against the local cloud in real headless Chromium,
+// with secrets in a real Secret Service (gnome-keyring under dbus-run-session, see test/run.mjs).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startCloud, type Cloud } from '../cloud/index.js';
+import { browserSeam, completeSignIn, launchChromium, type BrowserSeam } from '../helpers/browser.js';
+import { NO_KEYCHAIN_ENV, hasSecretService, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
+import { KeychainSecretStore } from '../../src/store/secrets.js';
+import { silentLogger } from '../../src/log.js';
+
+const requireKeychain = process.env.APPWRITE_MCP_REQUIRE_KEYCHAIN === '1';
+const keychainIt = hasSecretService() || requireKeychain ? it : it.skip;
+
+let cloud: Cloud;
+let browser: Browser;
+let seam: BrowserSeam;
+let config: { dir: string; cleanup(): void };
+const outputs: string[] = [];
+
+beforeAll(async () => {
+  [cloud, browser] = await Promise.all([startCloud(), launchChromium()]);
+});
+afterAll(async () => {
+  await Promise.all([cloud?.stop(), browser?.close()]);
+});
+
+function freshEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  seam = browserSeam();
+  config = tempConfigDir();
+  return { APPWRITE_MCP_CONFIG_DIR: config.dir, ...seam.env, ...extra };
+}
+afterEach(() => {
+  seam?.cleanup();
+  config?.cleanup();
+});
+
+async function cli(args: string[], env: NodeJS.ProcessEnv) {
+  const r = await runCli(args, env);
+  outputs.push(r.stdout, r.stderr);
+  return r;
+}
+
+/** Runs `login`, plays the user in Chromium, returns the CLI's result and the page's verdict. */
+async function loginThroughBrowser(args: string[], env: NodeJS.ProcessEnv, consent: 'allow' | 'deny' = 'allow') {
+  const run = startCli(['login', ...args], env);
+  const url = await seam.nextUrl();
+  const page = await completeSignIn(browser, url, cloud.user, { consent });
+  await page.page.context().close();
+  const result = await run.result;
+  outputs.push(result.stdout, result.stderr);
+  return { result, page, url };
+}
+
+describe('login → status → logout', () => {
+  keychainIt('signs in through the browser, keeps the JWT in the Secret Service, then revokes and clears it', async () => {
+    const env = freshEnv();
+    const { result, page, url } = await loginThroughBrowser(['--url', cloud.mcpUrl], env);
+    expect(result.stderr).toContain('Signed in to');
+    expect(result.code).toBe(0);
+    expect(page.ok).toBe(true);
+    expect(page.title).toBe('Signed in');
+    const auth = new URL(url);
+    expect(auth.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(auth.searchParams.get('resource')).toBe(cloud.mcpUrl);
+    expect(auth.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    expect(auth.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['mcp:read', 'mcp:write', 'offline_access']));
+
+    const status = await cli(['status', '--url', cloud.mcpUrl, '--json'], env);
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.stdout).servers[0];
+    expect(s.ok).toBe(true);
+    expect(s.account).toMatchObject({ sub: cloud.user.sub, email: cloud.user.email });
+    expect(s.scopes).toEqual(expect.arrayContaining(['mcp:read', 'mcp:write']));
+    expect(s.refreshToken.present).toBe(true);
+    expect(s.secrets.store).toBe('keychain');
+    expect(s.issuer).toBe(cloud.issuer);
+    expect(s.client.registration).toBe('dcr');
+    expect(JSON.stringify(s)).not.toMatch(/eyJ/);
+
+    // The secret really is in the Secret Service, and the access token is a JWT bound to the resource.
+    const state = JSON.parse(readFileSync(join(config.dir, 'state.json'), 'utf8'));
+    const key = state.servers[cloud.mcpUrl].secretKey;
+    const raw = execFileSync('secret-tool', ['lookup', 'service', 'appwrite-mcp', 'account', key], { env: process.env }).toString();
+    const tokens = JSON.parse(raw);
+    const claims = await cloud.verifyAccessToken(tokens.accessToken);
+    expect(claims.aud).toBe(cloud.mcpUrl);
+    expect(claims.sub).toBe(cloud.user.sub);
+    expect(await cloud.tokenStatus(tokens.refreshToken)).toBe('active');
+    // Nothing secret in the state file.
+    expect(readFileSync(join(config.dir, 'state.json'), 'utf8')).not.toContain(tokens.refreshToken);
+
+    const human = await cli(['status', '--url', cloud.mcpUrl], env);
+    expect(human.stdout).toContain(`Signed in as ${cloud.user.email}`);
+    expect(human.stdout).toContain('OS keychain');
+
+    const logout = await cli(['logout', '--url', cloud.mcpUrl], env);
+    expect(logout.code).toBe(0);
+    expect(logout.stderr).toMatch(/revoked the tokens/);
+    expect(await cloud.tokenStatus(tokens.refreshToken)).toBe('revoked');
+    const store = new KeychainSecretStore({ logger: silentLogger, timeoutMs: 3000 });
+    expect(await store.get(key)).toBeUndefined();
+    const after = await cli(['status', '--url', cloud.mcpUrl, '--json'], env);
+    expect(after.code).toBe(3);
+    expect(JSON.parse(after.stdout).signedIn).toBe(false);
+
+    const again = await cli(['logout', '--url', cloud.mcpUrl], env);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('nothing to do');
+
+    for (const out of outputs) {
+      expect(out).not.toContain(tokens.accessToken);
+      expect(out).not.toContain(tokens.refreshToken);
+    }
+  });
+
+  keychainIt('reuses the cached registration per issuer, and registers anew when the AS forgot the client', async () => {
+    const env = freshEnv();
+    const project = cloud.projectMcpUrl('demo-project');
+    const before = cloud.stats.registrations;
+    expect((await loginThroughBrowser(['--url', project], env)).result.code).toBe(0);
+    expect(cloud.stats.registrations).toBe(before + 1);
+    expect((await loginThroughBrowser(['--url', project], env, 'allow')).result.code).toBe(0);
+    expect(cloud.stats.registrations).toBe(before + 1);
+
+    const statePath = join(config.dir, 'state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    expect(Object.keys(state.clients)).toEqual([cloud.projectIssuer('demo-project')]);
+    state.clients[cloud.projectIssuer('demo-project')].clientId = 'forgotten-client-id';
+    writeFileSync(statePath, JSON.stringify(state));
+    const { result } = await loginThroughBrowser(['--url', project], env);
+    expect(result.code).toBe(0);
+    expect(cloud.stats.registrations).toBe(before + 2);
+    const s = JSON.parse((await cli(['status', '--url', project, '--json'], env)).stdout).servers[0];
+    expect(s.issuer).toBe(cloud.projectIssuer('demo-project'));
+    expect(s.client.id).not.toBe('forgotten-client-id');
+    await cli(['logout', '--all'], env);
+  });
+
+  it('--no-browser prints the URL on stderr and opens nothing', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const run = startCli(['login', '--url', cloud.mcpUrl, '--no-browser', '--store', 'file'], env);
+    let url: string | undefined;
+    for (let i = 0; i < 200 && !url; i++) {
+      url = /(http:\/\/127\.0\.0\.1:\d+\/v1\/oauth2\/console\/auth\?\S+)/.exec(run.stderr())?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url).toBeDefined();
+    await completeSignIn(browser, url!, cloud.user);
+    const result = await run.result;
+    expect(result.code).toBe(0);
+    expect(seam.urls()).toEqual([]);
+  });
+});
+
+describe('keychain absent → file fallback', () => {
+  it('warns loudly and writes secrets to a 0600 file in a 0700 dir', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const started = Date.now();
+    const { result } = await loginThroughBrowser(['--url', cloud.mcpUrl], env);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/warning/i);
+    expect(result.stderr).toMatch(/keychain/i);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const file = join(config.dir, 'secrets.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(config.dir).mode & 0o777).toBe(0o700);
+    const status = JSON.parse((await cli(['status', '--url', cloud.mcpUrl, '--json'], env)).stdout).servers[0];
+    expect(status.secrets.store).toBe('file');
+    expect(status.secrets.where).toContain(file);
+    const logout = await cli(['logout', '--url', cloud.mcpUrl], env);
+    expect(logout.code).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({});
+  });
+});
+
+describe('refusals and failures', () => {
+  it('refuses plain http:// to a non-loopback host before any request', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const r = await cli(['login', '--url', 'http://mcp.example.com/'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('plain http:// on a non-loopback host');
+    expect(seam.urls()).toEqual([]);
+  });
+
+  it('reports a denied consent', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const { result, page } = await loginThroughBrowser(['--url', cloud.mcpUrl, '--store', 'file'], env, 'deny');
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain('access was denied');
+    expect(page.ok).toBe(false);
+    expect((await cli(['status', '--url', cloud.mcpUrl], env)).code).toBe(3);
+  });
+
+  it('gives up with a clear message when the browser never comes back', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const r = await cli(['login', '--url', cloud.mcpUrl, '--store', 'file', '--timeout', '2'], env);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('no sign-in came back from the browser within 2 s');
+    expect(seam.urls()).toHaveLength(1);
+  });
+});
+
+describe('protocol violations by the servers', () => {
+  const cases: Array<{ name: string; tamper: NonNullable<Parameters<typeof startCloud>[0]>['tamper']; message: RegExp; browser: boolean }> = [
+    { name: 'state mismatch', tamper: { wrongState: true }, message: /different "state"/, browser: true },
+    { name: 'iss mismatch (RFC 9207)', tamper: { wrongIss: true }, message: /"iss"/, browser: true },
+    { name: 'AS without S256', tamper: { noS256: true }, message: /does not advertise PKCE S256/, browser: false },
+    { name: 'PRM resource mismatch', tamper: { prmResourceMismatch: true }, message: /does not match the server URL/, browser: false },
+    { name: 'issuer mismatch in AS metadata', tamper: { metadataIssuerMismatch: true }, message: /does not match the expected issuer/, browser: false },
+  ];
+  for (const c of cases) {
+    it(`refuses: ${c.name}`, async () => {
+      const bad = await startCloud({ tamper: c.tamper });
+      try {
+        const env = freshEnv(NO_KEYCHAIN_ENV);
+        const run = startCli(['login', '--url', bad.mcpUrl, '--store', 'file', '--timeout', '30'], env);
+        if (c.browser) {
+          const page = await completeSignIn(browser, await seam.nextUrl(), bad.user);
+          expect(page.ok).toBe(false);
+          await page.page.context().close();
+        }
+        const r = await run.result;
+        expect(r.stderr).toMatch(c.message);
+        expect(r.code).not.toBe(0);
+        if (!c.browser) expect(seam.urls()).toEqual([]);
+        expect((await cli(['status', '--url', bad.mcpUrl], env)).code).toBe(3);
+      } finally {
+        await bad.stop();
+      }
+    });
+  }
+});

@@ -1,0 +1,66 @@
+// The browser seam: `BROWSER` points at a script that records the sign-in URL; the test then drives
+// real headless Chromium (playwright-core + Debian's chromium) through the local cloud's pages.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { writeScript } from './cli.js';
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+export interface BrowserSeam {
+  /** Put in the CLI's environment. */
+  env: { BROWSER: string };
+  /** Every URL the CLI asked to open, in order. */
+  urls(): string[];
+  /** Waits until the CLI has asked to open `count` URLs and returns the last. */
+  nextUrl(opts?: { count?: number; timeoutMs?: number }): Promise<string>;
+  cleanup(): void;
+}
+
+export function browserSeam(): BrowserSeam {
+  const dir = mkdtempSync(join(tmpdir(), 'appwrite-mcp-browser-'));
+  const log = join(dir, 'urls.txt');
+  const script = writeScript(dir, 'open-url.sh', `#!/bin/sh\nprintf '%s\\n' "$1" >> '${log}'\n`);
+  const urls = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+  return {
+    env: { BROWSER: script },
+    urls,
+    async nextUrl({ count = 1, timeoutMs = 20_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const seen = urls();
+        if (seen.length >= count) return seen[count - 1]!;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`the CLI did not open a browser within ${timeoutMs} ms`);
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface SignInUser {
+  login: string;
+  password: string;
+}
+
+/**
+ * Fills in the local cloud's login and consent pages. Returns the page the browser ended on (the
+ * CLI's callback page), whose `#result` heading says how it went.
+ */
+export async function completeSignIn(browser: Browser, url: string, user: SignInUser, opts: { consent?: 'allow' | 'deny' } = {}): Promise<{ page: Page; title: string; ok: boolean }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.fill('input[name="login"]', user.login);
+  await page.fill('input[name="password"]', user.password);
+  await page.click('#submit');
+  await page.click(opts.consent === 'deny' ? '#deny' : '#allow');
+  const result = page.locator('#result');
+  await result.waitFor({ timeout: 20_000 });
+  return { page, title: (await result.textContent()) ?? '', ok: (await result.getAttribute('data-ok')) === 'true' };
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { isLoopbackHost, parseSecureUrl } from '../../src/net.js';
+import { parseBearerChallenge } from '../../src/challenge.js';
+import { authorizationServerMetadataUrls, protectedResourceMetadataUrls, resourceMatches } from '../../src/auth/discovery.js';
+import { chooseScopes, unionScopes } from '../../src/auth/scopes.js';
+import { redact, registerSecret } from '../../src/log.js';
+import { resolveServerUrl } from '../../src/target.js';
+import { UserError } from '../../src/errors.js';
+
+describe('loopback rule', () => {
+  it('accepts all of 127.0.0.0/8, ::1 and localhost', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '127.255.255.254', '[::1]', '::1', 'localhost', 'LOCALHOST', 'app.localhost', '[::ffff:127.0.0.1]']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+    }
+  });
+  it('refuses everything else', () => {
+    for (const host of ['128.0.0.1', '10.0.0.1', '192.168.1.1', 'example.com', 'localhost.example.com', '[::2]', '0.0.0.0', '127.0.0.1.nip.io']) {
+      expect(isLoopbackHost(host), host).toBe(false);
+    }
+  });
+  it('allows plain http only on loopback', () => {
+    expect(parseSecureUrl('http://127.0.0.7:8080/mcp', 'server URL').href).toBe('http://127.0.0.7:8080/mcp');
+    expect(parseSecureUrl('http://[::1]:3000/', 'server URL').hostname).toBe('[::1]');
+    expect(parseSecureUrl('http://localhost/', 'server URL').hostname).toBe('localhost');
+    expect(parseSecureUrl('https://mcp.appwrite.io/', 'server URL').protocol).toBe('https:');
+    expect(() => parseSecureUrl('http://mcp.appwrite.io/', 'server URL')).toThrow(/plain http:\/\/ on a non-loopback host/);
+    expect(() => parseSecureUrl('http://10.1.2.3/', 'server URL')).toThrow(UserError);
+    expect(() => parseSecureUrl('ftp://127.0.0.1/', 'server URL')).toThrow(/must be an https:\/\/ URL/);
+    expect(() => parseSecureUrl('not a url', 'server URL')).toThrow(/"not a url" is not a valid URL/);
+  });
+  it('defaults to the hosted server and normalizes', () => {
+    expect(resolveServerUrl(undefined, {})).toBe('https://mcp.appwrite.io/');
+    expect(resolveServerUrl(undefined, { APPWRITE_MCP_URL: 'https://x.example/p/mcp#frag' })).toBe('https://x.example/p/mcp');
+    expect(resolveServerUrl('https://MCP.appwrite.io:443', {})).toBe('https://mcp.appwrite.io/');
+  });
+});
+
+describe('WWW-Authenticate parsing', () => {
+  it('reads the Bearer challenge with quoted values and escapes', () => {
+    const c = parseBearerChallenge('Bearer error="insufficient_scope", scope="a b\\"c", resource_metadata="https://h/.well-known/oauth-protected-resource/mcp"');
+    expect(c).toEqual({ error: 'insufficient_scope', errorDescription: undefined, scope: 'a b"c', resourceMetadata: 'https://h/.well-known/oauth-protected-resource/mcp' });
+  });
+  it('finds Bearer among several schemes and token68 forms', () => {
+    expect(parseBearerChallenge('Basic realm="x", Bearer realm="y", error=invalid_token')?.error).toBe('invalid_token');
+    expect(parseBearerChallenge('Negotiate abc==, Bearer scope="s"')?.scope).toBe('s');
+    expect(parseBearerChallenge('Bearer')).toEqual({ error: undefined, errorDescription: undefined, scope: undefined, resourceMetadata: undefined });
+    expect(parseBearerChallenge('Basic realm="x"')).toBeUndefined();
+    expect(parseBearerChallenge(null)).toBeUndefined();
+  });
+});
+
+describe('discovery URLs (MCP authorization spec order)', () => {
+  it('tries path-inserted, then root protected-resource metadata', () => {
+    expect(protectedResourceMetadataUrls('https://h/p1/mcp')).toEqual(['https://h/.well-known/oauth-protected-resource/p1/mcp', 'https://h/.well-known/oauth-protected-resource']);
+    expect(protectedResourceMetadataUrls('https://h/')).toEqual(['https://h/.well-known/oauth-protected-resource']);
+  });
+  it('orders AS metadata: 8414 inserted, OIDC inserted, OIDC appended', () => {
+    expect(authorizationServerMetadataUrls('https://a/v1/oauth2/console')).toEqual([
+      'https://a/.well-known/oauth-authorization-server/v1/oauth2/console',
+      'https://a/.well-known/openid-configuration/v1/oauth2/console',
+      'https://a/v1/oauth2/console/.well-known/openid-configuration',
+    ]);
+    expect(authorizationServerMetadataUrls('https://a')).toEqual(['https://a/.well-known/oauth-authorization-server', 'https://a/.well-known/openid-configuration']);
+  });
+  it('matches a PRM resource to the server URL on segment boundaries only', () => {
+    expect(resourceMatches('https://h/', 'https://h/mcp')).toBe(true);
+    expect(resourceMatches('https://h/p/mcp', 'https://h/p/mcp')).toBe(true);
+    expect(resourceMatches('https://h/p/mcp/', 'https://h/p/mcp')).toBe(true);
+    expect(resourceMatches('https://h/p', 'https://h/pq/mcp')).toBe(false);
+    expect(resourceMatches('https://other/', 'https://h/mcp')).toBe(false);
+    expect(resourceMatches('http://h/', 'https://h/mcp')).toBe(false);
+    expect(resourceMatches('not a url', 'https://h/mcp')).toBe(false);
+  });
+});
+
+describe('scope selection', () => {
+  it('prefers --scope, then the challenge, then scopes_supported, and adds offline_access/openid when offered', () => {
+    const as = ['openid', 'offline_access', 'email', 'mcp:read'];
+    expect(chooseScopes({ requested: ['x'], challengeScope: 'a', resourceScopes: ['b'], asScopes: as })).toEqual(['x', 'offline_access', 'openid', 'email']);
+    expect(chooseScopes({ challengeScope: 'a b', resourceScopes: ['c'], asScopes: [] })).toEqual(['a', 'b']);
+    expect(chooseScopes({ resourceScopes: ['c'] })).toEqual(['c']);
+    expect(chooseScopes({})).toEqual([]);
+    expect(unionScopes(['a', 'b'], ['b', 'c'])).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('redaction', () => {
+  it('masks known secrets and token shapes', () => {
+    registerSecret('opaque-refresh-token-value-123');
+    const line = redact('refresh opaque-refresh-token-value-123 Authorization: Bearer abc.def.ghi {"access_token":"zzz"} code=xyz&state=1 eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.sig');
+    expect(line).not.toMatch(/opaque-refresh-token-value-123|abc\.def\.ghi|zzz|xyz|eyJhbGci/);
+    expect(line).toContain('state=1');
+  });
+});
