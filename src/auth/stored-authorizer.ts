@@ -20,7 +20,7 @@ import { RefreshError, refreshTokens } from './tokens.js';
 import { type SignInDeps, type SignInResult, signIn } from './sign-in.js';
 import { splitScopes, unionScopes } from './scopes.js';
 
-/** A token with less than this left is refreshed before use. */
+/** A token with less than this left is refreshed before use (less for very short lifetimes). */
 const EARLY_REFRESH_MS = 60_000;
 /** After a failed refresh (AS down), requests fail fast for this long before the next attempt. */
 const REFRESH_RETRY_MS = 1_000;
@@ -91,8 +91,11 @@ export class StoredAuthorizer implements Authorizer {
     return this.inflight;
   }
 
+  /** More than a minute left (or, for short-lived tokens, more than half their lifetime). */
   private isFresh(tokens: TokenSet): boolean {
-    return tokens.expiresAt === undefined || tokens.expiresAt - this.now() > EARLY_REFRESH_MS;
+    if (tokens.expiresAt === undefined) return true;
+    const lifetime = tokens.obtainedAt !== undefined ? tokens.expiresAt - tokens.obtainedAt : Infinity;
+    return tokens.expiresAt - this.now() > Math.min(EARLY_REFRESH_MS, lifetime / 2);
   }
 
   private isUsable(tokens: TokenSet): boolean {

@@ -23,6 +23,7 @@ export function tokenSetFrom(res: oauth.TokenEndpointResponse, previous?: TokenS
     // RFC 6749 §6: a refresh response may omit the refresh token, which then stays valid.
     refreshToken: res.refresh_token ?? previous?.refreshToken,
     expiresAt: typeof res.expires_in === 'number' ? now + res.expires_in * 1000 : undefined,
+    obtainedAt: now,
     idToken: res.id_token ?? previous?.idToken,
     scope: res.scope ?? previous?.scope,
     tokenType: res.token_type,

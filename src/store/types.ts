@@ -7,6 +7,8 @@ export interface TokenSet {
   refreshToken?: string;
   /** Epoch milliseconds when the access token expires (absent: unknown). */
   expiresAt?: number;
+  /** Epoch milliseconds when it was issued to us, so "about to expire" can scale with short lifetimes. */
+  obtainedAt?: number;
   idToken?: string;
   /** Space-separated scopes granted with this access token. */
   scope?: string;

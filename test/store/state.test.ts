@@ -1,0 +1,65 @@
+import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getServer, loadState, removeServer, StateVersionError, statePath, updateState } from '../../src/store/state.js';
+import { makeTempDir, runFixture } from './helpers.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
+async function tempDir() { const t = await makeTempDir(); cleanups.push(t.cleanup); return `${t.dir}/config`; }
+function recordingLogger() {
+  const warnings: string[] = [];
+  return { warnings, logger: { debugEnabled: false, debug() {}, info() {}, error() {}, warn: (m: string) => { warnings.push(m); } } };
+}
+
+describe('state', () => {
+  it('starts empty, writes 0600 in a 0700 dir, and removes servers', async () => {
+    const dir = await tempDir();
+    expect(await loadState(dir)).toEqual({ version: 1, servers: {}, clients: {} });
+    await updateState(dir, (s) => { s.clients['https://as'] = { issuer: 'https://as', clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }; });
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(statePath(dir))).mode & 0o777).toBe(0o600);
+    expect((await loadState(dir)).clients['https://as'].clientId).toBe('c');
+    expect(getServer(await loadState(dir), 'https://nope')).toBeUndefined();
+    await updateState(dir, (s) => removeServer(s, 'https://nope'));
+  });
+
+  it('loses no update when several processes write at once', async () => {
+    const dir = await tempDir();
+    const runs = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((p) => runFixture('state-writer', [dir, p, '5'], { killAfterMs: 60_000 })));
+    for (const run of runs) expect(run, run.stderr).toMatchObject({ code: 0 });
+    expect(Object.keys((await loadState(dir)).servers)).toHaveLength(30);
+  }, 60_000);
+
+  it('moves a corrupt file aside, warns, and starts empty', async () => {
+    const dir = await tempDir();
+    await mkdir(dir, { recursive: true });
+    await writeFile(statePath(dir), '{"version": 1, "servers": {');
+    const { warnings, logger } = recordingLogger();
+    expect(await loadState(dir, { logger })).toEqual({ version: 1, servers: {}, clients: {} });
+    const names = await readdir(dir);
+    expect(names.some((n) => n.startsWith('state.json.corrupt-'))).toBe(true);
+    expect(names).not.toContain('state.json');
+    expect(warnings.join('\n')).toMatch(/not valid JSON.*moved it to .*state\.json\.corrupt-/);
+  });
+
+  it('refuses a state file from a newer version with a clear error', async () => {
+    const dir = await tempDir();
+    await mkdir(dir, { recursive: true });
+    await writeFile(statePath(dir), JSON.stringify({ version: 2, servers: {}, clients: {} }));
+    const error = await loadState(dir).catch((e) => e);
+    expect(error).toBeInstanceOf(StateVersionError);
+    expect(error.message).toMatch(/version 2.*only understands version 1/);
+    expect(await readFile(statePath(dir), 'utf8')).toContain('"version":2');
+  });
+
+  it('tightens a state file that others can read, with a warning', async () => {
+    const dir = await tempDir();
+    await updateState(dir, () => {});
+    const { chmod } = await import('node:fs/promises');
+    await chmod(statePath(dir), 0o644);
+    const { warnings, logger } = recordingLogger();
+    await loadState(dir, { logger });
+    expect((await stat(statePath(dir))).mode & 0o777).toBe(0o600);
+    expect(warnings.join('\n')).toMatch(/mode 0644.*0600/);
+  });
+});
