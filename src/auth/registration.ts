@@ -8,7 +8,7 @@ import { oauthErrorText, requestOptions } from './oauth.js';
 import { VERSION } from '../version.js';
 
 /** RFC 7591 §3.1: a native public client with a loopback redirect (RFC 8252 §7.3). */
-export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationServer, redirectUri: string, scope: string[]): Promise<ClientRecord> {
+export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationServer, redirectUri: string): Promise<ClientRecord> {
   if (!as.registration_endpoint) {
     throw new UserError(`the authorization server "${as.issuer}" does not offer dynamic client registration`, {
       hint: 'Register a public client with the redirect URI http://127.0.0.1/callback yourself and pass its id with --client-id.',
@@ -28,7 +28,7 @@ export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationSe
         token_endpoint_auth_method: 'none',
         software_id: 'appwrite-mcp',
         software_version: VERSION,
-        ...(scope.length ? { scope: scope.join(' ') } : {}),
+        // No `scope`: it is optional, and ASes that keep resource scopes apart reject it here.
       },
       requestOptions(ctx, as.registration_endpoint),
     );

@@ -79,13 +79,13 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
       client = preRegisteredClient(as.issuer, o.clientId);
       request = await newAuthorizationRequest({ as, clientId: client.clientId, redirectUri: callback.redirectUri, resource: resource.resource, scopes });
     } else {
-      client = cached ?? (o.onStep?.({ kind: 'registering', issuer: as.issuer }), await registerClient(ctx, as, callback.redirectUri, scopes));
+      client = cached ?? (o.onStep?.({ kind: 'registering', issuer: as.issuer }), await registerClient(ctx, as, callback.redirectUri));
       request = await newAuthorizationRequest({ as, clientId: client.clientId, redirectUri: callback.redirectUri, resource: resource.resource, scopes });
       if (cached && !(await clientStillAccepted(ctx, request.url))) {
         // The AS forgot the cached client (or will not take this redirect port): register anew.
         ctx.logger.debug(`the cached client for ${as.issuer} was refused; registering a new one`);
         o.onStep?.({ kind: 'registering', issuer: as.issuer });
-        client = await registerClient(ctx, as, callback.redirectUri, scopes);
+        client = await registerClient(ctx, as, callback.redirectUri);
         request = await newAuthorizationRequest({ as, clientId: client.clientId, redirectUri: callback.redirectUri, resource: resource.resource, scopes });
       }
       if (client !== cached) await updateState(deps.dir, (s) => { s.clients[as.issuer] = client; });

@@ -45,8 +45,9 @@ async function cli(args: string[], env: NodeJS.ProcessEnv) {
 
 /** Runs `login`, plays the user in Chromium, returns the CLI's result and the page's verdict. */
 async function loginThroughBrowser(args: string[], env: NodeJS.ProcessEnv, consent: 'allow' | 'deny' = 'allow') {
+  const count = seam.urls().length + 1;
   const run = startCli(['login', ...args], env);
-  const url = await seam.nextUrl();
+  const url = await seam.nextUrl({ count });
   const page = await completeSignIn(browser, url, cloud.user, { consent });
   await page.page.context().close();
   const result = await run.result;
@@ -83,7 +84,7 @@ describe('login → status → logout', () => {
     // The secret really is in the Secret Service, and the access token is a JWT bound to the resource.
     const state = JSON.parse(readFileSync(join(config.dir, 'state.json'), 'utf8'));
     const key = state.servers[cloud.mcpUrl].secretKey;
-    const raw = execFileSync('secret-tool', ['lookup', 'service', 'appwrite-mcp', 'account', key], { env: process.env }).toString();
+    const raw = execFileSync('secret-tool', ['lookup', 'service', 'appwrite-mcp', 'username', key], { env: process.env }).toString();
     const tokens = JSON.parse(raw);
     const claims = await cloud.verifyAccessToken(tokens.accessToken);
     expect(claims.aud).toBe(cloud.mcpUrl);
@@ -120,9 +121,11 @@ describe('login → status → logout', () => {
     const env = freshEnv();
     const project = cloud.projectMcpUrl('demo-project');
     const before = cloud.stats.registrations;
-    expect((await loginThroughBrowser(['--url', project], env)).result.code).toBe(0);
+    const first = (await loginThroughBrowser(['--url', project], env)).result;
+    expect(first.code, first.stderr).toBe(0);
     expect(cloud.stats.registrations).toBe(before + 1);
-    expect((await loginThroughBrowser(['--url', project], env, 'allow')).result.code).toBe(0);
+    const second = (await loginThroughBrowser(['--url', project], env)).result;
+    expect(second.code, second.stderr).toBe(0);
     expect(cloud.stats.registrations).toBe(before + 1);
 
     const statePath = join(config.dir, 'state.json');
@@ -131,7 +134,7 @@ describe('login → status → logout', () => {
     state.clients[cloud.projectIssuer('demo-project')].clientId = 'forgotten-client-id';
     writeFileSync(statePath, JSON.stringify(state));
     const { result } = await loginThroughBrowser(['--url', project], env);
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     expect(cloud.stats.registrations).toBe(before + 2);
     const s = JSON.parse((await cli(['status', '--url', project, '--json'], env)).stdout).servers[0];
     expect(s.issuer).toBe(cloud.projectIssuer('demo-project'));
