@@ -46,10 +46,9 @@ function LoginView({ state }: { state: ViewState }) {
     <Box flexDirection="column">
       <Box gap={1}>
         <Spinner />
-        <Text>{stepText(state.step, state.browserOpened)}</Text>
+        <Text>{state.step.kind === 'waiting' ? 'Waiting for you to finish signing in in the browser (Ctrl-C to cancel)…' : stepText(state.step, state.browserOpened)}</Text>
       </Box>
       {state.url ? <PrintOnce text={`${stepText(state.step, state.browserOpened)}\n  ${state.url}`} /> : null}
-      {state.step.kind === 'waiting' ? <Box marginLeft={2}><Text dimColor>Waiting for the browser (Ctrl-C to cancel)…</Text></Box> : null}
     </Box>
   );
 }
