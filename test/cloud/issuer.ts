@@ -1,0 +1,146 @@
+// One OAuth 2.1 authorization server (an oidc-provider instance) for one issuer: the console
+// issuer for the root MCP layout, or one per project for the per-project layout.
+import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { KoaContextWithOIDC, KoaMiddleware } from 'oidc-provider';
+import { findAccount } from './accounts.js';
+import { errors, Provider } from './load-oidc-provider.js';
+import { ALL_MCP_SCOPES, DEFAULT_MCP_SCOPES } from './scopes.js';
+import type { CloudStats } from './stats.js';
+import { tamperMiddleware, type Tamper } from './tamper.js';
+import { TokenStore } from './token-store.js';
+
+export interface IssuerOptions {
+  name: string;              // 'console' or a project id
+  issuer: string;            // http://127.0.0.1:ASPORT/v1/oauth2/<name>
+  resource: string;          // the one MCP resource this issuer mints tokens for
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  tamper: Tamper;
+  stats: CloudStats;
+}
+
+export interface Issuer {
+  name: string;
+  issuer: string;
+  path: string;              // the issuer's path, where the provider is mounted
+  resource: string;
+  provider: Provider;
+  tokens: TokenStore;
+  publicJwks: { keys: JWK[] };
+}
+
+export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const kid = `${o.name}-${randomBytes(4).toString('hex')}`;
+  const signing = { kid, alg: 'RS256', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), ...signing };
+  const publicJwk = { ...(await exportJWK(publicKey)), ...signing };
+  const path = new URL(o.issuer).pathname;
+  const tokens = new TokenStore();
+
+  const provider = new Provider(o.issuer, {
+    adapter: tokens.adapterClass(),
+    jwks: { keys: [privateJwk] },
+    cookies: {
+      keys: [randomBytes(32).toString('base64url')],
+      // All issuers share one host; distinct names keep their sessions apart.
+      names: { session: `_session_${o.name}`, interaction: `_interaction_${o.name}`, resume: `_resume_${o.name}` },
+    },
+    findAccount,
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    scopes: ['openid', 'offline_access'],
+    conformIdTokenClaims: false, // put email/name in the ID token, not only in userinfo
+    responseTypes: ['code'],
+    pkce: { required: () => true }, // oidc-provider 9 only knows S256, so plain is refused
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true }, // open DCR, no initial access token
+      // A client may revoke only its own tokens (oidc-provider's default asks to be replaced).
+      revocation: { enabled: true, allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId },
+      userinfo: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // Token and refresh requests without `resource` still get the JWT for the granted resource.
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx: unknown, indicator: string) => {
+          if (URL.parse(indicator)?.href !== o.resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          return {
+            scope: ALL_MCP_SCOPES.join(' '),
+            audience: o.resource,
+            accessTokenTTL: o.accessTokenTtl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: o.accessTokenTtl,
+      RefreshToken: o.refreshTokenTtl,
+      Grant: o.refreshTokenTtl,
+      Session: o.refreshTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 3600,
+    },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${path}/interaction/${interaction.uid}` },
+  });
+
+  provider.use(standardBehaviour(o.stats));
+  provider.use(tamperMiddleware(o.tamper));
+  countEvents(provider, tokens, o.stats);
+
+  return { name: o.name, issuer: o.issuer, path, resource: o.resource, provider, tokens, publicJwks: { keys: [publicJwk] } };
+}
+
+/** Request defaults and metadata additions that make oidc-provider look like Appwrite's AS. */
+function standardBehaviour(stats: CloudStats): KoaMiddleware {
+  return async (ctx, next) => {
+    if (ctx.path === '/auth') {
+      stats.authorizeRequests++;
+      if (ctx.method === 'GET') normalizeAuthorizationRequest(ctx);
+    }
+    await next();
+    if (ctx.oidc?.route === 'discovery') {
+      const metadata = ctx.body as { scopes_supported: string[] };
+      metadata.scopes_supported = [...new Set([...metadata.scopes_supported, ...ALL_MCP_SCOPES])];
+    }
+  };
+}
+
+function normalizeAuthorizationRequest(ctx: KoaContextWithOIDC) {
+  const query = new URLSearchParams(ctx.querystring);
+  const scopes = (query.get('scope') ?? '').split(' ').filter(Boolean);
+  // mcp:read mcp:write are granted by default: a request for the resource that names no MCP scope gets them.
+  if (query.has('resource') && !scopes.some((s) => ALL_MCP_SCOPES.includes(s))) scopes.push(...DEFAULT_MCP_SCOPES);
+  // oidc-provider drops offline_access (so: no refresh token) unless prompt includes `consent`
+  // (OIDC Core §11). Native clients see the consent page anyway, so asking for it changes nothing
+  // for them, and a refresh token comes back whenever offline_access is asked for.
+  const prompts = (query.get('prompt') ?? '').split(' ').filter(Boolean);
+  if (scopes.includes('offline_access') && !prompts.includes('consent') && !prompts.includes('none')) {
+    query.set('prompt', [...prompts, 'consent'].join(' '));
+  }
+  if (scopes.length) query.set('scope', scopes.join(' '));
+  ctx.querystring = query.toString();
+}
+
+function countEvents(provider: Provider, tokens: TokenStore, stats: CloudStats) {
+  const grantType = (ctx: KoaContextWithOIDC) => ctx.oidc?.params?.grant_type;
+  provider.on('registration_create.success', () => { stats.registrations++; });
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    if (grantType(ctx) === 'authorization_code') stats.authorizationCodeGrants++;
+    if (grantType(ctx) === 'refresh_token') stats.refreshGrants++;
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC) => {
+    if (grantType(ctx) === 'refresh_token') stats.refreshFailures++;
+  });
+  provider.on('access_token.issued', (token) => tokens.recordJwtAccessToken(token));
+  provider.on('server_error', (_ctx, err: Error) => console.error('[cloud] authorization server error:', err));
+}

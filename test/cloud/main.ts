@@ -1,0 +1,30 @@
+// `npm run cloud`: the local cloud stand-in on its own, until Ctrl-C.
+//   node --import tsx test/cloud/main.ts [--ttl SECONDS]
+import { parseArgs } from 'node:util';
+import { startCloud } from './index.js';
+
+const { values } = parseArgs({ options: { ttl: { type: 'string' } } });
+const accessTokenTtl = values.ttl === undefined ? undefined : Number(values.ttl);
+if (accessTokenTtl !== undefined && !(Number.isInteger(accessTokenTtl) && accessTokenTtl > 0)) {
+  process.stderr.write(`--ttl must be a positive number of seconds, got "${values.ttl}"\n`);
+  process.exit(2);
+}
+
+const cloud = await startCloud({ accessTokenTtl });
+process.stdout.write([
+  `MCP server (root):     ${cloud.mcpUrl}`,
+  `MCP server (project):  ${cloud.projectMcpUrl('demo-project')}`,
+  `authorization server:  ${cloud.issuer}`,
+  `project issuer:        ${cloud.projectIssuer('demo-project')}`,
+  `sign in as:            ${cloud.user.login} / ${cloud.user.password}`,
+  `access token lifetime: ${accessTokenTtl ?? 3600} s`,
+  'Ctrl-C to stop.',
+  '',
+].join('\n'));
+
+const shutdown = async () => {
+  await cloud.stop();
+  process.exit(0);
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

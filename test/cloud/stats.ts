@@ -1,0 +1,26 @@
+// Counters the tests assert on.
+export interface CloudStats {
+  registrations: number;
+  authorizationCodeGrants: number;
+  refreshGrants: number;
+  refreshFailures: number;
+  revocations: number;
+  authorizeRequests: number;
+  mcpRequests: number;
+  mcpUnauthorized: number;
+  sessionDeletes: number;
+}
+
+export function zeroStats(): CloudStats {
+  return {
+    registrations: 0,
+    authorizationCodeGrants: 0,
+    refreshGrants: 0,
+    refreshFailures: 0,
+    revocations: 0,
+    authorizeRequests: 0,
+    mcpRequests: 0,
+    mcpUnauthorized: 0,
+    sessionDeletes: 0,
+  };
+}

@@ -1,0 +1,43 @@
+// Deliberate misbehaviour of the authorization server, for client negative tests. Applied as a
+// layer over oidc-provider's finished responses so the normal code path stays untouched.
+import type { KoaMiddleware } from 'oidc-provider';
+
+export interface Tamper {
+  noS256?: boolean;
+  metadataIssuerMismatch?: boolean;
+  prmResourceMismatch?: boolean;
+  wrongIss?: boolean;
+  wrongState?: boolean;
+  noRevocation?: boolean;
+}
+
+export const WRONG_ISSUER = 'http://127.0.0.1:1/v1/oauth2/impostor';
+export const WRONG_RESOURCE = 'http://127.0.0.1:1/other';
+
+export function tamperMiddleware(tamper: Tamper): KoaMiddleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery') {
+      const metadata = ctx.body as Record<string, unknown>;
+      if (tamper.noS256) metadata.code_challenge_methods_supported = ['plain'];
+      if (tamper.metadataIssuerMismatch) metadata.issuer = WRONG_ISSUER;
+      if (tamper.noRevocation) delete metadata.revocation_endpoint;
+      return;
+    }
+    if ((tamper.wrongIss || tamper.wrongState) && isAuthorizationResponse(ctx)) {
+      const location = new URL(ctx.response.get('location'));
+      if (tamper.wrongIss) location.searchParams.set('iss', WRONG_ISSUER);
+      if (tamper.wrongState) location.searchParams.set('state', `tampered-${location.searchParams.get('state') ?? ''}`);
+      ctx.response.set('location', location.href);
+    }
+  };
+}
+
+/** A redirect to the client's redirect_uri carrying a code or an error (not one to our own pages). */
+function isAuthorizationResponse(ctx: Parameters<KoaMiddleware>[0]): boolean {
+  const redirectUri = ctx.oidc?.params?.redirect_uri;
+  const location = ctx.response.get('location');
+  if (ctx.status < 300 || ctx.status > 399 || typeof redirectUri !== 'string' || !location.startsWith(redirectUri)) return false;
+  const params = new URL(location).searchParams;
+  return params.has('code') || params.has('error');
+}
