@@ -40,6 +40,9 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   // while the client is still starting up. Failures surface on the first request.
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
   await runProxy({ url, headers: parseHeaders(opts.header ?? []), authorizer, logger, authTimeoutMs });
+  // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets
+  // must not keep the process around. Exit once stdout has drained.
+  process.stdout.write('', () => process.exit(0));
 }
 
 function parseHeaders(values: string[]): Record<string, string> {

@@ -1,0 +1,226 @@
+// The proxy: the client's stdio on one side, the hosted server's Streamable HTTP endpoint on the
+// other, and a short pump between them. Until sign-in is ready it answers as a placeholder server.
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { AuthorizationError, type Authorizer } from './authorizer.js';
+import type { Env } from './env-proxy.js';
+import { StreamableHttpClient, type OutgoingMessage } from './http.js';
+import { errorLine, isRequest, notificationLine, type JsonRpcMessage } from './jsonrpc.js';
+import { LIST_CHANGED_NOTIFICATIONS, PlaceholderServer, signInRequiredMessage } from './placeholder.js';
+import { StdioServer } from './stdio.js';
+import { UpstreamError } from './upstream-error.js';
+
+export interface ProxyOptions {
+  url: string;
+  headers?: Record<string, string>;
+  authorizer: Authorizer;
+  logger: Logger;
+  /** How long the client's initialize may wait for sign-in before the placeholder answers it. */
+  authTimeoutMs: number;
+  stdin?: Readable;
+  stdout?: Writable;
+  /** Limit for each upstream response to start (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Stops the proxy when aborted. Default: SIGINT / SIGTERM (see exitOnSignals). */
+  signal?: AbortSignal;
+  /** Where HTTP(S)_PROXY / NO_PROXY are read from (default process.env). */
+  env?: Env;
+}
+
+/** Runs until the client closes stdin or `signal` aborts; the session is ended (DELETE) before it resolves. */
+export async function runProxy(opts: ProxyOptions): Promise<void> {
+  const termination = opts.signal ? undefined : exitOnSignals();
+  const signal = opts.signal ?? termination!.signal;
+  let stopped!: () => void;
+  const stop = new Promise<void>((resolve) => (stopped = resolve));
+
+  const stdio: StdioServer = new StdioServer({
+    input: opts.stdin,
+    output: opts.stdout,
+    logger: opts.logger,
+    onMessage: (line, message) => bridge.receive(line, message),
+    onClose: () => stopped(),
+  });
+  const upstream = new StreamableHttpClient({
+    url: opts.url,
+    headers: opts.headers,
+    authorizer: opts.authorizer,
+    logger: opts.logger,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    env: opts.env,
+    onMessage: (line) => stdio.send(line),
+  });
+  const bridge = new Bridge(opts, stdio, upstream);
+
+  if (signal.aborted) stopped();
+  signal.addEventListener('abort', () => stopped(), { once: true });
+  stdio.start();
+  await stop;
+
+  bridge.close();
+  stdio.close();
+  await upstream.close();
+  termination?.dispose();
+}
+
+type Mode = 'forwarding' | 'waiting-for-sign-in' | 'placeholder';
+
+class Bridge {
+  private mode: Mode = 'forwarding';
+  /** Messages that arrived while the initialize decision was pending, in order. */
+  private held: Array<[string, JsonRpcMessage | JsonRpcMessage[]]> = [];
+  private placeholder: PlaceholderServer | undefined;
+  private readonly host: string;
+  private readonly closing = new AbortController();
+
+  constructor(
+    private readonly opts: ProxyOptions,
+    private readonly stdio: StdioServer,
+    private readonly upstream: StreamableHttpClient,
+  ) {
+    this.host = new URL(opts.url).host;
+  }
+
+  receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
+    if (this.mode === 'waiting-for-sign-in') {
+      this.held.push([line, message]);
+    } else if (this.mode === 'placeholder') {
+      for (const m of Array.isArray(message) ? message : [message]) {
+        const answer = this.placeholder!.answer(m);
+        if (answer) this.stdio.send(answer);
+      }
+    } else if (!Array.isArray(message) && message.method === 'initialize' && isRequest(message)) {
+      void this.initialize(line, message);
+    } else {
+      this.forward(line, message);
+    }
+  }
+
+  close(): void {
+    this.closing.abort();
+  }
+
+  private forward(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
+    const outgoing = describe(line, message);
+    const sent = this.upstream.send(outgoing);
+    const cancelled = cancelledRequestOf(message);
+    if (cancelled !== undefined) {
+      // After the server has the notification, stop waiting on the cancelled request's stream.
+      sent.finally(() => this.upstream.cancel(cancelled)).catch(() => {});
+    }
+    sent.catch((err: unknown) => this.reportFailure(err));
+  }
+
+  private reportFailure(err: unknown): void {
+    if (this.closing.signal.aborted) return;
+    const failure = UpstreamError.from(err, this.host);
+    if (failure.unanswered.length === 0) {
+      this.opts.logger.warn(`a notification to ${this.host} was not delivered: ${failure.message}`);
+      return;
+    }
+    this.opts.logger.warn(failure.message);
+    for (const id of failure.unanswered) this.stdio.send(errorLine(id, failure.code, failure.message, failure.data));
+  }
+
+  /** The client's initialize: forwarded once a token is at hand, else answered by the placeholder. */
+  private async initialize(line: string, message: JsonRpcMessage): Promise<void> {
+    this.mode = 'waiting-for-sign-in';
+    const notReady = await this.waitForSignIn();
+    if (this.closing.signal.aborted) return;
+    if (notReady === undefined) {
+      this.mode = 'forwarding';
+      this.forward(line, message);
+    } else {
+      this.opts.logger.info(`answering as a placeholder until sign-in to ${this.host} is complete`);
+      this.placeholder = new PlaceholderServer({ version: VERSION, message: notReady });
+      this.mode = 'placeholder';
+      this.stdio.send(this.placeholder.answer(message)!);
+      void this.switchWhenSignedIn(message.params ?? {});
+    }
+    const held = this.held;
+    this.held = [];
+    for (const [heldLine, heldMessage] of held) this.receive(heldLine, heldMessage);
+  }
+
+  /** Undefined when a token is ready within authTimeoutMs; otherwise what to tell the user. */
+  private async waitForSignIn(): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.opts.authTimeoutMs, 'timeout')));
+    try {
+      const outcome = await Promise.race([this.opts.authorizer.getToken().then(() => undefined), timeout]);
+      return outcome === 'timeout' ? signInRequiredMessage(this.host) : undefined;
+    } catch (err) {
+      const code = err instanceof AuthorizationError ? err.code : undefined;
+      if (code === 'sign_in_pending' || code === 'sign_in_required') return signInRequiredMessage(this.host);
+      return (err as Error).message;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async switchWhenSignedIn(initializeParams: unknown): Promise<void> {
+    try {
+      await this.opts.authorizer.whenReady(this.closing.signal);
+      const result = await this.upstream.initialize(initializeParams);
+      if (this.closing.signal.aborted) return;
+      const requested = (initializeParams as { protocolVersion?: unknown }).protocolVersion;
+      if (result.protocolVersion !== PlaceholderServer.negotiate(requested)) {
+        this.opts.logger.warn(`${this.host} chose protocol version ${String(result.protocolVersion)}, not the one the client was given`);
+      }
+      this.mode = 'forwarding';
+      this.placeholder = undefined;
+      this.opts.logger.info(`signed in: now connected to ${this.host}`);
+      for (const method of LIST_CHANGED_NOTIFICATIONS) this.stdio.send(notificationLine(method));
+    } catch (err) {
+      if (this.closing.signal.aborted) return;
+      this.opts.logger.error(`could not connect to ${this.host} after sign-in: ${(err as Error).message}`);
+    }
+  }
+}
+
+function describe(line: string, message: JsonRpcMessage | JsonRpcMessage[]): OutgoingMessage {
+  if (!Array.isArray(message)) {
+    return {
+      body: line,
+      requestIds: isRequest(message) ? [message.id] : [],
+      initializeParams: message.method === 'initialize' ? message.params ?? {} : undefined,
+      initialized: message.method === 'notifications/initialized',
+    };
+  }
+  return {
+    body: line,
+    requestIds: message.filter(isRequest).map((m) => m.id),
+    initialized: message.some((m) => m.method === 'notifications/initialized'),
+  };
+}
+
+function cancelledRequestOf(message: JsonRpcMessage | JsonRpcMessage[]): string | number | undefined {
+  if (Array.isArray(message) || message.method !== 'notifications/cancelled') return undefined;
+  const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
+/** Hard limit for a signal-triggered shutdown; the DELETE inside it is bounded well below. */
+const FORCED_EXIT_MS = 1_000;
+
+/**
+ * An AbortSignal that fires on SIGINT or SIGTERM. After the signal the process exits by itself
+ * within FORCED_EXIT_MS even if something else keeps the event loop alive.
+ */
+export function exitOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = () => {
+    controller.abort();
+    setTimeout(() => process.exit(0), FORCED_EXIT_MS).unref();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

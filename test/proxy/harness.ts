@@ -1,0 +1,169 @@
+// Runs runProxy in-process on PassThrough streams, with an SDK Client (or raw lines) on the stdio side.
+import { PassThrough } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { AuthorizationError, type Authorizer, type BearerChallenge } from '../../src/proxy/authorizer.js';
+import { runProxy } from '../../src/proxy/bridge.js';
+import { createLogger } from '../../src/log.js';
+
+/** An in-test Authorizer: a current token, tokens to rotate to on 401, a token for step-up, and a sign-in switch. */
+export class TestAuthorizer implements Authorizer {
+  unauthorized: Array<{ rejected: string; challenge: BearerChallenge }> = [];
+  insufficientScope: Array<{ rejected: string; challenge: BearerChallenge }> = [];
+  private readyWaiters: Array<() => void> = [];
+
+  constructor(private token?: string, private readonly opts: { rotateTo?: string[]; stepUpTo?: string } = {}) {}
+
+  async getToken(): Promise<string> {
+    if (!this.token) throw new AuthorizationError('sign_in_pending', 'Sign-in is in progress in your browser.');
+    return this.token;
+  }
+
+  async onUnauthorized(rejected: string, challenge: BearerChallenge): Promise<string> {
+    this.unauthorized.push({ rejected, challenge });
+    const next = this.opts.rotateTo?.shift();
+    if (!next) throw new AuthorizationError('token_rejected', 'Your sign-in was rejected. Run `npx appwrite-mcp login` to sign in again.');
+    return (this.token = next);
+  }
+
+  async onInsufficientScope(rejected: string, challenge: BearerChallenge): Promise<string> {
+    this.insufficientScope.push({ rejected, challenge });
+    if (!this.opts.stepUpTo) throw new AuthorizationError('step_up_failed', 'More permissions are needed.');
+    return (this.token = this.opts.stepUpTo);
+  }
+
+  whenReady(signal?: AbortSignal): Promise<void> {
+    if (this.token) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.readyWaiters.push(resolve);
+      signal?.addEventListener('abort', () => reject(signal.reason));
+    });
+  }
+
+  /** The test's stand-in for a finished browser sign-in. */
+  signIn(token: string): void {
+    this.token = token;
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
+  }
+}
+
+export interface ProxyHarness {
+  stdin: PassThrough;
+  /** Every stdout line, parsed. */
+  messages: Array<Record<string, any>>;
+  /** stdout lines that were not a JSON-RPC 2.0 object: must stay empty. */
+  invalidLines: string[];
+  logs: string[];
+  /** Resolves when runProxy returns. */
+  done: Promise<void>;
+  write(message: object | string): void;
+  /** The first message (already received or still to come) matching `match`. */
+  waitFor(match: (m: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  onMessage(listener: (m: Record<string, any>) => void): void;
+  connectClient(client: Client): Promise<void>;
+  stop(): void;
+}
+
+export function startProxy(opts: { url: string; authorizer: Authorizer; authTimeoutMs?: number; requestTimeoutMs?: number; headers?: Record<string, string> }): ProxyHarness {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const controller = new AbortController();
+  const messages: Array<Record<string, any>> = [];
+  const invalidLines: string[] = [];
+  const logs: string[] = [];
+  const listeners: Array<(m: Record<string, any>) => void> = [];
+  let buffered = '';
+  stdout.setEncoding('utf8');
+  stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let parsed: any;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        invalidLines.push(line);
+        continue;
+      }
+      if (parsed?.jsonrpc !== '2.0') invalidLines.push(line);
+      messages.push(parsed);
+      for (const listener of listeners) listener(parsed);
+    }
+  });
+  const done = runProxy({
+    url: opts.url,
+    headers: opts.headers,
+    authorizer: opts.authorizer,
+    logger: createLogger({ debug: true, write: (line) => void logs.push(line) }),
+    authTimeoutMs: opts.authTimeoutMs ?? 5_000,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    stdin,
+    stdout,
+    signal: controller.signal,
+    env: {},
+  });
+  const harness: ProxyHarness = {
+    stdin,
+    messages,
+    invalidLines,
+    logs,
+    done,
+    write(message) {
+      stdin.write((typeof message === 'string' ? message : JSON.stringify(message)) + '\n');
+    },
+    waitFor(match, timeoutMs = 5_000) {
+      const found = messages.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
+        listeners.push((m) => {
+          if (match(m)) {
+            clearTimeout(timer);
+            resolve(m);
+          }
+        });
+      });
+    },
+    onMessage(listener) {
+      listeners.push(listener);
+    },
+    async connectClient(client) {
+      await client.connect(new HarnessTransport(harness));
+    },
+    stop() {
+      controller.abort();
+    },
+  };
+  return harness;
+}
+
+/** A Transport for the SDK Client over the harness's streams. */
+class HarnessTransport implements Transport {
+  onmessage?: (message: JSONRPCMessage) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  constructor(private readonly harness: ProxyHarness) {}
+  async start(): Promise<void> {
+    this.harness.onMessage((m) => this.onmessage?.(m as JSONRPCMessage));
+  }
+  async send(message: JSONRPCMessage): Promise<void> {
+    this.harness.write(message);
+  }
+  async close(): Promise<void> {
+    this.harness.stdin.end();
+    this.onclose?.();
+  }
+}
+
+export function newClient(capabilities: Record<string, unknown> = {}): Client {
+  return new Client({ name: 'test-client', version: '1.0.0' }, { capabilities });
+}
+
+export function textOf(result: unknown): string {
+  return ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? '').join('');
+}
+
+export const INIT_PARAMS = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } };
