@@ -13,3 +13,8 @@ export function resolveServerUrl(flag: string | undefined, env: NodeJS.ProcessEn
   url.hash = '';
   return url.href;
 }
+
+/** The command that signs in to `url` from a terminal, for messages that tell the user what to do. */
+export function loginCommand(url: string): string {
+  return `npx appwrite-mcp login${url === DEFAULT_SERVER_URL ? '' : ` --url ${url}`}`;
+}

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Authorizer, BearerChallenge } from '../proxy/authorizer.js';
 import { AuthorizationError } from '../proxy/authorizer.js';
+import { loginCommand } from '../target.js';
 import type { SecretStore, ServerState, TokenSet } from '../store/types.js';
 import { openSecretStoreOfKind } from '../store/secrets.js';
 import { loadState, updateState } from '../store/state.js';
@@ -205,7 +206,7 @@ export class StoredAuthorizer implements Authorizer {
   /** One browser sign-in for all copies; the ones that lose the race wait and read its result. */
   private async browserSignIn(scopes: string[] | undefined, reason: string): Promise<string> {
     const before = await this.load();
-    const loginHint = `run \`npx appwrite-mcp login${this.o.url === 'https://mcp.appwrite.io/' ? '' : ` --url ${this.o.url}`}\` in a terminal`;
+    const loginHint = `run \`${loginCommand(this.o.url)}\` in a terminal`;
     if (!this.o.allowBrowser) {
       throw new AuthorizationError('sign_in_required', `Sign-in to ${this.o.url} is required (${reason}): ${loginHint}.`);
     }

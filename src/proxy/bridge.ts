@@ -7,7 +7,7 @@ import { AuthorizationError, type Authorizer } from './authorizer.js';
 import type { Env } from './env-proxy.js';
 import { StreamableHttpClient, type OutgoingMessage } from './http.js';
 import { errorLine, isRequest, notificationLine, type JsonRpcMessage } from './jsonrpc.js';
-import { LIST_CHANGED_NOTIFICATIONS, PlaceholderServer, signInRequiredMessage } from './placeholder.js';
+import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer, signInRequiredMessage } from './placeholder.js';
 import { StdioServer } from './stdio.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -149,10 +149,12 @@ class Bridge {
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.opts.authTimeoutMs, 'timeout')));
     try {
       const outcome = await Promise.race([this.opts.authorizer.getToken().then(() => undefined), timeout]);
-      return outcome === 'timeout' ? signInRequiredMessage(this.host) : undefined;
+      return outcome === 'timeout' ? signInRequiredMessage(this.opts.url) : undefined;
     } catch (err) {
       const code = err instanceof AuthorizationError ? err.code : undefined;
-      if (code === 'sign_in_pending' || code === 'sign_in_required') return signInRequiredMessage(this.host);
+      if (code === 'sign_in_pending') return signInRequiredMessage(this.opts.url);
+      // sign_in_required says why no browser was opened (--no-browser, one offered recently) and what to run.
+      if (code === 'sign_in_required') return `${(err as Error).message} ${LIST_UPDATES_BY_ITSELF}`;
       return (err as Error).message;
     } finally {
       clearTimeout(timer);

@@ -266,14 +266,37 @@ describe('authorization in the proxy', () => {
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'back' } }))).toBe('back');
   });
 
-  it('a revoked sign-in: requests get an error telling the user to sign in again', async () => {
+  it('a sign-in revoked at the AS: requests get an error telling the user to sign in again', async () => {
     const w = await world({ accessTokenTtl: 3 });
     await login(w);
-    await runCli(['logout', '--url', w.cloud.mcpUrl], w.env); // revokes at the AS and forgets locally
+    const p = await proxy(w, [w.cloud.mcpUrl, '--no-browser']);
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
+    // Revoke the grant behind the proxy's back, the way a user removing the app in their account would.
+    const state = JSON.parse(readFileSync(join(w.dir, 'state.json'), 'utf8')).servers[w.cloud.mcpUrl];
+    const tokens = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'))[state.secretKey];
+    const revoked = await fetch(state.as.revocationEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.refreshToken, token_type_hint: 'refresh_token', client_id: state.clientId }),
+    });
+    expect(revoked.status).toBe(200);
+    expect(await w.cloud.tokenStatus(tokens.refreshToken)).toBe('revoked');
+    await sleep(3500);
+    const started = Date.now();
+    const failed = await p.client.callTool({ name: 'echo', arguments: { text: 'after' } }).then(() => undefined, (e: Error) => e);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(failed?.message).toMatch(/sign-in .*required/i);
+    expect(failed?.message).toContain('appwrite-mcp login');
+    expect(w.seam.urls()).toHaveLength(1); // --no-browser: no tab opened
+  });
+
+  it('not signed in and --no-browser: the placeholder tells the user to run login', async () => {
+    const w = await world();
     const p = await proxy(w, [w.cloud.mcpUrl, '--no-browser', '--auth-timeout', '1']);
     const { tools } = await p.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(['sign_in']);
     expect(tools[0]!.description).toMatch(/appwrite-mcp login/);
+    expect(w.seam.urls()).toHaveLength(0);
   });
 
   it('APPWRITE_MCP_TOKEN is used as is: nothing stored, no browser', async () => {
