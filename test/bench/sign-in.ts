@@ -1,0 +1,48 @@
+// One real sign-in for the whole bench: `appwrite-mcp login --store file` against the local cloud,
+// with the BROWSER seam and headless Chromium playing the user. Every proxy process then reuses the
+// stored sign-in (APPWRITE_MCP_CONFIG_DIR); the access token is read back for the direct client and
+// for mcp-remote, so all three subjects present the same bearer token.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { browserSeam, completeSignIn, launchChromium } from '../helpers/browser.js';
+import { startCli, tempConfigDir } from '../helpers/cli.js';
+
+export interface StoredSignIn {
+  /** APPWRITE_MCP_CONFIG_DIR holding state.json and secrets.json. */
+  configDir: string;
+  accessToken: string;
+  expiresAt?: number;
+  /** How long the one-time sign-in took (not part of any measurement). */
+  ms: number;
+  cleanup(): void;
+}
+
+export async function signInOnce(cloud: { user: { login: string; password: string } }, url: string): Promise<StoredSignIn> {
+  const started = Date.now();
+  const config = tempConfigDir();
+  const seam = browserSeam();
+  const browser = await launchChromium();
+  try {
+    const run = startCli(['login', '--url', url, '--store', 'file', '--timeout', '60'], {
+      APPWRITE_MCP_CONFIG_DIR: config.dir,
+      ...seam.env,
+    }, { timeoutMs: 90_000 });
+    const page = await completeSignIn(browser, await seam.nextUrl({ timeoutMs: 30_000 }), cloud.user);
+    await page.page.context().close();
+    const result = await run.result;
+    if (result.code !== 0 || !page.ok) {
+      throw new Error(`login failed (exit ${result.code}, page "${page.title}"):\n${result.stderr}`);
+    }
+    const secrets = JSON.parse(readFileSync(join(config.dir, 'secrets.json'), 'utf8')) as Record<string, { accessToken?: string; expiresAt?: number }>;
+    const entries = Object.values(secrets).filter((t) => typeof t.accessToken === 'string');
+    if (entries.length !== 1) throw new Error(`expected one token set in secrets.json, found ${entries.length}`);
+    const { accessToken, expiresAt } = entries[0]!;
+    return { configDir: config.dir, accessToken: accessToken!, expiresAt, ms: Date.now() - started, cleanup: config.cleanup };
+  } catch (error) {
+    config.cleanup();
+    throw error;
+  } finally {
+    seam.cleanup();
+    await browser.close();
+  }
+}

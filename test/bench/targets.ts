@@ -1,0 +1,125 @@
+// What the bench holds the proxy to.
+//
+// TARGETS are the issue's absolute goals for this machine class (2 cores); the report shows each as
+// PASS/FAIL. They are not what CI enforces: absolute times move with the machine.
+//
+// CHECKS are what `--check` (and CI) enforce: only LARGE regressions, each a ratio between figures
+// measured in the same run on the same machine (the direct SDK client and mcp-remote are the yardsticks),
+// so a slower or busier CI box moves both sides and the check does not flake.
+import type { BenchResults, SubjectResult } from './bench.js';
+
+export interface Verdict {
+  name: string;
+  limit: string;
+  measured: string;
+  pass: boolean;
+  /** Could not be evaluated (a subject was not measured). */
+  skipped?: boolean;
+}
+
+const MB = 1024 * 1024;
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
+
+export const TARGET = {
+  addedP50SmallMs: 0.3,
+  throughputPercentOfDirect: 80,
+  coldStartMs: 200,
+  peakRssBytes: 70 * MB,
+};
+
+/**
+ * The regression limits. Chosen from repeated runs on a 2-core box (see the README's benchmark
+ * section): each sits well outside the run-to-run noise of a healthy proxy, and well inside what a
+ * real regression (an extra JSON round-trip per message, a blocking call on the hot path, a heavy
+ * import in proxy mode, buffering whole responses) would produce.
+ */
+export const CHECK = {
+  /** proxy p50 ≤ mcp-remote p50 + this × direct p50 (small echo and 100 KB), i.e. never slower than mcp-remote. */
+  latencyMarginOfDirect: 0.1,
+  /** Without mcp-remote in the run: proxy p50 ≤ this × direct p50. */
+  latencyRatioToDirect: 1.5,
+  /** proxy throughput ≥ this × direct throughput. */
+  throughputRatio: 0.6,
+  /** proxy cold start (median) ≤ this × mcp-remote's. */
+  coldStartRatio: 0.8,
+  /** Without mcp-remote: proxy cold start ≤ this × a bare `node -e` answering initialize. */
+  coldStartRatioToNodeFloor: 5,
+  /** proxy peak RSS ≤ this × mcp-remote's. */
+  peakRssRatio: 0.5,
+};
+
+function get(r: BenchResults) {
+  return { direct: r.subjects.direct!, proxy: r.subjects.proxy, remote: r.subjects['mcp-remote'] };
+}
+
+const skipped = (name: string, limit: string): Verdict => ({ name, limit, measured: 'not measured', pass: true, skipped: true });
+
+export function evaluateTargets(r: BenchResults): Verdict[] {
+  const { proxy, remote } = get(r);
+  if (!proxy) return [skipped('proxy targets', 'the proxy was not measured')];
+  const out: Verdict[] = [];
+  const added = proxy.addedSmall!.p50;
+  out.push({ name: 'added p50 latency, small echo', limit: `≤ ${TARGET.addedP50SmallMs} ms`, measured: ms(added), pass: added <= TARGET.addedP50SmallMs });
+  const pct = proxy.throughput.percentOfDirect!;
+  out.push({ name: `throughput, ${r.options.concurrency} in flight`, limit: `≥ ${TARGET.throughputPercentOfDirect} % of direct`, measured: `${pct.toFixed(1)} %`, pass: pct >= TARGET.throughputPercentOfDirect });
+  const cold = proxy.coldStart!.medianMs;
+  out.push({ name: 'cold start (median)', limit: `≤ ${TARGET.coldStartMs} ms`, measured: ms(cold), pass: cold <= TARGET.coldStartMs });
+  const rss = proxy.peakRss?.treeBytes;
+  out.push(rss === undefined
+    ? skipped('peak RSS', `≤ ${mb(TARGET.peakRssBytes)}`)
+    : { name: 'peak RSS', limit: `≤ ${mb(TARGET.peakRssBytes)}`, measured: mb(rss), pass: rss <= TARGET.peakRssBytes });
+  if (r.proxyModules) {
+    const f = r.proxyModules.forbidden;
+    out.push({ name: 'proxy mode loads no ink / react / login UI', limit: 'none', measured: f.length ? f.slice(0, 3).join(', ') + (f.length > 3 ? ` (+${f.length - 3})` : '') : 'none', pass: f.length === 0 });
+  }
+  if (!remote) return [...out, skipped('better than mcp-remote', 'mcp-remote was not measured')];
+  const better = (name: string, p: number, m: number, fmt: (n: number) => string, higherIsBetter = false) => {
+    out.push({ name: `${name}: better than mcp-remote`, limit: `${higherIsBetter ? '>' : '<'} ${fmt(m)}`, measured: fmt(p), pass: higherIsBetter ? p > m : p < m });
+  };
+  better('added p50, small echo', proxy.addedSmall!.p50, remote.addedSmall!.p50, ms);
+  better('added p50, 100 KB', proxy.addedLarge!.p50, remote.addedLarge!.p50, ms);
+  better('throughput', proxy.throughput.callsPerSecond, remote.throughput.callsPerSecond, (n) => `${n.toFixed(0)} calls/s`, true);
+  better('cold start', cold, remote.coldStart!.medianMs, ms);
+  if (rss !== undefined && remote.peakRss) better('peak RSS', rss, remote.peakRss.treeBytes, mb);
+  return out;
+}
+
+export function evaluateChecks(r: BenchResults): Verdict[] {
+  const { direct, proxy, remote } = get(r);
+  if (!proxy) return [{ name: 'the proxy was measured', limit: 'yes', measured: 'no', pass: false }];
+  const out: Verdict[] = [];
+  const latency = (label: string, pick: (s: SubjectResult) => number) => {
+    const p = pick(proxy);
+    const d = pick(direct);
+    if (remote) {
+      const limit = pick(remote) + CHECK.latencyMarginOfDirect * d;
+      out.push({ name: `p50 ${label}`, limit: `≤ mcp-remote ${ms(pick(remote))} + ${CHECK.latencyMarginOfDirect} × direct ${ms(d)} = ${ms(limit)}`, measured: ms(p), pass: p <= limit });
+    } else {
+      const limit = CHECK.latencyRatioToDirect * d;
+      out.push({ name: `p50 ${label}`, limit: `≤ ${CHECK.latencyRatioToDirect} × direct ${ms(d)} = ${ms(limit)}`, measured: ms(p), pass: p <= limit });
+    }
+  };
+  latency('small echo', (s) => s.small.p50);
+  latency('100 KB echo', (s) => s.large.p50);
+  const ratio = proxy.throughput.percentOfDirect! / 100;
+  out.push({ name: 'throughput', limit: `≥ ${CHECK.throughputRatio} × direct (${direct.throughput.callsPerSecond.toFixed(0)} calls/s)`, measured: `${ratio.toFixed(2)} × direct`, pass: ratio >= CHECK.throughputRatio });
+  const cold = proxy.coldStart!.medianMs;
+  if (remote) {
+    const limit = CHECK.coldStartRatio * remote.coldStart!.medianMs;
+    out.push({ name: 'cold start (median)', limit: `≤ ${CHECK.coldStartRatio} × mcp-remote ${ms(remote.coldStart!.medianMs)} = ${ms(limit)}`, measured: ms(cold), pass: cold <= limit });
+  } else {
+    const limit = CHECK.coldStartRatioToNodeFloor * r.nodeFloorColdStart.medianMs;
+    out.push({ name: 'cold start (median)', limit: `≤ ${CHECK.coldStartRatioToNodeFloor} × bare node ${ms(r.nodeFloorColdStart.medianMs)} = ${ms(limit)}`, measured: ms(cold), pass: cold <= limit });
+  }
+  if (remote?.peakRss && proxy.peakRss) {
+    const limit = CHECK.peakRssRatio * remote.peakRss.treeBytes;
+    out.push({ name: 'peak RSS', limit: `≤ ${CHECK.peakRssRatio} × mcp-remote ${mb(remote.peakRss.treeBytes)} = ${mb(limit)}`, measured: mb(proxy.peakRss.treeBytes), pass: proxy.peakRss.treeBytes <= limit });
+  }
+  if (r.proxyModules) {
+    out.push({ name: 'no ink / react / login UI in proxy mode', limit: 'none loaded', measured: `${r.proxyModules.forbidden.length} loaded`, pass: r.proxyModules.forbidden.length === 0 });
+  }
+  const auth = Object.entries(r.authDuringRuns).filter(([, n]) => n !== 0);
+  out.push({ name: 'no sign-in, refresh or 401 during the runs', limit: 'all 0', measured: auth.length ? auth.map(([k, n]) => `${k} ${n}`).join(', ') : 'all 0', pass: auth.length === 0 });
+  return out;
+}
