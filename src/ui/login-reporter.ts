@@ -23,7 +23,7 @@ export function stepText(step: SignInStep, browserOpened: boolean): string {
     case 'waiting': return browserOpened
       ? 'Your browser should open; if it did not, open this URL to sign in:'
       : 'Open this URL in a browser to sign in:';
-    case 'exchanging': return 'Signed in; exchanging the code for tokens';
+    case 'exchanging': return 'Signed in through the browser; saving the sign-in';
     case 'saved': return `Saved to ${step.where}`;
   }
 }

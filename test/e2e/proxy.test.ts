@@ -184,6 +184,29 @@ describe('authorization in the proxy', () => {
     expect(w.seam.urls()).toHaveLength(1);
   });
 
+  it('a 401 on a token that looked valid: one refresh, one retry, no browser', async () => {
+    const w = await world();
+    await login(w);
+    const p = await proxy(w);
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'one' } }))).toBe('one');
+    const state = JSON.parse(readFileSync(join(w.dir, 'state.json'), 'utf8')).servers[w.cloud.mcpUrl];
+    const tokens = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'))[state.secretKey];
+    const revoked = await fetch(state.as.revocationEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.accessToken, token_type_hint: 'access_token', client_id: state.clientId }),
+    });
+    expect(revoked.status).toBe(200);
+    w.cloud.resetStats();
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'two' } }))).toBe('two');
+    expect(w.cloud.stats.mcpUnauthorized).toBe(1);
+    expect(w.cloud.stats.refreshGrants).toBe(1);
+    expect(w.seam.urls()).toHaveLength(1);
+    const rotated = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'))[state.secretKey];
+    expect(rotated.refreshToken).not.toBe(tokens.refreshToken); // the rotated refresh token was saved
+    collectTokens(w.dir);
+  });
+
   it('8 copies started at once with an expired token: exactly one refresh grant, all 8 work', async () => {
     const w = await world({ accessTokenTtl: 8 });
     await login(w);
