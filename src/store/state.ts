@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { withLock, type LockOptions } from './lock.js';
 import { PRIVATE_FILE_MODE, tightenMode, writePrivateFile } from './private-file.js';
-import type { ClientRecord, ServerState, StateFile } from './types.js';
+import type { StateFile } from './types.js';
 
 export const STATE_FILE_NAME = 'state.json';
 const STATE_LOCK = 'state';
@@ -72,36 +72,6 @@ export async function updateState(dir: string, change: (state: StateFile) => Sta
     await writePrivateFile(statePath(dir), `${JSON.stringify(next, null, 2)}\n`, logger);
     return next;
   }, options.lock);
-}
-
-// The helpers below edit `state` in place and return it, so they work in either style of `change`.
-
-export function getServer(state: StateFile, url: string): ServerState | undefined {
-  return Object.hasOwn(state.servers, url) ? state.servers[url] : undefined;
-}
-
-export function setServer(state: StateFile, server: ServerState): StateFile {
-  state.servers[server.url] = server;
-  return state;
-}
-
-export function removeServer(state: StateFile, url: string): StateFile {
-  delete state.servers[url];
-  return state;
-}
-
-export function getClient(state: StateFile, issuer: string): ClientRecord | undefined {
-  return Object.hasOwn(state.clients, issuer) ? state.clients[issuer] : undefined;
-}
-
-export function setClient(state: StateFile, client: ClientRecord): StateFile {
-  state.clients[client.issuer] = client;
-  return state;
-}
-
-export function removeClient(state: StateFile, issuer: string): StateFile {
-  delete state.clients[issuer];
-  return state;
 }
 
 async function moveAside(path: string, why: string, logger: Logger): Promise<StateFile> {

@@ -69,6 +69,19 @@ async function proxy(w: World, args: string[] = [], opts: Parameters<typeof conn
   return p;
 }
 
+/** Revokes the stored access or refresh token at the AS (RFC 7009), behind the proxy's back. */
+async function revokeAtAs(w: World, hint: 'access_token' | 'refresh_token') {
+  const state = JSON.parse(readFileSync(join(w.dir, 'state.json'), 'utf8')).servers[w.cloud.mcpUrl];
+  const tokens = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'))[state.secretKey];
+  const res = await fetch(state.as.revocationEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: hint === 'access_token' ? tokens.accessToken : tokens.refreshToken, token_type_hint: hint, client_id: state.clientId }),
+  });
+  expect(res.status).toBe(200);
+  return { state, tokens };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('forwarding', () => {
@@ -189,14 +202,7 @@ describe('authorization in the proxy', () => {
     await login(w);
     const p = await proxy(w);
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'one' } }))).toBe('one');
-    const state = JSON.parse(readFileSync(join(w.dir, 'state.json'), 'utf8')).servers[w.cloud.mcpUrl];
-    const tokens = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'))[state.secretKey];
-    const revoked = await fetch(state.as.revocationEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: tokens.accessToken, token_type_hint: 'access_token', client_id: state.clientId }),
-    });
-    expect(revoked.status).toBe(200);
+    const { state, tokens } = await revokeAtAs(w, 'access_token');
     w.cloud.resetStats();
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'two' } }))).toBe('two');
     expect(w.cloud.stats.mcpUnauthorized).toBe(1);
@@ -295,14 +301,7 @@ describe('authorization in the proxy', () => {
     const p = await proxy(w, [w.cloud.mcpUrl, '--no-browser']);
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
     // Revoke the grant behind the proxy's back, the way a user removing the app in their account would.
-    const state = JSON.parse(readFileSync(join(w.dir, 'state.json'), 'utf8')).servers[w.cloud.mcpUrl];
-    const tokens = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'))[state.secretKey];
-    const revoked = await fetch(state.as.revocationEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: tokens.refreshToken, token_type_hint: 'refresh_token', client_id: state.clientId }),
-    });
-    expect(revoked.status).toBe(200);
+    const { tokens } = await revokeAtAs(w, 'refresh_token');
     expect(await w.cloud.tokenStatus(tokens.refreshToken)).toBe('revoked');
     await sleep(3500);
     const started = Date.now();
