@@ -3,7 +3,7 @@
 // cross-process lock so that however many copies ask at once, one browser tab opens.
 import * as oauth from 'oauth4webapi';
 import type { ClientRecord, SecretStore, ServerState, TokenSet } from '../store/types.js';
-import { openSecretStore, secretKeyFor, type StorePreference } from '../store/secrets.js';
+import { openSecretStore, openSecretStoreOfKind, secretKeyFor, type StorePreference } from '../store/secrets.js';
 import { loadState, updateState } from '../store/state.js';
 import { UserError } from '../errors.js';
 import { type AuthContext } from './http.js';
@@ -124,7 +124,17 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
       signedInAt: now,
       updatedAt: now,
     };
-    await updateState(deps.dir, (s) => { s.servers[o.url] = server; });
+    let previous: ServerState | undefined;
+    await updateState(deps.dir, (s) => {
+      previous = s.servers[o.url];
+      s.servers[o.url] = server;
+    });
+    if (previous && (previous.secretStore !== server.secretStore || previous.secretKey !== server.secretKey)) {
+      // Signed in again into another store (or for another issuer): do not leave the old secrets behind.
+      await openSecretStoreOfKind(previous.secretStore, { dir: deps.dir, logger: ctx.logger, timeoutMs: deps.keychainTimeoutMs })
+        .delete(previous.secretKey)
+        .catch((err) => ctx.logger.warn(`could not delete the previous secrets (${(err as Error).message})`));
+    }
     o.onStep?.({ kind: 'saved', where: store.describe() });
     return { server, tokens, store };
   } finally {

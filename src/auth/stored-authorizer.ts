@@ -188,14 +188,13 @@ export class StoredAuthorizer implements Authorizer {
 
   private async stepUp(rejected: string, challenge: BearerChallenge): Promise<string> {
     const required = splitScopes(challenge.scope);
-    const current = this.held ?? (await this.load());
     const hasAll = (t: TokenSet) => required.every((s) => splitScopes(t.scope).includes(s));
     const latest = await this.load();
     if (latest && latest.tokens.accessToken !== rejected && hasAll(latest.tokens) && this.isUsable(latest.tokens)) {
       this.held = latest; // another copy already stepped up
       return latest.tokens.accessToken;
     }
-    const scopes = unionScopes(current?.server.scopes, required);
+    const scopes = unionScopes((latest ?? this.held)?.server.scopes, required);
     const token = await this.browserSignIn(scopes, `the server needs more permissions (${required.join(' ') || 'unspecified scope'})`);
     if (this.held && !hasAll(this.held.tokens)) {
       throw new AuthorizationError('step_up_failed', `The authorization server did not grant the scope the server asked for (${required.join(' ')}). Ask your Appwrite admin for access.`);

@@ -142,6 +142,20 @@ describe('login → status → logout', () => {
     await cli(['logout', '--all'], env);
   });
 
+  keychainIt('signing in again into the file store leaves no copy in the keychain', async () => {
+    const env = freshEnv();
+    expect((await loginThroughBrowser(['--url', cloud.mcpUrl], env)).result.code).toBe(0);
+    const key = JSON.parse(readFileSync(join(config.dir, 'state.json'), 'utf8')).servers[cloud.mcpUrl].secretKey;
+    const keychain = new KeychainSecretStore({ logger: silentLogger, timeoutMs: 3000 });
+    expect(await keychain.get(key)).toBeDefined();
+    expect((await loginThroughBrowser(['--url', cloud.mcpUrl, '--store', 'file'], env)).result.code).toBe(0);
+    expect(await keychain.get(key)).toBeUndefined();
+    const s = JSON.parse((await cli(['status', '--url', cloud.mcpUrl, '--json'], env)).stdout).servers[0];
+    expect(s.secrets.store).toBe('file');
+    expect(s.ok).toBe(true);
+    await cli(['logout', '--all'], env);
+  });
+
   it('--no-browser prints the URL on stderr and opens nothing', async () => {
     const env = freshEnv(NO_KEYCHAIN_ENV);
     const run = startCli(['login', '--url', cloud.mcpUrl, '--no-browser', '--store', 'file'], env);
