@@ -6,6 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import { parseBearerChallenge } from '../challenge.js';
+import { loginCommand } from '../target.js';
 import { AuthorizationError, type Authorizer } from './authorizer.js';
 import type { Env } from './env-proxy.js';
 import { ErrorCode, asSingleLine, isId, notificationLine, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
@@ -418,7 +419,7 @@ export class StreamableHttpClient {
       return new UpstreamError(`The MCP server at ${this.host} is unavailable (HTTP ${status})${suffix}. Try again shortly.`, ErrorCode.UpstreamFailure, { reason: 'server_error', status });
     }
     if (status === 401) {
-      return new UpstreamError(`The MCP server at ${this.host} rejected the sign-in (HTTP 401) even with a fresh token. Run \`npx appwrite-mcp login\` in a terminal to sign in again.`, ErrorCode.AuthorizationFailed, { reason: 'token_rejected', status });
+      return new UpstreamError(`The MCP server at ${this.host} rejected the sign-in (HTTP 401) even with a fresh token. Run \`${loginCommand(this.opts.url)}\` in a terminal to sign in again.`, ErrorCode.AuthorizationFailed, { reason: 'token_rejected', status });
     }
     if (status === 403) {
       return new UpstreamError(`The MCP server at ${this.host} refused access (HTTP 403)${suffix}.`, ErrorCode.AuthorizationFailed, { reason: 'forbidden', status });
