@@ -29,24 +29,29 @@ export const TARGET = {
 };
 
 /**
- * The regression limits. Chosen from repeated runs on a 2-core box (see the README's benchmark
- * section): each sits well outside the run-to-run noise of a healthy proxy, and well inside what a
- * real regression (an extra JSON round-trip per message, a blocking call on the hot path, a heavy
- * import in proxy mode, buffering whole responses) would produce.
+ * The regression limits, chosen from repeated runs on a 2-core box, quiet and busy (see
+ * test/bench/README.md): each sits far outside the run-to-run noise of the proxy as it is, so a busy
+ * CI machine does not trip it, and each is crossed by the kind of regression that matters (the proxy
+ * becoming as slow as mcp-remote per message, losing its concurrency, loading the login UI or the
+ * SDK at start-up, holding whole payloads or a bigger heap).
  */
 export const CHECK = {
-  /** proxy p50 ≤ mcp-remote p50 + this × direct p50 (small echo and 100 KB), i.e. never slower than mcp-remote. */
+  /** proxy p50 ≤ mcp-remote p50 + this × direct p50 (small echo and 100 KB), i.e. never slower than mcp-remote (measured: proxy p50 is 0.45–0.65 × mcp-remote's). */
   latencyMarginOfDirect: 0.1,
   /** Without mcp-remote in the run: proxy p50 ≤ this × direct p50. */
   latencyRatioToDirect: 1.5,
-  /** proxy throughput ≥ this × direct throughput. */
+  /** proxy throughput ≥ this × direct throughput (median of per-round ratios; measured: 0.98–1.34). */
   throughputRatio: 0.6,
-  /** proxy cold start (median) ≤ this × mcp-remote's. */
-  coldStartRatio: 0.8,
+  /** proxy cold start (median) ≤ this × mcp-remote's (measured: 0.29–0.35). */
+  coldStartRatio: 0.6,
   /** Without mcp-remote: proxy cold start ≤ this × a bare `node -e` answering initialize. */
-  coldStartRatioToNodeFloor: 5,
-  /** proxy peak RSS ≤ this × mcp-remote's. */
-  peakRssRatio: 0.5,
+  coldStartRatioToNodeFloor: 8,
+  /**
+   * proxy peak RSS ≤ this × mcp-remote's. Measured 0.34–0.41 as the proxy is today (its young
+   * generation may or may not reach 2 × 16 MB within a run: ±20 MB), 0.25 with the GC fix in the
+   * profiling notes; tighten to 0.4 once that lands.
+   */
+  peakRssRatio: 0.6,
 };
 
 function get(r: BenchResults) {
