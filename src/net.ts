@@ -37,3 +37,15 @@ export function parseSecureUrl(raw: string, what: string): URL {
   }
   throw new UserError(`${what} "${raw}" must be an https:// URL`, { exitCode: ExitCode.usage });
 }
+
+const TLS_ERROR_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
+]);
+
+/** For a certificate error code, what the user can do about it; undefined for other errors. */
+export function tlsHint(code: string | undefined): string | undefined {
+  if (!code || !TLS_ERROR_CODES.has(code)) return undefined;
+  return `the server's TLS certificate is not trusted (${code}); if your network uses its own certificate authority, set NODE_EXTRA_CA_CERTS to its certificate file`;
+}

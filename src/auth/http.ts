@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { tlsHint } from '../net.js';
 
 /** What every auth step needs; injected so tests and the proxy can supply their own. */
 export interface AuthContext {
@@ -33,6 +34,8 @@ export function describeNetworkError(err: unknown): string {
   const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string }; message?: string };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timed out';
   const code = e?.cause?.code ?? e?.code;
+  const tls = tlsHint(code);
+  if (tls) return tls;
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
   if (code === 'ECONNRESET') return 'connection reset';

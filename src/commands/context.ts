@@ -1,5 +1,6 @@
 // Dependencies every command builds once: where state lives, the logger, the auth context.
 import { configDir } from '../paths.js';
+import { createFetch } from '../fetch.js';
 import { createLogger, type Logger } from '../log.js';
 import type { AuthContext } from '../auth/http.js';
 import type { SignInDeps, StorePreference } from '../auth/sign-in.js';
@@ -24,7 +25,7 @@ export function keychainTimeoutMs(env: NodeJS.ProcessEnv = process.env): number 
 export function createCommandContext(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): CommandContext {
   const dir = configDir(env);
   const logger = createLogger({ debug: opts.debug || Boolean(env.APPWRITE_MCP_DEBUG) });
-  const ctx: AuthContext = { fetch: globalThis.fetch, logger, requestTimeoutMs: 15_000 };
+  const ctx: AuthContext = { fetch: createFetch(env), logger, requestTimeoutMs: 15_000 };
   const storePreference: StorePreference = opts.store ?? (env.APPWRITE_MCP_STORE === 'file' || env.APPWRITE_MCP_STORE === 'keychain' ? env.APPWRITE_MCP_STORE : 'auto');
   return { dir, logger, ctx, signInDeps: { ctx, dir, storePreference, keychainTimeoutMs: keychainTimeoutMs(env) } };
 }

@@ -1,3 +1,4 @@
+import { tlsHint } from '../net.js';
 import { AuthorizationError } from './authorizer.js';
 import { ErrorCode, type JsonRpcId } from './jsonrpc.js';
 import { RequestAbortedError, ResponseTimeoutError } from './request.js';
@@ -24,6 +25,8 @@ export class UpstreamError extends Error {
       return new UpstreamError(`The MCP server at ${host} did not answer (${err.message}).`, ErrorCode.UpstreamFailure, { reason: 'timeout' });
     }
     const code = (err as { code?: string }).code;
+    const tls = tlsHint(code);
+    if (tls) return new UpstreamError(`Cannot connect to the MCP server at ${host}: ${tls}.`, ErrorCode.UpstreamFailure, { reason: 'tls' });
     const detail = code ?? (err as Error).message ?? String(err);
     return new UpstreamError(`The MCP server at ${host} is unreachable (${detail}). Check your network connection; requests will work again once it is reachable.`, ErrorCode.UpstreamFailure, { reason: 'unreachable' });
   }
