@@ -200,7 +200,7 @@ describe('authorization in the proxy', () => {
   it('a 401 on a token that looked valid: one refresh, one retry, no browser', async () => {
     const w = await world();
     await login(w);
-    const p = await proxy(w);
+    const p = await proxy(w, [w.cloud.mcpUrl, '--debug']); // --debug: its logs join the leak check below
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'one' } }))).toBe('one');
     const { state, tokens } = await revokeAtAs(w, 'access_token');
     w.cloud.resetStats();

@@ -58,8 +58,9 @@ async function loginThroughBrowser(args: string[], env: NodeJS.ProcessEnv, conse
 describe('login → status → logout', () => {
   keychainIt('signs in through the browser, keeps the JWT in the Secret Service, then revokes and clears it', async () => {
     const env = freshEnv();
-    const { result, page, url } = await loginThroughBrowser(['--url', cloud.mcpUrl], env);
+    const { result, page, url } = await loginThroughBrowser(['--url', cloud.mcpUrl, '--debug'], env);
     expect(result.stderr).toContain('Signed in to');
+    expect(result.stderr).toContain('[debug]');
     expect(result.code).toBe(0);
     expect(page.ok).toBe(true);
     expect(page.title).toBe('Signed in');
@@ -97,7 +98,7 @@ describe('login → status → logout', () => {
     expect(human.stdout).toContain(`Signed in as ${cloud.user.email}`);
     expect(human.stdout).toContain('OS keychain');
 
-    const logout = await cli(['logout', '--url', cloud.mcpUrl], env);
+    const logout = await cli(['logout', '--url', cloud.mcpUrl, '--debug'], env);
     expect(logout.code).toBe(0);
     expect(logout.stderr).toMatch(/revoked the tokens/);
     expect(await cloud.tokenStatus(tokens.refreshToken)).toBe('revoked');
