@@ -4,8 +4,8 @@
 // for mcp-remote, so all three subjects present the same bearer token.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { browserSeam, completeSignIn, launchChromium } from '../helpers/browser.js';
-import { startCli, tempConfigDir } from '../helpers/cli.js';
+import { browserSeam, launchChromium, loginThroughBrowser } from '../helpers/browser.js';
+import { tempConfigDir } from '../helpers/cli.js';
 
 export interface StoredSignIn {
   /** APPWRITE_MCP_CONFIG_DIR holding state.json and secrets.json. */
@@ -23,13 +23,8 @@ export async function signInOnce(cloud: { user: { login: string; password: strin
   const seam = browserSeam();
   const browser = await launchChromium();
   try {
-    const run = startCli(['login', '--url', url, '--store', 'file', '--timeout', '60'], {
-      APPWRITE_MCP_CONFIG_DIR: config.dir,
-      ...seam.env,
-    }, { timeoutMs: 90_000 });
-    const page = await completeSignIn(browser, await seam.nextUrl({ timeoutMs: 30_000 }), cloud.user);
-    await page.page.context().close();
-    const result = await run.result;
+    const env = { APPWRITE_MCP_CONFIG_DIR: config.dir, ...seam.env };
+    const { result, page } = await loginThroughBrowser(browser, seam, cloud.user, ['--url', url, '--store', 'file', '--timeout', '60'], env, { timeoutMs: 90_000 });
     if (result.code !== 0 || !page.ok) {
       throw new Error(`login failed (exit ${result.code}, page "${page.title}"):\n${result.stderr}`);
     }

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud } from '../cloud/index.js';
-import { browserSeam, completeSignIn, launchChromium } from '../helpers/browser.js';
-import { NO_KEYCHAIN_ENV, startCli, tempConfigDir } from '../helpers/cli.js';
+import { browserSeam, launchChromium, loginThroughBrowser } from '../helpers/browser.js';
+import { NO_KEYCHAIN_ENV, tempConfigDir } from '../helpers/cli.js';
 import { connectProxy, textOf } from '../helpers/proxy-client.js';
 import { TEST_CERT, startForwardProxy, startTlsFront, type Relay } from '../helpers/relays.js';
 
@@ -32,10 +32,7 @@ describe('HTTP proxy', () => {
   it('sends discovery, registration, token requests and MCP traffic through HTTP_PROXY', async () => {
     const { seam, env: e } = env({ HTTP_PROXY: forward.url, NO_PROXY: '' });
     forward.seen.length = 0;
-    const run = startCli(['login', '--url', cloud.mcpUrl], e);
-    const page = await completeSignIn(browser, await seam.nextUrl(), cloud.user);
-    await page.page.context().close();
-    const r = await run.result;
+    const { result: r } = await loginThroughBrowser(browser, seam, cloud.user, ['--url', cloud.mcpUrl], e);
     expect(r.code, r.stderr).toBe(0);
     // Every request of the sign-in (discovery, registration, token) went through the proxy's tunnels.
     expect(new Set(forward.seen)).toEqual(new Set([`CONNECT ${new URL(cloud.issuer).host}`, `CONNECT ${new URL(cloud.mcpUrl).host}`]));
@@ -51,10 +48,7 @@ describe('HTTP proxy', () => {
   it('leaves hosts in NO_PROXY alone', async () => {
     const { seam, env: e } = env({ HTTP_PROXY: forward.url, NO_PROXY: '127.0.0.1' });
     forward.seen.length = 0;
-    const run = startCli(['login', '--url', cloud.mcpUrl], e);
-    const page = await completeSignIn(browser, await seam.nextUrl(), cloud.user);
-    await page.page.context().close();
-    expect((await run.result).code).toBe(0);
+    expect((await loginThroughBrowser(browser, seam, cloud.user, ['--url', cloud.mcpUrl], e)).result.code).toBe(0);
     const p = await connectProxy(['--url', cloud.mcpUrl], e);
     cleanups.push(() => p.close());
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'direct' } }))).toBe('direct');
@@ -68,10 +62,7 @@ describe('TLS', () => {
     cleanups.push(() => front.close());
     // A token for the cloud, obtained through the normal sign-in.
     const { seam, env: e } = env({});
-    const run = startCli(['login', '--url', cloud.mcpUrl], e);
-    const page = await completeSignIn(browser, await seam.nextUrl(), cloud.user);
-    await page.page.context().close();
-    expect((await run.result).code).toBe(0);
+    expect((await loginThroughBrowser(browser, seam, cloud.user, ['--url', cloud.mcpUrl], e)).result.code).toBe(0);
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const secrets = JSON.parse(readFileSync(join(e.APPWRITE_MCP_CONFIG_DIR!, 'secrets.json'), 'utf8'));

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startCloud, type Cloud, type CloudOptions } from '../cloud/index.js';
-import { browserSeam, completeSignIn, launchChromium, type BrowserSeam } from '../helpers/browser.js';
-import { BIN, NO_KEYCHAIN_ENV, baseEnv, hasSecretService, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
+import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
+import { BIN, NO_KEYCHAIN_ENV, baseEnv, hasSecretService, runCli, tempConfigDir } from '../helpers/cli.js';
 import { connectProxy, textOf, type ProxyClient } from '../helpers/proxy-client.js';
 
 let browser: Browser;
@@ -52,13 +52,10 @@ function collectTokens(dir: string) {
   }
 }
 
-async function login(w: World, url = w.cloud.mcpUrl, count = w.seam.urls().length + 1) {
-  const run = startCli(['login', '--url', url], w.env);
-  const page = await completeSignIn(browser, await w.seam.nextUrl({ count }), w.cloud.user);
-  await page.page.context().close();
-  const r = await run.result;
-  allStderr.push(r.stderr);
-  expect(r.code, r.stderr).toBe(0);
+async function login(w: World, url = w.cloud.mcpUrl) {
+  const { result } = await loginThroughBrowser(browser, w.seam, w.cloud.user, ['--url', url], w.env);
+  allStderr.push(result.stderr);
+  expect(result.code, result.stderr).toBe(0);
   collectTokens(w.dir);
 }
 

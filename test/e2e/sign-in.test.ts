@@ -6,7 +6,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud } from '../cloud/index.js';
-import { browserSeam, completeSignIn, launchChromium, type BrowserSeam } from '../helpers/browser.js';
+import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
 import { NO_KEYCHAIN_ENV, hasSecretService, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
 import { KeychainSecretStore } from '../../src/store/secrets.js';
 import { silentLogger } from '../../src/log.js';
@@ -43,22 +43,16 @@ async function cli(args: string[], env: NodeJS.ProcessEnv) {
   return r;
 }
 
-/** Runs `login`, plays the user in Chromium, returns the CLI's result and the page's verdict. */
-async function loginThroughBrowser(args: string[], env: NodeJS.ProcessEnv, consent: 'allow' | 'deny' = 'allow') {
-  const count = seam.urls().length + 1;
-  const run = startCli(['login', ...args], env);
-  const url = await seam.nextUrl({ count });
-  const page = await completeSignIn(browser, url, cloud.user, { consent });
-  await page.page.context().close();
-  const result = await run.result;
-  outputs.push(result.stdout, result.stderr);
-  return { result, page, url };
+async function login(args: string[], env: NodeJS.ProcessEnv, consent: 'allow' | 'deny' = 'allow') {
+  const r = await loginThroughBrowser(browser, seam, cloud.user, args, env, { consent });
+  outputs.push(r.result.stdout, r.result.stderr);
+  return r;
 }
 
 describe('login → status → logout', () => {
   keychainIt('signs in through the browser, keeps the JWT in the Secret Service, then revokes and clears it', async () => {
     const env = freshEnv();
-    const { result, page, url } = await loginThroughBrowser(['--url', cloud.mcpUrl, '--debug'], env);
+    const { result, page, url } = await login(['--url', cloud.mcpUrl, '--debug'], env);
     expect(result.stderr).toContain('Signed in to');
     expect(result.stderr).toContain('[debug]');
     expect(result.code).toBe(0);
@@ -122,10 +116,10 @@ describe('login → status → logout', () => {
     const env = freshEnv();
     const project = cloud.projectMcpUrl('demo-project');
     const before = cloud.stats.registrations;
-    const first = (await loginThroughBrowser(['--url', project], env)).result;
+    const first = (await login(['--url', project], env)).result;
     expect(first.code, first.stderr).toBe(0);
     expect(cloud.stats.registrations).toBe(before + 1);
-    const second = (await loginThroughBrowser(['--url', project], env)).result;
+    const second = (await login(['--url', project], env)).result;
     expect(second.code, second.stderr).toBe(0);
     expect(cloud.stats.registrations).toBe(before + 1);
 
@@ -134,7 +128,7 @@ describe('login → status → logout', () => {
     expect(Object.keys(state.clients)).toEqual([cloud.projectIssuer('demo-project')]);
     state.clients[cloud.projectIssuer('demo-project')].clientId = 'forgotten-client-id';
     writeFileSync(statePath, JSON.stringify(state));
-    const { result } = await loginThroughBrowser(['--url', project], env);
+    const { result } = await login(['--url', project], env);
     expect(result.code, result.stderr).toBe(0);
     expect(cloud.stats.registrations).toBe(before + 2);
     const s = JSON.parse((await cli(['status', '--url', project, '--json'], env)).stdout).servers[0];
@@ -145,11 +139,11 @@ describe('login → status → logout', () => {
 
   keychainIt('signing in again into the file store leaves no copy in the keychain', async () => {
     const env = freshEnv();
-    expect((await loginThroughBrowser(['--url', cloud.mcpUrl], env)).result.code).toBe(0);
+    expect((await login(['--url', cloud.mcpUrl], env)).result.code).toBe(0);
     const key = JSON.parse(readFileSync(join(config.dir, 'state.json'), 'utf8')).servers[cloud.mcpUrl].secretKey;
     const keychain = new KeychainSecretStore({ logger: silentLogger, timeoutMs: 3000 });
     expect(await keychain.get(key)).toBeDefined();
-    expect((await loginThroughBrowser(['--url', cloud.mcpUrl, '--store', 'file'], env)).result.code).toBe(0);
+    expect((await login(['--url', cloud.mcpUrl, '--store', 'file'], env)).result.code).toBe(0);
     expect(await keychain.get(key)).toBeUndefined();
     const s = JSON.parse((await cli(['status', '--url', cloud.mcpUrl, '--json'], env)).stdout).servers[0];
     expect(s.secrets.store).toBe('file');
@@ -177,7 +171,7 @@ describe('keychain absent → file fallback', () => {
   it('warns loudly and writes secrets to a 0600 file in a 0700 dir', async () => {
     const env = freshEnv(NO_KEYCHAIN_ENV);
     const started = Date.now();
-    const { result } = await loginThroughBrowser(['--url', cloud.mcpUrl], env);
+    const { result } = await login(['--url', cloud.mcpUrl], env);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/warning/i);
     expect(result.stderr).toMatch(/keychain/i);
@@ -205,7 +199,7 @@ describe('refusals and failures', () => {
 
   it('reports a denied consent', async () => {
     const env = freshEnv(NO_KEYCHAIN_ENV);
-    const { result, page } = await loginThroughBrowser(['--url', cloud.mcpUrl, '--store', 'file'], env, 'deny');
+    const { result, page } = await login(['--url', cloud.mcpUrl, '--store', 'file'], env, 'deny');
     expect(result.code).toBe(6);
     expect(result.stderr).toContain('access was denied');
     expect(page.ok).toBe(false);

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { writeScript } from './cli.js';
+import { startCli, writeScript, type CliResult } from './cli.js';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -63,4 +63,24 @@ export async function completeSignIn(browser: Browser, url: string, user: SignIn
   const result = page.locator('#result');
   await result.waitFor({ timeout: 20_000 });
   return { page, title: (await result.textContent()) ?? '', ok: (await result.getAttribute('data-ok')) === 'true' };
+}
+
+/**
+ * Runs `appwrite-mcp login <args>` and plays the user in Chromium on the URL it opens (through the
+ * seam in `env`). Returns the CLI's result, the page's verdict and the authorization URL.
+ */
+export async function loginThroughBrowser(
+  browser: Browser,
+  seam: BrowserSeam,
+  user: SignInUser,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { consent?: 'allow' | 'deny'; timeoutMs?: number } = {},
+): Promise<{ result: CliResult; page: { title: string; ok: boolean }; url: string }> {
+  const count = seam.urls().length + 1;
+  const run = startCli(['login', ...args], env, { timeoutMs: opts.timeoutMs });
+  const url = await seam.nextUrl({ count, timeoutMs: opts.timeoutMs });
+  const page = await completeSignIn(browser, url, user, { consent: opts.consent });
+  await page.page.context().close();
+  return { result: await run.result, page: { title: page.title, ok: page.ok }, url };
 }
