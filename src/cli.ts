@@ -22,6 +22,7 @@ const storeOption = () => new Option('--store <where>', 'where secrets go: keych
 const debugOption = () => new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted)');
 
 const program = new Command('appwrite-mcp')
+  .exitOverride((err) => process.exit(err.exitCode === 1 ? ExitCode.usage : err.exitCode))
   .description('Connect your MCP client to Appwrite: browser sign-in (OAuth 2.1), secrets in the OS keychain, and a stdio proxy to the hosted MCP server.')
   .version(VERSION, '-v, --version')
   .showHelpAfterError('(run appwrite-mcp --help for usage)')
@@ -48,7 +49,12 @@ program
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
   .addOption(storeOption())
   .addOption(debugOption())
-  .action(async (opts) => {
+  .allowExcessArguments(true)
+  .action(async (opts, command: Command) => {
+    if (command.args.length) {
+      // The proxy is the default command, so a mistyped command name lands here.
+      throw new UserError(`unknown command "${command.args[0]}"`, { hint: 'Commands: login, status, logout, proxy (the default). See appwrite-mcp --help.', exitCode: ExitCode.usage });
+    }
     const { runProxyCommand } = await import('./commands/proxy.js');
     await runProxyCommand(opts);
   });
