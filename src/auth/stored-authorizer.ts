@@ -5,8 +5,8 @@
 //   refreshed already; a rotating refresh token may be spent only once), and refresh only if the
 //   stored token is no better. The rotated refresh token is saved before the lock is released.
 // - No sign-in at all (or the grant was revoked): one browser sign-in, under a second lock, so one
-//   tab opens for all copies; the others wait for it and read its result. Browser prompts are rate-
-//   limited through the state file so copies that keep restarting never open a storm of tabs.
+//   tab opens for all copies; the others wait for it and read its result. After a sign-in that was
+//   not completed, no copy opens another tab for a while (state file), so there is no storm of tabs.
 import { createHash } from 'node:crypto';
 import type { Authorizer, BearerChallenge } from '../proxy/authorizer.js';
 import { AuthorizationError } from '../proxy/authorizer.js';
@@ -36,7 +36,7 @@ export interface StoredAuthorizerOptions extends SignInDeps {
   signInTimeoutMs: number;
   /** May this process open a browser sign-in by itself? */
   allowBrowser: boolean;
-  /** At most one automatic browser prompt per server in this window, across all copies. */
+  /** After an automatic browser sign-in was not completed, no copy opens another for this long. */
   browserCooldownMs: number;
   openUrl(url: string): void | Promise<void>;
   now?: () => number;
@@ -222,11 +222,10 @@ export class StoredAuthorizer implements Authorizer {
         return latest.tokens.accessToken;
       }
       const state = await loadState(this.o.dir);
-      const lastPrompt = state.prompts?.[this.o.url] ?? 0;
-      if (this.now() - lastPrompt < this.o.browserCooldownMs) {
-        throw new AuthorizationError('sign_in_required', `Sign-in to ${this.o.url} is required (${reason}); a browser sign-in was already offered recently: ${loginHint}.`);
+      const lastFailure = state.signInFailures?.[this.o.url] ?? 0;
+      if (this.now() - lastFailure < this.o.browserCooldownMs) {
+        throw new AuthorizationError('sign_in_required', `Sign-in to ${this.o.url} is required (${reason}); the last browser sign-in was not completed: ${loginHint}.`);
       }
-      await updateState(this.o.dir, (s) => { s.prompts = { ...s.prompts, [this.o.url]: this.now() }; });
       this.o.ctx.logger.info(`sign-in to ${this.o.url} needed (${reason}): opening the browser`);
       let result: SignInResult;
       try {
@@ -241,8 +240,12 @@ export class StoredAuthorizer implements Authorizer {
           },
         });
       } catch (err) {
+        // Remembered so that copies started later do not open tab after tab. A copy killed while it
+        // waited records nothing: its tab is orphaned, and the next copy rightly opens a new one.
+        await updateState(this.o.dir, (s) => { s.signInFailures = { ...s.signInFailures, [this.o.url]: this.now() }; });
         throw new AuthorizationError('sign_in_required', `Sign-in to ${this.o.url} did not complete (${errorMessage(err)}): ${loginHint}.`, { cause: err });
       }
+      await updateState(this.o.dir, (s) => { delete s.signInFailures?.[this.o.url]; });
       this.held = { server: result.server, tokens: result.tokens, store: result.store };
       this.o.ctx.logger.info(`signed in to ${this.o.url}`);
       return result.tokens.accessToken;

@@ -19,7 +19,7 @@ export async function runLogout(opts: LogoutOptions): Promise<number> {
   const servers = Object.values(state.servers).filter((s) => opts.all || s.url === url);
   if (servers.length === 0) {
     say(opts.all ? 'Not signed in to any server; nothing to do.' : `Not signed in to ${url}; nothing to do.`);
-    if (opts.all) await updateState(dir, (s) => { s.clients = {}; s.prompts = {}; });
+    if (opts.all) await updateState(dir, (s) => { s.clients = {}; s.signInFailures = {}; });
     return ExitCode.ok;
   }
 
@@ -52,7 +52,7 @@ export async function runLogout(opts: LogoutOptions): Promise<number> {
     }
     await updateState(dir, (s) => {
       delete s.servers[server.url];
-      if (s.prompts) delete s.prompts[server.url];
+      delete s.signInFailures?.[server.url];
       if (opts.all) s.clients = {};
     });
     say('  ✓ removed the local sign-in state');

@@ -14,7 +14,7 @@ export interface ProxyOptions extends CommonOptions {
   browser: boolean;
 }
 
-/** How long a browser sign-in started by the proxy may take, and how often one may be offered. */
+/** How long a browser sign-in started by the proxy may take, and how long after one was not completed no copy opens another. */
 const SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 const BROWSER_COOLDOWN_MS = 10 * 60_000;
 

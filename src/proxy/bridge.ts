@@ -164,7 +164,7 @@ class Bridge {
   private async switchWhenSignedIn(initializeParams: unknown): Promise<void> {
     try {
       await this.opts.authorizer.whenReady(this.closing.signal);
-      const result = await this.upstream.initialize(initializeParams);
+      const result = await this.initializeUpstream(initializeParams);
       if (this.closing.signal.aborted) return;
       const requested = (initializeParams as { protocolVersion?: unknown }).protocolVersion;
       if (result.protocolVersion !== PlaceholderServer.negotiate(requested)) {
@@ -179,7 +179,22 @@ class Bridge {
       this.opts.logger.error(`could not connect to ${this.host} after sign-in: ${(err as Error).message}`);
     }
   }
+
+  private async initializeUpstream(initializeParams: unknown): Promise<Record<string, unknown>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.upstream.initialize(initializeParams);
+      } catch (err) {
+        if (attempt >= SWITCH_ATTEMPTS || this.closing.signal.aborted || err instanceof AuthorizationError) throw err;
+        this.opts.logger.warn(`connecting to ${this.host} after sign-in failed (${(err as Error).message}); trying again`);
+        await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)).unref());
+      }
+    }
+  }
 }
+
+/** After sign-in the server may still be briefly unreachable: a few tries, backing off, then give up. */
+const SWITCH_ATTEMPTS = 5;
 
 function describe(line: string, message: JsonRpcMessage | JsonRpcMessage[]): OutgoingMessage {
   if (!Array.isArray(message)) {

@@ -81,6 +81,6 @@ export interface StateFile {
   version: 1;
   servers: Record<string, ServerState>;
   clients: Record<string, ClientRecord>;
-  /** When a browser sign-in was last opened automatically for a server URL (epoch ms), to rate-limit tabs. */
-  prompts?: Record<string, number>;
+  /** When an automatic browser sign-in for a server URL last failed or was abandoned (epoch ms), to rate-limit tabs. */
+  signInFailures?: Record<string, number>;
 }

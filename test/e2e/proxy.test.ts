@@ -9,7 +9,8 @@ import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelco
 import { startCloud, type Cloud, type CloudOptions } from '../cloud/index.js';
 import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
 import { BIN, NO_KEYCHAIN_ENV, baseEnv, hasSecretService, runCli, tempConfigDir } from '../helpers/cli.js';
-import { connectProxy, textOf, type ProxyClient } from '../helpers/proxy-client.js';
+import { connectProxy, proxyTransport, textOf, type ProxyClient } from '../helpers/proxy-client.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 let browser: Browser;
 const cleanups: Array<() => unknown> = [];
@@ -237,6 +238,41 @@ describe('authorization in the proxy', () => {
     expect(w.cloud.stats.registrations).toBe(1);
     expect(w.cloud.stats.authorizationCodeGrants).toBe(1);
     collectTokens(w.dir);
+  });
+
+  it('a copy killed during its browser sign-in blocks no one: the next copy opens a fresh tab', async () => {
+    const w = await world();
+    const { transport } = proxyTransport(['--url', w.cloud.mcpUrl, '--auth-timeout', '45'], w.env);
+    const doomed = new Client({ name: 'doomed', version: '1' });
+    const connecting = doomed.connect(transport).catch(() => undefined);
+    await w.seam.nextUrl();
+    process.kill(transport.pid!, 'SIGKILL');
+    await connecting;
+
+    const started = Date.now();
+    const next = proxy(w, [w.cloud.mcpUrl, '--auth-timeout', '45']);
+    const url = await w.seam.nextUrl({ count: 2, timeoutMs: 15_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const page = await completeSignIn(browser, url, w.cloud.user);
+    await page.page.context().close();
+    const p = await next;
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'survivor' } }))).toBe('survivor');
+    collectTokens(w.dir);
+  });
+
+  it('after a browser sign-in is denied, no copy opens another tab; they say to run login', async () => {
+    const w = await world();
+    const first = await proxy(w, [w.cloud.mcpUrl, '--auth-timeout', '2']);
+    const page = await completeSignIn(browser, await w.seam.nextUrl(), w.cloud.user, { consent: 'deny' });
+    await page.page.context().close();
+    expect(page.ok).toBe(false);
+    await sleep(1500);
+    const second = await proxy(w, [w.cloud.mcpUrl, '--auth-timeout', '2']);
+    const { tools } = await second.client.listTools();
+    expect(tools[0]!.description).toMatch(/last browser sign-in was not completed: run `npx appwrite-mcp login --url /);
+    expect((await first.client.listTools()).tools.map((t) => t.name)).toEqual(['sign_in']);
+    await sleep(1500);
+    expect(w.seam.urls()).toHaveLength(1);
   });
 
   it('answers initialize with a sign-in placeholder when the user is slow, then switches and sends list_changed', async () => {

@@ -294,6 +294,23 @@ describe('placeholder until sign-in', () => {
     ]);
   });
 
+  it('keeps trying to connect after sign-in while the server is briefly down', async () => {
+    const f = await fixture('stateful');
+    const authorizer = new TestAuthorizer(undefined);
+    const p = proxy(f.url, authorizer, { authTimeoutMs: 200 });
+    const client = newClient();
+    let listChanged = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++);
+    await p.connectClient(client);
+    await f.close();
+    authorizer.signIn(TOKEN);
+    await new Promise((r) => setTimeout(r, 1500)); // the first attempts find nothing listening
+    expect(listChanged).toBe(0);
+    await fixture('stateful', { port: f.port });
+    await waitUntil(() => listChanged === 1, 10_000);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }))).toBe('back');
+  });
+
   it('switches right after a sign-in that completes just after initialize', async () => {
     const f = await fixture('stateless');
     const authorizer = new TestAuthorizer(undefined);
