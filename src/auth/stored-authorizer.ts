@@ -112,7 +112,7 @@ export class StoredAuthorizer implements Authorizer {
     if (!server) return undefined;
     const store = this.held?.store.kind === server.secretStore
       ? this.held.store
-      : await openSecretStoreOfKind(server.secretStore, { dir: this.o.dir, logger: this.o.ctx.logger, timeoutMs: this.o.keychainTimeoutMs });
+      : openSecretStoreOfKind(server.secretStore, { dir: this.o.dir, logger: this.o.ctx.logger, timeoutMs: this.o.keychainTimeoutMs });
     const tokens = await store.get(server.secretKey);
     if (!tokens) return undefined;
     registerSecret(tokens.accessToken);

@@ -4,6 +4,7 @@ import { signIn, type SignInStep } from '../auth/sign-in.js';
 import { splitScopes } from '../auth/scopes.js';
 import { openBrowser } from '../auth/browser.js';
 import { ExitCode } from '../errors.js';
+import { loadState } from '../store/state.js';
 import { describeExpiry, describeAccount } from './describe.js';
 import type { LoginReporter } from '../ui/login-reporter.js';
 
@@ -17,7 +18,9 @@ export interface LoginOptions extends CommonOptions {
 
 export async function runLogin(opts: LoginOptions): Promise<number> {
   const url = resolveServerUrl(opts.url);
-  const { signInDeps, logger } = createCommandContext(opts);
+  const { signInDeps, logger, dir } = createCommandContext(opts);
+  const existing = (await loadState(dir)).servers[url];
+  if (existing) process.stderr.write(`Already signed in to ${url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.\n`);
   const reporter = await createReporter(url);
   try {
     const result = await signIn(signInDeps, {

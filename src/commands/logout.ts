@@ -27,9 +27,8 @@ export async function runLogout(opts: LogoutOptions): Promise<number> {
   for (const server of servers) {
     say(`Signing out of ${server.url}`);
     let tokens: TokenSet | undefined;
-    let store;
+    const store = openSecretStoreOfKind(server.secretStore, { dir, logger, timeoutMs: signInDeps.keychainTimeoutMs });
     try {
-      store = await openSecretStoreOfKind(server.secretStore, { dir, logger, timeoutMs: signInDeps.keychainTimeoutMs });
       tokens = await store.get(server.secretKey);
     } catch (err) {
       say(`  ✗ could not read the secrets (${errorMessage(err)})`);
@@ -41,14 +40,14 @@ export async function runLogout(opts: LogoutOptions): Promise<number> {
       const access = await revokeToken(ctx, server.as, server.clientId, tokens.accessToken, 'access_token');
       say(`  ${describeRevocation(refresh ?? access, server.as.issuer)}`);
     }
-    if (store) {
-      try {
-        const deleted = await store.delete(server.secretKey);
-        say(`  ${deleted ? '✓ deleted' : '· nothing to delete in'} ${store.describe()}`);
-      } catch (err) {
-        say(`  ✗ could not delete the secrets from ${store.describe()} (${errorMessage(err)})`);
-        failed = true;
-      }
+    try {
+      const deleted = await store.delete(server.secretKey);
+      say(`  ${deleted ? '✓ deleted' : '· nothing to delete in'} ${store.describe()}`);
+    } catch (err) {
+      // Keep the state: it is what lets `status` and a second `logout` find these secrets again.
+      say(`  ✗ could not delete the secrets from ${store.describe()} (${errorMessage(err)}); unlock it and run logout again`);
+      failed = true;
+      continue;
     }
     await updateState(dir, (s) => {
       delete s.servers[server.url];

@@ -52,7 +52,7 @@ export async function runStatus(opts: StatusOptions): Promise<number> {
     let where = server.secretStore === 'keychain' ? 'OS keychain' : 'file';
     let error: string | undefined;
     try {
-      const store = await openSecretStoreOfKind(server.secretStore, { dir, logger, timeoutMs: signInDeps.keychainTimeoutMs });
+      const store = openSecretStoreOfKind(server.secretStore, { dir, logger, timeoutMs: signInDeps.keychainTimeoutMs });
       where = store.describe();
       tokens = await store.get(server.secretKey);
     } catch (err) {

@@ -151,6 +151,40 @@ describe('login → status → logout', () => {
     await cli(['logout', '--all'], env);
   });
 
+  keychainIt('logout with the keychain out of reach keeps the state, says so, and works once it is back', async () => {
+    const env = freshEnv();
+    expect((await login(['--url', cloud.mcpUrl], env)).result.code).toBe(0);
+    const locked = await cli(['logout', '--url', cloud.mcpUrl], { ...env, ...NO_KEYCHAIN_ENV });
+    expect(locked.code).toBe(1);
+    expect(locked.stderr).toContain('could not delete the secrets');
+    const status = await cli(['status', '--url', cloud.mcpUrl, '--json'], { ...env, ...NO_KEYCHAIN_ENV });
+    expect(status.code).toBe(4);
+    expect(JSON.parse(status.stdout).servers[0].fix).toMatch(/unlock your keychain/);
+    const again = await cli(['logout', '--url', cloud.mcpUrl], env);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/revoked the tokens/);
+    expect((await cli(['status', '--url', cloud.mcpUrl], env)).code).toBe(3);
+  });
+
+  it('uses a pre-registered client with --client-id (no registration)', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const meta = await (await fetch(`${new URL(cloud.issuer).origin}/.well-known/oauth-authorization-server${new URL(cloud.issuer).pathname}`)).json();
+    const registered = await (await fetch(meta.registration_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ application_type: 'native', redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] }),
+    })).json();
+    const before = cloud.stats.registrations;
+    const { result, url } = await login(['--url', cloud.mcpUrl, '--client-id', registered.client_id, '--store', 'file'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(new URL(url).searchParams.get('client_id')).toBe(registered.client_id);
+    expect(cloud.stats.registrations).toBe(before);
+    const s = JSON.parse((await cli(['status', '--url', cloud.mcpUrl, '--json'], env)).stdout).servers[0];
+    expect(s.client).toEqual({ id: registered.client_id, registration: 'preregistered' });
+    const again = await login(['--url', cloud.mcpUrl, '--client-id', registered.client_id, '--store', 'file'], env);
+    expect(again.result.stderr).toContain(`Already signed in to ${cloud.mcpUrl} as ${cloud.user.email}`);
+  });
+
   it('--no-browser prints the URL on stderr and opens nothing', async () => {
     const env = freshEnv(NO_KEYCHAIN_ENV);
     const run = startCli(['login', '--url', cloud.mcpUrl, '--no-browser', '--store', 'file'], env);
