@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { KoaContextWithOIDC, KoaMiddleware } from 'oidc-provider';
 import { findAccount } from './accounts.js';
+import { errorPage } from './pages.js';
 import { errors, Provider } from './load-oidc-provider.js';
 import { ALL_MCP_SCOPES, DEFAULT_MCP_SCOPES } from './scopes.js';
 import type { CloudStats } from './stats.js';
@@ -51,6 +52,10 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     scopes: ['openid', 'offline_access'],
     conformIdTokenClaims: false, // put email/name in the ID token, not only in userinfo
+    renderError: (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }) => {
+      ctx.type = 'html';
+      ctx.body = errorPage(out.error, out.error_description);
+    },
     responseTypes: ['code'],
     pkce: { required: () => true }, // oidc-provider 9 only knows S256, so plain is refused
     clientDefaults: {

@@ -7,6 +7,7 @@ declare module 'oidc-provider' {
     method: string;
     status: number;
     body: unknown;
+    type: string;
     querystring: string; // settable: koa rewrites req.url
     query: Record<string, string | string[] | undefined>;
     set(field: string, value: string): void;

@@ -63,3 +63,10 @@ ${audience ? `<p>Access will be limited to ${audience}.</p>` : ''}
   <form method="post" action="${escape(denyAction)}"><button id="deny" class="secondary" type="submit">Deny</button></form>
 </div>`);
 }
+
+/** oidc-provider's error page (an unknown client, a bad redirect_uri: nothing to redirect to). */
+export function errorPage(error: string, description?: string): string {
+  return layout('Sign-in error', `<h1>Sign-in error</h1>
+<p class="error" role="alert"><code>${escape(error)}</code>${description ? ` ${escape(description)}` : ''}</p>
+<p class="sub">Close this tab and start the sign-in again from your application.</p>`);
+}
