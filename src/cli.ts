@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from './version.js';
 import { DEFAULT_SERVER_URL } from './target.js';
-import { ExitCode, UserError, errorMessage } from './errors.js';
+import { AppError, Code, ExitCode, errorMessage } from './errors.js';
 import { redact } from './log.js';
 
 const seconds = (value: string) => {
@@ -20,6 +20,7 @@ const header = (value: string, previous: string[] = []) => {
 const urlOption = () => new Option('--url <url>', `MCP server URL (env APPWRITE_MCP_URL; default ${DEFAULT_SERVER_URL})`);
 const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
 const debugOption = () => new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted)');
+const headerOption = (what: string) => new Option('-H, --header <name:value>', what).argParser(header);
 
 const program = new Command('appwrite-mcp')
   .exitOverride((err) => process.exit(err.exitCode === 1 ? ExitCode.usage : err.exitCode))
@@ -44,7 +45,7 @@ program
   .command('proxy', { isDefault: true })
   .description('run the stdio MCP server that forwards to the hosted server (the default command)')
   .addOption(urlOption())
-  .option('-H, --header <name:value>', 'extra HTTP header for the server (repeatable)', header)
+  .addOption(headerOption('extra HTTP header for the server (repeatable); a sign-in is kept per set of headers'))
   .addOption(new Option('--auth-timeout <seconds>', 'how long initialize waits for a browser sign-in before answering with a sign-in placeholder').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
   .addOption(storeOption())
@@ -53,7 +54,7 @@ program
   .action(async (opts, command: Command) => {
     if (command.args.length) {
       // The proxy is the default command, so a mistyped command name lands here.
-      throw new UserError(`unknown command "${command.args[0]}"`, { hint: 'Commands: login, status, logout, proxy (the default). See appwrite-mcp --help.', exitCode: ExitCode.usage });
+      throw new AppError(Code.USAGE, `unknown command "${command.args[0]}"`, { hint: 'Commands: login, status, logout, proxy (the default). See appwrite-mcp --help.' });
     }
     const { runProxyCommand } = await import('./commands/proxy.js');
     await runProxyCommand(opts);
@@ -63,6 +64,7 @@ program
   .command('login')
   .description('sign in through the browser now, so your MCP client never has to wait')
   .addOption(urlOption())
+  .addOption(headerOption('extra HTTP header, as in the client config (repeatable; the sign-in is kept for these headers)'))
   .option('--scope <scopes>', 'scopes to request, space-separated (default: what the server asks for)')
   .option('--client-id <id>', 'use a pre-registered OAuth client instead of dynamic registration')
   .option('--no-browser', 'do not open a browser; print the URL to open yourself')
@@ -78,6 +80,7 @@ program
   .command('status')
   .description('show who is signed in, to which server, with which scopes, and where secrets live')
   .addOption(urlOption())
+  .addOption(headerOption('only the sign-in made with these headers (repeatable)'))
   .option('--json', 'machine-readable output on stdout')
   .addOption(debugOption())
   .action(async (opts) => {
@@ -89,6 +92,7 @@ program
   .command('logout')
   .description('revoke the sign-in at the authorization server and delete local secrets and state')
   .addOption(urlOption())
+  .addOption(headerOption('the sign-in made with these headers (repeatable)'))
   .option('--all', 'sign out of every server')
   .addOption(debugOption())
   .action(async (opts) => {
@@ -99,7 +103,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof UserError) {
+  if (err instanceof AppError) {
     process.stderr.write(`appwrite-mcp: ${redact(err.message)}\n`);
     if (err.hint) process.stderr.write(`  ${redact(err.hint)}\n`);
     process.exitCode = err.exitCode;

@@ -1,17 +1,62 @@
-/**
- * An error meant for the person at the terminal: `message` says what went wrong (quoting the bad
- * input), `hint` says what to do about it. The CLI prints both and exits with `exitCode`.
- */
-export class UserError extends Error {
-  readonly hint?: string;
-  readonly exitCode: number;
-  constructor(message: string, opts: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.name = 'UserError';
-    this.hint = opts.hint;
-    this.exitCode = opts.exitCode ?? 1;
-  }
-}
+// One error shape for the whole CLI: `AppError` with a `code` from `Code`, a message written for
+// the person reading it (quoting the bad input), an optional `hint` (what to do), the exit code the
+// CLI ends with, and the underlying error or the bad data in `cause`. Callers branch on `code`,
+// never on message text.
+
+/** Every error code, grouped by where the failure happened. */
+export const Code = {
+  // The command line
+  USAGE: 'usage',
+  // Reaching a server at all (DNS, refused, reset, TLS, timeout)
+  UNREACHABLE: 'unreachable',
+  // A server answered something the protocol does not allow (`cause` holds the bad data)
+  INVALID_RESPONSE: 'invalid_response',
+  RESOURCE_MISMATCH: 'resource_mismatch',
+  NO_RESOURCE_METADATA: 'no_resource_metadata',
+  NO_AUTHORIZATION_SERVER: 'no_authorization_server',
+  NO_AS_METADATA: 'no_as_metadata',
+  ISSUER_MISMATCH: 'issuer_mismatch',
+  PKCE_UNSUPPORTED: 'pkce_unsupported',
+  REGISTRATION_UNSUPPORTED: 'registration_unsupported',
+  REGISTRATION_FAILED: 'registration_failed',
+  NO_SIGN_IN_NEEDED: 'no_sign_in_needed',
+  // The browser round trip
+  SIGN_IN_TIMEOUT: 'sign_in_timeout',
+  ACCESS_DENIED: 'access_denied',
+  CALLBACK_REJECTED: 'callback_rejected',
+  AUTHORIZATION_REFUSED: 'authorization_refused',
+  TOKEN_EXCHANGE_FAILED: 'token_exchange_failed',
+  // The token endpoint after sign-in
+  GRANT_INVALID: 'invalid_grant',
+  CLIENT_UNKNOWN: 'invalid_client',
+  TOKEN_ENDPOINT_FAILED: 'token_endpoint_failed',
+  // Where sign-ins are kept
+  KEYCHAIN_TIMEOUT: 'keychain_timeout',
+  KEYCHAIN_UNAVAILABLE: 'keychain_unavailable',
+  KEYCHAIN_FAILED: 'keychain_failed',
+  SECRETS_UNREADABLE: 'secrets_unreadable',
+  STATE_VERSION: 'state_version',
+  LOCK_TIMEOUT: 'lock_timeout',
+  SAVE_FAILED: 'save_failed',
+  // What the proxy is told when no token can be had (also JSON-RPC error `data.reason`)
+  SIGN_IN_REQUIRED: 'sign_in_required',
+  AS_UNREACHABLE: 'as_unreachable',
+  TOKEN_REJECTED: 'token_rejected',
+  STEP_UP_FAILED: 'step_up_failed',
+  // The MCP server behind the proxy (also JSON-RPC error `data.reason`; unreachable is UNREACHABLE)
+  UPSTREAM_TIMEOUT: 'timeout',
+  UPSTREAM_TLS: 'tls',
+  UPSTREAM_SERVER_ERROR: 'server_error',
+  UPSTREAM_HTTP_ERROR: 'http_error',
+  UPSTREAM_FORBIDDEN: 'forbidden',
+  NO_RESPONSE: 'no_response',
+  STREAM_CLOSED: 'stream_closed',
+  NO_SESSION: 'no_session',
+  INITIALIZE_FAILED: 'initialize_failed',
+  CANCELLED: 'cancelled',
+} as const;
+
+export type ErrorCode = (typeof Code)[keyof typeof Code];
 
 /** Exit codes, documented in the README. */
 export const ExitCode = {
@@ -23,6 +68,30 @@ export const ExitCode = {
   timeout: 5,
   denied: 6,
 } as const;
+
+export interface AppErrorOptions {
+  hint?: string;
+  exitCode?: number;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly exitCode: number;
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? (code === Code.USAGE ? ExitCode.usage : ExitCode.failure);
+  }
+}
+
+/** True when `err` is an AppError with one of `codes` (any code when none are given). */
+export function isAppError(err: unknown, ...codes: ErrorCode[]): err is AppError {
+  return err instanceof AppError && (codes.length === 0 || codes.includes(err.code));
+}
 
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { UserError, ExitCode } from './errors.js';
+import { AppError, Code, type ErrorCode } from './errors.js';
 
 /** Loopback means all of 127.0.0.0/8, ::1 and localhost (RFC 8252 §7.3, RFC 6761 §6.3). */
 export function isLoopbackHost(hostname: string): boolean {
@@ -18,24 +18,24 @@ export function isLoopbackHttp(url: URL): boolean {
 
 /**
  * Parses `raw` and refuses anything but https:// or http:// on a loopback address. `what` names
- * the URL in the message ("server URL", "authorization server", ...).
+ * the URL in the message ("server URL", "authorization server", ...); `code` is USAGE for what the
+ * user typed, INVALID_RESPONSE for a URL a server gave us.
  */
-export function parseSecureUrl(raw: string, what: string): URL {
+export function parseSecureUrl(raw: string, what: string, code: ErrorCode = Code.USAGE): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UserError(`${what} "${raw}" is not a valid URL`, { exitCode: ExitCode.usage });
+    throw new AppError(code, `${what} "${raw}" is not a valid URL`);
   }
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:') {
     if (isLoopbackHost(url.hostname)) return url;
-    throw new UserError(`${what} "${raw}" uses plain http:// on a non-loopback host`, {
+    throw new AppError(code, `${what} "${raw}" uses plain http:// on a non-loopback host`, {
       hint: 'Use https://. Plain http:// is only allowed on 127.0.0.0/8, ::1 and localhost.',
-      exitCode: ExitCode.usage,
     });
   }
-  throw new UserError(`${what} "${raw}" must be an https:// URL`, { exitCode: ExitCode.usage });
+  throw new AppError(code, `${what} "${raw}" must be an https:// URL`);
 }
 
 const TLS_ERROR_CODES = new Set([
@@ -48,4 +48,17 @@ const TLS_ERROR_CODES = new Set([
 export function tlsHint(code: string | undefined): string | undefined {
   if (!code || !TLS_ERROR_CODES.has(code)) return undefined;
   return `the server's TLS certificate is not trusted (${code}); if your network uses its own certificate authority, set NODE_EXTRA_CA_CERTS to its certificate file`;
+}
+
+/** Why a request never got an answer, in a few words ("connection refused", "timed out", a TLS hint). */
+export function describeNetworkError(err: unknown): string {
+  const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string }; message?: string };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timed out';
+  const code = e?.cause?.code ?? e?.code;
+  const tls = tlsHint(code);
+  if (tls) return tls;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  if (code === 'ECONNRESET') return 'connection reset';
+  return code ?? e?.cause?.message ?? e?.message ?? String(err);
 }

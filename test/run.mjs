@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // The test command (`npm test`). Runs the vitest suite inside a private D-Bus session with an
-// unlocked gnome-keyring (a real Secret Service whose keyring lives in a temp dir, so a developer's
-// own keychain is never touched), then prints a plain "N passed, N failed" line.
+// unlocked gnome-keyring (test/with-keyring.mjs: a real Secret Service whose keyring lives in a temp
+// dir, so a developer's own keychain is never touched), then prints a plain "N passed, N failed" line.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, existsSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,13 +12,7 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 const args = process.argv.slice(2);
 
 if (!process.env.APPWRITE_MCP_TEST_IN_DBUS && has('dbus-run-session') && has('gnome-keyring-daemon')) {
-  const keyringHome = mkdtempSync(join(tmpdir(), 'appwrite-mcp-keyring-'));
-  const inner = 'echo -n test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec node "$0" "$@"';
-  const r = spawnSync('dbus-run-session', ['--', 'sh', '-c', inner, join(root, 'test/run.mjs'), ...args], {
-    stdio: 'inherit',
-    env: { ...process.env, APPWRITE_MCP_TEST_IN_DBUS: '1', XDG_DATA_HOME: keyringHome },
-  });
-  rmSync(keyringHome, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [join(root, 'test/with-keyring.mjs'), process.execPath, join(root, 'test/run.mjs'), ...args], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 if (!process.env.APPWRITE_MCP_TEST_IN_DBUS) {

@@ -1,12 +1,11 @@
 // The authorization-code flow with PKCE in the user's browser (OAuth 2.1 §4.1, RFC 7636, RFC 8707,
-// RFC 9207), received on a one-shot loopback callback server.
+// RFC 9207), received on a loopback callback server.
 import * as oauth from 'oauth4webapi';
 import type { ClientRecord } from '../store/types.js';
-import { ExitCode, UserError } from '../errors.js';
-import type { AuthContext } from './http.js';
-import { UnreachableError } from './http.js';
-import { oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
-import type { CallbackServer } from './callback-server.js';
+import { AppError, Code, ExitCode } from '../errors.js';
+import { unreachable } from '../http/client.js';
+import { type AuthContext, oauthErrorText, publicClient, requestOptions } from './oauth.js';
+import type { CallbackRequest, CallbackServer } from './callback-server.js';
 
 export interface AuthorizeOptions {
   as: oauth.AuthorizationServer;
@@ -59,56 +58,80 @@ export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, 
 
   const timeout = AbortSignal.timeout(o.timeoutMs);
   const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-  let callback;
-  try {
-    callback = await o.callback.next(signal);
-  } catch (err) {
-    if (timeout.aborted) {
-      throw new UserError(`no sign-in came back from the browser within ${formatDuration(o.timeoutMs)}`, {
-        hint: 'Open the URL above to finish signing in, or run the command again (--timeout sets the wait).',
-        exitCode: ExitCode.timeout,
-      });
+  let callback: CallbackRequest;
+  for (;;) {
+    try {
+      callback = await o.callback.next(signal);
+    } catch (err) {
+      if (timeout.aborted) {
+        throw new AppError(Code.SIGN_IN_TIMEOUT, `no sign-in came back from the browser within ${formatDuration(o.timeoutMs)}`, {
+          hint: 'Open the URL above to finish signing in, or run the command again (--timeout sets the wait).',
+          exitCode: ExitCode.timeout,
+        });
+      }
+      throw err;
     }
-    throw err;
+    // A request without this sign-in's `state` was not sent by the browser tab we opened (a stale
+    // tab, or a forgery by a local process or a web page): answer it and keep waiting for ours.
+    const state = callback.params.get('state');
+    if (state === request.state) break;
+    ctx.logger.warn(`ignored a request to the sign-in callback ${state === null ? 'without "state"' : 'with a "state" this sign-in did not send'}; still waiting for the browser`);
+    callback.respond({ ok: false, title: 'Not this sign-in', message: 'This page does not belong to the sign-in appwrite-mcp is waiting for (it may be an old tab). Finish signing in in the tab appwrite-mcp opened.' });
   }
 
   let params: URLSearchParams;
   try {
-    // Checks `state`, and `iss` as RFC 9207 and the MCP spec require (mandatory when the AS
-    // advertises authorization_response_iss_parameter_supported, compared whenever present).
-    params = oauth.validateAuthResponse(o.as, client, callback.params, request.state);
+    params = validateCallback(o.as, client, callback.params, request.state);
   } catch (err) {
-    const denied = oauthErrorCode(err) === 'access_denied';
-    const message = denied ? 'access was denied at the authorization server' : describeCallbackError(err, callback.params);
-    callback.respond({ ok: false, title: denied ? 'Sign-in cancelled' : 'Sign-in failed', message: `${capitalize(message)}. You can close this tab.` });
-    throw new UserError(message, {
-      hint: denied ? 'Run the command again and choose Allow to sign in.' : 'Run the command again; if it keeps failing, report the authorization server\'s behaviour.',
-      exitCode: denied ? ExitCode.denied : ExitCode.failure,
-      cause: err,
-    });
+    const problem = err instanceof AppError ? err : callbackProblem(err);
+    callback.respond({ ok: false, title: problem.code === Code.ACCESS_DENIED ? 'Sign-in cancelled' : 'Sign-in failed', message: `${capitalize(problem.message)}. You can close this tab.` });
+    throw problem;
   }
 
   try {
-    const res = await oauth.authorizationCodeGrantRequest(o.as, client, oauth.None(), params, o.callback.redirectUri, request.codeVerifier, {
-      additionalParameters: { resource: o.resource },
-      ...requestOptions(ctx, o.as.token_endpoint),
-    }).catch((err: unknown) => { throw new UnreachableError(o.as.token_endpoint!, err); });
-    const tokens = await oauth.processAuthorizationCodeResponse(o.as, client, res);
+    let res: Response;
+    try {
+      res = await oauth.authorizationCodeGrantRequest(o.as, client, oauth.None(), params, o.callback.redirectUri, request.codeVerifier, {
+        additionalParameters: { resource: o.resource },
+        ...requestOptions(ctx, o.as.token_endpoint),
+      });
+    } catch (err) {
+      throw unreachable(o.as.token_endpoint!, err);
+    }
+    const tokens = await oauth.processAuthorizationCodeResponse(o.as, client, res).catch((err: unknown) => {
+      throw new AppError(Code.TOKEN_EXCHANGE_FAILED, `the token exchange failed: ${oauthErrorText(err)}`, { cause: err });
+    });
     callback.respond({ ok: true, title: 'Signed in', message: `appwrite-mcp is signed in to ${o.serverLabel}. You can close this tab and go back to your MCP client.` });
     return tokens;
   } catch (err) {
-    const message = err instanceof UnreachableError ? err.message : `the token exchange failed: ${oauthErrorText(err)}`;
-    callback.respond({ ok: false, title: 'Sign-in failed', message: `${capitalize(message)}. You can close this tab.` });
-    throw new UserError(message, { cause: err });
+    callback.respond({ ok: false, title: 'Sign-in failed', message: `${capitalize((err as Error).message)}. You can close this tab.` });
+    throw err;
   }
 }
 
-function describeCallbackError(err: unknown, params: URLSearchParams): string {
-  if (err instanceof oauth.AuthorizationResponseError) return `the authorization server refused: ${oauthErrorText(err)}`;
-  const msg = (err as Error).message ?? String(err);
-  if (/"state"/.test(msg)) return `the browser came back with a different "state" than this sign-in sent (${JSON.stringify(params.get('state'))}); it may be a stale tab or a forged redirect`;
-  if (/"iss"/.test(msg)) return `the browser came back with "iss" ${JSON.stringify(params.get('iss'))}, not the authorization server this sign-in used (RFC 9207 mix-up protection)`;
-  return `the authorization response is invalid: ${msg}`;
+/**
+ * Checks the authorization response beyond `state` (already matched): RFC 9207 `iss` (required
+ * when the AS advertises it, compared whenever present), then an `error` from the AS.
+ */
+function validateCallback(as: oauth.AuthorizationServer, client: oauth.Client, params: URLSearchParams, state: string): URLSearchParams {
+  const iss = params.get('iss');
+  if (iss !== null && iss !== as.issuer) {
+    throw new AppError(Code.CALLBACK_REJECTED, `the browser came back with "iss" ${JSON.stringify(iss)}, not the authorization server this sign-in used (${as.issuer}); refusing it (RFC 9207 mix-up protection)`);
+  }
+  if (iss === null && as.authorization_response_iss_parameter_supported === true) {
+    throw new AppError(Code.CALLBACK_REJECTED, `the browser came back without "iss", which ${as.issuer} promises to send (RFC 9207); refusing it`);
+  }
+  return oauth.validateAuthResponse(as, client, params, state);
+}
+
+function callbackProblem(err: unknown): AppError {
+  if (err instanceof oauth.AuthorizationResponseError) {
+    if (err.error === 'access_denied') {
+      return new AppError(Code.ACCESS_DENIED, 'access was denied at the authorization server', { hint: 'Run the command again and choose Allow to sign in.', exitCode: ExitCode.denied, cause: err });
+    }
+    return new AppError(Code.AUTHORIZATION_REFUSED, `the authorization server refused: ${oauthErrorText(err)}`, { cause: err });
+  }
+  return new AppError(Code.CALLBACK_REJECTED, `the authorization response is invalid: ${(err as Error).message}`, { cause: err });
 }
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -3,34 +3,38 @@ import type { AddressInfo } from 'node:net';
 
 export interface CallbackRequest {
   params: URLSearchParams;
-  /** Answers the browser (once) and closes the server. */
+  /** Answers the browser that made this request (once). */
   respond(page: { ok: boolean; title: string; message: string }): void;
 }
 
 export interface CallbackServer {
   redirectUri: string;
   port: number;
-  /** The first request to the callback path that carries `code` or `error`. */
+  /**
+   * The next request to the callback path that carries `code` or `error`, in arrival order. A
+   * request the flow rejects (a forged or stale one) is answered and the flow takes the next.
+   */
   next(signal: AbortSignal): Promise<CallbackRequest>;
   close(): Promise<void>;
 }
 
 /**
- * A one-shot loopback redirect receiver (RFC 8252 §7.3) on 127.0.0.1. It tries `preferredPort`
- * (where a cached registration points) and falls back to a free port when that one is taken.
+ * The loopback redirect receiver (RFC 8252 §7.3) on 127.0.0.1. It tries `preferredPort` (where a
+ * cached registration points) and falls back to a free port when that one is taken.
  */
 export async function startCallbackServer(opts: { preferredPort?: number; path?: string } = {}): Promise<CallbackServer> {
   const path = opts.path ?? '/callback';
+  const arrived: CallbackRequest[] = [];
   let waiting: ((req: CallbackRequest) => void) | undefined;
-  let pending: CallbackRequest | undefined;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (req.method !== 'GET' || url.pathname !== path || (!url.searchParams.has('code') && !url.searchParams.has('error')) || pending) {
+    if (req.method !== 'GET' || url.pathname !== path || (!url.searchParams.has('code') && !url.searchParams.has('error'))) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Not found');
       return;
     }
-    pending = { params: url.searchParams, respond: (page) => answer(res, page) };
-    waiting?.(pending);
+    const request: CallbackRequest = { params: url.searchParams, respond: (page) => answer(res, page) };
+    if (waiting) waiting(request);
+    else arrived.push(request);
   });
   const answer = (res: ServerResponse, page: { ok: boolean; title: string; message: string }) => {
     if (res.headersSent) return;
@@ -40,7 +44,7 @@ export async function startCallbackServer(opts: { preferredPort?: number; path?:
       'referrer-policy': 'no-referrer',
       connection: 'close',
     });
-    res.end(renderPage(page), () => void close());
+    res.end(renderPage(page));
   };
   const close = () =>
     new Promise<void>((resolve) => {
@@ -54,11 +58,16 @@ export async function startCallbackServer(opts: { preferredPort?: number; path?:
     redirectUri: `http://127.0.0.1:${port}${path}`,
     next: (signal) =>
       new Promise<CallbackRequest>((resolve, reject) => {
-        if (pending) return resolve(pending);
-        const onAbort = () => reject(signal.reason);
+        const queued = arrived.shift();
+        if (queued) return resolve(queued);
+        const onAbort = () => {
+          waiting = undefined;
+          reject(signal.reason);
+        };
         if (signal.aborted) return onAbort();
         signal.addEventListener('abort', onAbort, { once: true });
         waiting = (req) => {
+          waiting = undefined;
           signal.removeEventListener('abort', onAbort);
           resolve(req);
         };

@@ -2,11 +2,10 @@
 // RFC 9728 protected-resource metadata (from the 401 challenge, else the well-known URLs), then
 // RFC 8414 / OpenID Connect discovery of the AS in the spec's order, with issuer equality checked.
 import * as oauth from 'oauth4webapi';
-import type { BearerChallenge } from '../proxy/authorizer.js';
-import type { AsEndpoints } from '../store/types.js';
-import { parseBearerChallenge } from '../challenge.js';
+import { parseBearerChallenge, type BearerChallenge } from '../authorization.js';
+import { AppError, Code } from '../errors.js';
 import { parseSecureUrl } from '../net.js';
-import { type AuthContext, ProtocolError, request, readJsonObject } from './http.js';
+import { type AuthContext, readJsonObject, request } from './oauth.js';
 
 export interface ResourceInfo {
   /** The PRM `resource`: what tokens are requested for (RFC 8707) and bound to. */
@@ -24,10 +23,10 @@ export const PROTOCOL_VERSION = '2025-11-25';
  * Sends an unauthenticated `initialize` to learn the server's Bearer challenge.
  * Returns `requiresAuth: false` when the server answers without asking for a token.
  */
-export async function probeServer(ctx: AuthContext, mcpUrl: string): Promise<{ requiresAuth: boolean; challenge?: BearerChallenge; status: number }> {
+export async function probeServer(ctx: AuthContext, mcpUrl: string, headers: Record<string, string> = {}): Promise<{ requiresAuth: boolean; challenge?: BearerChallenge; status: number }> {
   const res = await request(ctx, mcpUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     body: JSON.stringify({
       jsonrpc: '2.0', id: 0, method: 'initialize',
       params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'appwrite-mcp', version: '0' } },
@@ -70,7 +69,7 @@ export function resourceMatches(resource: string, mcpUrl: string): boolean {
 /** RFC 9728: fetch and validate the protected-resource metadata for `mcpUrl`. */
 export async function discoverResource(ctx: AuthContext, mcpUrl: string, challenge?: BearerChallenge): Promise<ResourceInfo> {
   const candidates: string[] = [];
-  if (challenge?.resourceMetadata) candidates.push(parseSecureUrl(challenge.resourceMetadata, 'resource_metadata URL in the server\'s challenge').href);
+  if (challenge?.resourceMetadata) candidates.push(parseSecureUrl(challenge.resourceMetadata, 'resource_metadata URL in the server\'s challenge', Code.INVALID_RESPONSE).href);
   candidates.push(...protectedResourceMetadataUrls(mcpUrl));
   const tried: string[] = [];
   for (const url of candidates) {
@@ -80,23 +79,19 @@ export async function discoverResource(ctx: AuthContext, mcpUrl: string, challen
       tried.push(`${url} (${res.status})`);
       continue;
     }
-    const doc = await readJsonObject(res, 'protected resource metadata');
+    const doc = await readJsonObject(res, url, 'protected resource metadata');
     const resource = doc.resource;
     if (typeof resource !== 'string' || !resourceMatches(resource, mcpUrl)) {
-      throw new ProtocolError(
-        'resource_mismatch',
-        `protected resource metadata at ${url}: "resource" ${JSON.stringify(resource)} does not match the server URL "${mcpUrl}"`,
-        doc,
-      );
+      throw new AppError(Code.RESOURCE_MISMATCH, `protected resource metadata at ${url}: "resource" ${JSON.stringify(resource)} does not match the server URL "${mcpUrl}"`, { cause: doc });
     }
     const servers = doc.authorization_servers;
     if (!Array.isArray(servers) || servers.length === 0 || !servers.every((s) => typeof s === 'string')) {
-      throw new ProtocolError('no_authorization_server', `protected resource metadata at ${url} names no "authorization_servers"`, doc);
+      throw new AppError(Code.NO_AUTHORIZATION_SERVER, `protected resource metadata at ${url} names no "authorization_servers"`, { cause: doc });
     }
     const scopes = Array.isArray(doc.scopes_supported) ? doc.scopes_supported.filter((s): s is string => typeof s === 'string') : undefined;
     return { resource, authorizationServers: servers as string[], scopesSupported: scopes, metadataUrl: url, challengeScope: challenge?.scope };
   }
-  throw new ProtocolError('no_resource_metadata', `${mcpUrl} publishes no OAuth protected resource metadata (tried ${tried.join(', ')})`);
+  throw new AppError(Code.NO_RESOURCE_METADATA, `${mcpUrl} publishes no OAuth protected resource metadata (tried ${tried.join(', ')})`);
 }
 
 /**
@@ -118,7 +113,7 @@ export function authorizationServerMetadataUrls(issuer: string): string[] {
 
 /** RFC 8414 / OIDC discovery with the issuer equality check (RFC 8414 §3.3). */
 export async function discoverAuthorizationServer(ctx: AuthContext, issuer: string): Promise<oauth.AuthorizationServer> {
-  const issuerUrl = parseSecureUrl(issuer, 'authorization server');
+  const issuerUrl = parseSecureUrl(issuer, 'authorization server', Code.INVALID_RESPONSE);
   const tried: string[] = [];
   for (const url of authorizationServerMetadataUrls(issuer)) {
     const res = await request(ctx, url, { headers: { accept: 'application/json' } });
@@ -134,54 +129,38 @@ export async function discoverAuthorizationServer(ctx: AuthContext, issuer: stri
       const e = err as { code?: string; cause?: unknown };
       if (e.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
         const got = (e.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
-        throw new ProtocolError('issuer_mismatch', `authorization server metadata at ${url}: "issuer" ${JSON.stringify(got)} does not match the expected issuer "${issuer}"`, e.cause);
+        throw new AppError(Code.ISSUER_MISMATCH, `authorization server metadata at ${url}: "issuer" ${JSON.stringify(got)} does not match the expected issuer "${issuer}"`, { cause: e.cause });
       }
-      throw new ProtocolError('invalid_metadata', `authorization server metadata at ${url} is invalid: ${(err as Error).message}`, err);
+      throw new AppError(Code.INVALID_RESPONSE, `authorization server metadata at ${url} is invalid: ${(err as Error).message}`, { cause: err });
     }
     for (const endpoint of ['authorization_endpoint', 'token_endpoint'] as const) {
-      if (!as[endpoint]) throw new ProtocolError('invalid_metadata', `authorization server metadata at ${url} has no "${endpoint}"`, as);
+      if (!as[endpoint]) throw new AppError(Code.INVALID_RESPONSE, `authorization server metadata at ${url} has no "${endpoint}"`, { cause: as });
+    }
+    // Every URL we will fetch or open in the browser follows the same rule as the issuer: https, or
+    // plain http on a loopback address only (a login form must never travel in clear).
+    for (const endpoint of ENDPOINT_FIELDS) {
+      const value = as[endpoint];
+      if (value !== undefined) parseSecureUrl(String(value), `authorization server metadata at ${url}: "${endpoint}"`, Code.INVALID_RESPONSE);
     }
     return as;
   }
-  throw new ProtocolError('no_as_metadata', `no authorization server metadata found for issuer "${issuer}" (tried ${tried.join(', ')})`);
+  throw new AppError(Code.NO_AS_METADATA, `no authorization server metadata found for issuer "${issuer}" (tried ${tried.join(', ')})`);
 }
 
 /** OAuth 2.1 / MCP: PKCE with S256 is mandatory; refuse an AS that does not advertise it. */
 export function assertS256(as: oauth.AuthorizationServer): void {
   const methods = as.code_challenge_methods_supported;
   if (!Array.isArray(methods) || !methods.includes('S256')) {
-    throw new ProtocolError(
-      'pkce_unsupported',
+    throw new AppError(
+      Code.PKCE_UNSUPPORTED,
       `authorization server "${as.issuer}" does not advertise PKCE S256 (code_challenge_methods_supported: ${JSON.stringify(methods ?? null)}); refusing to sign in without it`,
-      methods,
+      { cause: methods },
     );
   }
 }
 
-export function endpointsOf(as: oauth.AuthorizationServer): AsEndpoints {
-  return {
-    issuer: as.issuer,
-    authorizationEndpoint: as.authorization_endpoint!,
-    tokenEndpoint: as.token_endpoint!,
-    registrationEndpoint: as.registration_endpoint,
-    revocationEndpoint: as.revocation_endpoint,
-    userinfoEndpoint: as.userinfo_endpoint,
-    scopesSupported: as.scopes_supported,
-    issParameterSupported: as.authorization_response_iss_parameter_supported,
-  };
-}
-
-/** Rebuilds the oauth4webapi view of an AS from the endpoints cached at sign-in (no network). */
-export function authorizationServerFrom(e: AsEndpoints): oauth.AuthorizationServer {
-  return {
-    issuer: e.issuer,
-    authorization_endpoint: e.authorizationEndpoint,
-    token_endpoint: e.tokenEndpoint,
-    registration_endpoint: e.registrationEndpoint,
-    revocation_endpoint: e.revocationEndpoint,
-    userinfo_endpoint: e.userinfoEndpoint,
-    scopes_supported: e.scopesSupported,
-    authorization_response_iss_parameter_supported: e.issParameterSupported,
-    code_challenge_methods_supported: ['S256'],
-  };
-}
+/** The metadata fields that hold URLs appwrite-mcp fetches or opens. */
+const ENDPOINT_FIELDS = [
+  'authorization_endpoint', 'token_endpoint', 'registration_endpoint', 'revocation_endpoint', 'userinfo_endpoint',
+  'jwks_uri', 'device_authorization_endpoint', 'introspection_endpoint',
+] as const;

@@ -1,5 +1,5 @@
-import type { Authorizer } from '../proxy/authorizer.js';
-import { AuthorizationError } from '../proxy/authorizer.js';
+import type { Authorizer } from '../authorization.js';
+import { AppError, Code } from '../errors.js';
 import { registerSecret } from '../log.js';
 
 /** `APPWRITE_MCP_TOKEN`: a bearer token used as is. Nothing is stored, no browser ever opens. */
@@ -11,10 +11,10 @@ export class EnvTokenAuthorizer implements Authorizer {
     return this.token;
   }
   async onUnauthorized(): Promise<string> {
-    throw new AuthorizationError('token_rejected', `${this.url} rejected the token in APPWRITE_MCP_TOKEN (HTTP 401). Set a valid token, or unset APPWRITE_MCP_TOKEN to sign in through the browser.`);
+    throw new AppError(Code.TOKEN_REJECTED, `${this.url} rejected the token in APPWRITE_MCP_TOKEN (HTTP 401). Set a valid token, or unset APPWRITE_MCP_TOKEN to sign in through the browser.`);
   }
   async onInsufficientScope(_rejected: string, challenge: { scope?: string }): Promise<string> {
-    throw new AuthorizationError('step_up_failed', `The token in APPWRITE_MCP_TOKEN lacks the scope ${challenge.scope ? `"${challenge.scope}" ` : ''}that ${this.url} requires (HTTP 403). Use a token with that scope.`);
+    throw new AppError(Code.STEP_UP_FAILED, `The token in APPWRITE_MCP_TOKEN lacks the scope ${challenge.scope ? `"${challenge.scope}" ` : ''}that ${this.url} requires (HTTP 403). Use a token with that scope.`);
   }
   async whenReady(): Promise<void> {}
 }

@@ -2,15 +2,15 @@
 // RFC 7591 dynamic registration, cached per AS issuer and never reused with another AS.
 import * as oauth from 'oauth4webapi';
 import type { ClientRecord } from '../store/types.js';
-import { UserError } from '../errors.js';
-import { type AuthContext, ProtocolError, UnreachableError } from './http.js';
-import { oauthErrorText, requestOptions } from './oauth.js';
+import { AppError, Code } from '../errors.js';
+import { unreachable } from '../http/client.js';
+import { type AuthContext, oauthErrorText, requestOptions } from './oauth.js';
 import { VERSION } from '../version.js';
 
 /** RFC 7591 §3.1: a native public client with a loopback redirect (RFC 8252 §7.3). */
 export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationServer, redirectUri: string): Promise<ClientRecord> {
   if (!as.registration_endpoint) {
-    throw new UserError(`the authorization server "${as.issuer}" does not offer dynamic client registration`, {
+    throw new AppError(Code.REGISTRATION_UNSUPPORTED, `the authorization server "${as.issuer}" does not offer dynamic client registration`, {
       hint: 'Register a public client with the redirect URI http://127.0.0.1/callback yourself and pass its id with --client-id.',
     });
   }
@@ -33,13 +33,13 @@ export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationSe
       requestOptions(ctx, as.registration_endpoint),
     );
   } catch (err) {
-    throw new UnreachableError(as.registration_endpoint, err);
+    throw unreachable(as.registration_endpoint, err);
   }
   let client: oauth.OmitSymbolProperties<oauth.Client>;
   try {
     client = await oauth.processDynamicClientRegistrationResponse(res);
   } catch (err) {
-    throw new ProtocolError('registration_failed', `client registration at ${as.registration_endpoint} failed: ${oauthErrorText(err)}`, err);
+    throw new AppError(Code.REGISTRATION_FAILED, `client registration at ${as.registration_endpoint} failed: ${oauthErrorText(err)}`, { cause: err });
   }
   return {
     issuer: as.issuer,

@@ -1,26 +1,24 @@
 // The proxy's source of tokens: the stored sign-in, shared by every running copy.
 //
 // - Fast path: the token held in memory, while it has more than a minute left. No I/O.
-// - Otherwise, under a per-server cross-process lock: re-read the store (another copy may have
-//   refreshed already; a rotating refresh token may be spent only once), and refresh only if the
-//   stored token is no better. The rotated refresh token is saved before the lock is released.
+// - Otherwise, under a per-sign-in cross-process lock: re-read the store (another copy may have
+//   refreshed already; a rotating refresh token may be spent only once) and refresh only if the
+//   stored token is no better. The new tokens are used from memory at once and saved before the
+//   lock is released. When the save fails, the lock stays held (so no other copy spends the old
+//   refresh token) and the save is retried until it succeeds.
 // - No sign-in at all (or the grant was revoked): one browser sign-in, under a second lock, so one
 //   tab opens for all copies; the others wait for it and read its result. After a sign-in that was
-//   not completed, no copy opens another tab for a while (state file), so there is no storm of tabs.
-import { createHash } from 'node:crypto';
-import type { Authorizer, BearerChallenge } from '../proxy/authorizer.js';
-import { AuthorizationError } from '../proxy/authorizer.js';
+//   not completed, no copy opens another tab for a while, so there is no storm of tabs.
+//
+// Operations run one at a time (a queue), so a burst of requests makes one refresh and the rest
+// find its result in memory.
+import type { Authorizer, BearerChallenge } from '../authorization.js';
+import { AppError, Code, errorMessage, isAppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { LockHandle } from '../store/lock.js';
+import { signInKey, type SignIns, type StoredSignIn } from '../store/sign-ins.js';
+import type { SignInRecord, Target, Tokens } from '../store/types.js';
 import { loginCommand } from '../target.js';
-import type { SecretStore, ServerState, TokenSet } from '../store/types.js';
-import { openSecretStoreOfKind } from '../store/secrets.js';
-import { loadState, updateState } from '../store/state.js';
-import { withLock } from '../store/lock.js';
-import { registerSecret } from '../log.js';
-import { errorMessage } from '../errors.js';
-// tokens.js and sign-in.js (and oauth4webapi behind them) load only when a refresh or a sign-in
-// is needed: a proxy with a valid stored token starts without them.
-import type { SignInDeps, SignInResult } from './sign-in.js';
-import { RefreshError } from './refresh-error.js';
 import { splitScopes, unionScopes } from './scopes.js';
 
 /** A token with less than this left is refreshed before use (less for very short lifetimes). */
@@ -29,50 +27,90 @@ const EARLY_REFRESH_MS = 60_000;
 const REFRESH_RETRY_MS = 1_000;
 /** How long a copy waits for another copy's refresh before giving up. */
 const REFRESH_LOCK_TIMEOUT_MS = 30_000;
+/** Saving refreshed tokens is retried after 1 s, 2 s, 4 s … at most this far apart. */
+const MAX_SAVE_RETRY_MS = 30_000;
 
-export interface StoredAuthorizerOptions extends SignInDeps {
-  url: string;
-  /** How long a browser sign-in may take before it is abandoned. */
-  signInTimeoutMs: number;
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or rejects with the signal's reason. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      timer.unref();
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+export interface StoredAuthorizerOptions {
+  signIns: SignIns;
+  target: Target;
+  logger: Logger;
+  /** The refresh token grant at the sign-in's AS (auth/tokens.ts; loaded only when needed). */
+  refresh(record: SignInRecord, refreshToken: string): Promise<Tokens>;
+  /** A whole browser sign-in, saved (auth/sign-in.ts), asking for `scopes` when given. */
+  signIn(scopes: string[] | undefined): Promise<{ record: SignInRecord; tokens: Tokens }>;
   /** May this process open a browser sign-in by itself? */
   allowBrowser: boolean;
+  /** How long a browser sign-in may take before it is abandoned. */
+  signInTimeoutMs: number;
   /** After an automatic browser sign-in was not completed, no copy opens another for this long. */
   browserCooldownMs: number;
-  openUrl(url: string): void | Promise<void>;
-  now?: () => number;
+  clock?: Clock;
 }
 
 interface Held {
-  server: ServerState;
-  tokens: TokenSet;
-  store: SecretStore;
+  record: SignInRecord;
+  tokens: Tokens;
+}
+
+/** Refreshed tokens that could not be saved yet: kept in memory, with the lock that protects them. */
+interface Unsaved extends Held {
+  lock: LockHandle;
+  attempts: number;
 }
 
 export class StoredAuthorizer implements Authorizer {
   private held?: Held;
-  private inflight?: Promise<string>;
-  private refreshFailedAt = 0;
-  private lastRefreshError?: AuthorizationError;
-  private readonly lockKey: string;
-  private readonly now: () => number;
+  private unsaved?: Unsaved;
+  private queue: Promise<unknown> = Promise.resolve();
+  private refreshFailedAt = -Infinity;
+  private lastRefreshError?: AppError;
+  private readonly key: string;
+  private readonly clock: Clock;
+  private readonly login: string;
+  private readonly closing = new AbortController();
 
   constructor(private readonly o: StoredAuthorizerOptions) {
-    this.lockKey = createHash('sha256').update(o.url).digest('hex').slice(0, 16);
-    this.now = o.now ?? Date.now;
+    this.key = signInKey(o.target);
+    this.clock = o.clock ?? systemClock;
+    this.login = loginCommand(o.target.url);
   }
 
   async getToken(): Promise<string> {
     const held = this.held;
     if (held && this.isFresh(held.tokens)) return held.tokens.accessToken;
-    return this.singleFlight(() => this.obtain(undefined));
+    return this.exclusive(() => this.obtain(undefined));
   }
 
-  async onUnauthorized(rejected: string, _challenge: BearerChallenge): Promise<string> {
-    return this.singleFlight(() => this.obtain(rejected));
+  onUnauthorized(rejected: string, _challenge: BearerChallenge): Promise<string> {
+    return this.exclusive(() => this.obtain(rejected));
   }
 
-  async onInsufficientScope(rejected: string, challenge: BearerChallenge): Promise<string> {
-    return this.singleFlight(() => this.stepUp(rejected, challenge));
+  onInsufficientScope(rejected: string, challenge: BearerChallenge): Promise<string> {
+    return this.exclusive(() => this.stepUp(rejected, challenge));
   }
 
   async whenReady(signal?: AbortSignal): Promise<void> {
@@ -82,180 +120,228 @@ export class StoredAuthorizer implements Authorizer {
         await this.getToken();
         return;
       } catch (err) {
-        if (!(err instanceof AuthorizationError) || err.code === 'token_rejected') throw err;
+        if (isAppError(err, Code.TOKEN_REJECTED)) throw err;
         // keep waiting: another copy's sign-in, or the AS coming back
-        await sleep(1000, signal);
+        await this.clock.sleep(1000, signal);
       }
     }
   }
 
-  private singleFlight(run: () => Promise<string>): Promise<string> {
-    this.inflight ??= run().finally(() => { this.inflight = undefined; });
-    return this.inflight;
+  /** Stops retrying in the background; refreshed tokens not saved yet get one last, bounded try. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    if (this.unsaved) await this.exclusive(() => this.persist(this.unsaved!)).catch(() => {});
+    await this.unsaved?.lock.release();
   }
 
-  /** More than a minute left (or, for short-lived tokens, more than half their lifetime). */
-  private isFresh(tokens: TokenSet): boolean {
-    if (tokens.expiresAt === undefined) return true;
-    const lifetime = tokens.obtainedAt !== undefined ? tokens.expiresAt - tokens.obtainedAt : Infinity;
-    return tokens.expiresAt - this.now() > Math.min(EARLY_REFRESH_MS, lifetime / 2);
-  }
-
-  private isUsable(tokens: TokenSet): boolean {
-    return tokens.expiresAt === undefined || tokens.expiresAt > this.now() + 1000;
-  }
-
-  /** Reads the sign-in as the store has it now (another copy may have changed it). */
-  private async load(): Promise<Held | undefined> {
-    const state = await loadState(this.o.dir);
-    const server = state.servers[this.o.url];
-    if (!server) return undefined;
-    const store = this.held?.store.kind === server.secretStore
-      ? this.held.store
-      : openSecretStoreOfKind(server.secretStore, { dir: this.o.dir, logger: this.o.ctx.logger, timeoutMs: this.o.keychainTimeoutMs });
-    const tokens = await store.get(server.secretKey);
-    if (!tokens) return undefined;
-    registerSecret(tokens.accessToken);
-    registerSecret(tokens.refreshToken);
-    return { server, tokens, store };
-  }
+  // ── policy ───────────────────────────────────────────────────────────────────────────────
 
   private async obtain(rejected: string | undefined): Promise<string> {
-    const current = (this.held && this.held.tokens.accessToken !== rejected && this.isFresh(this.held.tokens)) ? this.held : await this.load();
-    if (current && current.tokens.accessToken !== rejected && this.isFresh(current.tokens)) {
-      this.held = current;
+    const usableHeld = this.held && this.held.tokens.accessToken !== rejected && this.isFresh(this.held.tokens);
+    if (usableHeld) return this.held!.tokens.accessToken;
+    // While refreshed tokens wait to be saved, the store is older than memory: do not read it.
+    const current: StoredSignIn | undefined = this.unsaved ? this.held : await this.o.signIns.load(this.key);
+    if (current?.tokens && current.tokens.accessToken !== rejected && this.isFresh(current.tokens)) {
+      this.held = { record: current.record, tokens: current.tokens };
       return current.tokens.accessToken;
     }
-    if (current?.tokens.refreshToken) {
+    if (current?.record.token.hasRefreshToken) {
       const refreshed = await this.refreshShared(current, rejected);
       if (refreshed) return refreshed;
-    } else if (current && current.tokens.accessToken !== rejected && this.isUsable(current.tokens)) {
+    } else if (current?.tokens && current.tokens.accessToken !== rejected && this.isUsable(current.tokens)) {
       // No refresh token: use what is left of this one; sign in again when it runs out.
-      this.held = current;
+      this.held = { record: current.record, tokens: current.tokens };
       return current.tokens.accessToken;
     }
     return this.browserSignIn(undefined, current ? 'your sign-in has expired or was revoked' : 'you are not signed in');
   }
 
   /**
-   * Refresh under the per-server lock. Returns the new token, or undefined when the grant is gone
-   * (a sign-in is needed). Throws AuthorizationError when the AS cannot be asked now.
+   * Refresh under the per-sign-in lock. Returns the new token, or undefined when the grant is gone
+   * (a sign-in is needed). Throws AppError when the AS cannot be asked now.
    */
-  private async refreshShared(current: Held, rejected: string | undefined): Promise<string | undefined> {
-    if (this.now() - this.refreshFailedAt < REFRESH_RETRY_MS && this.lastRefreshError) {
-      if (current.tokens.accessToken !== rejected && this.isUsable(current.tokens)) return current.tokens.accessToken;
+  private async refreshShared(current: StoredSignIn, rejected: string | undefined): Promise<string | undefined> {
+    if (this.clock.now() - this.refreshFailedAt < REFRESH_RETRY_MS && this.lastRefreshError) {
+      if (current.tokens && current.tokens.accessToken !== rejected && this.isUsable(current.tokens)) return current.tokens.accessToken;
       throw this.lastRefreshError;
     }
+    let lock: LockHandle | undefined = this.unsaved?.lock;
     try {
-      return await withLock(this.o.dir, `tokens-${this.lockKey}`, async () => {
-        const latest = (await this.load()) ?? current;
-        if (latest.tokens.accessToken !== current.tokens.accessToken && latest.tokens.accessToken !== rejected && this.isFresh(latest.tokens)) {
-          this.held = latest; // another copy refreshed while we waited for the lock
-          return latest.tokens.accessToken;
+      lock ??= await this.o.signIns.acquireLock('tokens', this.key, { timeoutMs: REFRESH_LOCK_TIMEOUT_MS });
+      let base: Held | StoredSignIn;
+      let refreshToken: string | undefined;
+      if (this.unsaved) {
+        base = this.unsaved;
+        refreshToken = this.unsaved.tokens.refreshToken;
+      } else {
+        const latest = (await this.o.signIns.load(this.key)) ?? current;
+        if (this.isNewer(latest, current, rejected)) {
+          this.held = { record: latest.record, tokens: latest.tokens! }; // another copy refreshed while we waited
+          return latest.tokens!.accessToken;
         }
-        const { refreshTokens } = await import('./tokens.js');
-        const next = await refreshTokens(this.o.ctx, latest.server.as, latest.server.clientId, latest.server.resource, latest.tokens);
-        await latest.store.set(latest.server.secretKey, next);
-        const server = await this.saveServer(latest.server, next);
-        this.held = { server, tokens: next, store: latest.store };
-        this.o.ctx.logger.debug('access token refreshed');
-        return next.accessToken;
-      }, { timeoutMs: REFRESH_LOCK_TIMEOUT_MS });
+        base = latest;
+        refreshToken = await this.o.signIns.refreshToken(latest.record);
+      }
+      if (!refreshToken) return undefined;
+      const tokens = await this.refreshOnce(base, refreshToken, rejected);
+      if (typeof tokens === 'string') return tokens;
+      const refreshed: Unsaved = { record: base.record, tokens, lock, attempts: this.unsaved?.attempts ?? 0 };
+      this.held = { record: base.record, tokens }; // used at once, whether or not the save below works
+      this.refreshFailedAt = -Infinity;
+      this.o.logger.debug('access token refreshed');
+      await this.persist(refreshed);
+      return tokens.accessToken;
     } catch (err) {
-      const kind = err instanceof RefreshError ? err.kind : undefined;
-      if (kind === 'invalid_grant' || kind === 'invalid_client') {
-        this.o.ctx.logger.warn(`${errorMessage(err)}; a new sign-in is needed`);
-        if (kind === 'invalid_client') await updateState(this.o.dir, (s) => { delete s.clients[current.server.issuer]; });
+      if (isAppError(err, Code.GRANT_INVALID, Code.CLIENT_UNKNOWN)) {
+        this.o.logger.warn(`${errorMessage(err)}; a new sign-in is needed`);
+        if (err.code === Code.CLIENT_UNKNOWN) await this.o.signIns.forgetClient(current.record.as.issuer, current.record.client.clientId).catch(() => {});
+        this.unsaved = undefined; // the grant is gone: what was not saved is worthless now
         return undefined;
       }
-      this.refreshFailedAt = this.now();
-      this.lastRefreshError = new AuthorizationError('as_unreachable',
-        `Could not refresh the sign-in to ${this.o.url}: ${errorMessage(err)}. appwrite-mcp retries by itself on the next request; check your network or the authorization server's status.`,
-        { cause: err });
-      if (current.tokens.accessToken !== rejected && this.isUsable(current.tokens)) return current.tokens.accessToken;
+      this.refreshFailedAt = this.clock.now();
+      this.lastRefreshError = isAppError(err, Code.LOCK_TIMEOUT)
+        ? new AppError(Code.AS_UNREACHABLE, `Another appwrite-mcp process has been refreshing the sign-in to ${this.o.target.url} for ${REFRESH_LOCK_TIMEOUT_MS / 1000} s without finishing. appwrite-mcp tries again on the next request.`, { cause: err })
+        : new AppError(Code.AS_UNREACHABLE, `Could not refresh the sign-in to ${this.o.target.url}: ${errorMessage(err)}. appwrite-mcp retries by itself on the next request; check your network or the authorization server's status.`, { cause: err });
+      if (current.tokens && current.tokens.accessToken !== rejected && this.isUsable(current.tokens)) return current.tokens.accessToken;
       throw this.lastRefreshError;
+    } finally {
+      if (lock && this.unsaved?.lock !== lock) await lock.release();
     }
   }
 
-  private async saveServer(server: ServerState, tokens: TokenSet, extra: Partial<ServerState> = {}): Promise<ServerState> {
-    const next: ServerState = {
-      ...server,
-      ...extra,
-      scopes: tokens.scope ? splitScopes(tokens.scope) : server.scopes,
-      expiresAt: tokens.expiresAt,
-      hasRefreshToken: Boolean(tokens.refreshToken),
-      updatedAt: this.now(),
-    };
-    await updateState(this.o.dir, (s) => { if (s.servers[this.o.url]) s.servers[this.o.url] = next; });
-    return next;
+  /**
+   * One refresh grant. When the AS says the refresh token is spent, the store is read once more: a
+   * copy that did not wait for our lock may have saved newer tokens, which are then used (or their
+   * refresh token spent) instead of giving up the sign-in. Returns a token string when a stored one
+   * is good as is.
+   */
+  private async refreshOnce(base: Held | StoredSignIn, refreshToken: string, rejected: string | undefined): Promise<Tokens | string> {
+    try {
+      return await this.o.refresh(base.record, refreshToken);
+    } catch (err) {
+      if (!isAppError(err, Code.GRANT_INVALID) || this.unsaved) throw err;
+      const again = await this.o.signIns.load(this.key);
+      if (again && this.isNewer(again, base, rejected)) {
+        this.held = { record: again.record, tokens: again.tokens! };
+        return again.tokens!.accessToken;
+      }
+      const newer = again && (await this.o.signIns.refreshToken(again.record));
+      if (!again || !newer || newer === refreshToken) throw err;
+      this.o.logger.debug('the refresh token was spent by another copy, which saved a newer one; using that');
+      return this.o.refresh(again.record, newer);
+    }
+  }
+
+  /**
+   * Saves refreshed tokens. On failure they stay in memory, the lock stays held (other copies wait
+   * instead of spending the old refresh token, which would end the grant at a rotating AS), the user
+   * is told once, and the save is retried in the background.
+   */
+  private async persist(pending: Unsaved): Promise<void> {
+    try {
+      const record = await this.o.signIns.saveRefresh(pending.record, pending.tokens);
+      if (this.held?.tokens === pending.tokens) this.held = { record, tokens: pending.tokens };
+      if (this.unsaved) {
+        this.o.logger.info(`saved the refreshed sign-in to ${this.o.target.url} (after ${this.unsaved.attempts + 1} attempts)`);
+        this.unsaved = undefined;
+        await pending.lock.release();
+      }
+    } catch (err) {
+      const first = !this.unsaved;
+      this.unsaved = { ...pending, attempts: pending.attempts + 1 };
+      if (first) {
+        this.o.logger.warn(`${errorMessage(err)}. Using the new tokens from memory and trying again; other copies of appwrite-mcp wait for this one until it is saved.`);
+      } else {
+        this.o.logger.debug(`saving the refreshed sign-in failed again: ${errorMessage(err)}`);
+      }
+      this.scheduleSaveRetry(this.unsaved.attempts);
+    }
+  }
+
+  private scheduleSaveRetry(attempts: number): void {
+    if (this.closing.signal.aborted) return;
+    const delay = Math.min(1000 * 2 ** (attempts - 1), MAX_SAVE_RETRY_MS);
+    this.clock.sleep(delay, this.closing.signal).then(
+      () => this.exclusive(async () => { if (this.unsaved) await this.persist(this.unsaved); }),
+      () => {},
+    );
   }
 
   private async stepUp(rejected: string, challenge: BearerChallenge): Promise<string> {
     const required = splitScopes(challenge.scope);
-    const hasAll = (t: TokenSet) => required.every((s) => splitScopes(t.scope).includes(s));
-    const latest = await this.load();
-    if (latest && latest.tokens.accessToken !== rejected && hasAll(latest.tokens) && this.isUsable(latest.tokens)) {
-      this.held = latest; // another copy already stepped up
+    const hasAll = (t: Tokens) => required.every((s) => t.scopes.includes(s));
+    const latest = this.unsaved ? this.held : await this.o.signIns.load(this.key);
+    if (latest?.tokens && latest.tokens.accessToken !== rejected && hasAll(latest.tokens) && this.isUsable(latest.tokens)) {
+      this.held = { record: latest.record, tokens: latest.tokens }; // another copy already stepped up
       return latest.tokens.accessToken;
     }
-    const scopes = unionScopes((latest ?? this.held)?.server.scopes, required);
-    const token = await this.browserSignIn(scopes, `the server needs more permissions (${required.join(' ') || 'unspecified scope'})`);
+    const granted = (latest ?? this.held)?.record.token.scopes;
+    const token = await this.browserSignIn(unionScopes(granted, required), `the server needs more permissions (${required.join(' ') || 'unspecified scope'})`);
     if (this.held && !hasAll(this.held.tokens)) {
-      throw new AuthorizationError('step_up_failed', `The authorization server did not grant the scope the server asked for (${required.join(' ')}). Ask your Appwrite admin for access.`);
+      throw new AppError(Code.STEP_UP_FAILED, `The authorization server did not grant the scope the server asked for (${required.join(' ')}). Ask your Appwrite admin for access.`);
     }
     return token;
   }
 
   /** One browser sign-in for all copies; the ones that lose the race wait and read its result. */
   private async browserSignIn(scopes: string[] | undefined, reason: string): Promise<string> {
-    const before = await this.load();
-    const loginHint = `run \`${loginCommand(this.o.url)}\` in a terminal`;
+    const loginHint = `run \`${this.login}\` in a terminal`;
     if (!this.o.allowBrowser) {
-      throw new AuthorizationError('sign_in_required', `Sign-in to ${this.o.url} is required (${reason}): ${loginHint}.`);
+      throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}): ${loginHint}.`);
     }
-    return withLock(this.o.dir, `signin-${this.lockKey}`, async () => {
+    const before = await this.o.signIns.load(this.key).catch(() => undefined);
+    return this.o.signIns.withLock('sign-in', this.key, async () => {
       // Did another copy finish a sign-in while we waited for the lock?
-      const latest = await this.load();
-      const scopesOk = (t: TokenSet) => !scopes || scopes.every((s) => splitScopes(t.scope).includes(s));
-      if (latest && latest.tokens.accessToken !== before?.tokens.accessToken && this.isUsable(latest.tokens) && scopesOk(latest.tokens)) {
-        this.held = latest;
+      const latest = await this.o.signIns.load(this.key);
+      const scopesOk = (t: Tokens) => !scopes || scopes.every((s) => t.scopes.includes(s));
+      if (latest?.tokens && latest.tokens.accessToken !== before?.tokens?.accessToken && this.isUsable(latest.tokens) && scopesOk(latest.tokens)) {
+        this.held = { record: latest.record, tokens: latest.tokens };
         return latest.tokens.accessToken;
       }
-      const state = await loadState(this.o.dir);
-      const lastFailure = state.signInFailures?.[this.o.url] ?? 0;
-      if (this.now() - lastFailure < this.o.browserCooldownMs) {
-        throw new AuthorizationError('sign_in_required', `Sign-in to ${this.o.url} is required (${reason}); the last browser sign-in was not completed: ${loginHint}.`);
+      const lastFailure = await this.o.signIns.lastSignInFailure(this.key);
+      if (this.clock.now() - lastFailure < this.o.browserCooldownMs) {
+        throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}); the last browser sign-in was not completed: ${loginHint}.`);
       }
-      this.o.ctx.logger.info(`sign-in to ${this.o.url} needed (${reason}): opening the browser`);
-      let result: SignInResult;
+      this.o.logger.info(`sign-in to ${this.o.target.url} needed (${reason}): opening the browser`);
+      let result: Held;
       try {
-        const { signIn } = await import('./sign-in.js');
-        result = await signIn(this.o, {
-          url: this.o.url,
-          scopes,
-          timeoutMs: this.o.signInTimeoutMs,
-          openUrl: this.o.openUrl,
-          onStep: (step) => {
-            if (step.kind === 'waiting') this.o.ctx.logger.info(`finish signing in in your browser: ${step.authorizationUrl}`);
-          },
-        });
+        result = await this.o.signIn(scopes);
       } catch (err) {
         // Remembered so that copies started later do not open tab after tab. A copy killed while it
         // waited records nothing: its tab is orphaned, and the next copy rightly opens a new one.
-        await updateState(this.o.dir, (s) => { s.signInFailures = { ...s.signInFailures, [this.o.url]: this.now() }; });
-        throw new AuthorizationError('sign_in_required', `Sign-in to ${this.o.url} did not complete (${errorMessage(err)}): ${loginHint}.`, { cause: err });
+        await this.o.signIns.recordSignInFailure(this.key).catch(() => {});
+        throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} did not complete (${errorMessage(err)}): ${loginHint}.`, { cause: err });
       }
-      await updateState(this.o.dir, (s) => { delete s.signInFailures?.[this.o.url]; });
-      this.held = { server: result.server, tokens: result.tokens, store: result.store };
-      this.o.ctx.logger.info(`signed in to ${this.o.url}`);
+      this.held = result;
+      this.unsaved = undefined;
+      this.o.logger.info(`signed in to ${this.o.target.url}`);
       return result.tokens.accessToken;
     }, { timeoutMs: this.o.signInTimeoutMs + 30_000 });
   }
-}
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
-  });
+  // ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+  /** Runs operations one at a time, in arrival order. */
+  private exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** `latest` holds a usable token that is not the one `than` held and not the rejected one. */
+  private isNewer(latest: StoredSignIn | Held, than: StoredSignIn | Held, rejected: string | undefined): boolean {
+    const t = latest.tokens;
+    return Boolean(t && t.accessToken !== than.tokens?.accessToken && t.accessToken !== rejected && this.isFresh(t));
+  }
+
+  /** More than a minute left (or, for short-lived tokens, more than half their lifetime). */
+  private isFresh(tokens: Tokens): boolean {
+    if (tokens.expiresAt === undefined) return true;
+    const lifetime = tokens.expiresAt - tokens.obtainedAt;
+    return tokens.expiresAt - this.clock.now() > Math.min(EARLY_REFRESH_MS, lifetime / 2);
+  }
+
+  private isUsable(tokens: Tokens): boolean {
+    return tokens.expiresAt === undefined || tokens.expiresAt > this.clock.now() + 1000;
+  }
 }

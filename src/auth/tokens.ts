@@ -1,69 +1,79 @@
 // Token endpoint work after sign-in: refresh (rotation-aware, RFC 8707 resource on every request),
-// revocation (RFC 7009), and turning token responses into what the store keeps.
+// revocation (RFC 7009), and turning token responses into the tokens the proxy uses. Tokens are
+// registered for redaction here, where they are born; sign-ins.ts registers those it reads back.
 import * as oauth from 'oauth4webapi';
-import type { Account, AsEndpoints, TokenSet } from '../store/types.js';
+import { AppError, Code } from '../errors.js';
+import { unreachable } from '../http/client.js';
 import { registerSecret } from '../log.js';
-import { authorizationServerFrom } from './discovery.js';
-import { type AuthContext, UnreachableError } from './http.js';
-import { oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
-import { RefreshError } from './refresh-error.js';
+import type { Account, SignInRecord, Tokens } from '../store/types.js';
+import { type AuthContext, oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
+import { splitScopes } from './scopes.js';
 
-export function tokenSetFrom(res: oauth.TokenEndpointResponse, previous?: TokenSet, now = Date.now()): TokenSet {
-  const tokens: TokenSet = {
+/**
+ * The tokens in a token endpoint response. A refresh response may omit the refresh token (it then
+ * stays valid, RFC 6749 §6) and the scope (unchanged, §5.1): `previous` fills them in.
+ */
+export function tokensFrom(res: oauth.TokenEndpointResponse, previous: { refreshToken?: string; scopes: string[] }, now = Date.now()): Tokens {
+  registerSecret(res.access_token);
+  registerSecret(res.refresh_token);
+  registerSecret(res.id_token);
+  return {
     accessToken: res.access_token,
-    // RFC 6749 §6: a refresh response may omit the refresh token, which then stays valid.
-    refreshToken: res.refresh_token ?? previous?.refreshToken,
+    refreshToken: res.refresh_token ?? previous.refreshToken,
     expiresAt: typeof res.expires_in === 'number' ? now + res.expires_in * 1000 : undefined,
     obtainedAt: now,
-    idToken: res.id_token ?? previous?.idToken,
-    scope: res.scope ?? previous?.scope,
+    scopes: res.scope !== undefined ? splitScopes(res.scope) : previous.scopes,
     tokenType: res.token_type,
   };
-  registerSecret(tokens.accessToken);
-  registerSecret(tokens.refreshToken);
-  registerSecret(tokens.idToken);
-  return tokens;
 }
 
-/** Refresh token grant (OAuth 2.1 §4.3). The caller saves the rotated refresh token at once. */
-export async function refreshTokens(ctx: AuthContext, endpoints: AsEndpoints, clientId: string, resource: string, current: TokenSet): Promise<TokenSet> {
-  if (!current.refreshToken) throw new RefreshError('invalid_grant', 'no refresh token is stored');
-  const as = authorizationServerFrom(endpoints);
-  const client = publicClient(clientId);
+/**
+ * Refresh token grant (OAuth 2.1 §4.3). Throws AppError GRANT_INVALID (sign in again),
+ * CLIENT_UNKNOWN (register again), UNREACHABLE or TOKEN_ENDPOINT_FAILED (try again later).
+ */
+export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refreshToken: string, now: () => number = Date.now): Promise<Tokens> {
+  const as = record.as;
+  const client = publicClient(record.client.clientId);
   let res: Response;
   try {
-    res = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), current.refreshToken, {
-      additionalParameters: { resource },
-      ...requestOptions(ctx, endpoints.tokenEndpoint),
+    res = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
+      additionalParameters: { resource: record.resource },
+      ...requestOptions(ctx, as.token_endpoint),
     });
   } catch (err) {
-    throw new RefreshError('unreachable', new UnreachableError(endpoints.tokenEndpoint, err).message, err);
+    throw unreachable(as.token_endpoint!, err);
   }
+  let response: oauth.TokenEndpointResponse;
   try {
-    return tokenSetFrom(await oauth.processRefreshTokenResponse(as, client, res), current);
+    response = await oauth.processRefreshTokenResponse(as, client, res);
   } catch (err) {
     const code = oauthErrorCode(err);
-    if (code === 'invalid_grant') throw new RefreshError('invalid_grant', `the authorization server refused the stored refresh token (${oauthErrorText(err)})`, err);
-    if (code === 'invalid_client' || code === 'unauthorized_client') throw new RefreshError('invalid_client', `the authorization server no longer knows this client (${oauthErrorText(err)})`, err);
-    throw new RefreshError('server_error', `refreshing the access token failed (${res.status}: ${oauthErrorText(err)})`, err);
+    if (code === 'invalid_grant') throw new AppError(Code.GRANT_INVALID, `the authorization server refused the stored refresh token (${oauthErrorText(err)})`, { cause: err });
+    if (code === 'invalid_client' || code === 'unauthorized_client') throw new AppError(Code.CLIENT_UNKNOWN, `the authorization server no longer knows this client (${oauthErrorText(err)})`, { cause: err });
+    throw new AppError(Code.TOKEN_ENDPOINT_FAILED, `refreshing the access token failed (HTTP ${res.status}: ${oauthErrorText(err)})`, { cause: err });
   }
+  return tokensFrom(response, { refreshToken, scopes: record.token.scopes }, now());
 }
 
 export type RevocationOutcome = 'revoked' | 'unsupported' | { failed: string };
 
 /** RFC 7009 revocation; never throws (logout goes on to delete local secrets whatever happens). */
-export async function revokeToken(ctx: AuthContext, endpoints: AsEndpoints, clientId: string, token: string, hint: 'refresh_token' | 'access_token'): Promise<RevocationOutcome> {
-  if (!endpoints.revocationEndpoint) return 'unsupported';
-  const as = authorizationServerFrom(endpoints);
+export async function revokeToken(ctx: AuthContext, record: SignInRecord, token: string, hint: 'refresh_token' | 'access_token'): Promise<RevocationOutcome> {
+  const endpoint = record.as.revocation_endpoint;
+  if (!endpoint) return 'unsupported';
+  let res: Response;
   try {
-    const res = await oauth.revocationRequest(as, publicClient(clientId), oauth.None(), token, {
+    res = await oauth.revocationRequest(record.as, publicClient(record.client.clientId), oauth.None(), token, {
       additionalParameters: { token_type_hint: hint },
-      ...requestOptions(ctx, endpoints.revocationEndpoint),
+      ...requestOptions(ctx, endpoint),
     });
+  } catch (err) {
+    return { failed: unreachable(endpoint, err).message };
+  }
+  try {
     await oauth.processRevocationResponse(res);
     return 'revoked';
   } catch (err) {
-    if (err instanceof TypeError || (err as { name?: string }).name === 'TimeoutError') return { failed: new UnreachableError(endpoints.revocationEndpoint, err).message };
     return { failed: oauthErrorText(err) };
   }
 }
@@ -76,12 +86,11 @@ export function accountFromClaims(claims: Record<string, unknown> | undefined): 
   return account.sub || account.email ? account : undefined;
 }
 
-export async function fetchUserinfo(ctx: AuthContext, endpoints: AsEndpoints, clientId: string, accessToken: string, expectedSub?: string): Promise<Account | undefined> {
-  if (!endpoints.userinfoEndpoint) return undefined;
+export async function fetchUserinfo(ctx: AuthContext, as: oauth.AuthorizationServer, clientId: string, accessToken: string): Promise<Account | undefined> {
+  if (!as.userinfo_endpoint) return undefined;
   try {
-    const as = authorizationServerFrom(endpoints);
-    const res = await oauth.userInfoRequest(as, publicClient(clientId), accessToken, requestOptions(ctx, endpoints.userinfoEndpoint));
-    const info = await oauth.processUserInfoResponse(as, publicClient(clientId), expectedSub ?? oauth.skipSubjectCheck, res);
+    const res = await oauth.userInfoRequest(as, publicClient(clientId), accessToken, requestOptions(ctx, as.userinfo_endpoint));
+    const info = await oauth.processUserInfoResponse(as, publicClient(clientId), oauth.skipSubjectCheck, res);
     return accountFromClaims(info as Record<string, unknown>);
   } catch (err) {
     ctx.logger.debug(`userinfo unavailable: ${(err as Error).message}`);

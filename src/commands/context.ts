@@ -1,9 +1,10 @@
-// Dependencies every command builds once: where state lives, the logger, the auth context.
-import { configDir } from '../paths.js';
-import { createFetch } from '../fetch.js';
+// Dependencies every command builds once: where state lives, the logger, HTTP, the sign-ins store.
+import type { AuthContext } from '../auth/oauth.js';
+import { HttpClient } from '../http/client.js';
 import { createLogger, type Logger } from '../log.js';
-import type { AuthContext } from '../auth/http.js';
-import type { SignInDeps, StorePreference } from '../auth/sign-in.js';
+import { configDir } from '../paths.js';
+import type { StorePreference } from '../store/secrets.js';
+import { SignIns } from '../store/sign-ins.js';
 
 export interface CommonOptions {
   debug?: boolean;
@@ -11,21 +12,23 @@ export interface CommonOptions {
 }
 
 export interface CommandContext {
-  dir: string;
   logger: Logger;
+  http: HttpClient;
+  /** For the OAuth steps (discovery, registration, tokens, revocation). */
   ctx: AuthContext;
-  signInDeps: SignInDeps;
+  signIns: SignIns;
 }
 
-export function keychainTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+/** Bound on each keychain call; APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS overrides the 3 s default. */
+function keychainTimeoutMs(env: NodeJS.ProcessEnv): number {
   const n = Number(env.APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS);
   return Number.isFinite(n) && n > 0 ? n : 3000;
 }
 
 export function createCommandContext(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): CommandContext {
-  const dir = configDir(env);
   const logger = createLogger({ debug: opts.debug || Boolean(env.APPWRITE_MCP_DEBUG) });
-  const ctx: AuthContext = { fetch: createFetch(env), logger, requestTimeoutMs: 15_000 };
+  const http = new HttpClient(env);
   const storePreference: StorePreference = opts.store ?? (env.APPWRITE_MCP_STORE === 'file' || env.APPWRITE_MCP_STORE === 'keychain' ? env.APPWRITE_MCP_STORE : 'auto');
-  return { dir, logger, ctx, signInDeps: { ctx, dir, storePreference, keychainTimeoutMs: keychainTimeoutMs(env) } };
+  const signIns = new SignIns({ dir: configDir(env), logger, storePreference, keychain: { timeoutMs: keychainTimeoutMs(env), env } });
+  return { logger, http, ctx: { fetch: http.fetch, logger, requestTimeoutMs: 15_000 }, signIns };
 }

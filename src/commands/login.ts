@@ -1,15 +1,16 @@
-import { createCommandContext, type CommonOptions } from './context.js';
-import { resolveServerUrl } from '../target.js';
-import { signIn, type SignInStep } from '../auth/sign-in.js';
-import { splitScopes } from '../auth/scopes.js';
 import { openBrowser } from '../auth/browser.js';
+import { splitScopes } from '../auth/scopes.js';
+import { signIn, type SignInStep } from '../auth/sign-in.js';
 import { ExitCode } from '../errors.js';
-import { loadState } from '../store/state.js';
-import { describeExpiry, describeAccount } from './describe.js';
+import { signInKey } from '../store/sign-ins.js';
+import { resolveTarget } from '../target.js';
 import type { LoginReporter } from '../ui/login-reporter.js';
+import { createCommandContext, type CommonOptions } from './context.js';
+import { describeAccount, describeExpiry } from './describe.js';
 
 export interface LoginOptions extends CommonOptions {
   url?: string;
+  header?: string[];
   scope?: string;
   clientId?: string;
   browser: boolean;
@@ -17,14 +18,14 @@ export interface LoginOptions extends CommonOptions {
 }
 
 export async function runLogin(opts: LoginOptions): Promise<number> {
-  const url = resolveServerUrl(opts.url);
-  const { signInDeps, logger, dir } = createCommandContext(opts);
-  const existing = (await loadState(dir)).servers[url];
-  if (existing) process.stderr.write(`Already signed in to ${url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.\n`);
-  const reporter = await createReporter(url);
+  const target = resolveTarget(opts);
+  const { ctx, signIns, logger, http } = createCommandContext(opts);
+  const existing = await signIns.record(signInKey(target));
+  if (existing) process.stderr.write(`Already signed in to ${target.url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.\n`);
+  const reporter = await createReporter(target.url);
   try {
-    const result = await signIn(signInDeps, {
-      url,
+    const result = await signIn({ ctx, signIns }, {
+      target,
       scopes: opts.scope ? splitScopes(opts.scope) : undefined,
       clientId: opts.clientId,
       timeoutMs: opts.timeout * 1000,
@@ -34,11 +35,11 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
       onStep: (step: SignInStep) => reporter.step(step, opts.browser),
     });
     reporter.done({
-      url,
-      account: describeAccount(result.server.account),
-      scopes: result.server.scopes.join(' ') || '(none)',
-      expiry: describeExpiry(result.server.expiresAt, result.server.hasRefreshToken),
-      where: result.store.describe(),
+      url: target.url,
+      account: describeAccount(result.record.account),
+      scopes: result.record.token.scopes.join(' ') || '(none)',
+      expiry: describeExpiry(result.record.token.expiresAt, result.record.token.hasRefreshToken),
+      where: result.where,
     });
     return ExitCode.ok;
   } catch (err) {
@@ -46,6 +47,7 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
     throw err;
   } finally {
     await reporter.close();
+    http.close();
   }
 }
 

@@ -1,11 +1,11 @@
-import { createCommandContext, type CommonOptions } from './context.js';
-import { resolveServerUrl } from '../target.js';
-import { runProxy } from '../proxy/bridge.js';
-import type { Authorizer } from '../proxy/authorizer.js';
+import type { Authorizer } from '../authorization.js';
+import { openBrowser } from '../auth/browser.js';
 import { EnvTokenAuthorizer } from '../auth/env-authorizer.js';
 import { StoredAuthorizer } from '../auth/stored-authorizer.js';
-import { openBrowser } from '../auth/browser.js';
-import { UserError, ExitCode } from '../errors.js';
+import { AppError, Code } from '../errors.js';
+import { runProxy } from '../proxy/bridge.js';
+import { resolveTarget } from '../target.js';
+import { createCommandContext, type CommonOptions } from './context.js';
 
 export interface ProxyOptions extends CommonOptions {
   url?: string;
@@ -19,28 +19,45 @@ const SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 const BROWSER_COOLDOWN_MS = 10 * 60_000;
 
 export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
-  const url = resolveServerUrl(opts.url);
-  const { logger, signInDeps } = createCommandContext(opts);
+  const target = resolveTarget(opts);
   const authTimeoutMs = opts.authTimeout * 1000;
   if (authTimeoutMs >= 60_000) {
-    throw new UserError(`--auth-timeout ${opts.authTimeout} is too long: MCP clients give initialize 60 s at most`, { exitCode: ExitCode.usage });
+    throw new AppError(Code.USAGE, `--auth-timeout ${opts.authTimeout} is too long: MCP clients give initialize 60 s at most`);
   }
+  const { logger, http, ctx, signIns } = createCommandContext(opts);
   const envToken = process.env.APPWRITE_MCP_TOKEN;
-  const authorizer: Authorizer = envToken
-    ? new EnvTokenAuthorizer(envToken, url)
+  const authorizer: Authorizer & { close?(): Promise<void> } = envToken
+    ? new EnvTokenAuthorizer(envToken, target.url)
     : new StoredAuthorizer({
-        ...signInDeps,
-        url,
-        signInTimeoutMs: SIGN_IN_TIMEOUT_MS,
+        signIns,
+        target,
+        logger,
         allowBrowser: opts.browser,
+        signInTimeoutMs: SIGN_IN_TIMEOUT_MS,
         browserCooldownMs: BROWSER_COOLDOWN_MS,
-        openUrl: (authorizationUrl) => void openBrowser(authorizationUrl, logger),
+        // tokens.js and sign-in.js (and oauth4webapi behind them) load only when a refresh or a
+        // sign-in is needed: a proxy with a valid stored token starts without them.
+        refresh: async (record, refreshToken) => (await import('../auth/tokens.js')).refreshTokens(ctx, record, refreshToken),
+        signIn: async (scopes) => {
+          const { signIn } = await import('../auth/sign-in.js');
+          return signIn({ ctx, signIns }, {
+            target,
+            scopes,
+            timeoutMs: SIGN_IN_TIMEOUT_MS,
+            openUrl: (authorizationUrl) => void openBrowser(authorizationUrl, logger),
+            onStep: (step) => {
+              if (step.kind === 'waiting') logger.info(`finish signing in in your browser: ${step.authorizationUrl}`);
+            },
+          });
+        },
       });
   setTimeout(tuneGarbageCollectorForLongRun, GC_TUNING_DELAY_MS).unref();
   // Start now: a stored sign-in is loaded (and refreshed if due), a missing one opens the browser
   // while the client is still starting up. Failures surface on the first request.
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
-  await runProxy({ url, headers: parseHeaders(opts.header ?? []), authorizer, logger, authTimeoutMs });
+  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, authTimeoutMs, http });
+  // Refreshed tokens that could not be saved yet get a last try before the process goes.
+  await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets
   // must not keep the process around. Exit once stdout has drained.
   process.stdout.write('', () => process.exit(0));
@@ -57,17 +74,4 @@ async function tuneGarbageCollectorForLongRun(): Promise<void> {
   const v8 = await import('node:v8');
   v8.setFlagsFromString('--optimize-for-size');
   v8.setFlagsFromString('--semi-space-growth-factor=1');
-}
-
-function parseHeaders(values: string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const value of values) {
-    const i = value.indexOf(':');
-    const name = value.slice(0, i).trim();
-    if (name.toLowerCase() === 'authorization') {
-      throw new UserError('--header Authorization is not allowed: appwrite-mcp sets it from your sign-in', { hint: 'Use APPWRITE_MCP_TOKEN to supply a token yourself.', exitCode: ExitCode.usage });
-    }
-    headers[name] = value.slice(i + 1).trim();
-  }
-  return headers;
 }

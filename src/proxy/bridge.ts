@@ -1,15 +1,16 @@
 // The proxy: the client's stdio on one side, the hosted server's Streamable HTTP endpoint on the
 // other, and a short pump between them. Until sign-in is ready it answers as a placeholder server.
 import type { Readable, Writable } from 'node:stream';
+import type { Authorizer } from '../authorization.js';
+import { Code, isAppError } from '../errors.js';
+import type { HttpClient } from '../http/client.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
-import { AuthorizationError, type Authorizer } from './authorizer.js';
-import type { Env } from './env-proxy.js';
-import { StreamableHttpClient, type OutgoingMessage } from './http.js';
 import { errorLine, isRequest, notificationLine, type JsonRpcMessage } from './jsonrpc.js';
 import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer, signInRequiredMessage } from './placeholder.js';
 import { StdioServer } from './stdio.js';
-import { UpstreamError } from './upstream-error.js';
+import { StreamableHttpClient, type OutgoingMessage } from './upstream/client.js';
+import { UpstreamError } from './upstream/errors.js';
 
 export interface ProxyOptions {
   url: string;
@@ -24,8 +25,8 @@ export interface ProxyOptions {
   requestTimeoutMs?: number;
   /** Stops the proxy when aborted. Default: SIGINT / SIGTERM (see exitOnSignals). */
   signal?: AbortSignal;
-  /** Where HTTP(S)_PROXY / NO_PROXY are read from (default process.env). */
-  env?: Env;
+  /** The HTTP layer (keep-alive agents, HTTP(S)_PROXY); closed when the proxy stops. */
+  http: HttpClient;
 }
 
 /** Runs until the client closes stdin or `signal` aborts; the session is ended (DELETE) before it resolves. */
@@ -48,7 +49,7 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
     authorizer: opts.authorizer,
     logger: opts.logger,
     requestTimeoutMs: opts.requestTimeoutMs,
-    env: opts.env,
+    http: opts.http,
     onMessage: (line) => stdio.send(line),
   });
   const bridge = new Bridge(opts, stdio, upstream);
@@ -61,6 +62,7 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
   bridge.close();
   stdio.close();
   await upstream.close();
+  opts.http.close();
   termination?.dispose();
 }
 
@@ -120,7 +122,7 @@ class Bridge {
       return;
     }
     this.opts.logger.warn(failure.message);
-    for (const id of failure.unanswered) this.stdio.send(errorLine(id, failure.code, failure.message, failure.data));
+    for (const id of failure.unanswered) this.stdio.send(errorLine(id, failure.rpcCode, failure.message, failure.data));
   }
 
   /** The client's initialize: forwarded once a token is at hand, else answered by the placeholder. */
@@ -151,10 +153,8 @@ class Bridge {
       const outcome = await Promise.race([this.opts.authorizer.getToken().then(() => undefined), timeout]);
       return outcome === 'timeout' ? signInRequiredMessage(this.opts.url) : undefined;
     } catch (err) {
-      const code = err instanceof AuthorizationError ? err.code : undefined;
-      if (code === 'sign_in_pending') return signInRequiredMessage(this.opts.url);
-      // sign_in_required says why no browser was opened (--no-browser, one offered recently) and what to run.
-      if (code === 'sign_in_required') return `${(err as Error).message} ${LIST_UPDATES_BY_ITSELF}`;
+      // SIGN_IN_REQUIRED says why no browser was opened (--no-browser, one offered recently) and what to run.
+      if (isAppError(err, Code.SIGN_IN_REQUIRED)) return `${err.message} ${LIST_UPDATES_BY_ITSELF}`;
       return (err as Error).message;
     } finally {
       clearTimeout(timer);
@@ -185,7 +185,7 @@ class Bridge {
       try {
         return await this.upstream.initialize(initializeParams);
       } catch (err) {
-        if (attempt >= SWITCH_ATTEMPTS || this.closing.signal.aborted || err instanceof AuthorizationError) throw err;
+        if (attempt >= SWITCH_ATTEMPTS || this.closing.signal.aborted || isAppError(err, Code.SIGN_IN_REQUIRED, Code.TOKEN_REJECTED, Code.STEP_UP_FAILED)) throw err;
         this.opts.logger.warn(`connecting to ${this.host} after sign-in failed (${(err as Error).message}); trying again`);
         await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)).unref());
       }

@@ -8,9 +8,10 @@ import { link, mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, Code } from '../errors.js';
 
 export interface LockOptions {
-  /** Give up waiting after this long with a LockTimeoutError. Default 30 000 ms. */
+  /** Give up waiting after this long with AppError LOCK_TIMEOUT. Default 30 000 ms. */
   timeoutMs?: number;
   /** A lock not touched for this long is taken over. Default 10 000 ms. */
   staleMs?: number;
@@ -26,12 +27,8 @@ export interface LockHandle {
   release(): Promise<void>;
 }
 
-export class LockTimeoutError extends Error {
-  readonly code = 'LOCK_TIMEOUT';
-  constructor(readonly lockName: string, readonly path: string, timeoutMs: number) {
-    super(`timed out after ${timeoutMs} ms waiting for lock ${JSON.stringify(lockName)} (${path})`);
-    this.name = 'LockTimeoutError';
-  }
+function lockTimeout(lockName: string, path: string, timeoutMs: number): AppError {
+  return new AppError(Code.LOCK_TIMEOUT, `timed out after ${timeoutMs} ms waiting for lock ${JSON.stringify(lockName)} (${path})`);
 }
 
 interface LockOwner { pid: number; hostname: string; createdAt: number }
@@ -55,7 +52,7 @@ export async function acquireLock(dir: string, name: string, options: LockOption
     const inode = await tryCreate(path);
     if (inode !== undefined) return hold(path, inode, heartbeatMs);
     if (await removeIfStale(path, staleMs)) continue;
-    if (Date.now() >= deadline) throw new LockTimeoutError(name, path, timeoutMs);
+    if (Date.now() >= deadline) throw lockTimeout(name, path, timeoutMs);
     await sleep(Math.min(delay * (0.75 + Math.random() / 2), deadline - Date.now()), undefined, { signal }).catch(() => signal?.throwIfAborted());
     delay = Math.min(delay * 1.5, 100);
   }

@@ -1,31 +1,48 @@
-// Where token sets live: the OS keychain when it works, else a 0600 JSON file in the config dir.
+// Where secrets live: the OS keychain when it works, else a 0600 JSON file in the config dir.
+// A store keeps named strings; what they mean (and how a long one is split to fit a keychain
+// entry) is decided by sign-ins.ts.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { registerSecret, silentLogger, type Logger } from '../log.js';
-import { Keychain, KeychainUnavailableError } from './keychain.js';
-import { withLock, type LockOptions } from './lock.js';
+import { AppError, Code, isAppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { Keychain, type KeychainOptions } from './keychain.js';
+import { withLock } from './lock.js';
 import { PRIVATE_FILE_MODE, tightenMode, writePrivateFile } from './private-file.js';
-import type { SecretStore, SecretStoreKind, TokenSet } from './types.js';
 
 export const KEYCHAIN_SERVICE = 'appwrite-mcp';
 export const SECRETS_FILE_NAME = 'secrets.json';
 const PROBE_ACCOUNT = 'appwrite-mcp probe';
 
-/** The secret-store key for the tokens of one resource at one authorization server. */
-export function secretKeyFor(resource: string, issuer: string): string {
-  return `${resource} @ ${issuer}`;
+export type SecretStoreKind = 'keychain' | 'file';
+export type StorePreference = 'auto' | SecretStoreKind;
+
+/** A change to a store: a value to write, or undefined to delete the entry. */
+export type SecretChange = readonly [name: string, value: string | undefined];
+
+export interface SecretStore {
+  readonly kind: SecretStoreKind;
+  /**
+   * The longest value one entry takes. Windows Credential Manager caps a credential at 2,560 bytes
+   * and keyring-rs stores a password there as UTF-16, so keychain entries stay at 1,000 characters
+   * (2,000 bytes) on every platform; longer secrets are split by the caller.
+   */
+  readonly maxValueLength: number;
+  /** Where the secrets live, for `status` ("OS keychain (Secret Service), service \"appwrite-mcp\"" / "file /x/secrets.json (mode 0600)"). */
+  describe(): string;
+  read(name: string): Promise<string | undefined>;
+  /** Applies the changes in order (the keychain one call at a time; the file in one atomic write). */
+  write(changes: readonly SecretChange[]): Promise<void>;
 }
 
 export class KeychainSecretStore implements SecretStore {
   readonly kind = 'keychain';
+  readonly maxValueLength = 1000;
   private readonly keychain: Keychain;
   private readonly platform: NodeJS.Platform;
-  private readonly logger: Logger;
 
-  constructor(options: { keychain?: Keychain; timeoutMs?: number; platform?: NodeJS.Platform; logger?: Logger } = {}) {
+  constructor(options: Partial<KeychainOptions> = {}) {
     this.platform = options.platform ?? process.platform;
-    this.keychain = options.keychain ?? new Keychain({ service: KEYCHAIN_SERVICE, timeoutMs: options.timeoutMs, platform: this.platform });
-    this.logger = options.logger ?? silentLogger;
+    this.keychain = new Keychain({ service: KEYCHAIN_SERVICE, ...options });
   }
 
   describe(): string {
@@ -33,21 +50,15 @@ export class KeychainSecretStore implements SecretStore {
     return `${where}, service ${JSON.stringify(this.keychain.service)}`;
   }
 
-  async get(key: string): Promise<TokenSet | undefined> {
-    const text = await this.keychain.get(key);
-    if (text === undefined) return undefined;
-    const tokens = toTokenSet(parseJson(text));
-    if (!tokens) this.logger.warn(`ignoring keychain entry ${JSON.stringify(key)} (service ${JSON.stringify(this.keychain.service)}): it is not a valid token set`);
-    return tokens;
+  read(name: string): Promise<string | undefined> {
+    return this.keychain.get(name);
   }
 
-  async set(key: string, tokens: TokenSet): Promise<void> {
-    registerTokens(tokens);
-    await this.keychain.set(key, JSON.stringify(tokens));
-  }
-
-  delete(key: string): Promise<boolean> {
-    return this.keychain.delete(key);
+  async write(changes: readonly SecretChange[]): Promise<void> {
+    for (const [name, value] of changes) {
+      if (value === undefined) await this.keychain.delete(name);
+      else await this.keychain.set(name, value);
+    }
   }
 
   /** One cheap read that proves the keychain answers. */
@@ -56,106 +67,89 @@ export class KeychainSecretStore implements SecretStore {
   }
 }
 
-/** Token sets in `<dir>/secrets.json` (mode 0600), a JSON map from key to TokenSet. */
+/** Secrets in `<dir>/secrets.json` (mode 0600): a JSON map from name to value. */
 export class FileSecretStore implements SecretStore {
   readonly kind = 'file';
+  readonly maxValueLength = Infinity;
   readonly path: string;
-  private readonly dir: string;
-  private readonly logger: Logger;
-  private readonly lock?: LockOptions;
 
-  constructor(options: { dir: string; logger?: Logger; lock?: LockOptions }) {
-    this.dir = options.dir;
-    this.path = join(options.dir, SECRETS_FILE_NAME);
-    this.logger = options.logger ?? silentLogger;
-    this.lock = options.lock;
+  constructor(private readonly dir: string, private readonly logger: Logger) {
+    this.path = join(dir, SECRETS_FILE_NAME);
   }
 
   describe(): string {
     return `file ${this.path} (mode 0600)`;
   }
 
-  async get(key: string): Promise<TokenSet | undefined> {
+  async read(name: string): Promise<string | undefined> {
     const all = await this.readAll();
-    return Object.hasOwn(all, key) ? all[key] : undefined;
+    return Object.hasOwn(all, name) ? all[name] : undefined;
   }
 
-  async set(key: string, tokens: TokenSet): Promise<void> {
-    registerTokens(tokens);
-    await this.change((all) => ({ ...all, [key]: tokens }));
-  }
-
-  async delete(key: string): Promise<boolean> {
-    let existed = false;
-    await this.change((all) => {
-      existed = Object.hasOwn(all, key);
-      const { [key]: _removed, ...rest } = all;
-      return rest;
-    });
-    return existed;
-  }
-
-  /** Read-modify-write under a lock, so processes writing different keys do not lose each other's. */
-  private change(fn: (all: Record<string, TokenSet>) => Record<string, TokenSet>): Promise<void> {
+  /** Read-modify-write under a lock, so processes writing different entries do not lose each other's. */
+  write(changes: readonly SecretChange[]): Promise<void> {
     return withLock(this.dir, 'secrets', async () => {
-      const next = fn(await this.readAll());
-      await writePrivateFile(this.path, `${JSON.stringify(next, null, 2)}\n`, this.logger);
-    }, this.lock);
+      const all = await this.readAll();
+      for (const [name, value] of changes) {
+        if (value === undefined) delete all[name];
+        else all[name] = value;
+      }
+      await writePrivateFile(this.path, `${JSON.stringify(all, null, 2)}\n`, this.logger);
+    });
   }
 
-  private async readAll(): Promise<Record<string, TokenSet>> {
+  private async readAll(): Promise<Record<string, string>> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw error;
+      throw new AppError(Code.SECRETS_UNREADABLE, `could not read ${this.path} (${(error as Error).message})`, { cause: error });
     }
     await tightenMode(this.path, PRIVATE_FILE_MODE, this.logger);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new Error(`${this.path} is not valid JSON (${(error as Error).message}); delete it and sign in again`, { cause: error });
+      throw new AppError(Code.SECRETS_UNREADABLE, `${this.path} is not valid JSON (${(error as Error).message})`, {
+        hint: 'Delete it and sign in again.',
+        cause: error,
+      });
     }
-    const all: Record<string, TokenSet> = {};
-    for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-      const tokens = toTokenSet(value);
-      if (tokens) all[key] = tokens;
-      else this.logger.warn(`ignoring entry ${JSON.stringify(key)} in ${this.path}: it is not a valid token set`);
+    const all: Record<string, string> = {};
+    for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+      if (typeof value === 'string') all[name] = value;
+      else this.logger.warn(`ignoring entry ${JSON.stringify(name)} in ${this.path}: it is not a string`);
     }
     return all;
   }
 }
 
-export type StorePreference = 'auto' | SecretStoreKind;
-
 export interface OpenSecretStoreOptions {
   /** The config dir, where the file store lives. */
   dir: string;
   logger: Logger;
-  /** Per keychain call. Default 3000 ms. */
-  timeoutMs?: number;
-  platform?: NodeJS.Platform;
+  /** How keychain entries are reached (timeout per call, platform, a test double). */
+  keychain?: Partial<KeychainOptions>;
 }
 
 /**
  * Picks the secret store for a new sign-in. Precedence:
  *   1. `prefer: 'file'` (the `--store file` flag): the 0600 file in `dir`, no probe.
  *   2. `prefer: 'keychain'` (`--store keychain`): the OS keychain, probed with one read so that a
- *      keychain that does not work fails now, with KeychainUnavailableError, instead of falling back.
- *   3. `prefer: 'auto'`: the same probe (bounded by `timeoutMs`); the OS keychain if it answers,
+ *      keychain that does not work fails now instead of falling back.
+ *   3. `prefer: 'auto'`: the same probe (bounded by the keychain timeout); the OS keychain if it answers,
  *   4. else the 0600 file, with a loud warning saying what failed and how to fix it.
  */
 export async function openSecretStore(options: OpenSecretStoreOptions & { prefer: StorePreference }): Promise<SecretStore> {
-  if (options.prefer === 'file') return new FileSecretStore(options);
-  const keychain = new KeychainSecretStore(options);
+  if (options.prefer === 'file') return new FileSecretStore(options.dir, options.logger);
+  const keychain = new KeychainSecretStore(options.keychain);
   try {
     await keychain.probe();
     return keychain;
   } catch (error) {
-    if (options.prefer === 'keychain' || !(error instanceof KeychainUnavailableError)) throw error;
-    const file = new FileSecretStore(options);
+    if (options.prefer === 'keychain' || !isAppError(error, Code.KEYCHAIN_TIMEOUT, Code.KEYCHAIN_UNAVAILABLE, Code.KEYCHAIN_FAILED)) throw error;
+    const file = new FileSecretStore(options.dir, options.logger);
     options.logger.warn([
       `THE OS KEYCHAIN IS NOT USABLE: ${error.message}.`,
       `Tokens will be stored in plain text in ${file.path} (readable only by you, mode 0600).`,
@@ -166,29 +160,7 @@ export async function openSecretStore(options: OpenSecretStoreOptions & { prefer
   }
 }
 
-/** The store of a known kind, for when the state already records where a server's secrets are (no probe). */
-export function openSecretStoreOfKind(kind: SecretStoreKind, options: OpenSecretStoreOptions): SecretStore {
-  return kind === 'file' ? new FileSecretStore(options) : new KeychainSecretStore(options);
-}
-
-/** The TokenSet in `value`, or undefined when it is not shaped like one. Registers its tokens for redaction. */
-function toTokenSet(value: unknown): TokenSet | undefined {
-  if (typeof value !== 'object' || value === null || typeof (value as TokenSet).accessToken !== 'string') return undefined;
-  const tokens = value as TokenSet;
-  registerTokens(tokens);
-  return tokens;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function registerTokens(tokens: TokenSet): void {
-  registerSecret(tokens.accessToken);
-  registerSecret(tokens.refreshToken);
-  registerSecret(tokens.idToken);
+/** The store of a known kind, for a sign-in that records where its secrets are (no probe). */
+export function secretStoreOfKind(kind: SecretStoreKind, options: OpenSecretStoreOptions): SecretStore {
+  return kind === 'file' ? new FileSecretStore(options.dir, options.logger) : new KeychainSecretStore(options.keychain);
 }

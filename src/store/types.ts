@@ -1,31 +1,9 @@
-// Contracts shared by the auth code, the commands and the proxy. Data flows one way:
-// command → target → auth → store; proxy → upstream → tokens → store.
+// What a sign-in is made of. Secrets (access and refresh token, client secret) live in the secret
+// store; everything else in state.json. sign-ins.ts is the only module that knows the split.
+import type { AuthorizationServer } from 'oauth4webapi';
+import type { SecretStoreKind } from './secrets.js';
 
-/** Secrets for one signed-in server, kept together in one keychain entry (or the 0600 file). */
-export interface TokenSet {
-  accessToken: string;
-  refreshToken?: string;
-  /** Epoch milliseconds when the access token expires (absent: unknown). */
-  expiresAt?: number;
-  /** Epoch milliseconds when it was issued to us, so "about to expire" can scale with short lifetimes. */
-  obtainedAt?: number;
-  idToken?: string;
-  /** Space-separated scopes granted with this access token. */
-  scope?: string;
-  tokenType?: string;
-}
-
-export type SecretStoreKind = 'keychain' | 'file';
-
-export interface SecretStore {
-  readonly kind: SecretStoreKind;
-  /** Where the secrets live, for `status` ("OS keychain (Secret Service), service \"appwrite-mcp\"" / "file /x/secrets.json (mode 0600)"). */
-  describe(): string;
-  get(key: string): Promise<TokenSet | undefined>;
-  set(key: string, tokens: TokenSet): Promise<void>;
-  /** Resolves true when something was deleted, false when there was nothing. */
-  delete(key: string): Promise<boolean>;
-}
+export type { SecretStoreKind };
 
 export type RegistrationMethod = 'dcr' | 'preregistered' | 'cimd';
 
@@ -38,49 +16,73 @@ export interface ClientRecord {
   registeredAt: number;
 }
 
-/** The authorization-server endpoints the proxy needs for refresh and revocation, cached at login. */
-export interface AsEndpoints {
-  issuer: string;
-  authorizationEndpoint: string;
-  tokenEndpoint: string;
-  registrationEndpoint?: string;
-  revocationEndpoint?: string;
-  userinfoEndpoint?: string;
-  scopesSupported?: string[];
-  issParameterSupported?: boolean;
-}
-
 export interface Account {
   sub?: string;
   email?: string;
   name?: string;
 }
 
-/** Non-secret state for one signed-in server, keyed by its normalized MCP URL. */
-export interface ServerState {
+/** What the sign-in is for: one server, seen with one set of extra headers, under one profile. */
+export interface Target {
+  /** The MCP server URL, normalized. */
   url: string;
-  /** RFC 8707 resource (the PRM `resource`), the audience of the access token. */
-  resource: string;
-  issuer: string;
-  as: AsEndpoints;
-  clientId: string;
-  registration: RegistrationMethod;
-  /** Scopes granted by the last token response. */
-  scopes: string[];
+  /** Extra HTTP headers (`--header`): they key the sign-in, but only their names are stored. */
+  headers?: Record<string, string>;
+  profile?: string;
+}
+
+/** Tokens as the proxy uses them, in memory. */
+export interface Tokens {
+  accessToken: string;
+  refreshToken?: string;
+  /** Epoch ms when the access token expires (absent: unknown). */
   expiresAt?: number;
+  /** Epoch ms when it was issued to us, so "about to expire" can scale with short lifetimes. */
+  obtainedAt: number;
+  /** Scopes granted with this access token. */
+  scopes: string[];
+  tokenType?: string;
+}
+
+/** The non-secret facts about the stored access token; `fingerprint` ties them to the secret itself. */
+export interface TokenInfo {
+  fingerprint: string;
+  /** How many secret-store entries hold the access token. */
+  parts: number;
+  expiresAt?: number;
+  obtainedAt: number;
+  scopes: string[];
+  tokenType?: string;
   hasRefreshToken: boolean;
+}
+
+/** One sign-in: the non-secret record in state.json. */
+export interface SignInRecord {
+  /** Its key in state.json and the stem of its secret names (see signInKey in sign-ins.ts). */
+  key: string;
+  url: string;
+  profile?: string;
+  /** Names (never values) of the extra headers this sign-in was made with. */
+  headerNames?: string[];
+  /** RFC 8707 resource (the PRM `resource`): the audience of the access token. */
+  resource: string;
+  /** The authorization server's metadata, as discovered (RFC 8414 / OIDC) and as oauth4webapi takes it. */
+  as: AuthorizationServer;
+  client: ClientRecord;
   account?: Account;
-  secretStore: SecretStoreKind;
-  /** Key of this server's entry in the secret store. */
-  secretKey: string;
+  token: TokenInfo;
+  store: SecretStoreKind;
   signedInAt: number;
   updatedAt: number;
+  /** A sign-in saved by appwrite-mcp 0.1 (state version 1): its whole token set in this one entry, moved on first read. */
+  legacySecret?: string;
 }
 
 export interface StateFile {
-  version: 1;
-  servers: Record<string, ServerState>;
+  version: 2;
+  signIns: Record<string, SignInRecord>;
+  /** Cached client registrations by AS issuer. */
   clients: Record<string, ClientRecord>;
-  /** When an automatic browser sign-in for a server URL last failed or was abandoned (epoch ms), to rate-limit tabs. */
+  /** When an automatic browser sign-in last failed or was abandoned (epoch ms) by sign-in key, to rate-limit tabs. */
   signInFailures?: Record<string, number>;
 }

@@ -2,6 +2,7 @@
 // with the BROWSER seam and headless Chromium playing the user. Every proxy process then reuses the
 // stored sign-in (APPWRITE_MCP_CONFIG_DIR); the access token is read back for the direct client and
 // for mcp-remote, so all three subjects present the same bearer token.
+import { readStored } from '../helpers/stored.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { browserSeam, launchChromium, loginThroughBrowser } from '../helpers/browser.js';
@@ -28,11 +29,9 @@ export async function signInOnce(cloud: { user: { login: string; password: strin
     if (result.code !== 0 || !page.ok) {
       throw new Error(`login failed (exit ${result.code}, page "${page.title}"):\n${result.stderr}`);
     }
-    const secrets = JSON.parse(readFileSync(join(config.dir, 'secrets.json'), 'utf8')) as Record<string, { accessToken?: string; expiresAt?: number }>;
-    const entries = Object.values(secrets).filter((t) => typeof t.accessToken === 'string');
-    if (entries.length !== 1) throw new Error(`expected one token set in secrets.json, found ${entries.length}`);
-    const { accessToken, expiresAt } = entries[0]!;
-    return { configDir: config.dir, accessToken: accessToken!, expiresAt, ms: Date.now() - started, cleanup: config.cleanup };
+    const stored = await readStored(config.dir, url);
+    if (!stored?.accessToken) throw new Error(`no stored sign-in for ${url} after login`);
+    return { configDir: config.dir, accessToken: stored.accessToken, expiresAt: stored.record.token.expiresAt, ms: Date.now() - started, cleanup: config.cleanup };
   } catch (error) {
     config.cleanup();
     throw error;

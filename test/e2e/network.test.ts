@@ -1,5 +1,6 @@
 // Networks users are on: an HTTP(S)_PROXY (with NO_PROXY), and TLS with a private CA trusted
 // through NODE_EXTRA_CA_CERTS.
+import { readStored } from '../helpers/stored.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud } from '../cloud/index.js';
@@ -63,10 +64,7 @@ describe('TLS', () => {
     // A token for the cloud, obtained through the normal sign-in.
     const { seam, env: e } = env({});
     expect((await loginThroughBrowser(browser, seam, cloud.user, ['--url', cloud.mcpUrl], e)).result.code).toBe(0);
-    const { readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const secrets = JSON.parse(readFileSync(join(e.APPWRITE_MCP_CONFIG_DIR!, 'secrets.json'), 'utf8'));
-    const token = (Object.values(secrets)[0] as { accessToken: string }).accessToken;
+    const token = (await readStored(e.APPWRITE_MCP_CONFIG_DIR!, cloud.mcpUrl))!.accessToken!;
 
     const trusted = await connectProxy(['--url', `${front.url}/`], { ...e, APPWRITE_MCP_TOKEN: token, NODE_EXTRA_CA_CERTS: TEST_CERT });
     cleanups.push(() => trusted.close());

@@ -2,23 +2,19 @@
 // local cloud (real AS + real MCP server), with real headless Chromium for the sign-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startCloud, type Cloud, type CloudOptions } from '../cloud/index.js';
 import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
 import { BIN, NO_KEYCHAIN_ENV, baseEnv, hasSecretService, runCli, tempConfigDir } from '../helpers/cli.js';
+import { readStored } from '../helpers/stored.js';
 import { connectProxy, proxyTransport, textOf, type ProxyClient } from '../helpers/proxy-client.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 let browser: Browser;
 const cleanups: Array<() => unknown> = [];
-/** Every stderr the CLI wrote and every token it held, to prove no token ever reached a log. */
-const allStderr: string[] = [];
-const stderrSources: Array<() => string> = [];
-const configDirs: string[] = [];
-const allTokens = new Set<string>();
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -40,44 +36,31 @@ async function world(options: CloudOptions = {}, extraEnv: NodeJS.ProcessEnv = {
   const cloud = await startCloud(options);
   const seam = browserSeam();
   const config = tempConfigDir();
-  configDirs.push(config.dir);
   cleanups.push(() => cloud.stop(), () => seam.cleanup(), () => config.cleanup());
   return { cloud, seam, dir: config.dir, env: { APPWRITE_MCP_CONFIG_DIR: config.dir, APPWRITE_MCP_STORE: 'file', ...NO_KEYCHAIN_ENV, ...seam.env, ...extraEnv } };
 }
 
-function collectTokens(dir: string) {
-  const file = join(dir, 'secrets.json');
-  if (!existsSync(file)) return;
-  for (const t of Object.values(JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>)) {
-    for (const k of ['accessToken', 'refreshToken', 'idToken']) if (t[k]) allTokens.add(t[k]);
-  }
-}
-
 async function login(w: World, url = w.cloud.mcpUrl) {
   const { result } = await loginThroughBrowser(browser, w.seam, w.cloud.user, ['--url', url], w.env);
-  allStderr.push(result.stderr);
   expect(result.code, result.stderr).toBe(0);
-  collectTokens(w.dir);
 }
 
 async function proxy(w: World, args: string[] = [], opts: Parameters<typeof connectProxy>[2] = {}): Promise<ProxyClient> {
   const p = await connectProxy(['--url', args[0] ?? w.cloud.mcpUrl, ...args.slice(1)], w.env, opts);
-  stderrSources.push(p.stderr);
   cleanups.push(() => p.close().catch(() => {}));
   return p;
 }
 
 /** Revokes the stored access or refresh token at the AS (RFC 7009), behind the proxy's back. */
 async function revokeAtAs(w: World, hint: 'access_token' | 'refresh_token') {
-  const state = JSON.parse(readFileSync(join(w.dir, 'state.json'), 'utf8')).servers[w.cloud.mcpUrl];
-  const tokens = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'))[state.secretKey];
-  const res = await fetch(state.as.revocationEndpoint, {
+  const stored = (await readStored(w.dir, w.cloud.mcpUrl))!;
+  const res = await fetch(stored.record.as.revocation_endpoint!, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: hint === 'access_token' ? tokens.accessToken : tokens.refreshToken, token_type_hint: hint, client_id: state.clientId }),
+    body: new URLSearchParams({ token: (hint === 'access_token' ? stored.accessToken : stored.refreshToken)!, token_type_hint: hint, client_id: stored.record.client.clientId }),
   });
   expect(res.status).toBe(200);
-  return { state, tokens };
+  return { stored, tokens: { accessToken: stored.accessToken!, refreshToken: stored.refreshToken! } };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,7 +135,6 @@ describe('forwarding', () => {
     expect(code).toBe(0);
     expect(w.cloud.stats.sessionDeletes).toBe(deletesBefore + 1);
     for (const line of out.split('\n').filter(Boolean)) expect(JSON.parse(line).jsonrpc).toBe('2.0');
-    allStderr.push(err);
   });
 
   it('exits within a second on SIGTERM, after DELETE', async () => {
@@ -200,15 +182,14 @@ describe('authorization in the proxy', () => {
     await login(w);
     const p = await proxy(w, [w.cloud.mcpUrl, '--debug']); // --debug: its logs join the leak check below
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'one' } }))).toBe('one');
-    const { state, tokens } = await revokeAtAs(w, 'access_token');
+    const { tokens } = await revokeAtAs(w, 'access_token');
     w.cloud.resetStats();
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'two' } }))).toBe('two');
     expect(w.cloud.stats.mcpUnauthorized).toBe(1);
     expect(w.cloud.stats.refreshGrants).toBe(1);
     expect(w.seam.urls()).toHaveLength(1);
-    const rotated = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'))[state.secretKey];
+    const rotated = (await readStored(w.dir, w.cloud.mcpUrl))!;
     expect(rotated.refreshToken).not.toBe(tokens.refreshToken); // the rotated refresh token was saved
-    collectTokens(w.dir);
   });
 
   it('8 copies started at once with an expired token: exactly one refresh grant, all 8 work', async () => {
@@ -237,7 +218,6 @@ describe('authorization in the proxy', () => {
     expect(w.seam.urls()).toHaveLength(1);
     expect(w.cloud.stats.registrations).toBe(1);
     expect(w.cloud.stats.authorizationCodeGrants).toBe(1);
-    collectTokens(w.dir);
   });
 
   it('a copy killed during its browser sign-in blocks no one: the next copy opens a fresh tab', async () => {
@@ -257,7 +237,6 @@ describe('authorization in the proxy', () => {
     await page.page.context().close();
     const p = await next;
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'survivor' } }))).toBe('survivor');
-    collectTokens(w.dir);
   });
 
   it('after a browser sign-in is denied, no copy opens another tab; they say to run login', async () => {
@@ -295,7 +274,6 @@ describe('authorization in the proxy', () => {
     const { tools } = await p.client.listTools();
     expect(tools.map((t) => t.name)).toContain('echo');
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'switched' } }))).toBe('switched');
-    collectTokens(w.dir);
   });
 
   it('403 insufficient_scope: re-authorizes with the union of scopes, then retries', async () => {
@@ -309,7 +287,6 @@ describe('authorization in the proxy', () => {
     await page.page.context().close();
     expect(textOf(await call)).toContain('admin ok');
     expect(w.seam.urls()).toHaveLength(2);
-    collectTokens(w.dir);
   });
 
   it('AS down: prompt JSON-RPC errors that say what happened, then recovery when it is back', async () => {
@@ -357,14 +334,12 @@ describe('authorization in the proxy', () => {
   it('APPWRITE_MCP_TOKEN is used as is: nothing stored, no browser', async () => {
     const w = await world();
     await login(w);
-    const secrets = JSON.parse(readFileSync(join(w.dir, 'secrets.json'), 'utf8'));
-    const token = (Object.values(secrets)[0] as { accessToken: string }).accessToken;
+    const token = (await readStored(w.dir, w.cloud.mcpUrl))!.accessToken!;
     const empty = tempConfigDir();
     cleanups.push(() => empty.cleanup());
     const env = { ...w.env, APPWRITE_MCP_CONFIG_DIR: empty.dir, APPWRITE_MCP_TOKEN: token };
     const p = await connectProxy(['--url', w.cloud.mcpUrl], env);
-    stderrSources.push(p.stderr);
-    cleanups.push(() => p.close());
+      cleanups.push(() => p.close());
     expect(JSON.parse(textOf(await p.client.callTool({ name: 'whoami', arguments: {} }))).sub).toBe(w.cloud.user.sub);
     expect(existsSync(join(empty.dir, 'secrets.json'))).toBe(false);
     expect(existsSync(join(empty.dir, 'state.json'))).toBe(false);
@@ -387,12 +362,110 @@ describe('authorization in the proxy', () => {
   });
 });
 
+describe('the stored sign-in', () => {
+  it('an unwritable config dir during a refresh: the new tokens are used from memory, the user is told once where, the save lands once it is writable', async () => {
+    const w = await world();
+    await login(w);
+    const before = (await readStored(w.dir, w.cloud.mcpUrl))!;
+    // As root, permissions do not stop writes: run the proxy as nobody, in a dir that nobody owns.
+    const runAs = process.getuid?.() === 0 ? { uid: 65534 } : {};
+    if (runAs.uid !== undefined) chownTree(w.dir, runAs.uid);
+    const p = await proxy(w, [w.cloud.mcpUrl, '--no-browser'], { runAs });
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
+
+    await revokeAtAs(w, 'access_token');
+    chmodSync(w.dir, 0o500); // locks/ inside stays writable: only state.json and secrets.json cannot be replaced
+    cleanups.push(() => chmodSync(w.dir, 0o700));
+    w.cloud.resetStats();
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
+    expect(w.cloud.stats.refreshGrants).toBe(1);
+    await waitFor(() => /could not save the refreshed sign-in to file .*secrets\.json/.test(p.stderr()));
+    expect((await readStored(w.dir, w.cloud.mcpUrl))!.refreshToken).toBe(before.refreshToken); // not saved yet
+    expect(await w.cloud.tokenStatus(before.refreshToken!)).toBe('revoked'); // and already spent at the AS
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'still' } }))).toBe('still');
+
+    chmodSync(w.dir, 0o700);
+    await waitFor(() => /saved the refreshed sign-in to .* \(after \d+ attempts\)/.test(p.stderr()), 20_000);
+    expect(p.stderr().match(/could not save the refreshed sign-in/g)).toHaveLength(1);
+    const after = (await readStored(w.dir, w.cloud.mcpUrl))!;
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(await w.cloud.tokenStatus(after.refreshToken!)).toBe('active');
+
+    // Another copy (or a restart) picks the saved sign-in up: no browser, no refresh.
+    w.cloud.resetStats();
+    const q = await proxy(w, [w.cloud.mcpUrl, '--no-browser'], { runAs });
+    expect(textOf(await q.client.callTool({ name: 'echo', arguments: { text: 'next' } }))).toBe('next');
+    expect(w.cloud.stats.refreshGrants).toBe(0);
+    expect(w.seam.urls()).toHaveLength(1);
+  });
+
+  it('--header keys the sign-in: another set of headers is another sign-in', async () => {
+    const w = await world();
+    const url = w.cloud.mcpUrl;
+    const { result } = await loginThroughBrowser(browser, w.seam, w.cloud.user, ['--url', url, '--header', 'X-Team: alpha'], w.env);
+    expect(result.code, result.stderr).toBe(0);
+    const alpha = await proxy(w, [url, '--header', 'X-Team: alpha', '--no-browser']);
+    expect(textOf(await alpha.client.callTool({ name: 'echo', arguments: { text: 'alpha' } }))).toBe('alpha');
+    for (const other of [['--header', 'X-Team: beta'], []]) {
+      const p = await proxy(w, [url, ...other, '--no-browser']);
+      expect((await p.client.listTools()).tools.map((t) => t.name)).toEqual(['sign_in']);
+    }
+    const status = await runCli(['status', '--json'], w.env);
+    expect(JSON.parse(status.stdout).servers).toEqual([expect.objectContaining({ url, headers: ['X-Team'], ok: true })]);
+    expect(status.stdout).not.toContain('alpha');
+    expect((await runCli(['status', '--url', url, '--header', 'X-Team: beta'], w.env)).code).toBe(3);
+    expect((await runCli(['status', '--url', url, '--header', 'X-Team: alpha'], w.env)).code).toBe(0);
+  });
+});
+
+function chownTree(path: string, uid: number): void {
+  chownSync(path, uid, uid);
+  if (statSync(path).isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), uid);
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
 describe('no leaks', () => {
-  it('no token string appears anywhere in what the CLI wrote to stderr across this suite', () => {
-    configDirs.forEach(collectTokens);
-    expect(allTokens.size).toBeGreaterThan(0);
-    const everything = [...allStderr, ...stderrSources.map((f) => f())].join('\n');
-    for (const token of allTokens) expect(everything.includes(token)).toBe(false);
+  it('no token appears in anything the CLI writes: login, proxy with a refresh and a step-up, status, logout, all with --debug', async () => {
+    const w = await world();
+    const tokens = new Set<string>();
+    const outputs: string[] = [];
+    const collect = async () => {
+      const stored = await readStored(w.dir, w.cloud.mcpUrl);
+      for (const t of [stored?.accessToken, stored?.refreshToken]) if (t) tokens.add(t);
+    };
+    const { result } = await loginThroughBrowser(browser, w.seam, w.cloud.user, ['--url', w.cloud.mcpUrl, '--debug'], w.env);
+    outputs.push(result.stdout, result.stderr);
+    await collect();
+
+    const p = await proxy(w, [w.cloud.mcpUrl, '--debug']);
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
+    await revokeAtAs(w, 'access_token'); // → 401 → refresh, logged in --debug
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
+    await collect();
+    const stepUp = p.client.callTool({ name: 'admin_action', arguments: {} }); // → 403 → browser sign-in with more scopes
+    const url = await w.seam.nextUrl({ count: 2 });
+    const page = await completeSignIn(browser, url, w.cloud.user);
+    await page.page.context().close();
+    await stepUp;
+    await collect();
+    await p.close();
+    outputs.push(p.stderr());
+
+    for (const args of [['status', '--json'], ['status'], ['logout', '--debug']]) {
+      const r = await runCli([...args, '--url', w.cloud.mcpUrl], w.env);
+      outputs.push(r.stdout, r.stderr);
+    }
+    expect(tokens.size).toBeGreaterThanOrEqual(5);
+    const everything = outputs.join('\n');
+    expect(everything).toContain('[debug]');
+    for (const token of tokens) expect(everything.includes(token)).toBe(false);
     expect(everything).not.toMatch(/eyJ[\w-]{10,}\.[\w-]{10,}\./);
   });
 });

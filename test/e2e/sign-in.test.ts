@@ -9,7 +9,7 @@ import { startCloud, type Cloud } from '../cloud/index.js';
 import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
 import { NO_KEYCHAIN_ENV, hasSecretService, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
 import { KeychainSecretStore } from '../../src/store/secrets.js';
-import { silentLogger } from '../../src/log.js';
+import { readStored } from '../helpers/stored.js';
 
 const requireKeychain = process.env.APPWRITE_MCP_REQUIRE_KEYCHAIN === '1';
 const keychainIt = hasSecretService() || requireKeychain ? it : it.skip;
@@ -76,11 +76,13 @@ describe('login → status → logout', () => {
     expect(s.client.registration).toBe('dcr');
     expect(JSON.stringify(s)).not.toMatch(/eyJ/);
 
-    // The secret really is in the Secret Service, and the access token is a JWT bound to the resource.
-    const state = JSON.parse(readFileSync(join(config.dir, 'state.json'), 'utf8'));
-    const key = state.servers[cloud.mcpUrl].secretKey;
-    const raw = execFileSync('secret-tool', ['lookup', 'service', 'appwrite-mcp', 'username', key], { env: process.env }).toString();
-    const tokens = JSON.parse(raw);
+    // The secrets really are in the Secret Service, each entry under the Windows cap, and the
+    // access token is a JWT bound to the resource.
+    const stored = (await readStored(config.dir, cloud.mcpUrl))!;
+    const tokens = { accessToken: stored.accessToken!, refreshToken: stored.refreshToken! };
+    const raw = execFileSync('secret-tool', ['lookup', 'service', 'appwrite-mcp', 'username', `${cloud.mcpUrl} refresh`], { env: process.env }).toString();
+    expect(raw).toContain(tokens.refreshToken);
+    expect(raw.length).toBeLessThanOrEqual(1000);
     const claims = await cloud.verifyAccessToken(tokens.accessToken);
     expect(claims.aud).toBe(cloud.mcpUrl);
     expect(claims.sub).toBe(cloud.user.sub);
@@ -96,8 +98,9 @@ describe('login → status → logout', () => {
     expect(logout.code).toBe(0);
     expect(logout.stderr).toMatch(/revoked the tokens/);
     expect(await cloud.tokenStatus(tokens.refreshToken)).toBe('revoked');
-    const store = new KeychainSecretStore({ logger: silentLogger, timeoutMs: 3000 });
-    expect(await store.get(key)).toBeUndefined();
+    const store = new KeychainSecretStore({ timeoutMs: 3000 });
+    expect(await store.read(`${cloud.mcpUrl} refresh`)).toBeUndefined();
+    expect(await store.read(`${cloud.mcpUrl} access`)).toBeUndefined();
     const after = await cli(['status', '--url', cloud.mcpUrl, '--json'], env);
     expect(after.code).toBe(3);
     expect(JSON.parse(after.stdout).signedIn).toBe(false);
@@ -140,11 +143,11 @@ describe('login → status → logout', () => {
   keychainIt('signing in again into the file store leaves no copy in the keychain', async () => {
     const env = freshEnv();
     expect((await login(['--url', cloud.mcpUrl], env)).result.code).toBe(0);
-    const key = JSON.parse(readFileSync(join(config.dir, 'state.json'), 'utf8')).servers[cloud.mcpUrl].secretKey;
-    const keychain = new KeychainSecretStore({ logger: silentLogger, timeoutMs: 3000 });
-    expect(await keychain.get(key)).toBeDefined();
+    const keychain = new KeychainSecretStore({ timeoutMs: 3000 });
+    expect(await keychain.read(`${cloud.mcpUrl} access`)).toBeDefined();
     expect((await login(['--url', cloud.mcpUrl, '--store', 'file'], env)).result.code).toBe(0);
-    expect(await keychain.get(key)).toBeUndefined();
+    expect(await keychain.read(`${cloud.mcpUrl} access`)).toBeUndefined();
+    expect(await keychain.read(`${cloud.mcpUrl} refresh`)).toBeUndefined();
     const s = JSON.parse((await cli(['status', '--url', cloud.mcpUrl, '--json'], env)).stdout).servers[0];
     expect(s.secrets.store).toBe('file');
     expect(s.ok).toBe(true);
@@ -219,6 +222,7 @@ describe('keychain absent → file fallback', () => {
     const logout = await cli(['logout', '--url', cloud.mcpUrl], env);
     expect(logout.code).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({});
+    expect(await readStored(config.dir, cloud.mcpUrl)).toBeUndefined();
   });
 });
 
@@ -250,8 +254,9 @@ describe('refusals and failures', () => {
 });
 
 describe('protocol violations by the servers', () => {
-  const cases: Array<{ name: string; tamper: NonNullable<Parameters<typeof startCloud>[0]>['tamper']; message: RegExp; browser: boolean }> = [
-    { name: 'state mismatch', tamper: { wrongState: true }, message: /different "state"/, browser: true },
+  const cases: Array<{ name: string; tamper: NonNullable<Parameters<typeof startCloud>[0]>['tamper']; message: RegExp; browser: boolean; timeout?: string }> = [
+    // A callback with another state is not this sign-in's: answered, ignored, and the wait goes on.
+    { name: 'state mismatch', tamper: { wrongState: true }, message: /ignored a request to the sign-in callback with a "state" this sign-in did not send[\s\S]*no sign-in came back from the browser within 8 s/, browser: true, timeout: '8' },
     { name: 'iss mismatch (RFC 9207)', tamper: { wrongIss: true }, message: /"iss"/, browser: true },
     { name: 'AS without S256', tamper: { noS256: true }, message: /does not advertise PKCE S256/, browser: false },
     { name: 'PRM resource mismatch', tamper: { prmResourceMismatch: true }, message: /does not match the server URL/, browser: false },
@@ -262,7 +267,7 @@ describe('protocol violations by the servers', () => {
       const bad = await startCloud({ tamper: c.tamper });
       try {
         const env = freshEnv(NO_KEYCHAIN_ENV);
-        const run = startCli(['login', '--url', bad.mcpUrl, '--store', 'file', '--timeout', '30'], env);
+        const run = startCli(['login', '--url', bad.mcpUrl, '--store', 'file', '--timeout', c.timeout ?? '30'], env);
         if (c.browser) {
           const page = await completeSignIn(browser, await seam.nextUrl(), bad.user);
           expect(page.ok).toBe(false);

@@ -11,10 +11,16 @@ export interface ProxyClient {
   close(): Promise<void>;
 }
 
-export function proxyTransport(args: string[], env: NodeJS.ProcessEnv): { transport: StdioClientTransport; stderr(): string } {
+/** Runs the CLI as another user (`uid`), when the tests run as root: for tests of file permissions. */
+export interface RunAs {
+  uid?: number;
+}
+
+export function proxyTransport(args: string[], env: NodeJS.ProcessEnv, runAs: RunAs = {}): { transport: StdioClientTransport; stderr(): string } {
+  const asOther = runAs.uid !== undefined && runAs.uid !== process.getuid?.();
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, ...args],
+    command: asOther ? 'setpriv' : process.execPath,
+    args: asOther ? [`--reuid=${runAs.uid}`, `--regid=${runAs.uid}`, '--clear-groups', process.execPath, BIN, ...args] : [BIN, ...args],
     env: { ...baseEnv(), ...env } as Record<string, string>,
     stderr: 'pipe',
   });
@@ -23,8 +29,8 @@ export function proxyTransport(args: string[], env: NodeJS.ProcessEnv): { transp
   return { transport, stderr: () => stderr };
 }
 
-export async function connectProxy(args: string[], env: NodeJS.ProcessEnv, opts: { capabilities?: Record<string, unknown>; setup?(client: Client): void; timeoutMs?: number } = {}): Promise<ProxyClient> {
-  const { transport, stderr } = proxyTransport(args, env);
+export async function connectProxy(args: string[], env: NodeJS.ProcessEnv, opts: { capabilities?: Record<string, unknown>; setup?(client: Client): void; timeoutMs?: number; runAs?: RunAs } = {}): Promise<ProxyClient> {
+  const { transport, stderr } = proxyTransport(args, env, opts.runAs);
   const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities: opts.capabilities ?? {} });
   opts.setup?.(client);
   await client.connect(transport, { timeout: opts.timeoutMs ?? 55_000 });

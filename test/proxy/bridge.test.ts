@@ -311,16 +311,16 @@ describe('placeholder until sign-in', () => {
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }))).toBe('back');
   });
 
-  it('switches right after a sign-in that completes just after initialize', async () => {
+  it('a sign-in that completes within the auth timeout: initialize goes to the server, no placeholder', async () => {
     const f = await fixture('stateless');
     const authorizer = new TestAuthorizer(undefined);
     const p = proxy(f.url, authorizer, { authTimeoutMs: 2_000 });
-    // this authorizer's getToken fails at once with sign_in_pending, so the placeholder answers first
     setTimeout(() => authorizer.signIn(TOKEN), 50);
     const client = newClient();
     await p.connectClient(client);
-    await waitUntil(() => p.messages.some((m) => m.method === 'notifications/tools/list_changed'));
+    expect(client.getServerVersion()?.name).not.toBe('appwrite-mcp');
     expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
+    expect(p.messages.some((m) => m.method === 'notifications/tools/list_changed')).toBe(false);
   });
 });
 

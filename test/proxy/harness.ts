@@ -3,11 +3,16 @@ import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { AuthorizationError, type Authorizer, type BearerChallenge } from '../../src/proxy/authorizer.js';
+import type { Authorizer, BearerChallenge } from '../../src/authorization.js';
+import { AppError, Code } from '../../src/errors.js';
+import { HttpClient } from '../../src/http/client.js';
 import { runProxy } from '../../src/proxy/bridge.js';
 import { createLogger } from '../../src/log.js';
 
-/** An in-test Authorizer: a current token, tokens to rotate to on 401, a token for step-up, and a sign-in switch. */
+/**
+ * An in-test Authorizer: a current token, tokens to rotate to on 401, a token for step-up, and a
+ * sign-in switch. Like the real one, getToken waits while no one is signed in.
+ */
 export class TestAuthorizer implements Authorizer {
   unauthorized: Array<{ rejected: string; challenge: BearerChallenge }> = [];
   insufficientScope: Array<{ rejected: string; challenge: BearerChallenge }> = [];
@@ -16,20 +21,20 @@ export class TestAuthorizer implements Authorizer {
   constructor(private token?: string, private readonly opts: { rotateTo?: string[]; stepUpTo?: string } = {}) {}
 
   async getToken(): Promise<string> {
-    if (!this.token) throw new AuthorizationError('sign_in_pending', 'Sign-in is in progress in your browser.');
-    return this.token;
+    if (!this.token) await this.whenReady();
+    return this.token!;
   }
 
   async onUnauthorized(rejected: string, challenge: BearerChallenge): Promise<string> {
     this.unauthorized.push({ rejected, challenge });
     const next = this.opts.rotateTo?.shift();
-    if (!next) throw new AuthorizationError('token_rejected', 'Your sign-in was rejected. Run `npx appwrite-mcp login` to sign in again.');
+    if (!next) throw new AppError(Code.TOKEN_REJECTED, 'Your sign-in was rejected. Run `npx appwrite-mcp login` to sign in again.');
     return (this.token = next);
   }
 
   async onInsufficientScope(rejected: string, challenge: BearerChallenge): Promise<string> {
     this.insufficientScope.push({ rejected, challenge });
-    if (!this.opts.stepUpTo) throw new AuthorizationError('step_up_failed', 'More permissions are needed.');
+    if (!this.opts.stepUpTo) throw new AppError(Code.STEP_UP_FAILED, 'More permissions are needed.');
     return (this.token = this.opts.stepUpTo);
   }
 
@@ -103,7 +108,7 @@ export function startProxy(opts: { url: string; authorizer: Authorizer; authTime
     stdin,
     stdout,
     signal: controller.signal,
-    env: {},
+    http: new HttpClient({}),
   });
   const harness: ProxyHarness = {
     stdin,

@@ -2,10 +2,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { proxyApplies, proxySettings } from '../../src/proxy/env-proxy.js';
-import { SseParser, type SseEvent } from '../../src/proxy/sse.js';
+import { proxyApplies, proxySettings } from '../../src/http/env-proxy.js';
+import { SseParser, type SseEvent } from '../../src/proxy/upstream/sse.js';
 import { StdioServer } from '../../src/proxy/stdio.js';
-import { parseBearerChallenge } from '../../src/challenge.js';
+import { parseBearerChallenge } from '../../src/authorization.js';
 import { INIT_PARAMS, startProxy, TestAuthorizer } from './harness.js';
 
 function parseAll(chunks: string[]): { events: SseEvent[]; parser: SseParser } {
@@ -96,7 +96,7 @@ describe('proxyApplies', () => {
   });
 });
 
-describe('parseBearerChallenge (src/challenge.ts, used by the proxy)', () => {
+describe('parseBearerChallenge (src/authorization.ts, used by the proxy)', () => {
   it('reads the Bearer challenge among several schemes, with quoted strings and escapes', () => {
     expect(parseBearerChallenge('Basic realm="a, b", Bearer realm="x", error="insufficient_scope", scope="a b", error_description="say \\"hi\\"", resource_metadata="https://h/.well-known/oauth-protected-resource"')).toEqual({
       error: 'insufficient_scope',

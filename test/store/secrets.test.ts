@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeSecretService, sessionBusSocketPath } from '../../src/store/dbus-probe.js';
-import { Keychain, KeychainUnavailableError } from '../../src/store/keychain.js';
-import { FileSecretStore, KEYCHAIN_SERVICE, KeychainSecretStore, openSecretStore, secretKeyFor } from '../../src/store/secrets.js';
-import { redact } from '../../src/log.js';
+import { Keychain } from '../../src/store/keychain.js';
+import { FileSecretStore, KEYCHAIN_SERVICE, KeychainSecretStore } from '../../src/store/secrets.js';
+import { AppError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
 import { makeTempDir, runFixture } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -30,27 +31,26 @@ describe.runIf(keychainReachable || keychainRequired)('KeychainSecretStore again
     expect(keychainReachable, 'APPWRITE_MCP_REQUIRE_KEYCHAIN=1 but no Secret Service answers on the D-Bus session bus').toBe(true);
   });
 
-  it('round-trips a token set (set, get from a new instance and via secret-tool, delete)', async () => {
-    const key = secretKeyFor(`https://mcp.example/${process.pid}-${Date.now()}`, 'https://as.example');
-    const tokens = { accessToken: 'kc-access-token-123', refreshToken: 'kc-refresh-token-456', expiresAt: 1_900_000_000_000, scope: 'a b' };
+  it('round-trips a value (write, read from a new instance and via secret-tool, delete)', async () => {
+    const name = `https://mcp.example/${process.pid}-${Date.now()} access`;
+    const value = 'kc-access-token-123';
     const store = new KeychainSecretStore({ timeoutMs: 3000 });
-    cleanups.push(() => store.delete(key));
+    cleanups.push(() => store.write([[name, undefined]]));
     expect(store.describe()).toBe('OS keychain (Secret Service), service "appwrite-mcp"');
-    expect(await store.get(key)).toBeUndefined();
+    expect(await store.read(name)).toBeUndefined();
 
     const started = performance.now();
     await store.probe();
     console.info(`keychain probe (success): ${(performance.now() - started).toFixed(1)} ms`);
-    await store.set(key, tokens);
-    expect(await new KeychainSecretStore().get(key)).toEqual(tokens);
+    await store.write([[name, value]]);
+    expect(await new KeychainSecretStore().read(name)).toBe(value);
     // keyring-rs names the attribute "username", not "account".
-    const { stdout } = await promisify(execFile)('secret-tool', ['lookup', 'service', KEYCHAIN_SERVICE, 'username', key]);
-    expect(JSON.parse(stdout)).toEqual(tokens);
-    expect(redact(`got ${tokens.refreshToken}`)).toBe('got [redacted]');
+    const { stdout } = await promisify(execFile)('secret-tool', ['lookup', 'service', KEYCHAIN_SERVICE, 'username', name]);
+    expect(stdout).toBe(value);
 
-    expect(await store.delete(key)).toBe(true);
-    expect(await store.delete(key)).toBe(false);
-    expect(await new KeychainSecretStore().get(key)).toBeUndefined();
+    await store.write([[name, undefined]]);
+    expect(await new KeychainSecretStore().read(name)).toBeUndefined();
+    await store.write([[name, undefined]]); // deleting what is not there is fine
   });
 
   it('is chosen by openSecretStore({ prefer: "auto" }) without a warning', async () => {
@@ -58,7 +58,7 @@ describe.runIf(keychainReachable || keychainRequired)('KeychainSecretStore again
     const run = await runFixture('open-store', [dir, 'auto', '3000']);
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ kind: 'keychain', warnings: [] });
-    await new KeychainSecretStore().delete('k');
+    await new KeychainSecretStore().write([['k', undefined]]);
   });
 });
 
@@ -73,16 +73,16 @@ describe('without a Secret Service', () => {
     expect(result.ms).toBeLessThan(500);
     expect(result.describe).toBe(`file ${join(dir, 'secrets.json')} (mode 0600)`);
     expect(result.warnings.join('\n')).toMatch(/KEYCHAIN IS NOT USABLE: no Secret Service on D-Bus[\s\S]*secrets\.json[\s\S]*--store file/);
-    expect(result.back).toEqual({ accessToken: 'file-access-token-1', refreshToken: 'file-refresh-token-1' });
+    expect(result.back).toBe('file-secret-1');
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     expect((await stat(join(dir, 'secrets.json'))).mode & 0o777).toBe(0o600);
     console.info(`keychain probe (no bus) + file fallback: ${result.ms.toFixed(1)} ms`);
   });
 
-  it('prefer "keychain" fails with a clear KeychainUnavailableError', async () => {
+  it('prefer "keychain" fails with a clear keychain_unavailable error', async () => {
     const run = await runFixture('open-store', [await tempDir(), 'keychain', '3000'], { env: noBus });
     const { error } = JSON.parse(run.stdout);
-    expect(error).toMatchObject({ name: 'KeychainUnavailableError', code: 'KEYCHAIN_NO_SERVICE' });
+    expect(error).toMatchObject({ name: 'AppError', code: 'keychain_unavailable' });
     expect(error.message).toMatch(/no Secret Service on D-Bus.*\/nonexistent/);
   });
 
@@ -97,7 +97,7 @@ describe('without a Secret Service', () => {
     const run = await runFixture('open-store', [join(dir, 'config'), 'keychain', '400'], { env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}` }, killAfterMs: 5000 });
     expect(run.signal, 'the child froze instead of timing out').toBeNull();
     const { error, ms } = JSON.parse(run.stdout);
-    expect(error).toMatchObject({ code: 'KEYCHAIN_TIMEOUT', message: expect.stringMatching(/did not answer within 0.4 s/) });
+    expect(error).toMatchObject({ code: 'keychain_timeout', message: expect.stringMatching(/did not answer within 0.4 s/) });
     expect(ms).toBeGreaterThanOrEqual(390);
     expect(ms).toBeLessThan(1000);
     expect(connections.length).toBeGreaterThan(0);
@@ -105,25 +105,24 @@ describe('without a Secret Service', () => {
 
   it('the Keychain wrapper itself times out in-process too', async () => {
     const keychain = new Keychain({ service: KEYCHAIN_SERVICE, timeoutMs: 50, platform: 'linux', env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent' } });
-    await expect(keychain.get('x')).rejects.toBeInstanceOf(KeychainUnavailableError);
+    await expect(keychain.get('x')).rejects.toBeInstanceOf(AppError);
   });
 });
 
 describe('FileSecretStore', () => {
-  it('stores a map of token sets, deletes, and tightens loose permissions', async () => {
+  it('stores a map of values, deletes, and tightens loose permissions', async () => {
     const dir = join(await tempDir(), 'cfg');
     const warnings: string[] = [];
     const logger = { debugEnabled: false, debug() {}, info() {}, error() {}, warn: (m: string) => { warnings.push(m); } };
-    const store = new FileSecretStore({ dir, logger });
-    await store.set('a', { accessToken: 'file-access-a-123' });
-    await store.set('b', { accessToken: 'file-access-b-123' });
-    expect(await new FileSecretStore({ dir }).get('a')).toEqual({ accessToken: 'file-access-a-123' });
-    expect(await store.delete('a')).toBe(true);
-    expect(await store.delete('a')).toBe(false);
-    expect(await store.get('b')).toEqual({ accessToken: 'file-access-b-123' });
+    const store = new FileSecretStore(dir, logger);
+    await store.write([['a', 'file-access-a-123'], ['b', 'file-access-b-123']]);
+    expect(await new FileSecretStore(dir, silentLogger).read('a')).toBe('file-access-a-123');
+    await store.write([['a', undefined]]);
+    expect(await store.read('a')).toBeUndefined();
+    expect(await store.read('b')).toBe('file-access-b-123');
     await chmod(store.path, 0o644);
     await chmod(dir, 0o755);
-    await store.set('c', { accessToken: 'file-access-c-123' });
+    await store.write([['c', 'file-access-c-123']]);
     expect((await stat(store.path)).mode & 0o777).toBe(0o600);
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     expect(warnings.join('\n')).toMatch(/mode 0755/);
@@ -133,6 +132,6 @@ describe('FileSecretStore', () => {
     const dir = await tempDir();
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'secrets.json'), 'nope');
-    await expect(new FileSecretStore({ dir }).get('a')).rejects.toThrow(/secrets\.json is not valid JSON/);
+    await expect(new FileSecretStore(dir, silentLogger).read('a')).rejects.toThrow(/secrets\.json is not valid JSON/);
   });
 });

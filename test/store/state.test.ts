@@ -1,6 +1,8 @@
 import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadState, StateVersionError, statePath, updateState } from '../../src/store/state.js';
+import { loadState, statePath, updateState } from '../../src/store/state.js';
+import { AppError } from '../../src/errors.js';
+import { silentLogger as quiet } from '../../src/log.js';
 import { makeTempDir, runFixture } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -12,30 +14,30 @@ function recordingLogger() {
 }
 
 describe('state', () => {
-  it('starts empty, writes 0600 in a 0700 dir, and removes servers', async () => {
+  it('starts empty, writes 0600 in a 0700 dir, and removes entries', async () => {
     const dir = await tempDir();
-    expect(await loadState(dir)).toEqual({ version: 1, servers: {}, clients: {} });
-    await updateState(dir, (s) => { s.clients['https://as'] = { issuer: 'https://as', clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }; });
+    expect(await loadState(dir, quiet)).toEqual({ version: 2, signIns: {}, clients: {} });
+    await updateState(dir, quiet, (s) => { s.clients['https://as'] = { issuer: 'https://as', clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }; });
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     expect((await stat(statePath(dir))).mode & 0o777).toBe(0o600);
-    expect((await loadState(dir)).clients['https://as'].clientId).toBe('c');
-    await updateState(dir, (s) => { delete s.clients['https://as']; });
-    expect((await loadState(dir)).clients).toEqual({});
+    expect((await loadState(dir, quiet)).clients['https://as']!.clientId).toBe('c');
+    await updateState(dir, quiet, (s) => { delete s.clients['https://as']; });
+    expect((await loadState(dir, quiet)).clients).toEqual({});
   });
 
   it('loses no update when several processes write at once', async () => {
     const dir = await tempDir();
     const runs = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((p) => runFixture('state-writer', [dir, p, '5'], { killAfterMs: 60_000 })));
     for (const run of runs) expect(run, run.stderr).toMatchObject({ code: 0 });
-    expect(Object.keys((await loadState(dir)).servers)).toHaveLength(30);
+    expect(Object.keys((await loadState(dir, quiet)).clients)).toHaveLength(30);
   }, 60_000);
 
   it('moves a corrupt file aside, warns, and starts empty', async () => {
     const dir = await tempDir();
     await mkdir(dir, { recursive: true });
-    await writeFile(statePath(dir), '{"version": 1, "servers": {');
+    await writeFile(statePath(dir), '{"version": 2, "signIns": {');
     const { warnings, logger } = recordingLogger();
-    expect(await loadState(dir, { logger })).toEqual({ version: 1, servers: {}, clients: {} });
+    expect(await loadState(dir, logger)).toEqual({ version: 2, signIns: {}, clients: {} });
     const names = await readdir(dir);
     expect(names.some((n) => n.startsWith('state.json.corrupt-'))).toBe(true);
     expect(names).not.toContain('state.json');
@@ -45,20 +47,21 @@ describe('state', () => {
   it('refuses a state file from a newer version with a clear error', async () => {
     const dir = await tempDir();
     await mkdir(dir, { recursive: true });
-    await writeFile(statePath(dir), JSON.stringify({ version: 2, servers: {}, clients: {} }));
-    const error = await loadState(dir).catch((e) => e);
-    expect(error).toBeInstanceOf(StateVersionError);
-    expect(error.message).toMatch(/version 2.*only understands version 1/);
-    expect(await readFile(statePath(dir), 'utf8')).toContain('"version":2');
+    await writeFile(statePath(dir), JSON.stringify({ version: 3, signIns: {}, clients: {} }));
+    const error = await loadState(dir, quiet).catch((e) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe('state_version');
+    expect(error.message).toMatch(/version 3.*only understands versions up to 2/);
+    expect(await readFile(statePath(dir), 'utf8')).toContain('"version":3');
   });
 
   it('tightens a state file that others can read, with a warning', async () => {
     const dir = await tempDir();
-    await updateState(dir, () => {});
+    await updateState(dir, quiet, () => {});
     const { chmod } = await import('node:fs/promises');
     await chmod(statePath(dir), 0o644);
     const { warnings, logger } = recordingLogger();
-    await loadState(dir, { logger });
+    await loadState(dir, logger);
     expect((await stat(statePath(dir))).mode & 0o777).toBe(0o600);
     expect(warnings.join('\n')).toMatch(/mode 0644.*0600/);
   });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, parseSecureUrl } from '../../src/net.js';
-import { parseBearerChallenge } from '../../src/challenge.js';
+import { parseBearerChallenge } from '../../src/authorization.js';
 import { authorizationServerMetadataUrls, protectedResourceMetadataUrls, resourceMatches } from '../../src/auth/discovery.js';
 import { chooseScopes, unionScopes } from '../../src/auth/scopes.js';
 import { redact, registerSecret } from '../../src/log.js';
 import { resolveServerUrl } from '../../src/target.js';
-import { UserError } from '../../src/errors.js';
+import { AppError } from '../../src/errors.js';
 
 describe('loopback rule', () => {
   it('accepts all of 127.0.0.0/8, ::1 and localhost', () => {
@@ -24,7 +24,7 @@ describe('loopback rule', () => {
     expect(parseSecureUrl('http://localhost/', 'server URL').hostname).toBe('localhost');
     expect(parseSecureUrl('https://mcp.appwrite.io/', 'server URL').protocol).toBe('https:');
     expect(() => parseSecureUrl('http://mcp.appwrite.io/', 'server URL')).toThrow(/plain http:\/\/ on a non-loopback host/);
-    expect(() => parseSecureUrl('http://10.1.2.3/', 'server URL')).toThrow(UserError);
+    expect(() => parseSecureUrl('http://10.1.2.3/', 'server URL')).toThrow(AppError);
     expect(() => parseSecureUrl('ftp://127.0.0.1/', 'server URL')).toThrow(/must be an https:\/\/ URL/);
     expect(() => parseSecureUrl('not a url', 'server URL')).toThrow(/"not a url" is not a valid URL/);
   });

@@ -1,4 +1,40 @@
-import type { BearerChallenge } from './proxy/authorizer.js';
+// The contract between the proxy (which knows HTTP and JSON-RPC) and the auth side (which knows
+// OAuth, the store and the cross-process lock), and the challenge parser both sides read. It sits
+// on the ground floor: the proxy and auth import it; it imports neither.
+
+/** A parsed `WWW-Authenticate: Bearer ...` challenge (RFC 6750 §3, RFC 9728 §5.1). */
+export interface BearerChallenge {
+  error?: string;
+  errorDescription?: string;
+  scope?: string;
+  resourceMetadata?: string;
+}
+
+/**
+ * Where the proxy gets its tokens. Every method throws AppError (codes SIGN_IN_REQUIRED,
+ * AS_UNREACHABLE, TOKEN_REJECTED, STEP_UP_FAILED, LOCK_TIMEOUT) with a message written for the user
+ * (what happened, what to do); the proxy puts it in the JSON-RPC error it answers with.
+ */
+export interface Authorizer {
+  /**
+   * A bearer token to use now: valid for at least another minute (refreshed first when it is not),
+   * shared with the other running copies. May wait for a sign-in in progress. Fast path: a cached
+   * in-memory token, no I/O.
+   */
+  getToken(): Promise<string>;
+  /**
+   * The server answered 401 to a request sent with `rejected`. Returns a different token (at most
+   * one refresh, single-flight across requests and processes).
+   */
+  onUnauthorized(rejected: string, challenge: BearerChallenge): Promise<string>;
+  /**
+   * The server answered 403 insufficient_scope. Re-authorizes with the union of the granted and the
+   * required scopes (browser), bounded; returns the new token.
+   */
+  onInsufficientScope(rejected: string, challenge: BearerChallenge): Promise<string>;
+  /** Resolves when a usable token is available (e.g. a browser sign-in finished). */
+  whenReady(signal?: AbortSignal): Promise<void>;
+}
 
 /**
  * Parses a `WWW-Authenticate` header value (RFC 9110 §11.6.1) and returns the parameters of its

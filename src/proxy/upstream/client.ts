@@ -1,0 +1,379 @@
+// A Streamable HTTP client for one MCP endpoint (MCP 2025-06-18 / 2025-11-25, "Transports").
+// Messages travel as the text the client wrote; the only server message read for its content is
+// each response, to know which request it answers (and the initialize result, for its version).
+// The session (session.ts), the retries (retry-policy.ts) and the streams (streams.ts) live apart;
+// this class tracks which requests wait for which answers and routes what comes back.
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { Authorizer } from '../../authorization.js';
+import { Code } from '../../errors.js';
+import { headerValue, RequestAbortedError, type HttpCall, type HttpClient, type HttpRequest, type HttpResponse } from '../../http/client.js';
+import type { Logger } from '../../log.js';
+import { asSingleLine, isId, notificationLine, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
+import { httpFailure, UpstreamError } from './errors.js';
+import { sendWithRetries } from './retry-policy.js';
+import { Session } from './session.js';
+import { discard, isEventStream, readEventStream, readText, runStandaloneStream, type StreamContext } from './streams.js';
+
+export interface StreamableHttpClientOptions {
+  url: string;
+  /** Extra headers sent with every request (`--header K:V`). */
+  headers?: Record<string, string>;
+  authorizer: Authorizer;
+  logger: Logger;
+  http: HttpClient;
+  /** Limit for a response to start; a streaming response may then run as long as it needs. */
+  requestTimeoutMs?: number;
+  /** Each server→client message, as one line of JSON. */
+  onMessage(line: string): void;
+}
+
+/** A client message to POST. */
+export interface OutgoingMessage {
+  /** The exact text the client sent. */
+  body: string;
+  /** Ids of the requests in it: the send completes once each has its response. */
+  requestIds: JsonRpcId[];
+  /** Set for the client's `initialize`: its params, kept for re-initializing an expired session. */
+  initializeParams?: unknown;
+  /** True for `notifications/initialized`: the standalone GET stream opens after it. */
+  initialized?: boolean;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DELETE_TIMEOUT_MS = 800;
+const INITIALIZED = notificationLine('notifications/initialized');
+/** Ids of the requests the proxy makes itself; never reported to the client. */
+const INTERNAL_ID_PREFIX = 'appwrite-mcp-';
+
+/** Where the HTTP call in progress is kept, so that it can be dropped. */
+interface CallHolder {
+  call?: HttpCall;
+}
+
+/** One POST and what it waits for. */
+interface Exchange extends CallHolder {
+  remaining: Set<JsonRpcId>;
+  initialize: boolean;
+  /** False for the handshake's own messages: a 404 there must not start another re-initialize. */
+  renewable: boolean;
+  /** Sees each response to this exchange; returns true to keep it from the client. */
+  intercept?: (response: JsonRpcMessage) => boolean;
+  cancelled: boolean;
+}
+
+export class StreamableHttpClient {
+  private readonly url: URL;
+  private readonly host: string;
+  private readonly postHeaders: Record<string, string>;
+  private readonly getHeaders: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly session = new Session();
+  private readonly pending = new Map<JsonRpcId, Exchange>();
+  private readonly openCalls = new Set<HttpCall>();
+  private standaloneSession: string | undefined;
+  private readonly standalone: CallHolder = {};
+  private internalIds = 0;
+  private closed = false;
+  private readonly closing = new AbortController();
+  private readonly streams: StreamContext;
+
+  constructor(private readonly opts: StreamableHttpClientOptions) {
+    this.url = new URL(opts.url);
+    this.host = this.url.host;
+    this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.postHeaders = { ...opts.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    this.getHeaders = { ...opts.headers, accept: 'text/event-stream' };
+    this.streams = {
+      host: this.host,
+      logger: opts.logger,
+      deliver: (text) => this.deliver(text),
+      sleep: (ms) => this.sleep(ms),
+    };
+  }
+
+  /**
+   * POSTs one client message. Resolves once every request in it has been answered (the responses
+   * go to onMessage); rejects with an UpstreamError naming the requests left unanswered.
+   */
+  async send(message: OutgoingMessage): Promise<void> {
+    if (message.initializeParams !== undefined) return this.sendClientInitialize(message);
+    await this.session.settled();
+    const exchange = this.track(message.requestIds, false);
+    try {
+      await this.exchange(message.body, exchange);
+      if (message.initialized) this.openStandaloneStream();
+    } catch (err) {
+      if (exchange.cancelled) return;
+      throw this.failure(err, exchange);
+    } finally {
+      this.untrack(exchange);
+    }
+  }
+
+  /**
+   * Starts a session with the given initialize params (from the client, when the proxy answered
+   * its initialize itself) and sends `notifications/initialized`. Returns the initialize result.
+   */
+  initialize(params: unknown): Promise<Record<string, unknown>> {
+    this.session.initializeParams = params;
+    return this.session.gate(this.initializeSession());
+  }
+
+  /** The client cancelled request `id`: stop waiting for its response. */
+  cancel(id: JsonRpcId): void {
+    const exchange = this.pending.get(id);
+    if (!exchange) return;
+    this.pending.delete(id);
+    exchange.remaining.delete(id);
+    if (exchange.remaining.size === 0) {
+      exchange.cancelled = true;
+      exchange.call?.abort();
+    }
+  }
+
+  /** Aborts open requests and streams, then ends the session with DELETE (bounded). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort();
+    for (const call of this.openCalls) call.abort();
+    this.openCalls.clear();
+    if (this.session.id) await this.deleteSession(this.session.id);
+  }
+
+  // ── the handshake ────────────────────────────────────────────────────────────────────────
+
+  private async sendClientInitialize(message: OutgoingMessage): Promise<void> {
+    this.session.initializeParams = message.initializeParams;
+    this.resetSession();
+    const exchange = this.track(message.requestIds, true, (response) => {
+      this.session.protocolVersion = protocolVersionOf(response);
+      return false;
+    });
+    try {
+      await this.session.gate(this.exchange(message.body, exchange));
+    } catch (err) {
+      throw this.failure(err, exchange);
+    } finally {
+      this.untrack(exchange);
+    }
+  }
+
+  private async initializeSession(): Promise<Record<string, unknown>> {
+    if (this.session.initializeParams === undefined) {
+      throw new UpstreamError(Code.NO_SESSION, `The session with ${this.host} ended and the client never initialized one to renew.`);
+    }
+    this.resetSession();
+    const id = `${INTERNAL_ID_PREFIX}initialize-${++this.internalIds}`;
+    let response: JsonRpcMessage | undefined;
+    const exchange = this.track([id], true, (message) => ((response = message), true));
+    try {
+      await this.exchange(JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.session.initializeParams }), exchange);
+    } finally {
+      this.untrack(exchange);
+    }
+    const result = response?.result as Record<string, unknown> | undefined;
+    if (!result) {
+      const reason = response?.error?.message ?? 'no result';
+      throw new UpstreamError(Code.INITIALIZE_FAILED, `The MCP server at ${this.host} refused to initialize a session: ${reason}`);
+    }
+    this.session.protocolVersion = protocolVersionOf(response!);
+    const initialized = this.track([], false);
+    initialized.renewable = false;
+    try {
+      await this.exchange(INITIALIZED, initialized);
+    } finally {
+      this.untrack(initialized);
+    }
+    this.openStandaloneStream();
+    return result;
+  }
+
+  private resetSession(): void {
+    this.session.reset();
+    this.standaloneSession = undefined;
+    this.standalone.call?.abort();
+  }
+
+  // ── one POST ─────────────────────────────────────────────────────────────────────────────
+
+  private async exchange(body: string, exchange: Exchange): Promise<void> {
+    const res = await sendWithRetries({
+      authorizer: this.opts.authorizer,
+      closed: () => this.closed,
+      renewSession: exchange.renewable
+        ? (expired) => this.session.recover(expired, () => {
+          this.opts.logger.info(`the session with ${this.host} expired; starting a new one`);
+          return this.initializeSession();
+        })
+        : undefined,
+      send: async (token) => {
+        const sessionId = exchange.initialize ? undefined : this.session.id;
+        const headers = this.session.headers(this.postHeaders, token, { initialize: exchange.initialize });
+        return { res: await this.start(exchange, { method: 'POST', url: this.url, headers, body, timeoutMs: this.timeoutMs }), sessionId };
+      },
+    });
+    if (res.status < 200 || res.status >= 300) throw await httpFailure(res, this.opts.url);
+    if (exchange.initialize) this.session.id = headerValue(res.headers, 'mcp-session-id') || undefined;
+    return this.readResponse(res, exchange);
+  }
+
+  private async readResponse(res: HttpResponse, exchange: Exchange): Promise<void> {
+    if (isEventStream(res)) {
+      const answered = await readEventStream(this.streams, res, {
+        answered: () => exchange.remaining.size === 0,
+        abandoned: () => this.closed || exchange.cancelled,
+        resume: (lastEventId) => this.resume(lastEventId, exchange),
+      });
+      if (answered) return;
+      if (this.closed || exchange.cancelled) throw new RequestAbortedError();
+      throw new UpstreamError(Code.STREAM_CLOSED, `The MCP server at ${this.host} closed the response stream before answering.`);
+    }
+    const type = headerValue(res.headers, 'content-type') ?? '';
+    if (res.status !== 202 && type.includes('json')) {
+      const text = (await readText(res.body)).trim();
+      if (text) this.deliver(text);
+    } else {
+      discard(res);
+    }
+    if (exchange.remaining.size > 0) {
+      throw new UpstreamError(Code.NO_RESPONSE, `The MCP server at ${this.host} answered HTTP ${res.status} without a response to the request.`, { status: res.status });
+    }
+  }
+
+  /** GET with Last-Event-ID to pick up a POST's stream where it dropped. */
+  private async resume(lastEventId: string, exchange: Exchange): Promise<HttpResponse | undefined> {
+    const token = await this.opts.authorizer.getToken();
+    const headers = { ...this.session.headers(this.getHeaders, token), 'last-event-id': lastEventId };
+    const res = await this.start(exchange, { method: 'GET', url: this.url, headers, timeoutMs: this.timeoutMs });
+    if (res.status === 200 && isEventStream(res)) return res;
+    discard(res);
+    this.opts.logger.debug(`resuming a stream from ${this.host}: HTTP ${res.status}`);
+    return undefined;
+  }
+
+  private async start(holder: CallHolder, init: HttpRequest): Promise<HttpResponse> {
+    const call = this.opts.http.request(init);
+    holder.call = call;
+    this.openCalls.add(call);
+    // Forget the call once it is over: aborting a finished request could destroy a pooled socket.
+    const forget = () => {
+      this.openCalls.delete(call);
+      if (holder.call === call) holder.call = undefined;
+    };
+    try {
+      const res = await call.response;
+      res.body.once('close', forget);
+      return res;
+    } catch (err) {
+      forget();
+      throw err;
+    }
+  }
+
+  // ── the standalone GET stream and DELETE ─────────────────────────────────────────────────
+
+  private openStandaloneStream(): void {
+    const sessionId = this.session.id;
+    if (!sessionId || this.closed || this.standaloneSession === sessionId) return;
+    this.standaloneSession = sessionId;
+    void runStandaloneStream(this.streams, {
+      current: () => !this.closed && this.standaloneSession === sessionId,
+      open: (lastEventId) =>
+        sendWithRetries({
+          authorizer: this.opts.authorizer,
+          closed: () => this.closed,
+          send: async (token) => {
+            const headers = this.session.headers(this.getHeaders, token, { sessionId });
+            if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+            return { res: await this.start(this.standalone, { method: 'GET', url: this.url, headers, timeoutMs: this.timeoutMs }) };
+          },
+        }),
+    });
+  }
+
+  private async deleteSession(sessionId: string): Promise<void> {
+    let call: HttpCall | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const attempt = (async () => {
+      const token = await this.opts.authorizer.getToken();
+      call = this.opts.http.request({ method: 'DELETE', url: this.url, headers: this.session.headers({ ...this.opts.headers }, token, { sessionId }), timeoutMs: DELETE_TIMEOUT_MS });
+      discard(await call.response);
+    })();
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, DELETE_TIMEOUT_MS)));
+    try {
+      await Promise.race([attempt, deadline]);
+    } catch (err) {
+      this.opts.logger.debug(`ending the session with ${this.host} failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      call?.abort();
+      attempt.catch(() => {});
+    }
+  }
+
+  // ── routing what comes back ──────────────────────────────────────────────────────────────
+
+  /** One server message (or batch) in, one line per message out to the client. */
+  private deliver(text: string): void {
+    const line = asSingleLine(text);
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      this.opts.logger.warn(`the MCP server at ${this.host} sent a message that is not JSON; dropped it`);
+      return;
+    }
+    if (Array.isArray(message)) {
+      for (const item of message) this.route(JSON.stringify(item), item);
+    } else {
+      this.route(line, message);
+    }
+  }
+
+  private route(line: string, message: unknown): void {
+    const m = message as JsonRpcMessage;
+    if (typeof m === 'object' && m !== null && m.method === undefined && isId(m.id)) {
+      const exchange = this.pending.get(m.id);
+      if (exchange) {
+        this.pending.delete(m.id);
+        exchange.remaining.delete(m.id);
+        if (exchange.intercept?.(m)) return;
+      }
+    }
+    this.opts.onMessage(line);
+  }
+
+  private track(ids: JsonRpcId[], initialize: boolean, intercept?: Exchange['intercept']): Exchange {
+    const exchange: Exchange = { remaining: new Set(ids), initialize, renewable: !initialize, intercept, cancelled: false };
+    for (const id of ids) this.pending.set(id, exchange);
+    return exchange;
+  }
+
+  private untrack(exchange: Exchange): void {
+    for (const id of exchange.remaining) {
+      if (this.pending.get(id) === exchange) this.pending.delete(id);
+    }
+  }
+
+  private failure(err: unknown, exchange: Exchange): UpstreamError {
+    const failure = UpstreamError.from(err, this.host);
+    failure.unanswered = [...exchange.remaining].filter((id) => typeof id !== 'string' || !id.startsWith(INTERNAL_ID_PREFIX));
+    return failure;
+  }
+
+  /** Waits `ms`; false when the client closed meanwhile. */
+  private async sleep(ms: number): Promise<boolean> {
+    try {
+      await sleepFor(ms, undefined, { signal: this.closing.signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function protocolVersionOf(response: JsonRpcMessage): string | undefined {
+  const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+  return typeof version === 'string' ? version : undefined;
+}

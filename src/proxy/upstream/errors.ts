@@ -1,0 +1,76 @@
+// Why a client message could not be delivered to the MCP server, in words for the user: the
+// bridge turns an UpstreamError into one JSON-RPC error per request left unanswered.
+import { AppError, Code, isAppError, type ErrorCode } from '../../errors.js';
+import { RequestAbortedError, ResponseTimeoutError, type HttpResponse } from '../../http/client.js';
+import { tlsHint } from '../../net.js';
+import { loginCommand } from '../../target.js';
+import { ErrorCode as RpcCode, type JsonRpcId } from '../jsonrpc.js';
+import { readText } from './streams.js';
+
+const AUTH_CODES: readonly ErrorCode[] = [Code.SIGN_IN_REQUIRED, Code.AS_UNREACHABLE, Code.TOKEN_REJECTED, Code.STEP_UP_FAILED, Code.UPSTREAM_FORBIDDEN, Code.LOCK_TIMEOUT];
+
+export class UpstreamError extends AppError {
+  /** Requests in the failed message that got no response. */
+  unanswered: JsonRpcId[] = [];
+  readonly status?: number;
+
+  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(code, message, { cause: options.cause });
+    this.name = 'UpstreamError';
+    this.status = options.status;
+  }
+
+  /** The JSON-RPC error code: -32001 when signing in is the problem, -32000 otherwise. */
+  get rpcCode(): number {
+    return AUTH_CODES.includes(this.code) ? RpcCode.AuthorizationFailed : RpcCode.UpstreamFailure;
+  }
+
+  /** The JSON-RPC error `data`. */
+  get data(): { reason: ErrorCode; status?: number } {
+    return this.status === undefined ? { reason: this.code } : { reason: this.code, status: this.status };
+  }
+
+  /** Normalises whatever a send failed with: auth, timeout, network or already an UpstreamError. */
+  static from(err: unknown, host: string): UpstreamError {
+    if (err instanceof UpstreamError) return err;
+    if (isAppError(err)) return new UpstreamError(err.code, err.message, { cause: err });
+    if (err instanceof RequestAbortedError) return new UpstreamError(Code.CANCELLED, 'The request was cancelled.', { cause: err });
+    if (err instanceof ResponseTimeoutError) return new UpstreamError(Code.UPSTREAM_TIMEOUT, `The MCP server at ${host} did not answer (${err.message}).`, { cause: err });
+    const code = (err as { code?: string }).code;
+    const tls = tlsHint(code);
+    if (tls) return new UpstreamError(Code.UPSTREAM_TLS, `Cannot connect to the MCP server at ${host}: ${tls}.`, { cause: err });
+    const detail = code ?? (err as Error).message ?? String(err);
+    return new UpstreamError(Code.UNREACHABLE, `The MCP server at ${host} is unreachable (${detail}). Check your network connection; requests will work again once it is reachable.`, { cause: err });
+  }
+}
+
+/** The error for a non-2xx answer that no retry could fix, with the useful part of its body. */
+export async function httpFailure(res: HttpResponse, url: string): Promise<UpstreamError> {
+  const host = new URL(url).host;
+  const detail = errorDetail(await readText(res.body, 16_384).catch(() => ''));
+  const status = res.status;
+  const suffix = detail ? `: ${detail}` : '';
+  if (status >= 500) {
+    return new UpstreamError(Code.UPSTREAM_SERVER_ERROR, `The MCP server at ${host} is unavailable (HTTP ${status})${suffix}. Try again shortly.`, { status });
+  }
+  if (status === 401) {
+    return new UpstreamError(Code.TOKEN_REJECTED, `The MCP server at ${host} rejected the sign-in (HTTP 401) even with a fresh token. Run \`${loginCommand(url)}\` in a terminal to sign in again.`, { status });
+  }
+  if (status === 403) {
+    return new UpstreamError(Code.UPSTREAM_FORBIDDEN, `The MCP server at ${host} refused access (HTTP ${status})${suffix}.`, { status });
+  }
+  return new UpstreamError(Code.UPSTREAM_HTTP_ERROR, `The MCP server at ${host} answered HTTP ${status}${suffix}`, { status });
+}
+
+/** The useful part of an error body: a JSON-RPC error message, an OAuth error_description, or short text. */
+function errorDetail(text: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) return '';
+  try {
+    const body = JSON.parse(trimmed) as { error?: { message?: string } | string; error_description?: string; message?: string };
+    if (typeof body.error === 'object' && body.error?.message) return body.error.message;
+    return body.error_description ?? body.message ?? (typeof body.error === 'string' ? body.error : '');
+  } catch {
+    return trimmed.length <= 200 && !trimmed.startsWith('<') ? trimmed : '';
+  }
+}

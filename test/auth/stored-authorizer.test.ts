@@ -1,0 +1,284 @@
+// The sign-in policy of the proxy, with the real SignIns on a temp dir, an in-memory keychain that
+// can fail or hang, a fake authorization server (rotating refresh tokens, each spendable once) and
+// a fake clock: every timing decision is made by the test, nothing sleeps.
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AuthorizationServer } from 'oauth4webapi';
+import { StoredAuthorizer } from '../../src/auth/stored-authorizer.js';
+import { AppError, Code } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { SignIns } from '../../src/store/sign-ins.js';
+import type { SignInRecord, Tokens } from '../../src/store/types.js';
+import { FakeClock, FakeKeychain, until } from '../helpers/fakes.js';
+import { makeTempDir } from '../store/helpers.js';
+
+const URL_ = 'https://mcp.example/';
+const ISSUER = 'https://as.example';
+const AS: AuthorizationServer = { issuer: ISSUER, authorization_endpoint: `${ISSUER}/authorize`, token_endpoint: `${ISSUER}/token`, code_challenge_methods_supported: ['S256'] };
+const HOUR = 3_600_000;
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+
+/** An authorization server that rotates refresh tokens: each may be spent once. */
+class FakeAs {
+  live = 'rt-1';
+  grants = 0;
+  spent: string[] = [];
+  private n = 1;
+  down = false;
+  constructor(private readonly clock: FakeClock, private readonly ttlMs = HOUR) {}
+
+  tokens(): Tokens {
+    return { accessToken: `at-${this.n}-${'a'.repeat(40)}`, refreshToken: this.live, expiresAt: this.clock.now() + this.ttlMs, obtainedAt: this.clock.now(), scopes: ['mcp:read'] };
+  }
+
+  refresh = async (_record: SignInRecord, refreshToken: string): Promise<Tokens> => {
+    this.grants++;
+    if (this.down) throw new AppError(Code.UNREACHABLE, 'could not reach https://as.example (connection refused)');
+    if (refreshToken !== this.live) {
+      this.spent.push(refreshToken);
+      throw new AppError(Code.GRANT_INVALID, 'the authorization server refused the stored refresh token (invalid_grant)');
+    }
+    this.n++;
+    this.live = `rt-${this.n}`;
+    return this.tokens();
+  };
+}
+
+interface World {
+  dir: string;
+  clock: FakeClock;
+  keychain: FakeKeychain;
+  as: FakeAs;
+  logs: string[];
+  signIns: SignIns;
+  /** A copy of the proxy: its own SignIns and authorizer over the same dir and keychain. */
+  copy(opts?: { allowBrowser?: boolean; signIn?: () => Promise<{ record: SignInRecord; tokens: Tokens }> }): StoredAuthorizer;
+}
+
+async function world(opts: { ttlMs?: number } = {}): Promise<World> {
+  const t = await makeTempDir();
+  cleanups.push(t.cleanup);
+  const dir = join(t.dir, 'config');
+  const clock = new FakeClock();
+  const keychain = new FakeKeychain();
+  const as = new FakeAs(clock, opts.ttlMs);
+  const logs: string[] = [];
+  const logger = createLogger({ debug: true, write: (line) => void logs.push(line) });
+  const signInsFor = () => new SignIns({ dir, logger, storePreference: 'keychain', keychain: { openEntry: keychain.openEntry, timeoutMs: 100 }, now: clock.now });
+  const signIns = signInsFor();
+  await signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens: as.tokens() }, await signIns.chooseStore());
+  return {
+    dir, clock, keychain, as, logs, signIns,
+    copy: (o = {}) => {
+      const authorizer = new StoredAuthorizer({
+        signIns: signInsFor(),
+        target: { url: URL_ },
+        logger,
+        refresh: as.refresh,
+        signIn: o.signIn ?? (() => Promise.reject(new Error('no browser in this test'))),
+        allowBrowser: o.allowBrowser ?? false,
+        signInTimeoutMs: 60_000,
+        browserCooldownMs: 600_000,
+        clock,
+      });
+      cleanups.push(() => authorizer.close());
+      return authorizer;
+    },
+  };
+}
+
+describe('StoredAuthorizer', () => {
+  it('serves a fresh stored token from memory after the first read', async () => {
+    const w = await world();
+    const a = w.copy();
+    expect(await a.getToken()).toBe(w.as.tokens().accessToken);
+    const reads = w.keychain.reads;
+    for (let i = 0; i < 50; i++) await a.getToken();
+    expect(w.keychain.reads).toBe(reads);
+    expect(w.as.grants).toBe(0);
+  });
+
+  it('refreshes a token about to expire once for a burst of requests, and saves the rotated refresh token', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR - 30_000); // 30 s left: inside the early-refresh minute
+    const burst = await Promise.all(Array.from({ length: 10 }, () => a.getToken()));
+    expect(new Set(burst)).toEqual(new Set(['at-2-' + 'a'.repeat(40)]));
+    expect(w.as.grants).toBe(1);
+    const stored = (await w.signIns.load(URL_))!;
+    expect(stored.tokens!.accessToken).toBe(burst[0]);
+    expect(await w.signIns.refreshToken(stored.record)).toBe('rt-2');
+  });
+
+  it('a 401 on a token valid by its expiry: one refresh, then a different token', async () => {
+    const w = await world();
+    const a = w.copy();
+    const first = await a.getToken();
+    const second = await a.onUnauthorized(first, {});
+    expect(second).not.toBe(first);
+    expect(w.as.grants).toBe(1);
+  });
+
+  it('a second copy finds the first copy\'s refresh in the store instead of spending the refresh token again', async () => {
+    const w = await world();
+    const a = w.copy();
+    const b = w.copy();
+    await Promise.all([a.getToken(), b.getToken()]);
+    w.clock.advance(HOUR);
+    const [ta, tb] = await Promise.all([a.getToken(), b.getToken()]);
+    expect(ta).toBe(tb);
+    expect(w.as.grants).toBe(1);
+    expect(w.as.spent).toEqual([]);
+  });
+
+  it('a keychain write that times out during a refresh: the new tokens are used from memory, the lock is kept, the save is retried, the sign-in survives', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR);
+    w.keychain.writes = 'hang';
+    const token = await a.getToken(); // refresh succeeds at the AS; the save times out after 100 ms
+    expect(token).toBe(`at-2-${'a'.repeat(40)}`);
+    expect(w.as.live).toBe('rt-2');
+    const warnings = w.logs.filter((l) => l.includes('warning:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/could not save the refreshed sign-in to OS keychain .*did not answer within 0.1 s.*Using the new tokens from memory and trying again/);
+    // The store still has rt-1, already spent at the AS: another copy must not use it. It waits for the lock instead.
+    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-1');
+    await expect(w.signIns.acquireLock('tokens', URL_, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'lock_timeout' });
+    // Still failing on the first retries: no new warning, nothing lost.
+    w.clock.advance(1_000);
+    await until(() => w.logs.some((l) => l.includes('failed again')));
+    expect(w.logs.filter((l) => l.includes('warning:'))).toHaveLength(1);
+    // Meanwhile the token expires again: the copy refreshes with the refresh token it holds in memory.
+    w.clock.advance(HOUR);
+    expect(await a.getToken()).toBe(`at-3-${'a'.repeat(40)}`);
+    expect(w.as.spent).toEqual([]);
+    // The keychain answers again: the next retry saves everything and lets go of the lock.
+    w.keychain.writes = 'ok';
+    w.clock.advance(30_000);
+    await until(() => w.logs.some((l) => /saved the refreshed sign-in to https:\/\/mcp\.example\/ \(after \d+ attempts\)/.test(l)));
+    const stored = (await w.signIns.load(URL_))!;
+    expect(stored.tokens!.accessToken).toBe(`at-3-${'a'.repeat(40)}`);
+    expect(await w.signIns.refreshToken(stored.record)).toBe('rt-3');
+    const lock = await w.signIns.acquireLock('tokens', URL_, { timeoutMs: 50 });
+    await lock.release();
+    // A new copy (a restart) works without the browser and without a refresh.
+    const grants = w.as.grants;
+    expect(await w.copy().getToken()).toBe(`at-3-${'a'.repeat(40)}`);
+    expect(w.as.grants).toBe(grants);
+  });
+
+  it('closing with refreshed tokens not saved yet makes one last save', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR);
+    w.keychain.writes = 'fail';
+    await a.getToken();
+    w.keychain.writes = 'ok';
+    await a.close();
+    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-2');
+  });
+
+  it('a refresh token found spent: the store is read again, and a newer one saved by another copy is used', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR);
+    // Another process (not waiting for our lock) refreshes and saves between our read and our grant.
+    let interfered = false;
+    const sneaky = async (record: SignInRecord, refreshToken: string) => {
+      if (interfered) return w.as.refresh(record, refreshToken);
+      interfered = true;
+      const theirs = await w.as.refresh(record, refreshToken);
+      await w.signIns.saveRefresh(record, { ...theirs, expiresAt: w.clock.now() + 10_000, obtainedAt: w.clock.now() - HOUR });
+      return w.as.refresh(record, refreshToken); // ours: spent by now
+    };
+    const b = new StoredAuthorizer({
+      signIns: w.signIns, target: { url: URL_ }, logger: createLogger({ write: () => {} }), refresh: sneaky,
+      signIn: () => Promise.reject(new Error('no browser')), allowBrowser: false, signInTimeoutMs: 1000, browserCooldownMs: 1000, clock: w.clock,
+    });
+    cleanups.push(() => b.close());
+    const token = await b.getToken();
+    expect(token).toBe(`at-3-${'a'.repeat(40)}`); // theirs was about to expire: the newer refresh token was spent, not the sign-in lost
+    expect(w.as.spent).toEqual(['rt-1']);
+    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-3');
+  });
+
+  it('a revoked grant: no browser when not allowed; a clear sign_in_required error naming the login command', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.as.live = 'rt-revoked';
+    w.clock.advance(HOUR);
+    const error = await a.getToken().catch((e: AppError) => e);
+    expect(error).toMatchObject({ code: 'sign_in_required' });
+    expect((error as AppError).message).toMatch(/Sign-in to https:\/\/mcp\.example\/ is required \(your sign-in has expired or was revoked\): run `npx appwrite-mcp login --url https:\/\/mcp\.example\/`/);
+  });
+
+  it('the AS down: the token still valid is used; when it is not, as_unreachable fast, then recovery', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.as.down = true;
+    w.clock.advance(HOUR - 30_000); // due for refresh, still valid for 30 s
+    expect(await a.getToken()).toBe(`at-1-${'a'.repeat(40)}`);
+    w.clock.advance(60_000); // now expired
+    await expect(a.getToken()).rejects.toMatchObject({ code: 'as_unreachable' });
+    const grants = w.as.grants;
+    await expect(a.getToken()).rejects.toMatchObject({ code: 'as_unreachable' }); // within 1 s: fails fast
+    expect(w.as.grants).toBe(grants);
+    w.as.down = false;
+    w.clock.advance(1_000);
+    expect(await a.getToken()).toBe(`at-2-${'a'.repeat(40)}`);
+  });
+
+  it('one browser sign-in for many waiters; a sign-in that failed is not retried by another copy within the cool-down', async () => {
+    const w = await world();
+    await w.signIns.forget((await w.signIns.record(URL_))!);
+    let opened = 0;
+    const signIn = async () => {
+      opened++;
+      const tokens = w.as.tokens();
+      const record = await w.signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+      return { record, tokens };
+    };
+    const [a, b, c] = [w.copy({ allowBrowser: true, signIn }), w.copy({ allowBrowser: true, signIn }), w.copy({ allowBrowser: true, signIn })];
+    const tokens = await Promise.all([a.getToken(), b.getToken(), c.getToken()]);
+    expect(new Set(tokens).size).toBe(1);
+    expect(opened).toBe(1);
+
+    await w.signIns.forget((await w.signIns.record(URL_))!);
+    const failing = w.copy({ allowBrowser: true, signIn: () => Promise.reject(new Error('the browser tab was closed')) });
+    await expect(failing.getToken()).rejects.toThrow(/did not complete \(the browser tab was closed\)/);
+    const later = w.copy({ allowBrowser: true, signIn });
+    await expect(later.getToken()).rejects.toThrow(/the last browser sign-in was not completed/);
+    expect(opened).toBe(1);
+    w.clock.advance(600_001);
+    expect(await later.getToken()).toBeTruthy();
+    expect(opened).toBe(2);
+  });
+
+  it('step-up asks the browser for the union of granted and required scopes', async () => {
+    const w = await world();
+    let asked: string[] | undefined;
+    const signIn = async (scopes: string[] | undefined) => {
+      asked = scopes;
+      const tokens = { ...w.as.tokens(), accessToken: 'at-admin', scopes: scopes ?? [] };
+      const record = await w.signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+      return { record, tokens };
+    };
+    const b = new StoredAuthorizer({
+      signIns: w.signIns, target: { url: URL_ }, logger: createLogger({ write: () => {} }), refresh: w.as.refresh, signIn,
+      allowBrowser: true, signInTimeoutMs: 1000, browserCooldownMs: 1000, clock: w.clock,
+    });
+    cleanups.push(() => b.close());
+    const first = await b.getToken();
+    expect(await b.onInsufficientScope(first, { error: 'insufficient_scope', scope: 'mcp:read mcp:admin' })).toBe('at-admin');
+    expect(asked).toEqual(['mcp:read', 'mcp:admin']);
+  });
+});
