@@ -30,7 +30,8 @@ interface Style {
 }
 
 function detectStyle(text: string): Style {
-  const indented = /^([ \t]+)\S/m.exec(text);
+  // The first indented property name (not, say, the " * " of a block comment above the document).
+  const indented = /^([ \t]+)"/m.exec(text);
   return { eol: detectEol(text), unit: indented ? indented[1]! : '  ', multiline: text.includes('\n') };
 }
 

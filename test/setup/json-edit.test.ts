@@ -234,3 +234,11 @@ describe('setJsonEntry: JSONC (VS Code)', () => {
     expect(problem(() => setJsonEntry('{\n  "servers": {,}\n}', vscodeReq())).message).toContain('line 2, column 15: expected a property name');
   });
 });
+
+describe('setJsonEntry: indentation', () => {
+  it('takes the indentation from the first property, not from a comment above the document', () => {
+    const before = '/*\n * my config\n */\n{\n    "servers": {}\n}\n';
+    const r = changed(setJsonEntry(before, vscodeReq()));
+    expect(r.text).toBe('/*\n * my config\n */\n{\n    "servers": {\n        "appwrite": {\n            "type": "stdio",\n            "command": "npx",\n            "args": ["-y", "appwrite-mcp"]\n        }\n    }\n}\n');
+  });
+});

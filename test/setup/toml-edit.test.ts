@@ -95,6 +95,14 @@ describe('setTomlServer: adding', () => {
     expect(parseToml(r.text)).toEqual({ mcp_servers: { appwrite: { command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp', '--url', 'https://mcp.example.com/p1/mcp?x="1"'] } } });
   });
 
+  it('adds a table when other servers are written with dotted keys', () => {
+    for (const before of ['mcp_servers.other.command = "x"\n', '[mcp_servers]\nother.command = "x"\nother.args = []\n']) {
+      const r = changed(setTomlServer(before, req()));
+      expect(r.text.startsWith(before)).toBe(true);
+      expectOnlyServerChanged(before, r.text);
+    }
+  });
+
   it('adds a table beside sub-tables that already exist for the name', () => {
     const before = '[mcp_servers.appwrite.env]\nAPPWRITE_MCP_DEBUG = "1"\n';
     const r = changed(setTomlServer(before, req()));
