@@ -28,8 +28,8 @@ const program = new Command('appwrite-mcp')
   .version(VERSION, '-v, --version')
   .showHelpAfterError('(run appwrite-mcp --help for usage)')
   .addHelpText('after', `
-Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Claude Code):
-  { "command": "npx", "args": ["-y", "appwrite-mcp"] }
+Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Codex, Claude Code):
+  appwrite-mcp setup <client>     or by hand: { "command": "npx", "args": ["-y", "appwrite-mcp"] }
 
 Environment:
   APPWRITE_MCP_URL         server URL (same as --url)
@@ -54,7 +54,7 @@ program
   .action(async (opts, command: Command) => {
     if (command.args.length) {
       // The proxy is the default command, so a mistyped command name lands here.
-      throw new AppError(Code.USAGE, `unknown command "${command.args[0]}"`, { hint: 'Commands: login, status, logout, proxy (the default). See appwrite-mcp --help.' });
+      throw new AppError(Code.USAGE, `unknown command "${command.args[0]}"`, { hint: 'Commands: login, status, logout, setup, proxy (the default). See appwrite-mcp --help.' });
     }
     const { runProxyCommand } = await import('./commands/proxy.js');
     await runProxyCommand(opts);
@@ -98,6 +98,33 @@ program
   .action(async (opts) => {
     const { runLogout } = await import('./commands/logout.js');
     process.exitCode = await runLogout(opts);
+  });
+
+program
+  .command('setup')
+  .description('add appwrite-mcp to an MCP client\'s config (a backup of the previous file is kept)')
+  .argument('<client>', 'claude-desktop, claude-code, codex, cursor, vscode or windsurf')
+  .option('--url <url>', 'MCP server the entry connects to (added to its args; default: the proxy\'s default)')
+  .option('--name <name>', 'name of the entry in the client', 'appwrite')
+  .option('--project [dir]', 'the project\'s config instead of the user\'s (cursor, vscode, claude-code; default dir: the current one)')
+  .option('--force', 'replace an entry of that name that runs some other server')
+  .option('--print', 'only print the config file\'s path and the snippet to add; change nothing')
+  .addHelpText('after', `
+Files:
+  claude-desktop  claude_desktop_config.json (macOS ~/Library/Application Support/Claude/,
+                  Windows %APPDATA%\\Claude\\, Linux $XDG_CONFIG_HOME/Claude/ or ~/.config/Claude/)
+  claude-code     runs \`claude mcp add --scope user\` (--project: --scope project), or prints it
+  codex           $CODEX_HOME/config.toml or ~/.codex/config.toml, table [mcp_servers.<name>]
+  cursor          ~/.cursor/mcp.json (--project: <dir>/.cursor/mcp.json)
+  vscode          the user profile's mcp.json (Linux ~/.config/Code/User/, macOS ~/Library/Application
+                  Support/Code/User/, Windows %APPDATA%\\Code\\User\\); --project: <dir>/.vscode/mcp.json
+  windsurf        ~/.codeium/windsurf/mcp_config.json
+
+Running it twice changes nothing. Before changing a file it saves the previous one as
+<file>.<timestamp>.bak beside it. A file it cannot parse is left untouched.`)
+  .action(async (client: string, opts) => {
+    const { runSetup } = await import('./commands/setup.js');
+    process.exitCode = await runSetup(client, opts);
   });
 
 try {

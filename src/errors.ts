@@ -54,6 +54,8 @@ export const Code = {
   NO_SESSION: 'no_session',
   INITIALIZE_FAILED: 'initialize_failed',
   CANCELLED: 'cancelled',
+  // `setup`: a client config that cannot be read, parsed or written
+  SETUP_FAILED: 'setup_failed',
 } as const;
 
 export type ErrorCode = (typeof Code)[keyof typeof Code];
