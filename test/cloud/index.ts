@@ -1,5 +1,7 @@
-// The local cloud stand-in: a real OAuth 2.1 authorization server (oidc-provider) and a real MCP
-// resource server, modelled on Appwrite's hosted MCP, on 127.0.0.1 with random ports.
+// The local cloud stand-in: a real OAuth 2.1 authorization server (oidc-provider) and real MCP
+// resource servers, modelled on Appwrite's hosted MCP, on 127.0.0.1 with random ports: the 2025-era
+// one (SDK 1.32: root and per-project layouts) and, on a port of their own, two built with the SDK v2
+// (a 2026-07-28-only one and a dual-era one), each its own protected resource with its own issuer.
 import { createLocalJWKSet, decodeJwt } from 'jose';
 import type { CloudUser } from './accounts.js';
 import { TEST_USER } from './accounts.js';
@@ -7,11 +9,12 @@ import { AuthServer } from './auth-server.js';
 import { verifyAccessToken, type AccessTokenClaims, type ResourceBinding } from './bearer.js';
 import { createIssuer, type Issuer } from './issuer.js';
 import { McpResourceServer } from './mcp-server.js';
+import { McpResourceServerV2, type SlowRun, type V2Request, type V2ServerName } from './mcp-server-v2.js';
 import { zeroStats, type CloudStats } from './stats.js';
 import type { Tamper } from './tamper.js';
 import type { TokenStatus } from './token-store.js';
 
-export type { CloudUser, CloudStats, Tamper, TokenStatus };
+export type { CloudUser, CloudStats, Tamper, TokenStatus, SlowRun, V2Request, V2ServerName };
 
 export interface CloudOptions {
   /** Access token lifetime in seconds (default 3600). */
@@ -36,21 +39,36 @@ export interface Cloud {
   verifyAccessToken(token: string): Promise<AccessTokenClaims>;
   stopAuthServer(): Promise<void>;
   startAuthServer(): Promise<void>;
+  /** Drops every 2025 session: the per-project layout's and the dual-era server's. */
   dropMcpSessions(): void;
+  /** Headers of the last requests to the 2025-era server (not the v2 ones: see `v2McpRequests`). */
   lastMcpRequestHeaders(): Record<string, string | string[] | undefined>[];
+  /** MCP server built with the SDK v2 serving the 2026-07-28 revision only (stateless, no sessions). */
+  modernMcpUrl: string;
+  /** MCP server built with the SDK v2 serving 2025 sessions and 2026-07-28 requests on one URL. */
+  dualMcpUrl: string;
+  /** The issuers minting tokens for `modernMcpUrl` and `dualMcpUrl` (one resource each). */
+  modernIssuer: string;
+  dualIssuer: string;
+  /** The last requests the v2 servers received: which server, HTTP method, headers, JSON-RPC methods. */
+  v2McpRequests(): V2Request[];
+  /** How the v2 servers' `slow` tool runs ended (`cancelled` when the client cancelled in time). */
+  slowRuns(): SlowRun[];
   stop(): Promise<void>;
 }
 
 const ROOT_ISSUER_NAME = 'console';
+const V2_ISSUER_NAMES: Record<V2ServerName, string> = { modern: 'modern', dual: 'dual' };
+const RESERVED_PROJECT_IDS = [ROOT_ISSUER_NAME, 'mcp', ...Object.values(V2_ISSUER_NAMES)];
 const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
   const projects = options.projects ?? ['demo-project'];
   for (const id of projects) {
-    if (!PROJECT_ID.test(id) || id === ROOT_ISSUER_NAME || id === 'mcp') throw new TypeError(`invalid project id "${id}"`);
+    if (!PROJECT_ID.test(id) || RESERVED_PROJECT_IDS.includes(id)) throw new TypeError(`invalid project id "${id}"`);
   }
   const stats = zeroStats();
-  const [auth, mcp] = await Promise.all([AuthServer.reserve(), McpResourceServer.reserve()]);
+  const [auth, mcp, v2] = await Promise.all([AuthServer.reserve(), McpResourceServer.reserve(), McpResourceServerV2.reserve()]);
   const issuerUrl = (name: string) => `${auth.origin}/v1/oauth2/${name}`;
   const projectResource = (id: string) => `${mcp.origin}/${id}/mcp`;
 
@@ -63,11 +81,14 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     tamper: options.tamper ?? {},
     stats,
   });
-  const [root, ...projectIssuers] = await Promise.all([
+  const [root, modern, dual, ...projectIssuers] = await Promise.all([
     issuerFor(ROOT_ISSUER_NAME, `${mcp.origin}/`),
+    issuerFor(V2_ISSUER_NAMES.modern, v2.url('modern')),
+    issuerFor(V2_ISSUER_NAMES.dual, v2.url('dual')),
     ...projects.map((id) => issuerFor(id, projectResource(id))),
   ]);
-  const byIssuerUrl = new Map([root, ...projectIssuers].map((i) => [i.issuer, i]));
+  const allIssuers = [root, ...projectIssuers, modern, dual];
+  const byIssuerUrl = new Map(allIssuers.map((i) => [i.issuer, i]));
 
   const bindingOf = (issuer: Issuer, prmUrl: string): ResourceBinding => ({
     resource: issuer.resource,
@@ -77,11 +98,15 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     isRevoked: (jti) => issuer.tokens.isJwtAccessTokenRevoked(jti),
   });
   const prmBase = `${mcp.origin}/.well-known/oauth-protected-resource`;
-  auth.serve([root, ...projectIssuers], stats);
+  auth.serve(allIssuers, stats);
   mcp.serve({
     root: bindingOf(root, prmBase),
     alias: bindingOf(root, `${prmBase}/mcp`),
     projects: new Map(projectIssuers.map((i) => [i.name, bindingOf(i, `${prmBase}/${i.name}/mcp`)])),
+  }, stats, options.tamper ?? {});
+  v2.serve({
+    modern: bindingOf(modern, `${v2.origin}/.well-known/oauth-protected-resource/modern/mcp`),
+    dual: bindingOf(dual, `${v2.origin}/.well-known/oauth-protected-resource/dual/mcp`),
   }, stats, options.tamper ?? {});
 
   const issuerOfJwt = (token: string) => {
@@ -114,8 +139,14 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     },
     stopAuthServer: () => auth.stop(),
     startAuthServer: () => auth.start(),
-    dropMcpSessions: () => mcp.dropSessions(),
+    dropMcpSessions: () => { mcp.dropSessions(); v2.dropSessions(); },
     lastMcpRequestHeaders: () => mcp.lastRequestHeaders(),
-    stop: async () => { await Promise.all([auth.stop(), mcp.stop()]); },
+    modernMcpUrl: v2.url('modern'),
+    dualMcpUrl: v2.url('dual'),
+    modernIssuer: modern.issuer,
+    dualIssuer: dual.issuer,
+    v2McpRequests: () => v2.requests(),
+    slowRuns: () => v2.slowRuns(),
+    stop: async () => { await Promise.all([auth.stop(), mcp.stop(), v2.stop()]); },
   };
 }

@@ -150,7 +150,7 @@ async function statelessHandler(req: AuthedRequest, res: Response) {
   await transport.handleRequest(req, res, req.body);
 }
 
-function bearerGuard(binding: (req: Request) => ResourceBinding, stats: CloudStats) {
+export function bearerGuard(binding: (req: Request) => ResourceBinding, stats: CloudStats) {
   return async (req: AuthedRequest, res: Response, next: NextFunction) => {
     const result = await checkBearer(req.headers.authorization, binding(req));
     if (result.ok) {
@@ -165,7 +165,7 @@ function bearerGuard(binding: (req: Request) => ResourceBinding, stats: CloudSta
 }
 
 /** Step-up: tools/call admin_action without mcp:admin is refused at the HTTP layer (403). */
-function adminScopeGuard(binding: (req: Request) => ResourceBinding) {
+export function adminScopeGuard(binding: (req: Request) => ResourceBinding) {
   return (req: AuthedRequest, res: Response, next: NextFunction) => {
     const messages: unknown[] = [req.body].flat();
     const callsAdmin = messages.some((m) => {
@@ -182,6 +182,6 @@ function adminScopeGuard(binding: (req: Request) => ResourceBinding) {
   };
 }
 
-function jsonRpcError(res: Response, status: number, code: number, message: string) {
+export function jsonRpcError(res: Response, status: number, code: number, message: string) {
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 }
