@@ -71,7 +71,8 @@ interface ProxySetup {
 function proxySetup(target: Target, url: string, scenario: string, ctx: ConformanceContext | undefined, env: Record<string, string>): ProxySetup {
   const unmapped: string[] = [];
   if (target === 'appwrite-mcp') {
-    const cli = join(root, 'bin', 'appwrite-mcp.js');
+    // CONFORMANCE_APPWRITE_MCP_BIN: another build of the CLI to test (conformance.ts --cli).
+    const cli = process.env.CONFORMANCE_APPWRITE_MCP_BIN || join(root, 'bin', 'appwrite-mcp.js');
     let before: ProxySetup['before'];
     if (ctx?.client_id && scenario === 'auth/pre-registration') {
       // `login --client-id` is the only way to give appwrite-mcp a pre-registered client; the proxy has no such flag.

