@@ -15,7 +15,7 @@
 // suite saves it as stderr.txt).
 //
 // Usage: node --import tsx test/interop/client.ts --target appwrite-mcp|mcp-remote <server URL>
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -65,27 +65,74 @@ interface ProxySetup {
 }
 
 /**
- * How the scenario's context reaches each proxy: only through flags and variables that exist today.
- * Whatever cannot be passed is listed in `unmapped` (and printed), not worked around.
+ * Flags and variables that map the suite's context onto appwrite-mcp, by the names proposed in
+ * /work/notes/conformance.md. None exists today; each is used as soon as `appwrite-mcp proxy --help`
+ * (or `--help`) mentions it, so a build that adds one is tested with it without changing this file.
  */
-function proxySetup(target: Target, url: string, scenario: string, ctx: ConformanceContext | undefined, env: Record<string, string>): ProxySetup {
+const APPWRITE_MCP_CONTEXT_OPTIONS = {
+  clientId: '--client-id',
+  clientSecretEnv: 'APPWRITE_MCP_CLIENT_SECRET',
+  clientMetadataUrl: '--client-metadata-url',
+  clientCredentials: '--client-credentials',
+  privateKeyFile: '--private-key-file',
+} as const;
+
+/** `appwrite-mcp --help` (which lists the environment variables) and `appwrite-mcp proxy --help`. */
+function proxyHelp(cli: string): string {
+  return [['--help'], ['proxy', '--help']]
+    .map((args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 10_000 }))
+    .map((r) => `${r.stdout ?? ''}${r.stderr ?? ''}`)
+    .join('\n');
+}
+
+/**
+ * How the scenario's context reaches each proxy: only through flags and variables that the proxy
+ * has. Whatever cannot be passed is listed in `unmapped` (and printed), not worked around.
+ */
+function proxySetup(target: Target, url: string, scenario: string, ctx: ConformanceContext | undefined, env: Record<string, string>, work: string): ProxySetup {
   const unmapped: string[] = [];
   if (target === 'appwrite-mcp') {
     // CONFORMANCE_APPWRITE_MCP_BIN: another build of the CLI to test (conformance.ts --cli).
     const cli = process.env.CONFORMANCE_APPWRITE_MCP_BIN || join(root, 'bin', 'appwrite-mcp.js');
+    const help = ctx || scenario === 'auth/basic-cimd' ? proxyHelp(cli) : '';
+    const has = (option: string) => new RegExp(`(^|[\\s,])${option}\\b`).test(help);
+    const o = APPWRITE_MCP_CONTEXT_OPTIONS;
+    const args = [cli, '--url', url, '--debug'];
     let before: ProxySetup['before'];
-    if (ctx?.client_id && scenario === 'auth/pre-registration') {
-      // `login --client-id` is the only way to give appwrite-mcp a pre-registered client; the proxy has no such flag.
-      before = { args: [cli, 'login', '--url', url, '--client-id', ctx.client_id, '--timeout', '20', '--debug'], why: 'login --client-id (pre-registered client)' };
-      if (ctx.client_secret) unmapped.push('client_secret (no flag or variable for a client secret)');
-    } else {
-      if (ctx?.client_id) unmapped.push(`client_id (--client-id exists on \`login\` only, for the authorization-code flow; no client_credentials / jwt-bearer grant)`);
-      if (ctx?.client_secret) unmapped.push('client_secret (no flag or variable for a client secret)');
+    const proxyEnv = { ...env };
+    if (ctx?.client_id) {
+      if (has(o.clientId)) {
+        args.push(o.clientId, ctx.client_id);
+      } else if (scenario === 'auth/pre-registration') {
+        // `login --client-id` is today's only way to give appwrite-mcp a pre-registered client.
+        before = { args: [cli, 'login', '--url', url, '--client-id', ctx.client_id, '--timeout', '20', '--debug'], why: 'login --client-id (pre-registered client)' };
+      } else {
+        unmapped.push(`client_id (proxy has no ${o.clientId}; \`login --client-id\` is for the authorization-code flow only)`);
+      }
     }
-    if (ctx?.private_key_pem) unmapped.push('private_key_pem (no private_key_jwt client authentication)');
-    if (ctx?.idp_id_token) unmapped.push('idp_id_token / idp_token_endpoint / idp_client_id (no token-exchange / ID-JAG support)');
-    if (scenario === 'auth/basic-cimd') unmapped.push(`CIMD URL ${CIMD_CLIENT_METADATA_URL} (no flag for a client ID metadata document URL)`);
-    return { command: process.execPath, args: [cli, '--url', url, '--debug'], env, before, unmapped };
+    if (ctx?.client_secret) {
+      if (has(o.clientSecretEnv)) proxyEnv[o.clientSecretEnv] = ctx.client_secret;
+      else unmapped.push(`client_secret (no ${o.clientSecretEnv} or other way to give a client secret)`);
+    }
+    if (scenario.startsWith('auth/client-credentials-')) {
+      if (has(o.clientCredentials)) args.push(o.clientCredentials);
+      else unmapped.push(`the client_credentials grant (no ${o.clientCredentials})`);
+    }
+    if (ctx?.private_key_pem) {
+      if (has(o.privateKeyFile)) {
+        const pem = join(work, 'client-key.pem');
+        writeFileSync(pem, ctx.private_key_pem, { mode: 0o600 });
+        args.push(o.privateKeyFile, pem);
+      } else {
+        unmapped.push(`private_key_pem / signing_algorithm (no ${o.privateKeyFile}: no private_key_jwt client authentication)`);
+      }
+    }
+    if (ctx?.idp_id_token) unmapped.push('idp_id_token / idp_token_endpoint / idp_client_id / idp_issuer (no token exchange, no ID-JAG jwt-bearer grant)');
+    if (scenario === 'auth/basic-cimd') {
+      if (has(o.clientMetadataUrl)) args.push(o.clientMetadataUrl, CIMD_CLIENT_METADATA_URL);
+      else unmapped.push(`the suite's CIMD URL ${CIMD_CLIENT_METADATA_URL} (no ${o.clientMetadataUrl})`);
+    }
+    return { command: process.execPath, args, env: proxyEnv, before, unmapped };
   }
   const args = [join(root, 'node_modules', 'mcp-remote', 'dist', 'proxy.js'), url];
   if (scenario === 'auth/pre-registration' && ctx?.client_id) {
@@ -95,7 +142,7 @@ function proxySetup(target: Target, url: string, scenario: string, ctx: Conforma
   } else {
     if (ctx?.client_id) unmapped.push('client_id / client_secret (no flag for this grant)');
     if (ctx?.private_key_pem) unmapped.push('private_key_pem (mcp-remote leaves private_key_jwt out)');
-    if (ctx?.idp_id_token) unmapped.push('idp_* (no token-exchange / ID-JAG support)');
+    if (ctx?.idp_id_token) unmapped.push('idp_* (no token exchange / ID-JAG support)');
   }
   if (scenario === 'auth/basic-cimd') args.push('--client-metadata-url', CIMD_CLIENT_METADATA_URL);
   return { command: process.execPath, args, env, unmapped };
@@ -188,7 +235,7 @@ async function main(): Promise<number> {
     // mcp-remote
     MCP_REMOTE_CONFIG_DIR: join(work, 'mcp-remote'),
   };
-  const setup = proxySetup(target, url, scenario, context, env);
+  const setup = proxySetup(target, url, scenario, context, env, work);
   say(`scenario ${scenario}, target ${target}, server ${url}`);
   if (context) say(`context keys: ${Object.keys(context).filter((k) => k !== 'name').join(', ')}`);
   for (const item of setup.unmapped) say(`context not passed to ${target}: ${item}`);
@@ -222,7 +269,7 @@ async function main(): Promise<number> {
   try {
     if (setup.before) {
       say(`running ${setup.before.why}`);
-      const code = await runToEnd(setup.command, setup.before.args, env, 25_000, `[${target} login]`);
+      const code = await runToEnd(setup.command, setup.before.args, setup.env, 25_000, `[${target} login]`);
       say(`${setup.before.why} exited with ${code}`);
     }
 

@@ -113,16 +113,20 @@ function findFile(dir: string, name: string): string | undefined {
 }
 
 /** Runs one scenario through the suite; never throws for a failing scenario. */
-export async function runScenario(target: Target, scenario: string, opts: { outDir?: string; cli?: string } = {}): Promise<ScenarioResult> {
+export async function runScenario(target: Target, scenario: string, opts: { outDir?: string; cli?: string; signal?: AbortSignal } = {}): Promise<ScenarioResult> {
   const outDir = join(opts.outDir ?? ARTIFACTS, target, slug(scenario));
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   // The suite splits --command on spaces and runs it through a shell, with the server URL appended.
   const command = [process.execPath, '--import', 'tsx', CLIENT, '--target', target].join(' ');
   const started = Date.now();
+  let aborted = false;
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    // Its own process group, so that the suite, the shell it starts, the client and the proxy can be
+    // stopped together.
     const child = spawn(NODE22, [SUITE, 'client', '--command', command, '--scenario', scenario, '--timeout', String(SCENARIO_TIMEOUT_MS), '-o', outDir], {
       cwd: root,
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', CONFORMANCE_CLIENT_DEADLINE_MS: String(CLIENT_DEADLINE_MS),
@@ -132,9 +136,31 @@ export async function runScenario(target: Target, scenario: string, opts: { outD
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), SCENARIO_TIMEOUT_MS + SUITE_GRACE_MS);
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    let hardKill: NodeJS.Timeout | undefined;
+    const stop = () => {
+      killGroup('SIGTERM'); // the client closes its proxy on SIGTERM
+      hardKill = setTimeout(() => killGroup('SIGKILL'), 3_000);
+    };
+    const killer = setTimeout(stop, SCENARIO_TIMEOUT_MS + SUITE_GRACE_MS);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
     child.once('close', (code) => {
       clearTimeout(killer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      // Whatever of the group outlived the suite (it never should) goes too.
+      killGroup('SIGKILL');
+      clearTimeout(hardKill);
       resolve({ code, output });
     });
   });
@@ -151,7 +177,8 @@ export async function runScenario(target: Target, scenario: string, opts: { outD
   const pass = code === 0;
   let reason = '';
   if (!pass) {
-    if (!checksFile) reason = `suite error (exit ${code}): ${output.trim().split('\n').slice(-3).join(' / ')}`;
+    if (aborted) reason = 'stopped: the time budget for the whole run ran out';
+    else if (!checksFile) reason = `suite error (exit ${code}): ${output.trim().split('\n').slice(-3).join(' / ')}`;
     else if (problems.length) reason = problems[0]!;
     else if (clientTimedOut) reason = `client timed out after ${SCENARIO_TIMEOUT_MS} ms`;
     else if (clientExitCode) reason = `client exited with ${clientExitCode}: ${clientFailure(outDir) ?? 'see stderr.txt'}`;
@@ -171,16 +198,26 @@ function clientFailure(outDir: string): string | undefined {
   return line?.replace(/^\[client\] (failed: )?/, '');
 }
 
-/** Runs every (target, scenario) pair, `concurrency` at a time. */
-export async function runAll(targets: Target[], scenarios: string[], opts: { concurrency?: number; outDir?: string; cli?: string; onResult?: (r: ScenarioResult) => void } = {}): Promise<ScenarioResult[]> {
+/**
+ * Runs every (target, scenario) pair, `concurrency` at a time. With `budgetMs`, scenarios still
+ * running when it runs out are stopped, and those not started fail as "not run".
+ */
+export async function runAll(
+  targets: Target[],
+  scenarios: string[],
+  opts: { concurrency?: number; outDir?: string; cli?: string; budgetMs?: number; onResult?: (r: ScenarioResult) => void } = {},
+): Promise<ScenarioResult[]> {
   const jobs = targets.flatMap((target) => scenarios.map((scenario) => ({ target, scenario })));
   const results: ScenarioResult[] = new Array(jobs.length);
+  const budget = opts.budgetMs ? AbortSignal.timeout(opts.budgetMs) : undefined;
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
       const { target, scenario } = jobs[i]!;
-      results[i] = await runScenario(target, scenario, { outDir: opts.outDir, cli: opts.cli });
+      results[i] = budget?.aborted
+        ? { target, scenario, pass: false, checksPass: false, suiteExitCode: null, clientTimedOut: false, problems: [], reason: 'not run: the time budget for the whole run ran out', durationMs: 0 }
+        : await runScenario(target, scenario, { outDir: opts.outDir, cli: opts.cli, signal: budget });
       opts.onResult?.(results[i]!);
     }
   };
