@@ -60,6 +60,8 @@ export interface ScenarioResult {
   clientTimedOut: boolean;
   /** FAILURE and WARNING checks, as "id: description (errorMessage)". */
   problems: string[];
+  /** Ids of the SUCCESS checks. */
+  succeeded: string[];
   /** One line saying why it failed (empty when it passed). */
   reason: string;
   durationMs: number;
@@ -186,7 +188,7 @@ export async function runScenario(target: Target, scenario: string, opts: { outD
   }
   return {
     target, scenario, pass, checksPass: Boolean(checksFile) && bad.length === 0, suiteExitCode: code, clientExitCode, clientTimedOut,
-    problems, reason, durationMs, resultDir: checksFile ? dirname(checksFile) : outDir,
+    problems, succeeded: checks.filter((c) => c.status === 'SUCCESS').map((c) => c.id), reason, durationMs, resultDir: checksFile ? dirname(checksFile) : outDir,
   };
 }
 
@@ -216,7 +218,7 @@ export async function runAll(
       const i = next++;
       const { target, scenario } = jobs[i]!;
       results[i] = budget?.aborted
-        ? { target, scenario, pass: false, checksPass: false, suiteExitCode: null, clientTimedOut: false, problems: [], reason: 'not run: the time budget for the whole run ran out', durationMs: 0 }
+        ? { target, scenario, pass: false, checksPass: false, suiteExitCode: null, clientTimedOut: false, problems: [], succeeded: [], reason: 'not run: the time budget for the whole run ran out', durationMs: 0 }
         : await runScenario(target, scenario, { outDir: opts.outDir, cli: opts.cli, signal: budget });
       opts.onResult?.(results[i]!);
     }
