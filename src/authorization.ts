@@ -11,27 +11,31 @@ export interface BearerChallenge {
 }
 
 /**
- * Where the proxy gets its tokens. Every method throws AppError (codes SIGN_IN_REQUIRED,
- * AS_UNREACHABLE, TOKEN_REJECTED, STEP_UP_FAILED, LOCK_TIMEOUT) with a message written for the user
- * (what happened, what to do); the proxy puts it in the JSON-RPC error it answers with.
+ * Where the proxy gets its tokens. Auth follows the server: requests go out without a token until
+ * the server asks for one (a 401), and then the authorizer signs in. Every method throws AppError
+ * (codes SIGN_IN_REQUIRED, SIGN_IN_PENDING, AS_UNREACHABLE, TOKEN_REJECTED, STEP_UP_FAILED) with a
+ * message written for the user (what happened, what to do); the proxy puts it in the JSON-RPC error
+ * it answers with.
  */
 export interface Authorizer {
   /**
-   * A bearer token to use now: valid for at least another minute (refreshed first when it is not),
-   * shared with the other running copies. May wait for a sign-in in progress. Fast path: a cached
-   * in-memory token, no I/O.
+   * The bearer token to send now, or undefined when there is no sign-in (the request goes without
+   * one). A stored token is refreshed first when it has less than a minute left. Never opens a
+   * browser. Fast path: a token held in memory, no I/O.
    */
-  getToken(): Promise<string>;
+  getToken(): Promise<string | undefined>;
   /**
-   * The server answered 401 to a request sent with `rejected`. Returns a different token (at most
-   * one refresh, single-flight across requests and processes).
+   * The server answered 401 to a request sent with `rejected` (undefined: sent without a token).
+   * Returns a different token: a refresh, another copy's newer sign-in, or a browser sign-in (one
+   * for every copy). A request waits for a browser sign-in only so long (the client's own bound);
+   * then SIGN_IN_PENDING, while the sign-in goes on.
    */
-  onUnauthorized(rejected: string, challenge: BearerChallenge): Promise<string>;
+  onUnauthorized(rejected: string | undefined, challenge: BearerChallenge): Promise<string>;
   /**
    * The server answered 403 insufficient_scope. Re-authorizes with the union of the granted and the
-   * required scopes (browser), bounded; returns the new token.
+   * required scopes (browser), bounded like onUnauthorized; returns the new token.
    */
-  onInsufficientScope(rejected: string, challenge: BearerChallenge): Promise<string>;
+  onInsufficientScope(rejected: string | undefined, challenge: BearerChallenge): Promise<string>;
   /** Resolves when a usable token is available (e.g. a browser sign-in finished). */
   whenReady(signal?: AbortSignal): Promise<void>;
 }

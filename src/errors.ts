@@ -40,6 +40,7 @@ export const Code = {
   SAVE_FAILED: 'save_failed',
   // What the proxy is told when no token can be had (also JSON-RPC error `data.reason`)
   SIGN_IN_REQUIRED: 'sign_in_required',
+  SIGN_IN_PENDING: 'sign_in_pending',
   AS_UNREACHABLE: 'as_unreachable',
   TOKEN_REJECTED: 'token_rejected',
   STEP_UP_FAILED: 'step_up_failed',

@@ -2,6 +2,7 @@
 // the sign-ins store. Used by `appwrite-mcp login` and, when no usable sign-in exists, by the proxy
 // (which runs it under a cross-process lock so that however many copies ask, one tab opens).
 import * as oauth from 'oauth4webapi';
+import type { BearerChallenge } from '../authorization.js';
 import { AppError, Code } from '../errors.js';
 import type { SignIns } from '../store/sign-ins.js';
 import type { ClientRecord, SignInRecord, Target, Tokens } from '../store/types.js';
@@ -27,6 +28,8 @@ export type SignInStep =
 
 export interface SignInOptions {
   target: Target;
+  /** The server's 401 challenge, when a request already got one (no probe is sent then). */
+  challenge?: BearerChallenge;
   /** Scopes to ask for instead of the server's (`--scope`, or the step-up union). */
   scopes?: string[];
   clientId?: string;
@@ -48,13 +51,15 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const { ctx, signIns } = deps;
   const url = o.target.url;
   o.onStep?.({ kind: 'discovering', url });
-  const probe = await probeServer(ctx, url, o.target.headers);
-  if (!probe.requiresAuth) {
-    throw new AppError(Code.NO_SIGN_IN_NEEDED, `${url} answered without asking for a token (HTTP ${probe.status}); there is nothing to sign in to`, {
-      hint: 'Check the URL: an Appwrite MCP server asks for OAuth sign-in.',
-    });
+  let challenge = o.challenge;
+  if (!challenge) {
+    const probe = await probeServer(ctx, url, o.target.headers);
+    if (!probe.requiresAuth) {
+      throw new AppError(Code.NO_SIGN_IN_NEEDED, `${url} answered without asking for a token (HTTP ${probe.status}): it needs no sign-in, and the proxy connects to it as is`);
+    }
+    challenge = probe.challenge;
   }
-  const resource = await discoverResource(ctx, url, probe.challenge);
+  const resource = await discoverResource(ctx, url, challenge);
   const issuer = resource.authorizationServers[0]!;
   const as = await discoverAuthorizationServer(ctx, issuer);
   assertS256(as);

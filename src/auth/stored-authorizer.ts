@@ -6,9 +6,11 @@
 //   stored token is no better. The new tokens are used from memory at once and saved before the
 //   lock is released. When the save fails, the lock stays held (so no other copy spends the old
 //   refresh token) and the save is retried until it succeeds.
-// - No sign-in at all (or the grant was revoked): one browser sign-in, under a second lock, so one
-//   tab opens for all copies; the others wait for it and read its result. After a sign-in that was
-//   not completed, no copy opens another tab for a while, so there is no storm of tabs.
+// - No sign-in at all (or the grant was revoked): requests go without a token; when the server
+//   answers 401, one browser sign-in, under a second lock, so one tab opens for all copies; the
+//   others wait for it and read its result. A request waits for it at most `holdMs`, then gets
+//   SIGN_IN_PENDING while the sign-in goes on. After a sign-in that was not completed, no copy
+//   opens another tab for a while, so there is no storm of tabs.
 //
 // Operations run one at a time (a queue), so a burst of requests makes one refresh and the rest
 // find its result in memory.
@@ -20,6 +22,11 @@ import { signInKey, type SignIns, type StoredSignIn } from '../store/sign-ins.js
 import type { SignInRecord, Target, Tokens } from '../store/types.js';
 import { loginCommand } from '../target.js';
 import { splitScopes, unionScopes } from './scopes.js';
+
+/** What a request that waited for a browser sign-in in vain is told (the sign-in goes on). */
+function signInPendingMessage(url: string, login: string): string {
+  return `Sign-in to ${new URL(url).host} is required: a browser tab has been opened; finish signing in there, or run \`${login}\` in a terminal.`;
+}
 
 /** A token with less than this left is refreshed before use (less for very short lifetimes). */
 const EARLY_REFRESH_MS = 60_000;
@@ -60,10 +67,15 @@ export interface StoredAuthorizerOptions {
   logger: Logger;
   /** The refresh token grant at the sign-in's AS (auth/tokens.ts; loaded only when needed). */
   refresh(record: SignInRecord, refreshToken: string): Promise<Tokens>;
-  /** A whole browser sign-in, saved (auth/sign-in.ts), asking for `scopes` when given. */
-  signIn(scopes: string[] | undefined): Promise<{ record: SignInRecord; tokens: Tokens }>;
+  /**
+   * A whole browser sign-in, saved (auth/sign-in.ts), asking for `scopes` when given; `challenge`
+   * is the server's 401 that asked for it (its resource_metadata and scope steer discovery).
+   */
+  signIn(scopes: string[] | undefined, challenge: BearerChallenge | undefined): Promise<{ record: SignInRecord; tokens: Tokens }>;
   /** May this process open a browser sign-in by itself? */
   allowBrowser: boolean;
+  /** How long a request waits for a browser sign-in before it is answered SIGN_IN_PENDING. */
+  holdMs: number;
   /** How long a browser sign-in may take before it is abandoned. */
   signInTimeoutMs: number;
   /** After an automatic browser sign-in was not completed, no copy opens another for this long. */
@@ -85,6 +97,8 @@ interface Unsaved extends Held {
 export class StoredAuthorizer implements Authorizer {
   private held?: Held;
   private unsaved?: Unsaved;
+  /** The browser sign-in in progress, shared by every request that waits for it. */
+  private signingIn?: Promise<string>;
   private queue: Promise<unknown> = Promise.resolve();
   private refreshFailedAt = -Infinity;
   private lastRefreshError?: AppError;
@@ -99,31 +113,38 @@ export class StoredAuthorizer implements Authorizer {
     this.login = loginCommand(o.target.url);
   }
 
-  async getToken(): Promise<string> {
+  async getToken(): Promise<string | undefined> {
     const held = this.held;
     if (held && this.isFresh(held.tokens)) return held.tokens.accessToken;
-    return this.exclusive(() => this.obtain(undefined));
+    return this.exclusive(() => this.stored(undefined));
   }
 
-  onUnauthorized(rejected: string, _challenge: BearerChallenge): Promise<string> {
-    return this.exclusive(() => this.obtain(rejected));
+  onUnauthorized(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
+    return this.exclusive(async () => {
+      const token = await this.stored(rejected);
+      if (token !== undefined && token !== rejected) return token;
+      const known = rejected !== undefined || (await this.o.signIns.record(this.key).catch(() => undefined)) !== undefined;
+      const reason = known ? 'your sign-in has expired or was revoked' : 'you are not signed in';
+      return this.browserSignIn(undefined, reason, challenge);
+    });
   }
 
-  onInsufficientScope(rejected: string, challenge: BearerChallenge): Promise<string> {
+  onInsufficientScope(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
     return this.exclusive(() => this.stepUp(rejected, challenge));
   }
 
   async whenReady(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
+      if (this.signingIn) await this.signingIn.catch(() => {});
       try {
-        await this.getToken();
-        return;
+        if ((await this.getToken()) !== undefined) return;
       } catch (err) {
         if (isAppError(err, Code.TOKEN_REJECTED)) throw err;
-        // keep waiting: another copy's sign-in, or the AS coming back
-        await this.clock.sleep(1000, signal);
+        // keep waiting: the AS coming back
       }
+      // another copy's sign-in, or `appwrite-mcp login` in a terminal
+      await this.clock.sleep(1000, signal);
     }
   }
 
@@ -136,7 +157,11 @@ export class StoredAuthorizer implements Authorizer {
 
   // ── policy ───────────────────────────────────────────────────────────────────────────────
 
-  private async obtain(rejected: string | undefined): Promise<string> {
+  /**
+   * The stored sign-in's token (not `rejected`), refreshed when due; undefined when there is no
+   * usable one: the caller then goes without, or signs in.
+   */
+  private async stored(rejected: string | undefined): Promise<string | undefined> {
     const usableHeld = this.held && this.held.tokens.accessToken !== rejected && this.isFresh(this.held.tokens);
     if (usableHeld) return this.held!.tokens.accessToken;
     // While refreshed tokens wait to be saved, the store is older than memory: do not read it.
@@ -145,15 +170,13 @@ export class StoredAuthorizer implements Authorizer {
       this.held = { record: current.record, tokens: current.tokens };
       return current.tokens.accessToken;
     }
-    if (current?.record.token.hasRefreshToken) {
-      const refreshed = await this.refreshShared(current, rejected);
-      if (refreshed) return refreshed;
-    } else if (current?.tokens && current.tokens.accessToken !== rejected && this.isUsable(current.tokens)) {
+    if (current?.record.token.hasRefreshToken) return this.refreshShared(current, rejected);
+    if (current?.tokens && current.tokens.accessToken !== rejected && this.isUsable(current.tokens)) {
       // No refresh token: use what is left of this one; sign in again when it runs out.
       this.held = { record: current.record, tokens: current.tokens };
       return current.tokens.accessToken;
     }
-    return this.browserSignIn(undefined, current ? 'your sign-in has expired or was revoked' : 'you are not signed in');
+    return undefined;
   }
 
   /**
@@ -195,6 +218,8 @@ export class StoredAuthorizer implements Authorizer {
       if (isAppError(err, Code.GRANT_INVALID, Code.CLIENT_UNKNOWN)) {
         this.o.logger.warn(`${errorMessage(err)}; a new sign-in is needed`);
         if (err.code === Code.CLIENT_UNKNOWN) await this.o.signIns.forgetClient(current.record.as.issuer, current.record.client.clientId).catch(() => {});
+        // Spent for good: no copy asks the AS with it again (each would fail the same way).
+        if (!this.unsaved) await this.o.signIns.dropRefreshToken(current.record).catch(() => {});
         this.unsaved = undefined; // the grant is gone: what was not saved is worthless now
         return undefined;
       }
@@ -267,7 +292,7 @@ export class StoredAuthorizer implements Authorizer {
     );
   }
 
-  private async stepUp(rejected: string, challenge: BearerChallenge): Promise<string> {
+  private async stepUp(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
     const required = splitScopes(challenge.scope);
     const hasAll = (t: Tokens) => required.every((s) => t.scopes.includes(s));
     const latest = this.unsaved ? this.held : await this.o.signIns.load(this.key);
@@ -276,19 +301,44 @@ export class StoredAuthorizer implements Authorizer {
       return latest.tokens.accessToken;
     }
     const granted = (latest ?? this.held)?.record.token.scopes;
-    const token = await this.browserSignIn(unionScopes(granted, required), `the server needs more permissions (${required.join(' ') || 'unspecified scope'})`);
+    const token = await this.browserSignIn(unionScopes(granted, required), `the server needs more permissions (${required.join(' ') || 'unspecified scope'})`, challenge);
     if (this.held && !hasAll(this.held.tokens)) {
       throw new AppError(Code.STEP_UP_FAILED, `The authorization server did not grant the scope the server asked for (${required.join(' ')}). Ask your Appwrite admin for access.`);
     }
     return token;
   }
 
-  /** One browser sign-in for all copies; the ones that lose the race wait and read its result. */
-  private async browserSignIn(scopes: string[] | undefined, reason: string): Promise<string> {
-    const loginHint = `run \`${this.login}\` in a terminal`;
+  /**
+   * Starts (or joins) the browser sign-in and waits for it at most holdMs; past that the request
+   * gets SIGN_IN_PENDING and the sign-in goes on: its result serves the next requests.
+   */
+  private async browserSignIn(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined): Promise<string> {
     if (!this.o.allowBrowser) {
-      throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}): ${loginHint}.`);
+      throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}): run \`${this.login}\` in a terminal.`);
     }
+    if (!this.signingIn) {
+      const signingIn = this.signInShared(scopes, reason, challenge).finally(() => {
+        if (this.signingIn === signingIn) this.signingIn = undefined;
+      });
+      signingIn.catch((err) => this.o.logger.debug(`the browser sign-in ended: ${errorMessage(err)}`));
+      this.signingIn = signingIn;
+    }
+    const hold = new AbortController();
+    try {
+      return await Promise.race([
+        this.signingIn,
+        this.clock.sleep(this.o.holdMs, hold.signal).then(() => {
+          throw new AppError(Code.SIGN_IN_PENDING, signInPendingMessage(this.o.target.url, this.login));
+        }),
+      ]);
+    } finally {
+      hold.abort();
+    }
+  }
+
+  /** One browser sign-in for all copies; the ones that lose the race wait and read its result. */
+  private async signInShared(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined): Promise<string> {
+    const loginHint = `run \`${this.login}\` in a terminal`;
     const before = await this.o.signIns.load(this.key).catch(() => undefined);
     return this.o.signIns.withLock('sign-in', this.key, async () => {
       // Did another copy finish a sign-in while we waited for the lock?
@@ -305,7 +355,7 @@ export class StoredAuthorizer implements Authorizer {
       this.o.logger.info(`sign-in to ${this.o.target.url} needed (${reason}): opening the browser`);
       let result: Held;
       try {
-        result = await this.o.signIn(scopes);
+        result = await this.o.signIn(scopes, challenge);
       } catch (err) {
         // Remembered so that copies started later do not open tab after tab. A copy killed while it
         // waited records nothing: its tab is orphaned, and the next copy rightly opens a new one.

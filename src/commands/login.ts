@@ -1,7 +1,7 @@
 import { openBrowser } from '../auth/browser.js';
 import { splitScopes } from '../auth/scopes.js';
 import { signIn, type SignInStep } from '../auth/sign-in.js';
-import { ExitCode } from '../errors.js';
+import { Code, ExitCode, isAppError } from '../errors.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import type { LoginReporter } from '../ui/login-reporter.js';
@@ -44,6 +44,10 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
     return ExitCode.ok;
   } catch (err) {
     reporter.fail();
+    if (isAppError(err, Code.NO_SIGN_IN_NEEDED)) {
+      process.stderr.write(`${err.message}.\n`);
+      return ExitCode.ok;
+    }
     throw err;
   } finally {
     await reporter.close();

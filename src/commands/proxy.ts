@@ -33,16 +33,18 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
         target,
         logger,
         allowBrowser: opts.browser,
+        holdMs: authTimeoutMs,
         signInTimeoutMs: SIGN_IN_TIMEOUT_MS,
         browserCooldownMs: BROWSER_COOLDOWN_MS,
         // tokens.js and sign-in.js (and oauth4webapi behind them) load only when a refresh or a
         // sign-in is needed: a proxy with a valid stored token starts without them.
         refresh: async (record, refreshToken) => (await import('../auth/tokens.js')).refreshTokens(ctx, record, refreshToken),
-        signIn: async (scopes) => {
+        signIn: async (scopes, challenge) => {
           const { signIn } = await import('../auth/sign-in.js');
           return signIn({ ctx, signIns }, {
             target,
             scopes,
+            challenge,
             timeoutMs: SIGN_IN_TIMEOUT_MS,
             openUrl: (authorizationUrl) => void openBrowser(authorizationUrl, logger),
             onStep: (step) => {
@@ -52,10 +54,10 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
         },
       });
   setTimeout(tuneGarbageCollectorForLongRun, GC_TUNING_DELAY_MS).unref();
-  // Start now: a stored sign-in is loaded (and refreshed if due), a missing one opens the browser
-  // while the client is still starting up. Failures surface on the first request.
+  // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
+  // up. A missing one is not signed in to until the server asks (a 401).
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
-  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, authTimeoutMs, http });
+  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http });
   // Refreshed tokens that could not be saved yet get a last try before the process goes.
   await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets

@@ -7,7 +7,7 @@ import type { HttpClient } from '../http/client.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { errorLine, isRequest, notificationLine, type JsonRpcMessage } from './jsonrpc.js';
-import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer, signInRequiredMessage } from './placeholder.js';
+import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer } from './placeholder.js';
 import { StdioServer } from './stdio.js';
 import { StreamableHttpClient, type OutgoingMessage } from './upstream/client.js';
 import { UpstreamError } from './upstream/errors.js';
@@ -17,8 +17,6 @@ export interface ProxyOptions {
   headers?: Record<string, string>;
   authorizer: Authorizer;
   logger: Logger;
-  /** How long the client's initialize may wait for sign-in before the placeholder answers it. */
-  authTimeoutMs: number;
   stdin?: Readable;
   stdout?: Writable;
   /** Limit for each upstream response to start (default 30 s). */
@@ -66,11 +64,11 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
   termination?.dispose();
 }
 
-type Mode = 'forwarding' | 'waiting-for-sign-in' | 'placeholder';
+type Mode = 'forwarding' | 'initializing' | 'placeholder';
 
 class Bridge {
   private mode: Mode = 'forwarding';
-  /** Messages that arrived while the initialize decision was pending, in order. */
+  /** Messages that arrived while the client's initialize was in flight, in order. */
   private held: Array<[string, JsonRpcMessage | JsonRpcMessage[]]> = [];
   private placeholder: PlaceholderServer | undefined;
   private readonly host: string;
@@ -85,7 +83,7 @@ class Bridge {
   }
 
   receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
-    if (this.mode === 'waiting-for-sign-in') {
+    if (this.mode === 'initializing') {
       this.held.push([line, message]);
     } else if (this.mode === 'placeholder') {
       for (const m of Array.isArray(message) ? message : [message]) {
@@ -125,40 +123,28 @@ class Bridge {
     for (const id of failure.unanswered) this.stdio.send(errorLine(id, failure.rpcCode, failure.message, failure.data));
   }
 
-  /** The client's initialize: forwarded once a token is at hand, else answered by the placeholder. */
+  /**
+   * The client's initialize goes to the server (with the stored token, or none). If the server asks
+   * for a sign-in that does not complete within the authorizer's hold, the placeholder answers it
+   * and the bridge switches to the server once signed in. Messages after it wait for the outcome.
+   */
   private async initialize(line: string, message: JsonRpcMessage): Promise<void> {
-    this.mode = 'waiting-for-sign-in';
-    const notReady = await this.waitForSignIn();
+    this.mode = 'initializing';
+    const failure = await this.upstream.send(describe(line, message)).then(() => undefined, (err: unknown) => err);
     if (this.closing.signal.aborted) return;
-    if (notReady === undefined) {
-      this.mode = 'forwarding';
-      this.forward(line, message);
-    } else {
+    if (isAppError(failure, Code.SIGN_IN_PENDING, Code.SIGN_IN_REQUIRED)) {
       this.opts.logger.info(`answering as a placeholder until sign-in to ${this.host} is complete`);
-      this.placeholder = new PlaceholderServer({ version: VERSION, message: notReady });
+      this.placeholder = new PlaceholderServer({ version: VERSION, message: `${failure.message} ${LIST_UPDATES_BY_ITSELF}` });
       this.mode = 'placeholder';
       this.stdio.send(this.placeholder.answer(message)!);
       void this.switchWhenSignedIn(message.params ?? {});
+    } else {
+      this.mode = 'forwarding';
+      if (failure) this.reportFailure(failure);
     }
     const held = this.held;
     this.held = [];
     for (const [heldLine, heldMessage] of held) this.receive(heldLine, heldMessage);
-  }
-
-  /** Undefined when a token is ready within authTimeoutMs; otherwise what to tell the user. */
-  private async waitForSignIn(): Promise<string | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.opts.authTimeoutMs, 'timeout')));
-    try {
-      const outcome = await Promise.race([this.opts.authorizer.getToken().then(() => undefined), timeout]);
-      return outcome === 'timeout' ? signInRequiredMessage(this.opts.url) : undefined;
-    } catch (err) {
-      // SIGN_IN_REQUIRED says why no browser was opened (--no-browser, one offered recently) and what to run.
-      if (isAppError(err, Code.SIGN_IN_REQUIRED)) return `${err.message} ${LIST_UPDATES_BY_ITSELF}`;
-      return (err as Error).message;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private async switchWhenSignedIn(initializeParams: unknown): Promise<void> {

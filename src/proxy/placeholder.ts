@@ -1,7 +1,6 @@
 // The stand-in server the proxy presents while sign-in is not finished, so that the client's
 // initialize is answered in time (clients give it 60 s at most) and the user is told what to do.
 // Once signed in, the bridge switches to the real server and announces list changes.
-import { loginCommand } from '../target.js';
 import { ErrorCode, errorLine, isRequest, resultLine, type JsonRpcMessage } from './jsonrpc.js';
 
 /** Newest first. */
@@ -11,10 +10,6 @@ export const KNOWN_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'
 export const LIST_CHANGED_NOTIFICATIONS = ['notifications/tools/list_changed', 'notifications/resources/list_changed', 'notifications/prompts/list_changed'];
 
 export const LIST_UPDATES_BY_ITSELF = 'This tool list will update by itself once you are signed in.';
-
-export function signInRequiredMessage(url: string): string {
-  return `Sign-in to ${new URL(url).host} is required: a browser tab has been opened; finish signing in there, or run \`${loginCommand(url)}\` in a terminal. ${LIST_UPDATES_BY_ITSELF}`;
-}
 
 export interface PlaceholderOptions {
   /** serverInfo.version */

@@ -195,6 +195,19 @@ export class SignIns {
   }
 
   /**
+   * The AS refused the refresh token for good (invalid_grant): drop it, so that no copy spends
+   * another request on it; the sign-in then needs the browser.
+   */
+  async dropRefreshToken(record: SignInRecord): Promise<void> {
+    const store = this.storeOf(record.store);
+    await store.write((await storedPartNames(store, secretName(record.key, 'refresh'))).map((name) => [name, undefined] as const));
+    await updateState(this.dir, this.logger, (s) => {
+      const current = s.signIns[record.key];
+      if (current) current.token = { ...current.token, hasRefreshToken: false };
+    });
+  }
+
+  /**
    * Deletes a sign-in's secrets, then its record. When the secrets cannot be deleted the record
    * stays (it is what lets `status` and a second `logout` find them) and the error is thrown.
    */

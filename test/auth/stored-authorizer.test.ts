@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthorizationServer } from 'oauth4webapi';
-import { StoredAuthorizer } from '../../src/auth/stored-authorizer.js';
+import { StoredAuthorizer, type StoredAuthorizerOptions } from '../../src/auth/stored-authorizer.js';
 import { AppError, Code } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { SignIns } from '../../src/store/sign-ins.js';
@@ -54,7 +54,7 @@ interface World {
   logs: string[];
   signIns: SignIns;
   /** A copy of the proxy: its own SignIns and authorizer over the same dir and keychain. */
-  copy(opts?: { allowBrowser?: boolean; signIn?: () => Promise<{ record: SignInRecord; tokens: Tokens }> }): StoredAuthorizer;
+  copy(opts?: { allowBrowser?: boolean; signIn?: StoredAuthorizerOptions['signIn'] }): StoredAuthorizer;
 }
 
 async function world(opts: { ttlMs?: number } = {}): Promise<World> {
@@ -80,6 +80,7 @@ async function world(opts: { ttlMs?: number } = {}): Promise<World> {
         signIn: o.signIn ?? (() => Promise.reject(new Error('no browser in this test'))),
         allowBrowser: o.allowBrowser ?? false,
         signInTimeoutMs: 60_000,
+        holdMs: 30_000,
         browserCooldownMs: 600_000,
         clock,
       });
@@ -200,7 +201,7 @@ describe('StoredAuthorizer', () => {
     };
     const b = new StoredAuthorizer({
       signIns: w.signIns, target: { url: URL_ }, logger: createLogger({ write: () => {} }), refresh: sneaky,
-      signIn: () => Promise.reject(new Error('no browser')), allowBrowser: false, signInTimeoutMs: 1000, browserCooldownMs: 1000, clock: w.clock,
+      signIn: () => Promise.reject(new Error('no browser')), allowBrowser: false, holdMs: 30_000, signInTimeoutMs: 1000, browserCooldownMs: 1000, clock: w.clock,
     });
     cleanups.push(() => b.close());
     const token = await b.getToken();
@@ -209,13 +210,19 @@ describe('StoredAuthorizer', () => {
     expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-3');
   });
 
-  it('a revoked grant: no browser when not allowed; a clear sign_in_required error naming the login command', async () => {
+  it('a revoked grant: requests go without a token; the 401 that follows, with no browser allowed, says to run login', async () => {
     const w = await world();
     const a = w.copy();
     await a.getToken();
     w.as.live = 'rt-revoked';
     w.clock.advance(HOUR);
-    const error = await a.getToken().catch((e: AppError) => e);
+    expect(await a.getToken()).toBeUndefined();
+    expect(w.as.grants).toBe(1);
+    // The dead refresh token is dropped: no copy asks the AS with it again.
+    expect(await w.copy().getToken()).toBeUndefined();
+    expect(w.as.grants).toBe(1);
+    const error = await a.onUnauthorized(undefined, {}).catch((e: AppError) => e);
+    expect(w.as.grants).toBe(1);
     expect(error).toMatchObject({ code: 'sign_in_required' });
     expect((error as AppError).message).toMatch(/Sign-in to https:\/\/mcp\.example\/ is required \(your sign-in has expired or was revoked\): run `npx appwrite-mcp login --url https:\/\/mcp\.example\/`/);
   });
@@ -248,19 +255,51 @@ describe('StoredAuthorizer', () => {
       return { record, tokens };
     };
     const [a, b, c] = [w.copy({ allowBrowser: true, signIn }), w.copy({ allowBrowser: true, signIn }), w.copy({ allowBrowser: true, signIn })];
-    const tokens = await Promise.all([a.getToken(), b.getToken(), c.getToken()]);
+    expect(await a.getToken()).toBeUndefined(); // not signed in: no browser until the server asks
+    expect(opened).toBe(0);
+    const tokens = await Promise.all([a, b, c, a].map((x) => x.onUnauthorized(undefined, {})));
     expect(new Set(tokens).size).toBe(1);
     expect(opened).toBe(1);
 
     await w.signIns.forget((await w.signIns.record(URL_))!);
     const failing = w.copy({ allowBrowser: true, signIn: () => Promise.reject(new Error('the browser tab was closed')) });
-    await expect(failing.getToken()).rejects.toThrow(/did not complete \(the browser tab was closed\)/);
+    await expect(failing.onUnauthorized(undefined, {})).rejects.toThrow(/did not complete \(the browser tab was closed\)/);
     const later = w.copy({ allowBrowser: true, signIn });
-    await expect(later.getToken()).rejects.toThrow(/the last browser sign-in was not completed/);
+    await expect(later.onUnauthorized(undefined, {})).rejects.toThrow(/the last browser sign-in was not completed/);
     expect(opened).toBe(1);
     w.clock.advance(600_001);
-    expect(await later.getToken()).toBeTruthy();
+    expect(await later.onUnauthorized(undefined, {})).toBeTruthy();
     expect(opened).toBe(2);
+  });
+
+  it('a request waits for the browser at most holdMs, then sign_in_pending; the sign-in goes on and serves the next request', async () => {
+    const w = await world();
+    await w.signIns.forget((await w.signIns.record(URL_))!);
+    let finish!: () => void;
+    const userDone = new Promise<void>((resolve) => (finish = resolve));
+    let challengeSeen: unknown;
+    const a = w.copy({
+      allowBrowser: true,
+      signIn: async (_scopes, challenge) => {
+        challengeSeen = challenge;
+        await userDone;
+        const tokens = w.as.tokens();
+        const record = await w.signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+        return { record, tokens };
+      },
+    });
+    const challenge = { error: 'invalid_token', resourceMetadata: 'https://mcp.example/.well-known/oauth-protected-resource' };
+    const waiting = a.onUnauthorized(undefined, challenge);
+    await until(() => challengeSeen !== undefined && w.clock.pendingSleeps > 0);
+    w.clock.advance(30_000);
+    const error = await waiting.catch((e: AppError) => e);
+    expect(error).toMatchObject({ code: 'sign_in_pending' });
+    expect((error as AppError).message).toMatch(/a browser tab has been opened; finish signing in there, or run `npx appwrite-mcp login --url https:\/\/mcp\.example\/`/);
+    expect(challengeSeen).toEqual(challenge);
+    expect(await a.getToken()).toBeUndefined();
+    finish();
+    await a.whenReady();
+    expect(await a.getToken()).toBe(w.as.tokens().accessToken);
   });
 
   it('step-up asks the browser for the union of granted and required scopes', async () => {
@@ -274,7 +313,7 @@ describe('StoredAuthorizer', () => {
     };
     const b = new StoredAuthorizer({
       signIns: w.signIns, target: { url: URL_ }, logger: createLogger({ write: () => {} }), refresh: w.as.refresh, signIn,
-      allowBrowser: true, signInTimeoutMs: 1000, browserCooldownMs: 1000, clock: w.clock,
+      allowBrowser: true, holdMs: 30_000, signInTimeoutMs: 1000, browserCooldownMs: 1000, clock: w.clock,
     });
     cleanups.push(() => b.close());
     const first = await b.getToken();

@@ -82,7 +82,7 @@ async function measure(kind: 'keychain' | 'file', seed: Seed): Promise<{ row: st
     const record = await signIns.saveSignIn({ target, resource: seed.record.resource, as: seed.record.as, client: seed.record.client, tokens: { accessToken: seed.accessToken!, refreshToken: seed.refreshToken, obtainedAt: Date.now(), expiresAt: seed.record.token.expiresAt, scopes: seed.record.token.scopes } }, await signIns.chooseStore());
     const ctx = { fetch: http.fetch, logger: silentLogger, requestTimeoutMs: 15_000 };
     const authorizer = new StoredAuthorizer({
-      signIns, target, logger: silentLogger, allowBrowser: false, signInTimeoutMs: 1000, browserCooldownMs: 1000,
+      signIns, target, logger: silentLogger, allowBrowser: false, holdMs: 1000, signInTimeoutMs: 1000, browserCooldownMs: 1000,
       refresh: async (r, rt) => {
         const tokens = await refreshTokens(ctx, r, rt);
         answeredAt = performance.now();

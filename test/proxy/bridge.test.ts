@@ -13,7 +13,7 @@ async function fixture(mode: FixtureMode, opts: { tokens?: string[]; adminTokens
   return f;
 }
 
-function proxy(url: string, authorizer = new TestAuthorizer(TOKEN), extra: { authTimeoutMs?: number; requestTimeoutMs?: number; headers?: Record<string, string> } = {}): ProxyHarness {
+function proxy(url: string, authorizer = new TestAuthorizer(TOKEN), extra: { requestTimeoutMs?: number; headers?: Record<string, string> } = {}): ProxyHarness {
   const p = startProxy({ url, authorizer, ...extra });
   proxies.push(p);
   return p;
@@ -263,8 +263,8 @@ describe('stdio', () => {
 describe('placeholder until sign-in', () => {
   it('answers initialize locally, offers a sign_in tool, then switches and sends list_changed', async () => {
     const f = await fixture('stateful');
-    const authorizer = new TestAuthorizer(undefined);
-    const p = proxy(f.url, authorizer, { authTimeoutMs: 200 });
+    const authorizer = new TestAuthorizer(undefined, { holdMs: 200 });
+    const p = proxy(f.url, authorizer);
     const client = newClient();
     let listChanged = 0;
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++);
@@ -275,16 +275,18 @@ describe('placeholder until sign-in', () => {
     expect(client.getServerCapabilities()?.tools?.listChanged).toBe(true);
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(['sign_in']);
-    expect(tools[0]!.description).toContain(`Sign-in to 127.0.0.1:${f.port} is required`);
-    expect(textOf(await client.callTool({ name: 'sign_in', arguments: {} }))).toContain('npx appwrite-mcp login');
+    expect(tools[0]!.description).toContain('Sign-in is required: a browser tab has been opened.');
+    expect(textOf(await client.callTool({ name: 'sign_in', arguments: {} }))).toContain('update by itself once you are signed in');
     await client.ping();
     expect(await client.listResources()).toEqual({ resources: [] });
-    await expect(client.callTool({ name: 'echo', arguments: { text: 'x' } })).rejects.toThrow(/Sign-in to/);
-    expect(f.requests).toHaveLength(0);
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'x' } })).rejects.toThrow(/Sign-in is required/);
+    // The initialize went to the server without a token; the 401 started the sign-in.
+    expect(f.requests.map((r) => [r.rpc, r.headers.authorization])).toEqual([['initialize', undefined]]);
+    expect(authorizer.unauthorized).toEqual([{ rejected: undefined, challenge: expect.objectContaining({ resourceMetadata: expect.stringContaining('/.well-known/oauth-protected-resource') }) }]);
 
     authorizer.signIn(TOKEN);
     await waitUntil(() => listChanged === 1);
-    expect(f.requests.filter((r) => r.rpc === 'initialize')).toHaveLength(1);
+    expect(f.requests.filter((r) => r.rpc === 'initialize')).toHaveLength(2);
     expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'signed in' } }))).toBe('signed in');
     expect(p.messages.filter((m) => m.method?.endsWith('/list_changed')).map((m) => m.method)).toEqual([
@@ -296,8 +298,8 @@ describe('placeholder until sign-in', () => {
 
   it('keeps trying to connect after sign-in while the server is briefly down', async () => {
     const f = await fixture('stateful');
-    const authorizer = new TestAuthorizer(undefined);
-    const p = proxy(f.url, authorizer, { authTimeoutMs: 200 });
+    const authorizer = new TestAuthorizer(undefined, { holdMs: 200 });
+    const p = proxy(f.url, authorizer);
     const client = newClient();
     let listChanged = 0;
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++);
@@ -313,8 +315,8 @@ describe('placeholder until sign-in', () => {
 
   it('a sign-in that completes within the auth timeout: initialize goes to the server, no placeholder', async () => {
     const f = await fixture('stateless');
-    const authorizer = new TestAuthorizer(undefined);
-    const p = proxy(f.url, authorizer, { authTimeoutMs: 2_000 });
+    const authorizer = new TestAuthorizer(undefined, { holdMs: 2_000 });
+    const p = proxy(f.url, authorizer);
     setTimeout(() => authorizer.signIn(TOKEN), 50);
     const client = newClient();
     await p.connectClient(client);

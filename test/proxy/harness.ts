@@ -10,29 +10,37 @@ import { runProxy } from '../../src/proxy/bridge.js';
 import { createLogger } from '../../src/log.js';
 
 /**
- * An in-test Authorizer: a current token, tokens to rotate to on 401, a token for step-up, and a
- * sign-in switch. Like the real one, getToken waits while no one is signed in.
+ * An in-test Authorizer: a current token (or none), tokens to rotate to on 401, a token for
+ * step-up, and a sign-in switch. Like the real one, a 401 without a sign-in waits for signIn() up to
+ * `holdMs`, then answers SIGN_IN_PENDING.
  */
 export class TestAuthorizer implements Authorizer {
-  unauthorized: Array<{ rejected: string; challenge: BearerChallenge }> = [];
-  insufficientScope: Array<{ rejected: string; challenge: BearerChallenge }> = [];
+  unauthorized: Array<{ rejected: string | undefined; challenge: BearerChallenge }> = [];
+  insufficientScope: Array<{ rejected: string | undefined; challenge: BearerChallenge }> = [];
   private readyWaiters: Array<() => void> = [];
 
-  constructor(private token?: string, private readonly opts: { rotateTo?: string[]; stepUpTo?: string } = {}) {}
+  constructor(private token?: string, private readonly opts: { rotateTo?: string[]; stepUpTo?: string; holdMs?: number } = {}) {}
 
-  async getToken(): Promise<string> {
-    if (!this.token) await this.whenReady();
-    return this.token!;
+  async getToken(): Promise<string | undefined> {
+    return this.token;
   }
 
-  async onUnauthorized(rejected: string, challenge: BearerChallenge): Promise<string> {
+  async onUnauthorized(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
     this.unauthorized.push({ rejected, challenge });
+    if (rejected === undefined) {
+      if (this.token) return this.token;
+      await Promise.race([
+        this.whenReady(),
+        new Promise((_, reject) => setTimeout(() => reject(new AppError(Code.SIGN_IN_PENDING, 'Sign-in is required: a browser tab has been opened.')), this.opts.holdMs ?? 200)),
+      ]);
+      return this.token!;
+    }
     const next = this.opts.rotateTo?.shift();
     if (!next) throw new AppError(Code.TOKEN_REJECTED, 'Your sign-in was rejected. Run `npx appwrite-mcp login` to sign in again.');
     return (this.token = next);
   }
 
-  async onInsufficientScope(rejected: string, challenge: BearerChallenge): Promise<string> {
+  async onInsufficientScope(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
     this.insufficientScope.push({ rejected, challenge });
     if (!this.opts.stepUpTo) throw new AppError(Code.STEP_UP_FAILED, 'More permissions are needed.');
     return (this.token = this.opts.stepUpTo);
@@ -70,7 +78,7 @@ export interface ProxyHarness {
   stop(): void;
 }
 
-export function startProxy(opts: { url: string; authorizer: Authorizer; authTimeoutMs?: number; requestTimeoutMs?: number; headers?: Record<string, string> }): ProxyHarness {
+export function startProxy(opts: { url: string; authorizer: Authorizer; requestTimeoutMs?: number; headers?: Record<string, string> }): ProxyHarness {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const controller = new AbortController();
@@ -103,7 +111,6 @@ export function startProxy(opts: { url: string; authorizer: Authorizer; authTime
     headers: opts.headers,
     authorizer: opts.authorizer,
     logger: createLogger({ debug: true, write: (line) => void logs.push(line) }),
-    authTimeoutMs: opts.authTimeoutMs ?? 5_000,
     requestTimeoutMs: opts.requestTimeoutMs,
     stdin,
     stdout,

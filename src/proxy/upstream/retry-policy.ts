@@ -13,8 +13,8 @@ export interface Attempt {
 
 export interface RetryOptions {
   authorizer: Authorizer;
-  /** Sends the request with this bearer token. */
-  send(token: string): Promise<Attempt>;
+  /** Sends the request with this bearer token (none while there is no sign-in). */
+  send(token: string | undefined): Promise<Attempt>;
   /** Renews the session `expired`; absent for requests that must not renew (the handshake's own). */
   renewSession?: (expired: string) => Promise<void>;
   closed(): boolean;
