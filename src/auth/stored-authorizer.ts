@@ -74,6 +74,11 @@ export interface StoredAuthorizerOptions {
   signIn(scopes: string[] | undefined, challenge: BearerChallenge | undefined): Promise<{ record: SignInRecord; tokens: Tokens }>;
   /** May this process open a browser sign-in by itself? */
   allowBrowser: boolean;
+  /**
+   * The sign-in needs no person (client credentials, cross-app access): it runs whenever the
+   * server asks, with no browser, no hold and no cool-down after a failure.
+   */
+  unattended?: boolean;
   /** How long a request waits for a browser sign-in before it is answered SIGN_IN_PENDING. */
   holdMs: number;
   /** How long a browser sign-in may take before it is abandoned. */
@@ -313,6 +318,7 @@ export class StoredAuthorizer implements Authorizer {
    * gets SIGN_IN_PENDING and the sign-in goes on: its result serves the next requests.
    */
   private async browserSignIn(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined): Promise<string> {
+    if (this.o.unattended) return this.signInShared(scopes, reason, challenge);
     if (!this.o.allowBrowser) {
       throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}): run \`${this.login}\` in a terminal.`);
     }
@@ -348,18 +354,18 @@ export class StoredAuthorizer implements Authorizer {
         this.held = { record: latest.record, tokens: latest.tokens };
         return latest.tokens.accessToken;
       }
-      const lastFailure = await this.o.signIns.lastSignInFailure(this.key);
+      const lastFailure = this.o.unattended ? 0 : await this.o.signIns.lastSignInFailure(this.key);
       if (this.clock.now() - lastFailure < this.o.browserCooldownMs) {
         throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}); the last browser sign-in was not completed: ${loginHint}.`);
       }
-      this.o.logger.info(`sign-in to ${this.o.target.url} needed (${reason}): opening the browser`);
+      this.o.logger.info(`sign-in to ${this.o.target.url} needed (${reason})${this.o.unattended ? '' : ': opening the browser'}`);
       let result: Held;
       try {
         result = await this.o.signIn(scopes, challenge);
       } catch (err) {
         // Remembered so that copies started later do not open tab after tab. A copy killed while it
         // waited records nothing: its tab is orphaned, and the next copy rightly opens a new one.
-        await this.o.signIns.recordSignInFailure(this.key).catch(() => {});
+        if (!this.o.unattended) await this.o.signIns.recordSignInFailure(this.key).catch(() => {});
         throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} did not complete (${errorMessage(err)}): ${loginHint}.`, { cause: err });
       }
       this.held = result;
