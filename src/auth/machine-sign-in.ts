@@ -14,7 +14,7 @@ import { registerSecret } from '../log.js';
 import { parseSecureUrl } from '../net.js';
 import type { ClientAuthMethod, ClientRecord, Target } from '../store/types.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
-import { type AuthContext, oauthErrorText, requestOptions } from './oauth.js';
+import { type AuthContext, oauthErrorText, readBody, requestOptions } from './oauth.js';
 import { chooseScopes } from './scopes.js';
 import { discoverForSignIn, type SignInDeps, type SignInResult } from './sign-in.js';
 import { tokensFrom } from './tokens.js';
@@ -148,7 +148,7 @@ async function exchangeIdToken(ctx: AuthContext, idp: IdpExchange, audience: str
   } catch (err) {
     throw unreachable(idp.tokenEndpoint, err);
   }
-  const text = await res.text();
+  const text = await readBody(res, idp.tokenEndpoint);
   let json: Record<string, unknown> = {};
   try {
     json = JSON.parse(text) as Record<string, unknown>;

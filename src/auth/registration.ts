@@ -3,11 +3,10 @@
 // made by RFC 7591 dynamic registration, cached per AS issuer and never reused with another AS.
 import type * as oauth from 'oauth4webapi';
 import { AppError, Code } from '../errors.js';
-import { unreachable } from '../http/client.js';
 import type { ClientAuthMethod, ClientRecord } from '../store/types.js';
 import { VERSION } from '../version.js';
 import { methodRegistered, methodToRequest } from './client-auth.js';
-import { type AuthContext, request } from './oauth.js';
+import { type AuthContext, readBody, request } from './oauth.js';
 
 export interface RegisteredClient {
   client: ClientRecord;
@@ -45,7 +44,7 @@ export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationSe
     }),
   });
   let body: Record<string, unknown> | undefined;
-  const text = await res.text().catch((err: unknown) => { throw unreachable(endpoint, err); });
+  const text = await readBody(res, endpoint);
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
