@@ -66,7 +66,7 @@ export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, 
     } catch (err) {
       if (timeout.aborted) {
         throw new AppError(Code.SIGN_IN_TIMEOUT, `no sign-in came back from the browser within ${formatDuration(o.timeoutMs)}`, {
-          hint: 'Open the URL above to finish signing in, or run the command again (--timeout sets the wait).',
+          hint: 'The sign-in link has expired with it: run the command again for a new one (--timeout sets the wait).',
           exitCode: ExitCode.timeout,
         });
       }

@@ -92,8 +92,9 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     const response = await authorizeInBrowser(ctx, {
       as, credentials: { client: registered.client, secret: registered.secret }, callback, resource: found.resource, scopes, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal,
       onAuthorizationUrl: async (authorizationUrl) => {
-        o.onStep?.({ kind: 'waiting', authorizationUrl, redirectUri: callback.redirectUri });
+        // Opened first, so that what is printed can say whether a browser opened.
         await o.openUrl(authorizationUrl);
+        o.onStep?.({ kind: 'waiting', authorizationUrl, redirectUri: callback.redirectUri });
       },
     }, request);
     o.onStep?.({ kind: 'exchanging' });

@@ -21,7 +21,7 @@ export function stepText(step: SignInStep, browserOpened: boolean): string {
     case 'discovering': return `Finding the authorization server for ${step.url}`;
     case 'registering': return `Registering appwrite-mcp with ${step.issuer}`;
     case 'waiting': return browserOpened
-      ? 'Your browser should open; if it did not, open this URL to sign in:'
+      ? 'A browser tab has been opened to sign in; if you do not see it, open this URL:'
       : 'Open this URL in a browser to sign in:';
     case 'exchanging': return 'Signed in through the browser; saving the sign-in';
     case 'saved': return `Saved to ${step.where}`;

@@ -4,7 +4,7 @@ import { parseBearerChallenge } from '../../src/authorization.js';
 import { authorizationServerMetadataUrls, protectedResourceMetadataUrls, resourceMatches } from '../../src/auth/discovery.js';
 import { chooseScopes, unionScopes } from '../../src/auth/scopes.js';
 import { redact, registerSecret } from '../../src/log.js';
-import { resolveServerUrl } from '../../src/target.js';
+import { parseHeaders, resolveServerUrl } from '../../src/target.js';
 import { AppError } from '../../src/errors.js';
 
 describe('loopback rule', () => {
@@ -90,5 +90,16 @@ describe('redaction', () => {
     const line = redact('refresh opaque-refresh-token-value-123 Authorization: Bearer abc.def.ghi {"access_token":"zzz"} code=xyz&state=1 eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.sig');
     expect(line).not.toMatch(/opaque-refresh-token-value-123|abc\.def\.ghi|zzz|xyz|eyJhbGci/);
     expect(line).toContain('state=1');
+  });
+});
+
+describe('--header values', () => {
+  it('expands ${VAR} from the environment, redacts what it expanded, and refuses what it cannot use', () => {
+    const headers = parseHeaders(['X-Api-Key: ${MY_KEY}', 'X-Project: p-${PROJECT}-1', 'X-Plain: $NOT_EXPANDED'], { MY_KEY: 'sk-expanded-secret-123', PROJECT: 'alpha' });
+    expect(headers).toEqual({ 'X-Api-Key': 'sk-expanded-secret-123', 'X-Project': 'p-alpha-1', 'X-Plain': '$NOT_EXPANDED' });
+    expect(redact('sent sk-expanded-secret-123')).toBe('sent [redacted]');
+    expect(() => parseHeaders(['X-Api-Key: ${UNSET_VARIABLE_FOR_TEST}'], {})).toThrow(/UNSET_VARIABLE_FOR_TEST is not set/);
+    expect(() => parseHeaders(['Authorization: Bearer x'], {})).toThrow(/Authorization is not allowed/);
+    expect(() => parseHeaders(['Bad Name: x'], {})).toThrow(/is not a header/);
   });
 });
