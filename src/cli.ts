@@ -80,6 +80,7 @@ const program = new Command('appwrite-mcp')
   .addOption(new Option('--header-file <path>', 'extra headers, one "Name: value" per line (keeps API keys out of client configs)'))
   .addOption(new Option('--profile <name>', 'keep this sign-in apart from others to the same server (env APPWRITE_MCP_PROFILE; also selects a section of config.json)'))
   .addOption(new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted; env APPWRITE_MCP_DEBUG)'))
+  .addOption(new Option('--quiet', 'only warnings and errors on stderr, for clients that show it to the user (env APPWRITE_MCP_QUIET)'))
   .addHelpText('after', `
 Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Codex, Claude Code):
   appwrite-mcp setup <client>     or by hand: { "command": "npx", "args": ["-y", "appwrite-mcp"] }
@@ -97,6 +98,7 @@ Environment:
   APPWRITE_MCP_CONFIG_DIR         where state, config.json and (as a fallback) secrets live
   APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS  bound on each keychain call (default 3000)
   APPWRITE_MCP_DEBUG              any value: as --debug
+  APPWRITE_MCP_QUIET              any value: as --quiet
   APPWRITE_MCP_BROWSER, BROWSER   command that opens the sign-in URL
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY  outbound proxy
   NODE_EXTRA_CA_CERTS             extra trusted CAs (corporate TLS inspection)

@@ -8,6 +8,8 @@ import { SignIns } from '../store/sign-ins.js';
 
 export interface CommonOptions {
   debug?: boolean;
+  /** Warnings and errors only on stderr. */
+  quiet?: boolean;
   store?: 'keychain' | 'file';
 }
 
@@ -26,7 +28,7 @@ function keychainTimeoutMs(env: NodeJS.ProcessEnv): number {
 }
 
 export function createCommandContext(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): CommandContext {
-  const logger = createLogger({ debug: opts.debug || Boolean(env.APPWRITE_MCP_DEBUG) });
+  const logger = createLogger({ debug: opts.debug || Boolean(env.APPWRITE_MCP_DEBUG), quiet: opts.quiet || Boolean(env.APPWRITE_MCP_QUIET) });
   const http = new HttpClient(env);
   const storePreference: StorePreference = opts.store ?? (env.APPWRITE_MCP_STORE === 'file' || env.APPWRITE_MCP_STORE === 'keychain' ? env.APPWRITE_MCP_STORE : 'auto');
   const signIns = new SignIns({ dir: configDir(env), logger, storePreference, keychain: { timeoutMs: keychainTimeoutMs(env), env } });

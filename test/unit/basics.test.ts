@@ -3,7 +3,7 @@ import { isLoopbackHost, parseSecureUrl } from '../../src/net.js';
 import { parseBearerChallenge } from '../../src/authorization.js';
 import { authorizationServerMetadataUrls, protectedResourceMetadataUrls, resourceMatches } from '../../src/auth/discovery.js';
 import { chooseScopes, unionScopes } from '../../src/auth/scopes.js';
-import { redact, registerSecret } from '../../src/log.js';
+import { createLogger, redact, registerSecret } from '../../src/log.js';
 import { parseHeaders, resolveServerUrl } from '../../src/target.js';
 import { AppError } from '../../src/errors.js';
 
@@ -101,5 +101,20 @@ describe('--header values', () => {
     expect(() => parseHeaders(['X-Api-Key: ${UNSET_VARIABLE_FOR_TEST}'], {})).toThrow(/UNSET_VARIABLE_FOR_TEST is not set/);
     expect(() => parseHeaders(['Authorization: Bearer x'], {})).toThrow(/Authorization is not allowed/);
     expect(() => parseHeaders(['Bad Name: x'], {})).toThrow(/is not a header/);
+  });
+});
+
+describe('logger', () => {
+  it('--quiet keeps warnings and errors only; --debug wins over it', () => {
+    const lines: string[] = [];
+    const quiet = createLogger({ quiet: true, write: (l) => void lines.push(l) });
+    quiet.info('signed in');
+    quiet.debug('details');
+    quiet.warn('the keychain is locked');
+    quiet.error('failed');
+    expect(lines).toEqual(['appwrite-mcp warning: the keychain is locked\n', 'appwrite-mcp error: failed\n']);
+    const both = createLogger({ quiet: true, debug: true, write: (l) => void lines.push(l) });
+    both.info('shown');
+    expect(lines.at(-1)).toBe('appwrite-mcp: shown\n');
   });
 });
