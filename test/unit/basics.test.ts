@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, parseSecureUrl } from '../../src/net.js';
 import { parseBearerChallenge } from '../../src/authorization.js';
 import { authorizationServerMetadataUrls, protectedResourceMetadataUrls, resourceMatches } from '../../src/auth/discovery.js';
-import { chooseScopes, unionScopes } from '../../src/auth/scopes.js';
+import { chooseScopes, describeScopes, narrowedScopes, unionScopes } from '../../src/auth/scopes.js';
 import { createLogger, redact, registerSecret } from '../../src/log.js';
 import { parseHeaders, resolveServerUrl } from '../../src/target.js';
 import { AppError } from '../../src/errors.js';
@@ -81,6 +81,27 @@ describe('scope selection', () => {
     expect(chooseScopes({ resourceScopes: ['c'] })).toEqual(['c']);
     expect(chooseScopes({})).toEqual([]);
     expect(unionScopes(['a', 'b'], ['b', 'c'])).toEqual(['a', 'b', 'c']);
+  });
+
+  it('after an invalid_scope: the umbrellas the AS lists (+ offline_access, openid email profile), else no scope, never the same again', () => {
+    const catalog = Array.from({ length: 70 }, (_, i) => `service${i}.read`);
+    const as = [...catalog, 'organization:all', 'all', 'openid', 'email', 'offline_access'];
+    expect(narrowedScopes([...catalog, 'offline_access'], as)).toEqual(['all', 'organization:all', 'offline_access', 'openid', 'email']);
+    expect(narrowedScopes(['project:all', 'x'], ['project:all'])).toEqual(['project:all']);
+    // No umbrella listed (or no AS metadata scopes): no `scope` parameter, the AS's default.
+    expect(narrowedScopes(catalog, [...catalog, 'openid', 'offline_access'])).toEqual([]);
+    expect(narrowedScopes(catalog, undefined)).toEqual([]);
+    // The umbrella request itself refused: no scope; nothing refused but no scope: nothing left to try.
+    expect(narrowedScopes(['offline_access', 'all'], ['all', 'offline_access'])).toEqual([]);
+    expect(narrowedScopes([], ['all'])).toEqual(['all']);
+    expect(narrowedScopes([], ['openid'])).toBeUndefined();
+  });
+
+  it('describes a scope list for a message: quoted when short, counted when long', () => {
+    expect(describeScopes([])).toBe('no scope');
+    expect(describeScopes(['all', 'offline_access'])).toBe('"all offline_access"');
+    const long = Array.from({ length: 70 }, (_, i) => `databases${i}.read`);
+    expect(describeScopes(long)).toBe(`70 scopes, ${long.join(' ').length} characters (databases0.read databases1.read databases2.read …)`);
   });
 });
 
