@@ -7,6 +7,7 @@ import type { CloudUser } from './accounts.js';
 import { TEST_USER } from './accounts.js';
 import { AuthServer } from './auth-server.js';
 import { verifyAccessToken, type AccessTokenClaims, type ResourceBinding } from './bearer.js';
+import type { ClientMetadataDocuments } from './client-metadata.js';
 import { createIssuer, type Issuer } from './issuer.js';
 import { McpResourceServer } from './mcp-server.js';
 import { McpResourceServerV2, type SlowRun, type V2Request, type V2ServerName } from './mcp-server-v2.js';
@@ -15,7 +16,7 @@ import { zeroStats, type CloudStats } from './stats.js';
 import type { Tamper } from './tamper.js';
 import type { TokenStatus } from './token-store.js';
 
-export type { CloudUser, CloudStats, Tamper, TokenStatus, SlowRun, V2Request, V2ServerName };
+export type { CloudUser, CloudStats, Tamper, TokenStatus, SlowRun, V2Request, V2ServerName, ClientMetadataDocuments };
 export { APPWRITE_SCOPES };
 
 export interface CloudOptions {
@@ -37,6 +38,11 @@ export interface CloudOptions {
   catalog?: 'appwrite';
   scopeCap?: { maxLength?: number; refusal?: 'redirect' | 'page' };
   umbrella?: boolean;
+  /**
+   * The console issuer accepts Client ID Metadata Document URLs as client ids and advertises
+   * `client_id_metadata_document_supported` (fetched over https, trusting `ca`).
+   */
+  clientMetadataDocuments?: ClientMetadataDocuments;
 }
 
 export interface Cloud {
@@ -95,7 +101,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     refreshTokenTtl: options.refreshTokenTtl ?? 14 * 24 * 3600,
     tamper: options.tamper ?? {},
     stats,
-    ...(root ? { scopeModel: rootScopes } : {}),
+    ...(root ? { scopeModel: rootScopes, clientMetadataDocuments: options.clientMetadataDocuments } : {}),
   });
   const [root, modern, dual, ...projectIssuers] = await Promise.all([
     issuerFor(ROOT_ISSUER_NAME, `${mcp.origin}/`, true),

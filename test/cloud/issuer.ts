@@ -6,6 +6,7 @@ import type { KoaContextWithOIDC, KoaMiddleware } from 'oidc-provider';
 import { findAccount } from './accounts.js';
 import { errorPage } from './pages.js';
 import { errors, Provider } from './load-oidc-provider.js';
+import { fetchClientMetadataDocument, type ClientMetadataDocuments } from './client-metadata.js';
 import { MCP_SCOPE_MODEL, type ScopeModel } from './scopes.js';
 import type { CloudStats } from './stats.js';
 import { tamperMiddleware, type Tamper } from './tamper.js';
@@ -21,6 +22,8 @@ export interface IssuerOptions {
   stats: CloudStats;
   /** How it treats its resource's scopes (default: mcp:read mcp:write, mcp:admin on request). */
   scopeModel?: ScopeModel;
+  /** Accept Client ID Metadata Document URLs as client ids (default: no). */
+  clientMetadataDocuments?: ClientMetadataDocuments;
 }
 
 export interface Issuer {
@@ -42,6 +45,7 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
   const path = new URL(o.issuer).pathname;
   const tokens = new TokenStore();
   const scopeModel = o.scopeModel ?? MCP_SCOPE_MODEL;
+  const cimd = o.clientMetadataDocuments;
 
   const provider = new Provider(o.issuer, {
     adapter: tokens.adapterClass(),
@@ -72,6 +76,9 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
       // A client may revoke only its own tokens (oidc-provider's default asks to be replaced).
       revocation: { enabled: true, allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): an https URL as
+      // client_id; the document is fetched, checked (client-metadata.ts) and taken as a public native client.
+      clientIdMetadataDocument: { enabled: cimd !== undefined, ack: 'draft-02' },
       resourceIndicators: {
         enabled: true,
         // Token and refresh requests without `resource` still get the JWT for the granted resource.
@@ -92,6 +99,7 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
         },
       },
     },
+    ...(cimd ? { fetch: (url: string | URL, init: RequestInit) => fetchClientMetadataDocument(String(url), init, cimd, o.stats) } : {}),
     rotateRefreshToken: true,
     ttl: {
       AccessToken: o.accessTokenTtl,
