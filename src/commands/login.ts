@@ -21,10 +21,10 @@ export interface LoginOptions extends CommonOptions, AuthFlags {
 export async function runLogin(opts: LoginOptions): Promise<number> {
   const target = resolveTarget(opts);
   const plan = signInPlan(opts, process.env, opts.clientSecretStdin ? await readSecretFromStdin() : undefined);
-  const { ctx, signIns, logger, http } = createCommandContext(opts);
-  const existing = await signIns.record(signInKey(target));
-  if (existing) process.stderr.write(`Already signed in to ${target.url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.\n`);
   const reporter = await createReporter(target.url, opts.timeout * 1000);
+  const { ctx, signIns, logger, http } = createCommandContext(opts, process.env, (line) => reporter.log(line));
+  const existing = await signIns.record(signInKey(target));
+  if (existing) reporter.log(`Already signed in to ${target.url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.`);
   const onInterrupt = () => {
     reporter.fail();
     void reporter.close().finally(() => {

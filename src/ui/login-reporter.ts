@@ -10,6 +10,8 @@ export interface LoginSummary {
 
 /** How `login` shows its progress: an ink view on a terminal, plain lines elsewhere. */
 export interface LoginReporter {
+  /** A log line (warnings, the scope-retry notice…), written so that the live view does not erase it. */
+  log(line: string): void;
   step(step: SignInStep, browserOpened: boolean): void;
   done(summary: LoginSummary): void;
   fail(): void;
@@ -40,6 +42,7 @@ export function summaryLines(s: LoginSummary): string[] {
 
 export function createPlainReporter(_url: string, write: (line: string) => void): LoginReporter {
   return {
+    log: (line) => write(line.replace(/\n$/, '')),
     step(step, browserOpened) {
       write(stepText(step, browserOpened));
       if (step.kind === 'waiting') write(`  ${step.authorizationUrl}`);

@@ -70,12 +70,14 @@ function LoginView({ state }: { state: ViewState }) {
 export function createInkReporter(_url: string, timeoutMs: number): LoginReporter {
   let state: ViewState = { browserOpened: false };
   // Ctrl-C is the login command's to handle (it prints a clean "cancelled" line and exits).
-  const app = render(<LoginView state={state} />, { stdout: process.stderr, patchConsole: false, exitOnCtrlC: false });
+  // patchConsole: log lines go through console.error, which ink writes above the live view.
+  const app = render(<LoginView state={state} />, { stdout: process.stderr, patchConsole: true, exitOnCtrlC: false });
   const update = (patch: Partial<ViewState>) => {
     state = { ...state, ...patch };
     app.rerender(<LoginView state={state} />);
   };
   return {
+    log: (line) => console.error(line.replace(/\n$/, '')),
     step: (step, browserOpened) => update(step.kind === 'waiting' && !state.banner
       ? { step, browserOpened, banner: `${stepText(step, browserOpened)}\n  ${step.authorizationUrl}`, deadline: Date.now() + timeoutMs }
       : { step, browserOpened }),
