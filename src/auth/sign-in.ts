@@ -153,7 +153,7 @@ function scopeRefusedHint(explicit: boolean): string {
 }
 
 function scopeRefusedError(request: PkceRequest, detail: string, explicit: boolean): AppError {
-  return new AppError(Code.AUTHORIZATION_REFUSED, `the authorization server refused the scope asked for (${describeScopes(request.scopes)}): ${detail}`, { hint: scopeRefusedHint(explicit) });
+  return new AppError(Code.SCOPE_REFUSED, `the authorization server refused the scope asked for (${describeScopes(request.scopes)}): ${detail}`, { hint: scopeRefusedHint(explicit) });
 }
 
 /**
