@@ -17,6 +17,12 @@ export interface CallbackServer {
    * request the flow rejects (a forged or stale one) is answered and the flow takes the next.
    */
   next(signal: AbortSignal): Promise<CallbackRequest>;
+  /**
+   * A callback that reached us another way: the address the browser ended on, pasted into the
+   * terminal (the browser runs where our loopback is out of reach: SSH, WSL, a container). It goes
+   * through the same checks as one the browser delivered.
+   */
+  deliver(request: CallbackRequest): void;
   close(): Promise<void>;
 }
 
@@ -34,10 +40,12 @@ export async function startCallbackServer(opts: { preferredPort?: number; path?:
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Not found');
       return;
     }
-    const request: CallbackRequest = { params: url.searchParams, respond: (page) => answer(res, page), redirect: (to) => redirect(res, to) };
+    deliver({ params: url.searchParams, respond: (page) => answer(res, page), redirect: (to) => redirect(res, to) });
+  });
+  const deliver = (request: CallbackRequest) => {
     if (waiting) waiting(request);
     else arrived.push(request);
-  });
+  };
   const answer = (res: ServerResponse, page: { ok: boolean; title: string; message: string }) => {
     if (res.headersSent) return;
     res.writeHead(page.ok ? 200 : 400, {
@@ -79,6 +87,7 @@ export async function startCallbackServer(opts: { preferredPort?: number; path?:
           resolve(req);
         };
       }),
+    deliver,
     close,
   };
 }

@@ -44,6 +44,11 @@ export interface SignInOptions extends ClientChoice {
   openUrl(url: string): void | Promise<void>;
   onStep?(step: SignInStep): void;
   signal?: AbortSignal;
+  /**
+   * Where the user can paste the address the browser ended on, when the browser cannot reach this
+   * machine's loopback: starts reading, hands each pasted line over, returns a function that stops.
+   */
+  pasted?(accept: (line: string) => void): () => void;
 }
 
 export interface SignInResult {
@@ -86,6 +91,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
 
   const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.cachedClient(as.issuer);
   const callback = await startCallbackServer({ preferredPort: registeredPort(cached?.client) });
+  const stopReading = o.pasted?.((line) => acceptPasted(ctx, callback, line));
   try {
     const authorizationRequest = (registered: RegisteredClient, asking = scopes) =>
       newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource: found.resource, scopes: asking });
@@ -142,8 +148,30 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     o.onStep?.({ kind: 'saved', where: store.describe() });
     return { record, tokens, where: store.describe() };
   } finally {
+    stopReading?.();
     await callback.close();
   }
+}
+
+/**
+ * A pasted line: the whole address of the callback (with its `state`, so every check applies), not
+ * the code alone, which would skip the `state` and `iss` checks.
+ */
+function acceptPasted(ctx: AuthContext, callback: CallbackServer, line: string): void {
+  const text = line.trim();
+  if (!text) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // not an address
+  }
+  if (!url || (!url.searchParams.has('code') && !url.searchParams.has('error'))) {
+    ctx.logger.warn(`that is not the address of the sign-in callback: paste the whole address your browser ended on (it starts with ${callback.redirectUri}?code=); the code alone is not enough, the address also carries the proof that it belongs to this sign-in`);
+    return;
+  }
+  const tell = (page: { ok: boolean; title: string; message: string }) => (page.ok ? ctx.logger.info(`${page.title}: ${page.message}`) : ctx.logger.warn(`${page.title}: ${page.message}`));
+  callback.deliver({ params: url.searchParams, respond: tell, redirect: (to) => ctx.logger.warn(`the authorization server wants another round: open ${to} and paste the address it ends on`) });
 }
 
 function scopeRefusedHint(explicit: boolean): string {

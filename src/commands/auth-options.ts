@@ -76,7 +76,7 @@ export interface SignInRun {
   challenge?: BearerChallenge;
   scopes?: string[];
   /** Browser sign-ins only. */
-  browser?: { timeoutMs: number; openUrl(url: string): void | Promise<void>; onStep?(step: SignInStep): void };
+  browser?: { timeoutMs: number; openUrl(url: string): void | Promise<void>; onStep?(step: SignInStep): void; pasted?(accept: (line: string) => void): () => void };
 }
 
 /** Runs the sign-in the plan describes. The auth modules load only now (none at proxy start-up). */
@@ -93,7 +93,7 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
   return signIn(deps, {
     target: run.target, challenge: run.challenge, scopes: run.scopes,
     clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
-    timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep,
+    timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep, pasted: browser.pasted,
   });
 }
 
