@@ -14,29 +14,42 @@ export interface RegisteredClient {
   secret?: string;
 }
 
+/** RFC 8628 §3.4: the grant type of the device flow's token requests. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** What a browser sign-in's client is registered for (the RFC 7591 `grant_types`). */
+export const BROWSER_GRANT_TYPES: readonly string[] = ['authorization_code', 'refresh_token'];
+/** What `login --device-code`'s client is registered for: no redirect, so no authorization code. */
+export const DEVICE_GRANT_TYPES: readonly string[] = [DEVICE_CODE_GRANT, 'refresh_token'];
+
 /**
- * RFC 7591 §3.1: a native client with a loopback redirect (RFC 8252 §7.3), public when the AS
- * allows it. The answer is read leniently where safety is not at stake: a `client_secret` without
- * `client_secret_expires_at` (required by §3.2.1, often omitted) is taken as never expiring.
+ * RFC 7591 §3.1: a native client, public when the AS allows it. With the authorization code grant
+ * it has a loopback redirect (RFC 8252 §7.3) and `response_types: ["code"]`; without it (the device
+ * flow) no redirect and no response type. The answer is read leniently where safety is not at
+ * stake: a `client_secret` without `client_secret_expires_at` (required by §3.2.1, often omitted) is
+ * taken as never expiring.
  */
-export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationServer, redirectUri: string): Promise<RegisteredClient> {
+export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationServer, redirectUri: string | undefined, grantTypes: readonly string[] = BROWSER_GRANT_TYPES): Promise<RegisteredClient> {
   const endpoint = as.registration_endpoint;
   if (!endpoint) {
     throw new AppError(Code.REGISTRATION_UNSUPPORTED, `the authorization server "${as.issuer}" does not offer dynamic client registration`, {
-      hint: 'Register a client with the redirect URI http://127.0.0.1/callback yourself and pass its id with --client-id (and its secret, if any, in APPWRITE_MCP_CLIENT_SECRET).',
+      hint: grantTypes.includes(DEVICE_CODE_GRANT)
+        ? 'Register a client allowed the device authorization grant (urn:ietf:params:oauth:grant-type:device_code) yourself and pass its id with --client-id (and its secret, if any, in APPWRITE_MCP_CLIENT_SECRET).'
+        : 'Register a client with the redirect URI http://127.0.0.1/callback yourself and pass its id with --client-id (and its secret, if any, in APPWRITE_MCP_CLIENT_SECRET).',
     });
   }
+  const redirects = grantTypes.includes('authorization_code');
+  if (redirects && !redirectUri) throw new TypeError('registering for the authorization code grant needs a redirect URI');
   const asked: ClientAuthMethod = methodToRequest(as);
-  ctx.logger.debug(`registering a client at ${endpoint} (token_endpoint_auth_method ${asked})`);
+  ctx.logger.debug(`registering a client at ${endpoint} (grant_types ${grantTypes.join(' ')}, token_endpoint_auth_method ${asked})`);
   const res = await request(ctx, endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify({
       client_name: 'appwrite-mcp',
       application_type: 'native',
-      redirect_uris: [redirectUri],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
+      ...(redirects ? { redirect_uris: [redirectUri], response_types: ['code'] } : { response_types: [] }),
+      grant_types: grantTypes,
       token_endpoint_auth_method: asked,
       software_id: 'appwrite-mcp',
       software_version: VERSION,
@@ -69,9 +82,10 @@ export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationSe
       issuer: as.issuer,
       clientId: body.client_id,
       method: 'dcr',
-      redirectUris: [redirectUri],
+      redirectUris: redirects ? [redirectUri!] : [],
       registeredAt: Date.now(),
       authMethod,
+      ...(grantTypes.join(' ') !== BROWSER_GRANT_TYPES.join(' ') ? { grantTypes: [...grantTypes] } : {}),
       ...(secret ? { hasSecret: true } : {}),
       ...(expiresAt ? { secretExpiresAt: expiresAt } : {}),
     },

@@ -16,7 +16,7 @@ import type { KeychainOptions } from './keychain.js';
 import { acquireLock, withLock, type LockHandle, type LockOptions } from './lock.js';
 import { openSecretStore, secretStoreOfKind, type SecretChange, type SecretStore, type SecretStoreKind, type StorePreference } from './secrets.js';
 import { loadState, updateState } from './state.js';
-import type { Account, ClientRecord, SignInRecord, Target, TokenInfo, Tokens } from './types.js';
+import type { Account, ClientPurpose, ClientRecord, SignInRecord, Target, TokenInfo, Tokens } from './types.js';
 
 export interface SignInsOptions {
   /** The config dir: state.json, locks/, and the 0600 secrets file when that is the store. */
@@ -236,28 +236,29 @@ export class SignIns {
   /** Forgets every cached client registration (and its secret) and remembered sign-in failure (`logout --all`). */
   async forgetClients(): Promise<void> {
     const clients = await updateState(this.dir, this.logger, (s) => {
-      const all = Object.values(s.clients);
+      const all = Object.entries(s.clients);
       s.clients = {};
       s.signInFailures = {};
       return all;
     });
-    for (const client of clients) {
-      if (client.hasSecret) await this.deleteEntry(client.secretStore ?? 'file', clientSecretName(client.issuer)).catch((err) => this.logger.warn(`could not delete the secret of client ${client.clientId} (${errorMessage(err)})`));
+    for (const [cacheKey, client] of clients) {
+      if (client.hasSecret) await this.deleteEntry(client.secretStore ?? 'file', clientSecretName(cacheKey)).catch((err) => this.logger.warn(`could not delete the secret of client ${client.clientId} (${errorMessage(err)})`));
     }
   }
 
-  // ── client registrations (per AS issuer) ─────────────────────────────────────────────────
+  // ── client registrations (per AS issuer, and what they are for) ───────────────────────
 
   /**
-   * The registration cached for `issuer`, with its secret when it has one. One whose secret cannot
-   * be read (or has expired) is as good as none: the caller registers again.
+   * The registration cached for `issuer` and `purpose`, with its secret when it has one. One whose
+   * secret cannot be read (or has expired) is as good as none: the caller registers again.
    */
-  async cachedClient(issuer: string): Promise<{ client: ClientRecord; secret?: string } | undefined> {
-    const client = (await loadState(this.dir, this.logger)).clients[issuer];
+  async cachedClient(issuer: string, purpose: ClientPurpose = 'browser'): Promise<{ client: ClientRecord; secret?: string } | undefined> {
+    const key = clientCacheKey(issuer, purpose);
+    const client = (await loadState(this.dir, this.logger)).clients[key];
     if (!client) return undefined;
     if (client.secretExpiresAt !== undefined && client.secretExpiresAt <= this.now() + 60_000) return undefined;
     if (!client.hasSecret) return { client };
-    const secret = await readSecret(this.storeOf(client.secretStore ?? 'file'), clientSecretName(issuer), 1).catch((err: unknown) => {
+    const secret = await readSecret(this.storeOf(client.secretStore ?? 'file'), clientSecretName(key), 1).catch((err: unknown) => {
       this.logger.debug(`the cached client's secret for ${issuer} could not be read: ${errorMessage(err)}`);
       return undefined;
     });
@@ -265,26 +266,28 @@ export class SignIns {
   }
 
   /** Caches a registration for reuse by later sign-ins with this AS; its secret goes to the secret store. */
-  async saveClient(client: ClientRecord, secret: string | undefined): Promise<void> {
+  async saveClient(client: ClientRecord, secret: string | undefined, purpose: ClientPurpose = 'browser'): Promise<void> {
+    const key = clientCacheKey(client.issuer, purpose);
     let cached = client;
     if (secret !== undefined) {
       const store = await this.chooseStore();
-      const name = clientSecretName(client.issuer);
+      const name = clientSecretName(key);
       await store.write(encodeParts(secret, store.maxValueLength).map((v, i) => [partNames(name, MAX_PARTS)[i]!, v] as const));
       cached = { ...client, hasSecret: true, secretStore: store.kind };
     }
-    await updateState(this.dir, this.logger, (s) => { s.clients[client.issuer] = cached; });
+    await updateState(this.dir, this.logger, (s) => { s.clients[key] = cached; });
   }
 
   /** The AS no longer knows this client: the next sign-in registers anew. */
-  async forgetClient(issuer: string, clientId: string): Promise<void> {
+  async forgetClient(issuer: string, clientId: string, purpose: ClientPurpose = 'browser'): Promise<void> {
+    const key = clientCacheKey(issuer, purpose);
     const forgotten = await updateState(this.dir, this.logger, (s) => {
-      const cached = s.clients[issuer];
+      const cached = s.clients[key];
       if (cached?.clientId !== clientId) return undefined;
-      delete s.clients[issuer];
+      delete s.clients[key];
       return cached;
     });
-    if (forgotten?.hasSecret) await this.deleteEntry(forgotten.secretStore ?? 'file', clientSecretName(issuer));
+    if (forgotten?.hasSecret) await this.deleteEntry(forgotten.secretStore ?? 'file', clientSecretName(key));
   }
 
   // ── browser sign-ins the proxy started and that were not completed ───────────────────────
@@ -386,9 +389,17 @@ function secretName(key: string, which: 'access' | 'refresh' | 'client-secret'):
   return `${key} ${which}`;
 }
 
-/** The secret of the registration cached for an AS (a sign-in keeps its own copy). */
-function clientSecretName(issuer: string): string {
-  return `client ${issuer} secret`;
+/**
+ * Where a registration is cached in state.json: the browser's under the issuer, the device flow's
+ * under `<issuer>#device` (an issuer has no fragment, RFC 8414 §2).
+ */
+function clientCacheKey(issuer: string, purpose: ClientPurpose): string {
+  return purpose === 'device' ? `${issuer}#device` : issuer;
+}
+
+/** The secret of a cached registration, by its cache key (a sign-in keeps its own copy). */
+function clientSecretName(cacheKey: string): string {
+  return `client ${cacheKey} secret`;
 }
 
 /** Entry names of a secret's parts: `<name>`, `<name> (2)`, `<name> (3)`, … */

@@ -7,6 +7,13 @@ export type { SecretStoreKind };
 
 export type RegistrationMethod = 'dcr' | 'preregistered' | 'cimd';
 
+/**
+ * What a cached registration is for: the browser sign-in (authorization code with a loopback
+ * redirect), or `login --device-code` (the device authorization grant, no redirect). One of each
+ * may be cached per AS issuer.
+ */
+export type ClientPurpose = 'browser' | 'device';
+
 /** How the client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`). */
 export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
@@ -25,6 +32,8 @@ export interface ClientRecord {
   secretExpiresAt?: number;
   /** Where a cached registration's secret is (a sign-in keeps its own copy with its tokens). */
   secretStore?: SecretStoreKind;
+  /** The RFC 7591 `grant_types` it was registered with; absent: authorization_code and refresh_token. */
+  grantTypes?: string[];
 }
 
 export interface Account {
@@ -92,7 +101,7 @@ export interface SignInRecord {
 export interface StateFile {
   version: 2;
   signIns: Record<string, SignInRecord>;
-  /** Cached client registrations by AS issuer. */
+  /** Cached client registrations by AS issuer (`<issuer>#device` for the device flow's). */
   clients: Record<string, ClientRecord>;
   /** When an automatic browser sign-in last failed or was abandoned (epoch ms) by sign-in key, to rate-limit tabs. */
   signInFailures?: Record<string, number>;

@@ -140,6 +140,25 @@ describe('SignIns', () => {
     expect(await signIns.forget(record)).toEqual({ deleted: false });
   });
 
+  it('caches a browser and a device registration per issuer apart, each with its own secret; logout --all forgets both', async () => {
+    const { signIns, keychain } = await fakeSignIns(await tempDir());
+    const browserClient = { issuer: ISSUER, clientId: 'browser-client', method: 'dcr' as const, redirectUris: ['http://127.0.0.1:5000/callback'], registeredAt: 1, authMethod: 'client_secret_basic' as const };
+    const deviceClient = { issuer: ISSUER, clientId: 'device-client', method: 'dcr' as const, redirectUris: [], registeredAt: 2, authMethod: 'client_secret_basic' as const, grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] };
+    await signIns.saveClient(browserClient, 'browser-secret');
+    await signIns.saveClient(deviceClient, 'device-secret', 'device');
+    expect(await signIns.cachedClient(ISSUER)).toMatchObject({ client: { clientId: 'browser-client' }, secret: 'browser-secret' });
+    expect(await signIns.cachedClient(ISSUER, 'device')).toMatchObject({ client: { clientId: 'device-client', grantTypes: deviceClient.grantTypes }, secret: 'device-secret' });
+    // Forgetting one (the AS no longer knows it) leaves the other.
+    await signIns.forgetClient(ISSUER, 'device-client', 'device');
+    expect(await signIns.cachedClient(ISSUER, 'device')).toBeUndefined();
+    expect(await signIns.cachedClient(ISSUER)).toMatchObject({ secret: 'browser-secret' });
+    await signIns.saveClient(deviceClient, 'device-secret', 'device');
+    await signIns.forgetClients();
+    expect(await signIns.cachedClient(ISSUER)).toBeUndefined();
+    expect(await signIns.cachedClient(ISSUER, 'device')).toBeUndefined();
+    expect([...keychain.values.values()].join(' ')).not.toMatch(/browser-secret|device-secret/);
+  });
+
   it('a save that fails names where, with code save_failed', async () => {
     const { signIns, keychain, store } = await fakeSignIns(await tempDir());
     const record = await signIns.saveSignIn(newSignIn(tokens('i')), store);
