@@ -12,10 +12,11 @@ import { createIssuer, type Issuer } from './issuer.js';
 import { McpResourceServer } from './mcp-server.js';
 import { McpResourceServerV2, type SlowRun, type V2Request, type V2ServerName } from './mcp-server-v2.js';
 import { APPWRITE_SCOPES, appwriteScopeModel, type ScopeModel } from './scopes.js';
-import { zeroStats, type CloudStats } from './stats.js';
+import { zeroStats, type CloudStats, type DevicePoll } from './stats.js';
 import type { Tamper } from './tamper.js';
 import type { TokenStatus } from './token-store.js';
 
+export type { DevicePoll };
 export type { CloudUser, CloudStats, Tamper, TokenStatus, SlowRun, V2Request, V2ServerName, ClientMetadataDocuments };
 export { APPWRITE_SCOPES };
 
@@ -43,6 +44,12 @@ export interface CloudOptions {
    * `client_id_metadata_document_supported` (fetched over https, trusting `ca`).
    */
   clientMetadataDocuments?: ClientMetadataDocuments;
+  /**
+   * The console issuer (root layout) offers the device authorization grant (RFC 8628; default on);
+   * the project issuers never do. `deviceCodeTtl`: a device code's lifetime in seconds (default 600).
+   */
+  deviceFlow?: boolean;
+  deviceCodeTtl?: number;
 }
 
 export interface Cloud {
@@ -72,6 +79,8 @@ export interface Cloud {
   v2McpRequests(): V2Request[];
   /** How the v2 servers' `slow` tool runs ended (`cancelled` when the client cancelled in time). */
   slowRuns(): SlowRun[];
+  /** The console issuer's device code polls (RFC 8628 §3.4): when each arrived and what it was answered. */
+  devicePolls(): DevicePoll[];
   stop(): Promise<void>;
 }
 
@@ -101,7 +110,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     refreshTokenTtl: options.refreshTokenTtl ?? 14 * 24 * 3600,
     tamper: options.tamper ?? {},
     stats,
-    ...(root ? { scopeModel: rootScopes, clientMetadataDocuments: options.clientMetadataDocuments } : {}),
+    ...(root ? { scopeModel: rootScopes, clientMetadataDocuments: options.clientMetadataDocuments, deviceFlow: options.deviceFlow ?? true, deviceCodeTtl: options.deviceCodeTtl } : {}),
   });
   const [root, modern, dual, ...projectIssuers] = await Promise.all([
     issuerFor(ROOT_ISSUER_NAME, `${mcp.origin}/`, true),
@@ -170,6 +179,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     dualIssuer: dual.issuer,
     v2McpRequests: () => v2.requests(),
     slowRuns: () => v2.slowRuns(),
+    devicePolls: () => [...root.devicePolls],
     stop: async () => { await Promise.all([auth.stop(), mcp.stop(), v2.stop()]); },
   };
 }

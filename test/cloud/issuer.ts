@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { KoaContextWithOIDC, KoaMiddleware } from 'oidc-provider';
 import { findAccount } from './accounts.js';
-import { errorPage } from './pages.js';
+import { deviceCodePage, deviceConfirmPage, deviceDonePage, errorPage } from './pages.js';
 import { errors, Provider } from './load-oidc-provider.js';
 import { fetchClientMetadataDocument, type ClientMetadataDocuments } from './client-metadata.js';
 import { MCP_SCOPE_MODEL, type ScopeModel } from './scopes.js';
-import type { CloudStats } from './stats.js';
+import type { CloudStats, DevicePoll } from './stats.js';
 import { tamperMiddleware, type Tamper } from './tamper.js';
 import { TokenStore } from './token-store.js';
 
@@ -24,6 +24,10 @@ export interface IssuerOptions {
   scopeModel?: ScopeModel;
   /** Accept Client ID Metadata Document URLs as client ids (default: no). */
   clientMetadataDocuments?: ClientMetadataDocuments;
+  /** The device authorization grant (RFC 8628): its endpoint advertised, its pages served (default: no). */
+  deviceFlow?: boolean;
+  /** Lifetime of a device code in seconds (default 600, oidc-provider's). */
+  deviceCodeTtl?: number;
 }
 
 export interface Issuer {
@@ -34,6 +38,8 @@ export interface Issuer {
   provider: Provider;
   tokens: TokenStore;
   publicJwks: { keys: JWK[] };
+  /** Every device code poll of its token endpoint, in order. */
+  devicePolls: DevicePoll[];
 }
 
 export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
@@ -76,6 +82,19 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
       // A client may revoke only its own tokens (oidc-provider's default asks to be replaced).
       revocation: { enabled: true, allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // RFC 8628: `<issuer>/device/auth` for the device, `<issuer>/device` for the person, who then
+      // goes through the same login and consent pages (interactions.ts) as a browser sign-in.
+      deviceFlow: {
+        enabled: o.deviceFlow === true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: deviceCodeInput,
+        userCodeConfirmSource: deviceCodeConfirm,
+        successSource: async (ctx: KoaContextWithOIDC) => {
+          ctx.type = 'html';
+          ctx.body = deviceDonePage(true, 'You are signed in. The application on your device continues by itself; you can close this tab.');
+        },
+      },
       // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): an https URL as
       // client_id; the document is fetched, checked (client-metadata.ts) and taken as a public native client.
       clientIdMetadataDocument: { enabled: cimd !== undefined, ack: 'draft-02' },
@@ -109,21 +128,46 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
+      DeviceCode: o.deviceCodeTtl ?? 600,
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${path}/interaction/${interaction.uid}` },
   });
 
-  provider.use(standardBehaviour(o.stats, scopeModel));
+  const devicePolls: DevicePoll[] = [];
+  provider.use(standardBehaviour(o.stats, scopeModel, devicePolls));
   provider.use(tamperMiddleware(o.tamper));
   countEvents(provider, tokens, o.stats);
 
-  return { name: o.name, issuer: o.issuer, path, resource: o.resource, provider, tokens, publicJwks: { keys: [publicJwk] } };
+  return { name: o.name, issuer: o.issuer, path, resource: o.resource, provider, tokens, publicJwks: { keys: [publicJwk] }, devicePolls };
 }
 
 const SCOPE_REFUSAL = Symbol('scope refusal');
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** oidc-provider's user-code page, also shown after a wrong, expired or used code, and after a refusal. */
+async function deviceCodeInput(ctx: KoaContextWithOIDC, form: string, _out?: unknown, err?: Error & { userCode?: string }) {
+  ctx.type = 'html';
+  if (err?.name === 'AbortedError') {
+    ctx.body = deviceDonePage(false, 'You did not allow the sign-in; the application on your device has been told. You can close this tab.');
+    return;
+  }
+  const problems: Record<string, string> = {
+    NoCodeError: 'Enter the code first.',
+    NotFoundError: 'There is no sign-in waiting for that code; check it and try again.',
+    ExpiredError: 'That code has expired; start the sign-in on your device again for a new one.',
+    AlreadyUsedError: 'That code has already been used.',
+  };
+  ctx.body = deviceCodePage(form, err ? problems[err.name] ?? `The code could not be checked: ${err.message}` : undefined);
+}
+
+/** The code to compare with the device's, before login and consent. */
+async function deviceCodeConfirm(ctx: KoaContextWithOIDC, form: string, client: { clientId: string; clientName?: string }, _deviceInfo: unknown, userCode: string) {
+  ctx.type = 'html';
+  ctx.body = deviceConfirmPage(form, client.clientName ?? client.clientId, userCode);
+}
 
 /** Request defaults and metadata additions that make oidc-provider look like Appwrite's AS. */
-function standardBehaviour(stats: CloudStats, model: ScopeModel): KoaMiddleware {
+function standardBehaviour(stats: CloudStats, model: ScopeModel, devicePolls: DevicePoll[]): KoaMiddleware {
   return async (ctx, next) => {
     if (ctx.path === '/auth') {
       stats.authorizeRequests++;
@@ -140,6 +184,10 @@ function standardBehaviour(stats: CloudStats, model: ScopeModel): KoaMiddleware 
       }
     }
     await next();
+    if (ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === DEVICE_CODE_GRANT) {
+      const error = (ctx.body as { error?: unknown } | undefined)?.error;
+      devicePolls.push({ at: Date.now(), answer: typeof error === 'string' ? error : 'tokens' });
+    }
     if (ctx.oidc?.route === 'discovery') {
       const metadata = ctx.body as { scopes_supported: string[] };
       metadata.scopes_supported = [...new Set([...metadata.scopes_supported, ...model.resourceScopes])];
@@ -176,7 +224,9 @@ function countEvents(provider: Provider, tokens: TokenStore, stats: CloudStats) 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     if (grantType(ctx) === 'authorization_code') stats.authorizationCodeGrants++;
     if (grantType(ctx) === 'refresh_token') stats.refreshGrants++;
+    if (grantType(ctx) === DEVICE_CODE_GRANT) stats.deviceCodeGrants++;
   });
+  provider.on('device_authorization.success', () => { stats.deviceAuthorizations++; });
   provider.on('grant.error', (ctx: KoaContextWithOIDC) => {
     if (grantType(ctx) === 'refresh_token') stats.refreshFailures++;
   });

@@ -70,3 +70,38 @@ export function errorPage(error: string, description?: string): string {
 <p class="error" role="alert"><code>${escape(error)}</code>${description ? ` ${escape(description)}` : ''}</p>
 <p class="sub">Close this tab and start the sign-in again from your application.</p>`);
 }
+
+// The device authorization grant's pages (RFC 8628 §3.3): oidc-provider hands over its forms (with
+// their xsrf field); these pages wrap them. The browser tests fill in input name="user_code" and
+// click #continue, then #confirm (or #abort); the last page's `#result` heading says how it went.
+
+/** Where the user types the code shown by the device (also after a wrong, expired or used code). */
+export function deviceCodePage(form: string, problem?: string): string {
+  return layout('Connect a device', `
+<h1>Connect a device</h1>
+<p class="sub">Enter the code shown by the application you are signing in to.</p>
+${problem ? `<p class="error" role="alert" id="problem">${escape(problem)}</p>` : ''}
+${form}
+<div class="actions"><button id="continue" class="primary" type="submit" form="op.deviceInputForm">Continue</button></div>`);
+}
+
+/** The code, for the user to compare with the one the device shows, before anything is granted. */
+export function deviceConfirmPage(form: string, clientName: string, userCode: string): string {
+  return layout('Confirm the code', `
+<h1>Is this the code on your device?</h1>
+<p class="sub"><strong>${escape(clientName)}</strong> shows this code:</p>
+<p><code id="user-code" style="font-size: 24px">${escape(userCode)}</code></p>
+<p class="sub">If it does not match, or you did not start this sign-in, cancel.</p>
+${form}
+<div class="actions">
+  <button id="confirm" class="primary" type="submit" form="op.deviceConfirmForm">Continue</button>
+  <button id="abort" class="secondary" type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Cancel</button>
+</div>`);
+}
+
+/** The end of the device sign-in in the browser: the device picks the tokens up by itself. */
+export function deviceDonePage(ok: boolean, message: string): string {
+  return layout(ok ? 'Device connected' : 'Sign-in cancelled', `
+<h1 id="result" data-ok="${ok}">${ok ? 'Device connected' : 'Sign-in cancelled'}</h1>
+<p class="sub">${escape(message)}</p>`);
+}

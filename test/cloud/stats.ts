@@ -12,6 +12,15 @@ export interface CloudStats {
   /** Client ID Metadata Documents fetched by the AS, and those it refused. */
   clientMetadataFetches: number;
   clientMetadataRejections: number;
+  /** Device authorization requests answered with a code (RFC 8628 §3.2), and device codes exchanged for tokens. */
+  deviceAuthorizations: number;
+  deviceCodeGrants: number;
+}
+
+/** A poll of the token endpoint with a device code: when it arrived, and its answer (an error code, or `tokens`). */
+export interface DevicePoll {
+  at: number;
+  answer: string;
 }
 
 export function zeroStats(): CloudStats {
@@ -27,5 +36,7 @@ export function zeroStats(): CloudStats {
     sessionDeletes: 0,
     clientMetadataFetches: 0,
     clientMetadataRejections: 0,
+    deviceAuthorizations: 0,
+    deviceCodeGrants: 0,
   };
 }

@@ -9,7 +9,14 @@ export interface Tamper {
   wrongIss?: boolean;
   wrongState?: boolean;
   noRevocation?: boolean;
+  /**
+   * Device code polls (RFC 8628 §3.5) the token endpoint answers with these errors, one per poll and
+   * in order, instead of `authorization_pending` (e.g. `['slow_down']`, `['expired_token']`).
+   */
+  devicePollErrors?: string[];
 }
+
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export const WRONG_ISSUER = 'http://127.0.0.1:1/v1/oauth2/impostor';
 export const WRONG_RESOURCE = 'http://127.0.0.1:1/other';
@@ -22,6 +29,12 @@ export function tamperMiddleware(tamper: Tamper): KoaMiddleware {
       if (tamper.noS256) metadata.code_challenge_methods_supported = ['plain'];
       if (tamper.metadataIssuerMismatch) metadata.issuer = WRONG_ISSUER;
       if (tamper.noRevocation) delete metadata.revocation_endpoint;
+      return;
+    }
+    if (tamper.devicePollErrors?.length && ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === DEVICE_CODE_GRANT
+      && (ctx.body as { error?: unknown } | undefined)?.error === 'authorization_pending') {
+      const error = tamper.devicePollErrors.shift()!;
+      ctx.body = { error, error_description: `tampered: ${error} instead of authorization_pending` };
       return;
     }
     if ((tamper.wrongIss || tamper.wrongState) && isAuthorizationResponse(ctx)) {

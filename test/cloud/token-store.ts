@@ -25,7 +25,7 @@ export class TokenStore {
       async upsert(id: string, payload: AdapterPayload, expiresIn?: number) { store.upsert(this.model, id, payload, expiresIn); }
       async find(id: string) { return store.find(`${this.model}:${id}`); }
       async findByUid(uid: string) { return store.findByUid(this.model, uid); }
-      async findByUserCode() { return undefined; }
+      async findByUserCode(userCode: string) { return store.findByUserCode(this.model, userCode); }
       async consume(id: string) {
         const entry = store.entries.get(`${this.model}:${id}`);
         if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
@@ -99,6 +99,14 @@ export class TokenStore {
   private findByUid(model: string, uid: string): AdapterPayload | undefined {
     for (const [key, entry] of this.entries) {
       if (key.startsWith(`${model}:`) && entry.payload.uid === uid) return this.find(key);
+    }
+    return undefined;
+  }
+
+  /** A device code (RFC 8628) by the code the person types in. */
+  private findByUserCode(model: string, userCode: string): AdapterPayload | undefined {
+    for (const [key, entry] of this.entries) {
+      if (key.startsWith(`${model}:`) && entry.payload.userCode === userCode) return this.find(key);
     }
     return undefined;
   }
