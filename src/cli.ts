@@ -107,7 +107,7 @@ Defaults for --url, --scope, --store, --client-id and --client-metadata-url can 
 in the config directory (see the README), with a section per profile.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in, 4 signed in but needs attention,
-            5 sign-in timed out, 6 access denied.`);
+            5 sign-in timed out (or its device code expired), 6 access denied.`);
 
 addClientOptions(program
   .command('proxy', { isDefault: true }))
@@ -135,11 +135,12 @@ addClientOptions(program
 
 addClientOptions(program
   .command('login'))
-  .description('sign in through the browser now, so your MCP client never has to wait')
+  .description('sign in through the browser now (or from another device with --device-code), so your MCP client never has to wait')
   .option('--scope <scopes>', 'scopes to request, space-separated (default: what the server asks for)')
   .option('--client-secret-stdin', 'read the client secret of --client-id from stdin')
-  .option('--no-browser', 'do not open a browser; print the URL to open yourself')
-  .addOption(new Option('--timeout <seconds>', 'how long to wait for the browser').argParser(seconds).default(300))
+  .option('--device-code', 'sign in from any other device with a code (RFC 8628 device authorization grant, where the authorization server offers it): for SSH, containers, machines without a browser')
+  .option('--no-browser', 'do not open a browser; print the URL to open yourself (with --device-code: the page that takes the code)')
+  .addOption(new Option('--timeout <seconds>', 'how long to wait for the sign-in (default 300; with --device-code, until the code expires, at most 1800)').argParser(seconds))
   .addOption(storeOption())
   .action(async (_opts, command: Command) => {
     const { runLogin } = await import('./commands/login.js');

@@ -28,6 +28,11 @@ export const Code = {
   /** The authorization endpoint refused the scope before any browser tab opened. */
   SCOPE_REFUSED: 'scope_refused',
   TOKEN_EXCHANGE_FAILED: 'token_exchange_failed',
+  // The device authorization grant (RFC 8628, `login --device-code`)
+  /** The AS advertises no `device_authorization_endpoint`. */
+  DEVICE_FLOW_UNSUPPORTED: 'device_flow_unsupported',
+  /** The device code expired (`expired_token`, or its `expires_in` passed) before the user approved. */
+  DEVICE_CODE_EXPIRED: 'device_code_expired',
   // The token endpoint after sign-in
   GRANT_INVALID: 'invalid_grant',
   CLIENT_UNKNOWN: 'invalid_client',

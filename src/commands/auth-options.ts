@@ -1,6 +1,7 @@
 // How `login` and the proxy sign in, from their flags and environment: which client to be
 // (--client-id with APPWRITE_MCP_CLIENT_SECRET, --client-metadata-url, or a registered one) and
-// which grant (the browser, --client-credentials, or enterprise-managed --idp-token-endpoint).
+// which grant (the browser, `login --device-code`, --client-credentials, or enterprise-managed
+// --idp-token-endpoint).
 // Secrets come from the environment or stdin, never from argv (other users can read it in `ps`).
 import type { BearerChallenge } from '../authorization.js';
 import type { SignInResult, SignInStep } from '../auth/sign-in.js';
@@ -20,11 +21,15 @@ export interface AuthFlags {
   privateKeyFile?: string;
   idpTokenEndpoint?: string;
   idpClientId?: string;
+  /** `login --device-code`: the device authorization grant (RFC 8628) instead of the browser redirect. */
+  deviceCode?: boolean;
 }
 
 export interface SignInPlan {
   /** True when no person is needed (client credentials, cross-app access): no browser, no hold. */
   unattended: boolean;
+  /** The device authorization grant (a person, on any device) instead of the browser redirect. */
+  device?: boolean;
   clientId?: string;
   clientSecret?: string;
   clientMetadataUrl?: string;
@@ -40,6 +45,10 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
   const clientMetadataUrl = metadataUrl === undefined ? undefined : parseSecureUrl(metadataUrl, '--client-metadata-url').href;
   if (clientSecret !== undefined && clientId === undefined) {
     throw new AppError(Code.USAGE, 'a client secret was given (APPWRITE_MCP_CLIENT_SECRET) without a client id', { hint: 'Pass --client-id <id> (or APPWRITE_MCP_CLIENT_ID) too.' });
+  }
+  const unattended = flags.clientCredentials || flags.idpTokenEndpoint !== undefined || flags.idpClientId !== undefined;
+  if (flags.deviceCode && unattended) {
+    throw new AppError(Code.USAGE, '--device-code signs a person in; it does not go with --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
   if (flags.idpTokenEndpoint !== undefined || flags.idpClientId !== undefined) {
     const idToken = env.APPWRITE_MCP_IDP_ID_TOKEN || undefined;
@@ -68,7 +77,7 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
   if (flags.privateKeyFile) {
     throw new AppError(Code.USAGE, '--private-key-file is for --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
-  return { unattended: false, clientId, clientSecret, clientMetadataUrl };
+  return { unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, clientMetadataUrl };
 }
 
 export interface SignInRun {
@@ -77,6 +86,8 @@ export interface SignInRun {
   scopes?: string[];
   /** Browser sign-ins only. */
   browser?: { timeoutMs: number; openUrl(url: string): void | Promise<void>; onStep?(step: SignInStep): void; pasted?(accept: (line: string) => void): () => void };
+  /** Device sign-ins only (`plan.device`): no `timeoutMs` waits until the code expires. */
+  device?: { timeoutMs?: number; openUrl?(url: string): void | Promise<void>; onStep?(step: SignInStep): void };
 }
 
 /** Runs the sign-in the plan describes. The auth modules load only now (none at proxy start-up). */
@@ -86,6 +97,15 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
     return machineSignIn(deps, {
       target: run.target, challenge: run.challenge, scopes: run.scopes,
       clientId: plan.clientId!, clientSecret: plan.clientSecret, privateKeyFile: plan.privateKeyFile, idp: plan.idp,
+    });
+  }
+  if (plan.device) {
+    const { deviceSignIn } = await import('../auth/device-flow.js');
+    const device = run.device ?? {};
+    return deviceSignIn(deps, {
+      target: run.target, challenge: run.challenge, scopes: run.scopes,
+      clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
+      timeoutMs: device.timeoutMs, openUrl: device.openUrl, onStep: device.onStep,
     });
   }
   const { signIn } = await import('../auth/sign-in.js');

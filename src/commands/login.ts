@@ -16,13 +16,19 @@ export interface LoginOptions extends CommonOptions, AuthFlags {
   scope?: string;
   clientSecretStdin?: boolean;
   browser: boolean;
-  timeout: number;
+  /** Seconds; default BROWSER_TIMEOUT_S, or with --device-code the code's lifetime (at most DEVICE_MAX_WAIT_S). */
+  timeout?: number;
 }
+
+const BROWSER_TIMEOUT_S = 300;
+/** The longest `login --device-code` waits without --timeout, whatever the code's `expires_in` says. */
+const DEVICE_MAX_WAIT_S = 1800;
 
 export async function runLogin(opts: LoginOptions): Promise<number> {
   const target = resolveTarget(opts);
   const plan = signInPlan(opts, process.env, opts.clientSecretStdin ? await readSecretFromStdin() : undefined);
-  const reporter = await createReporter(target.url, opts.timeout * 1000);
+  const timeoutMs = (opts.timeout ?? BROWSER_TIMEOUT_S) * 1000;
+  const reporter = await createReporter(target.url, timeoutMs);
   const { ctx, signIns, logger, http } = createCommandContext(opts, process.env, (line) => reporter.log(line));
   const existing = await signIns.record(signInKey(target));
   if (existing) reporter.log(`Already signed in to ${target.url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.`);
@@ -39,8 +45,16 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
     const result = await runSignIn(plan, { ctx, signIns }, {
       target,
       scopes: opts.scope ? splitScopes(opts.scope) : undefined,
+      // --device-code: the address and code are printed; no callback, nothing read from stdin.
+      device: {
+        timeoutMs: (opts.timeout ?? DEVICE_MAX_WAIT_S) * 1000,
+        openUrl: async (verificationUrl) => {
+          if (opts.browser) opened = await openBrowser(verificationUrl, logger);
+        },
+        onStep: (step: SignInStep) => reporter.step(step, opened),
+      },
       browser: {
-        timeoutMs: opts.timeout * 1000,
+        timeoutMs,
         openUrl: async (authorizationUrl) => {
           if (opts.browser) opened = await openBrowser(authorizationUrl, logger);
         },

@@ -1,3 +1,4 @@
+import { formatDuration } from '../auth/authorize.js';
 import type { SignInStep } from '../auth/sign-in.js';
 
 export interface LoginSummary {
@@ -25,9 +26,36 @@ export function stepText(step: SignInStep, browserOpened: boolean): string {
     case 'waiting': return browserOpened
       ? 'A browser tab has been opened to sign in; if you do not see it, open this URL:'
       : 'Open this URL in a browser to sign in (if that browser cannot reach this machine, paste here the address it ends on):';
+    case 'device-code': return browserOpened
+      ? 'A browser tab has been opened to sign in; check that it shows this code:'
+      : 'To sign in, open this address in a browser on any device:';
     case 'exchanging': return 'Signed in through the browser; saving the sign-in';
     case 'saved': return `Saved to ${step.where}`;
   }
+}
+
+type DeviceCodeStep = Extract<SignInStep, { kind: 'device-code' }>;
+
+/**
+ * What `login --device-code` shows (RFC 8628 §3.3): the address and the code, each on a line of its
+ * own so that either can be copied whole, the address with the code in it when the AS gives one,
+ * and how long the code lasts.
+ */
+export function deviceCodeLines(step: DeviceCodeStep, browserOpened: boolean, now = Date.now()): string[] {
+  const lines = browserOpened
+    ? [stepText(step, true), `  ${step.userCode}`, 'If you do not see it, open this address in a browser on any device and enter the code there:', `  ${step.verificationUri}`]
+    : [
+        stepText(step, false), `  ${step.verificationUri}`, 'and enter this code:', `  ${step.userCode}`,
+        ...(step.verificationUriComplete ? [`(or open ${step.verificationUriComplete}, which has the code filled in)`] : []),
+      ];
+  return [...lines, deviceWaitLine(step, now)];
+}
+
+export function deviceWaitLine(step: DeviceCodeStep, now = Date.now()): string {
+  const expires = `the code expires in ${formatDuration(step.expiresAt - now)}`;
+  return step.deadline < step.expiresAt
+    ? `Waiting for you to approve the sign-in, for ${formatDuration(step.deadline - now)} (--timeout); ${expires}.`
+    : `Waiting for you to approve the sign-in; ${expires}.`;
 }
 
 export function summaryLines(s: LoginSummary): string[] {
@@ -44,6 +72,10 @@ export function createPlainReporter(_url: string, write: (line: string) => void)
   return {
     log: (line) => write(line.replace(/\n$/, '')),
     step(step, browserOpened) {
+      if (step.kind === 'device-code') {
+        for (const line of deviceCodeLines(step, browserOpened)) write(line);
+        return;
+      }
       write(stepText(step, browserOpened));
       if (step.kind === 'waiting') write(`  ${step.authorizationUrl}`);
     },

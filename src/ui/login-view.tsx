@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { Box, Text, render, useStdout } from 'ink';
 import type { SignInStep } from '../auth/sign-in.js';
-import { type LoginReporter, type LoginSummary, stepText, summaryLines } from './login-reporter.js';
+import { type LoginReporter, type LoginSummary, deviceCodeLines, stepText, summaryLines } from './login-reporter.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -59,12 +59,19 @@ function LoginView({ state }: { state: ViewState }) {
     <Box flexDirection="column">
       <Box gap={1}>
         <Spinner />
-        <Text>{state.step.kind === 'waiting' ? 'Waiting for you to finish signing in in the browser (Ctrl-C to cancel)…' : stepText(state.step, state.browserOpened)}</Text>
-        {state.step.kind === 'waiting' && state.deadline ? <TimeLeft deadline={state.deadline} /> : null}
+        <Text>{liveText(state.step, state.browserOpened)}</Text>
+        {(state.step.kind === 'waiting' || state.step.kind === 'device-code') && state.deadline ? <TimeLeft deadline={state.deadline} /> : null}
       </Box>
       {state.banner ? <PrintOnce text={state.banner} /> : null}
     </Box>
   );
+}
+
+/** The line beside the spinner: what is being waited for. */
+function liveText(step: SignInStep, browserOpened: boolean): string {
+  if (step.kind === 'waiting') return 'Waiting for you to finish signing in in the browser (Ctrl-C to cancel)…';
+  if (step.kind === 'device-code') return `Waiting for you to approve the sign-in with the code ${step.userCode} (Ctrl-C to cancel)…`;
+  return stepText(step, browserOpened);
 }
 
 export function createInkReporter(_url: string, timeoutMs: number): LoginReporter {
@@ -78,9 +85,16 @@ export function createInkReporter(_url: string, timeoutMs: number): LoginReporte
   };
   return {
     log: (line) => console.error(line.replace(/\n$/, '')),
-    step: (step, browserOpened) => update(step.kind === 'waiting' && !state.banner
-      ? { step, browserOpened, banner: `${stepText(step, browserOpened)}\n  ${step.authorizationUrl}`, deadline: Date.now() + timeoutMs }
-      : { step, browserOpened }),
+    step: (step, browserOpened) => {
+      if (step.kind === 'waiting' && !state.banner) {
+        update({ step, browserOpened, banner: `${stepText(step, browserOpened)}\n  ${step.authorizationUrl}`, deadline: Date.now() + timeoutMs });
+      } else if (step.kind === 'device-code' && !state.banner) {
+        // The address and the code above the live view, once; the live line's countdown replaces the "waiting" line.
+        update({ step, browserOpened, banner: deviceCodeLines(step, browserOpened).slice(0, -1).join('\n'), deadline: step.deadline });
+      } else {
+        update({ step, browserOpened });
+      }
+    },
     done: (summary) => update({ summary }),
     fail: () => update({ failed: true }),
     close: async () => {

@@ -1,0 +1,312 @@
+// The device authorization grant (RFC 8628) for `login --device-code`, where no browser can come
+// back to this machine (SSH, containers, a server without a display): the user opens the AS's
+// verification page on any device, enters the code shown here, signs in and consents, while this
+// process polls the token endpoint as §3.4–3.5 say. Discovery, scope choice, client authentication
+// and the store are the browser sign-in's; the sign-in is kept the same way (refresh token
+// included), so the proxy then uses it as any other.
+import * as oauth from 'oauth4webapi';
+import type { BearerChallenge } from '../authorization.js';
+import { AppError, Code, ExitCode, errorMessage } from '../errors.js';
+import { unreachable } from '../http/client.js';
+import { parseSecureUrl } from '../net.js';
+import type { Target } from '../store/types.js';
+import { loginCommand } from '../target.js';
+import { formatDuration } from './authorize.js';
+import { clientAuth, type ClientCredentials } from './client-auth.js';
+import { type AuthContext, oauthErrorCode, oauthErrorText, requestOptions } from './oauth.js';
+import { DEVICE_GRANT_TYPES, metadataDocumentClient, preRegisteredClient, registerClient, type RegisteredClient } from './registration.js';
+import { chooseScopes, describeScopes, narrowedScopes } from './scopes.js';
+import { discoverForSignIn, type ClientChoice, type SignInDeps, type SignInResult, type SignInStep } from './sign-in.js';
+import { accountFromClaims, fetchUserinfo, tokensFrom } from './tokens.js';
+
+export interface DeviceSignInOptions extends ClientChoice {
+  target: Target;
+  challenge?: BearerChallenge;
+  /** Scopes to ask for instead of the server's (`--scope`): asked for as given, never narrowed. */
+  scopes?: string[];
+  /** `--timeout`: the longest wait for the user; the code's own `expires_in` bounds it too. */
+  timeoutMs?: number;
+  /** Opens `verification_uri_complete` in a browser, before the code is shown (the caller decides whether). */
+  openUrl?(url: string): void | Promise<void>;
+  onStep?(step: SignInStep): void;
+  signal?: AbortSignal;
+}
+
+/** RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default." */
+const DEFAULT_INTERVAL_S = 5;
+/** §3.5: on `slow_down`, the interval "MUST be increased by 5 seconds for this and all subsequent requests". */
+const SLOW_DOWN_STEP_S = 5;
+/** Longest wait between polls when the token endpoint does not answer (exponential backoff, §3.5). */
+const MAX_BACKOFF_MS = 60_000;
+
+export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Promise<SignInResult> {
+  const { ctx, signIns } = deps;
+  o.onStep?.({ kind: 'discovering', url: o.target.url });
+  const found = await discoverForSignIn(ctx, o.target, o.challenge);
+  const { as } = found;
+  if (!as.device_authorization_endpoint) {
+    throw new AppError(Code.DEVICE_FLOW_UNSUPPORTED, `the authorization server "${as.issuer}" does not offer the device authorization grant (its metadata has no "device_authorization_endpoint")`, {
+      hint: `Sign in with the browser instead; if that browser cannot reach this machine (SSH, WSL, a container), run \`${loginCommand(o.target)} --no-browser\`, open the URL it prints anywhere, and paste back the address the browser ends on.`,
+    });
+  }
+  const scopes = chooseScopes({ requested: o.scopes, challengeScope: found.challengeScope, resourceScopes: found.scopesSupported, asScopes: as.scopes_supported });
+  const explicitScopes = Boolean(o.scopes?.length);
+  // Chosen now (a keychain probe can take seconds) so nothing stands between the tokens and the save.
+  const store = await signIns.chooseStore();
+
+  let { registered, cached } = await chooseClient(deps, o, as);
+  let asking = scopes;
+  let narrowed = false;
+  let authorization: oauth.DeviceAuthorizationResponse;
+  for (;;) {
+    const answer = await requestDeviceCode(ctx, as, registered, found.resource, asking);
+    if ('response' in answer) {
+      authorization = answer.response;
+      break;
+    }
+    const { error } = answer;
+    const code = oauthErrorCode(error);
+    // A cached registration the AS forgot (a restart): register anew, once.
+    if (cached && (code === 'invalid_client' || code === 'unauthorized_client')) {
+      ctx.logger.debug(`${as.issuer} refused the cached client ${registered.client.clientId} (${oauthErrorText(error)}); registering a new one`);
+      await signIns.forgetClient(as.issuer, registered.client.clientId, 'device').catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
+      registered = await register(deps, o, as);
+      cached = false;
+      continue;
+    }
+    // The server's scope refused (a length cap, a scope it does not know): asked once more, narrower, as the browser sign-in does.
+    if (code === 'invalid_scope' && !explicitScopes && !narrowed) {
+      narrowed = true;
+      const next = narrowedScopes(asking, as.scopes_supported);
+      if (next) {
+        ctx.logger.info(`the authorization server refused the requested scope (${oauthErrorText(error)}): ${describeScopes(asking)}; ${next.length ? `asking for "${next.join(' ')}" instead` : "asking with no scope instead (the authorization server's default)"}`);
+        asking = next;
+        continue;
+      }
+    }
+    throw deviceAuthorizationError(as, registered, asking, error, explicitScopes);
+  }
+
+  const shown = checkDeviceAuthorization(as, authorization);
+  const startedAt = Date.now();
+  const expiresAt = startedAt + authorization.expires_in * 1000;
+  const deadline = o.timeoutMs === undefined ? expiresAt : Math.min(expiresAt, startedAt + o.timeoutMs);
+  // Opened first, so that what is printed can say whether a browser opened.
+  if (shown.verificationUriComplete) await o.openUrl?.(shown.verificationUriComplete);
+  o.onStep?.({ kind: 'device-code', ...shown, expiresAt, deadline });
+
+  const response = await pollForTokens(ctx, as, registered, found.resource, authorization, { startedAt, expiresAt, deadline, userCode: shown.userCode, target: o.target, signal: o.signal });
+  o.onStep?.({ kind: 'exchanging' });
+  const tokens = tokensFrom(response, { scopes: asking });
+  const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(response) as Record<string, unknown> | undefined);
+  // Saved before anything else is awaited; only then, when the ID token did not say who this is, userinfo.
+  let record = await signIns.saveSignIn({ target: o.target, resource: found.resource, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
+  if (!claims) {
+    const account = await fetchUserinfo(ctx, as, registered.client.clientId, tokens.accessToken);
+    if (account) record = await signIns.saveAccount(record, account);
+  }
+  o.onStep?.({ kind: 'saved', where: store.describe() });
+  return { record, tokens, where: store.describe() };
+}
+
+/**
+ * The client, in the MCP spec's order as for the browser: pre-registered (`--client-id`, which
+ * must be allowed the device grant) → a Client ID Metadata Document the AS takes (its document
+ * must list the device grant) → the device registration cached for this AS → a new registration
+ * for the device grant. A device registration is cached apart from the browser's, which has a
+ * redirect and no device grant.
+ */
+async function chooseClient(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer): Promise<{ registered: RegisteredClient; cached: boolean }> {
+  if (o.clientId) return { registered: preRegisteredClient(as, o.clientId, o.clientSecret), cached: false };
+  if (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) return { registered: metadataDocumentClient(as, o.clientMetadataUrl), cached: false };
+  const cached = await deps.signIns.cachedClient(as.issuer, 'device');
+  if (cached) return { registered: cached, cached: true };
+  return { registered: await register(deps, o, as), cached: false };
+}
+
+async function register(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer): Promise<RegisteredClient> {
+  o.onStep?.({ kind: 'registering', issuer: as.issuer });
+  const fresh = await registerClient(deps.ctx, as, undefined, DEVICE_GRANT_TYPES);
+  await deps.signIns.saveClient(fresh.client, fresh.secret, 'device');
+  return fresh;
+}
+
+/** RFC 8628 §3.1–3.2: the device authorization request; an OAuth error answer is handed back, not thrown. */
+async function requestDeviceCode(
+  ctx: AuthContext,
+  as: oauth.AuthorizationServer,
+  registered: RegisteredClient,
+  resource: string,
+  scopes: string[],
+): Promise<{ response: oauth.DeviceAuthorizationResponse } | { error: unknown }> {
+  const endpoint = as.device_authorization_endpoint!;
+  const { client, auth } = clientAuth(credentialsOf(registered));
+  const parameters = new URLSearchParams({ resource });
+  if (scopes.length) parameters.set('scope', scopes.join(' '));
+  ctx.logger.debug(`device authorization request to ${endpoint} as client ${registered.client.clientId} (scope ${describeScopes(scopes)})`);
+  let res: Response;
+  try {
+    res = await oauth.deviceAuthorizationRequest(as, client, auth, parameters, requestOptions(ctx, endpoint));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw unreachable(endpoint, err);
+  }
+  try {
+    return { response: await oauth.processDeviceAuthorizationResponse(as, client, res) };
+  } catch (err) {
+    if (err instanceof oauth.ResponseBodyError) return { error: err };
+    throw new AppError(Code.INVALID_RESPONSE, `the device authorization endpoint ${endpoint} answered something else than a device code (HTTP ${res.status}): ${oauthErrorText(err)}`, { cause: err });
+  }
+}
+
+function deviceAuthorizationError(as: oauth.AuthorizationServer, registered: RegisteredClient, scopes: string[], error: unknown, explicitScopes: boolean): AppError {
+  const code = oauthErrorCode(error);
+  const detail = oauthErrorText(error);
+  if (code === 'invalid_scope') {
+    return new AppError(Code.SCOPE_REFUSED, `the authorization server refused the scope asked for (${describeScopes(scopes)}): ${detail}`, {
+      hint: explicitScopes
+        ? 'Scopes given with --scope are asked for as they are, never narrowed: ask for fewer or other scopes, or leave out --scope to ask for what the server asks for.'
+        : 'The narrower request was refused too: pass the scopes this authorization server takes with --scope.',
+      cause: error,
+    });
+  }
+  if (code === 'unauthorized_client' || code === 'invalid_client') {
+    return new AppError(Code.AUTHORIZATION_REFUSED, `${as.issuer} does not let client ${registered.client.clientId} use the device authorization grant (${detail})`, {
+      hint: registered.client.method === 'dcr'
+        ? undefined
+        : 'The client must be registered with the grant type urn:ietf:params:oauth:grant-type:device_code; leave out --client-id to let appwrite-mcp register one.',
+      cause: error,
+    });
+  }
+  return new AppError(Code.AUTHORIZATION_REFUSED, `the authorization server refused the device authorization request: ${detail}`, { cause: error });
+}
+
+/**
+ * What the user is shown, checked: the URLs they open follow the rule of every URL appwrite-mcp
+ * opens (https, or http on a loopback address), and the code is printable text of sane length
+ * (it is written to a terminal).
+ */
+function checkDeviceAuthorization(as: oauth.AuthorizationServer, a: oauth.DeviceAuthorizationResponse): { userCode: string; verificationUri: string; verificationUriComplete?: string } {
+  const where = `the device authorization response of ${as.issuer}`;
+  if (a.user_code.length === 0 || a.user_code.length > 64 || /\p{C}/u.test(a.user_code)) {
+    throw new AppError(Code.INVALID_RESPONSE, `${where} has a "user_code" that cannot be shown (${a.user_code.length} characters, or control characters)`, { cause: { user_code_length: a.user_code.length } });
+  }
+  if (!(a.expires_in > 0)) throw new AppError(Code.INVALID_RESPONSE, `${where} has "expires_in" ${a.expires_in}: the code would expire at once`);
+  const verificationUri = parseSecureUrl(a.verification_uri, `"verification_uri" in ${where}`, Code.INVALID_RESPONSE).href;
+  const verificationUriComplete = a.verification_uri_complete === undefined
+    ? undefined
+    : parseSecureUrl(a.verification_uri_complete, `"verification_uri_complete" in ${where}`, Code.INVALID_RESPONSE).href;
+  return { userCode: a.user_code, verificationUri, ...(verificationUriComplete ? { verificationUriComplete } : {}) };
+}
+
+interface PollBounds {
+  startedAt: number;
+  /** When the code expires (its `expires_in`). */
+  expiresAt: number;
+  /** When polling ends: the code's expiry, or `--timeout` when that comes first. */
+  deadline: number;
+  userCode: string;
+  target: Target;
+  signal?: AbortSignal;
+}
+
+/**
+ * RFC 8628 §3.4–3.5: the token request with the device code, every `interval` seconds (5 when the
+ * AS names none); `authorization_pending` → again; `slow_down` → again, 5 s further apart from now
+ * on; `access_denied` and `expired_token` end it. A request that gets no answer (or a 5xx, 429)
+ * backs off exponentially and polling goes on. Never past the deadline: a poll that would start
+ * after it is not sent.
+ */
+async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, registered: RegisteredClient, resource: string, authorization: oauth.DeviceAuthorizationResponse, bounds: PollBounds): Promise<oauth.TokenEndpointResponse> {
+  const endpoint = as.token_endpoint!;
+  const { client, auth } = clientAuth(credentialsOf(registered));
+  let intervalMs = (authorization.interval ?? DEFAULT_INTERVAL_S) * 1000;
+  let backoffMs = 0;
+  let warned = false;
+  const trouble = (what: string) => {
+    backoffMs = Math.min(Math.max(backoffMs * 2, intervalMs), MAX_BACKOFF_MS);
+    const line = `${what}; asking again in ${Math.round((intervalMs + backoffMs) / 1000)} s (until the code expires)`;
+    if (warned) ctx.logger.debug(line);
+    else ctx.logger.warn(line);
+    warned = true;
+  };
+  for (;;) {
+    const wait = intervalMs + backoffMs;
+    const now = Date.now();
+    if (now + wait > bounds.deadline) {
+      await sleep(bounds.deadline - now, bounds.signal);
+      throw pollingEnded(bounds);
+    }
+    await sleep(wait, bounds.signal);
+    let res: Response;
+    try {
+      res = await oauth.deviceCodeGrantRequest(as, client, auth, authorization.device_code, { additionalParameters: { resource }, ...requestOptions(ctx, endpoint) });
+    } catch (err) {
+      trouble(`the token endpoint did not answer (${errorMessage(err instanceof AppError ? err : unreachable(endpoint, err))})`);
+      continue;
+    }
+    if (res.status >= 500 || res.status === 429) {
+      await res.body?.cancel().catch(() => {});
+      trouble(`the token endpoint ${endpoint} answered HTTP ${res.status}`);
+      continue;
+    }
+    try {
+      return await oauth.processDeviceCodeResponse(as, client, res);
+    } catch (err) {
+      backoffMs = 0;
+      warned = false;
+      switch (oauthErrorCode(err)) {
+        case 'authorization_pending':
+          continue;
+        case 'slow_down':
+          intervalMs += SLOW_DOWN_STEP_S * 1000;
+          ctx.logger.debug(`the authorization server asked to slow down: polling every ${intervalMs / 1000} s from now on`);
+          continue;
+        case 'access_denied':
+          throw new AppError(Code.ACCESS_DENIED, 'access was denied at the authorization server', {
+            hint: `Run \`${loginCommand(bounds.target)} --device-code\` again and choose Allow to sign in.`, exitCode: ExitCode.denied, cause: err,
+          });
+        case 'expired_token':
+          throw codeExpired(bounds);
+        default:
+          throw new AppError(Code.TOKEN_EXCHANGE_FAILED, `the token endpoint ${endpoint} refused the device code: ${oauthErrorText(err)}`, { cause: err });
+      }
+    }
+  }
+}
+
+/** The wait ran out without an answer: the code's lifetime (it expired), or `--timeout`. */
+function pollingEnded(b: PollBounds): AppError {
+  if (b.deadline >= b.expiresAt) return codeExpired(b);
+  return new AppError(Code.SIGN_IN_TIMEOUT, `the sign-in with the code ${b.userCode} was not approved within ${formatDuration(b.deadline - b.startedAt)}`, {
+    hint: `Run \`${loginCommand(b.target)} --device-code\` again for a new code (--timeout sets the wait).`,
+    exitCode: ExitCode.timeout,
+  });
+}
+
+function codeExpired(b: PollBounds): AppError {
+  return new AppError(Code.DEVICE_CODE_EXPIRED, `the code ${b.userCode} expired before the sign-in was approved`, {
+    hint: `Run \`${loginCommand(b.target)} --device-code\` again for a new code.`,
+    exitCode: ExitCode.timeout,
+  });
+}
+
+function credentialsOf(registered: RegisteredClient): ClientCredentials {
+  return { client: registered.client, secret: registered.secret };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
