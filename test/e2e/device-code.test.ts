@@ -1,0 +1,241 @@
+// `login --device-code` end to end (RFC 8628): the built CLI shows a code, the person enters it on
+// the local cloud's verification page in real headless Chromium, signs in and consents there, and
+// the CLI, polling the token endpoint meanwhile, ends signed in. The cloud's tamper answers chosen
+// polls with `slow_down` or `expired_token`, and records when every poll arrived.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startCloud, type Cloud, type Tamper } from '../cloud/index.js';
+import { browserSeam, launchChromium, type BrowserSeam } from '../helpers/browser.js';
+import { NO_KEYCHAIN_ENV, runCli, startCli, tempConfigDir, type CliRun } from '../helpers/cli.js';
+import { connectProxy, textOf } from '../helpers/proxy-client.js';
+import { readStored } from '../helpers/stored.js';
+
+const tamper: Tamper & { devicePollErrors: string[] } = { devicePollErrors: [] };
+let cloud: Cloud;
+let browser: Browser;
+let seam: BrowserSeam;
+let config: { dir: string; cleanup(): void };
+const runs: CliRun[] = [];
+const outputs: string[] = [];
+
+beforeAll(async () => {
+  [cloud, browser] = await Promise.all([startCloud({ tamper }), launchChromium()]);
+});
+afterAll(async () => {
+  await Promise.all([cloud?.stop(), browser?.close()]);
+});
+afterEach(() => {
+  for (const run of runs.splice(0)) run.kill('SIGKILL');
+  tamper.devicePollErrors.length = 0;
+  seam?.cleanup();
+  config?.cleanup();
+});
+
+function freshEnv(): NodeJS.ProcessEnv {
+  seam = browserSeam();
+  config = tempConfigDir();
+  return { APPWRITE_MCP_CONFIG_DIR: config.dir, ...seam.env, ...NO_KEYCHAIN_ENV };
+}
+
+function login(args: string[], env: NodeJS.ProcessEnv): CliRun {
+  const run = startCli(['login', '--device-code', '--store', 'file', ...args], env, { timeoutMs: 110_000 });
+  runs.push(run);
+  void run.result.then((r) => outputs.push(r.stdout, r.stderr));
+  return run;
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv) {
+  const r = await runCli(args, env);
+  outputs.push(r.stdout, r.stderr);
+  return r;
+}
+
+/** The code and the verification address, once the CLI has printed them (with or without a browser opened). */
+async function shownCode(run: CliRun): Promise<{ userCode: string; verificationUri: string }> {
+  for (let i = 0; i < 600; i++) {
+    const printed = /^ {2}(?<verificationUri>\S+)\nand enter this code:\n {2}(?<userCode>\S+)$/m.exec(run.stderr())
+      ?? /shows this code:\n {2}(?<userCode>\S+)\n.*\n {2}(?<verificationUri>\S+)$/m.exec(run.stderr());
+    if (printed) return printed.groups as { userCode: string; verificationUri: string };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the CLI showed no code:\n${run.stderr()}`);
+}
+
+/**
+ * The person, on another device: the verification page (with the code typed in, unless the URL
+ * carries it), the code confirmed, then the cloud's usual login and consent pages. With `none`,
+ * stops on the consent page, before the choice (finishConsent makes it).
+ */
+async function approveOnPage(url: string, userCode: string | undefined, consent: 'allow' | 'deny' | 'none' = 'allow'): Promise<{ page: Page; title?: string; ok?: boolean }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(url);
+  if (userCode) {
+    await page.fill('input[name="user_code"]', userCode);
+    await page.click('#continue');
+  }
+  await page.locator('#user-code').waitFor({ timeout: 20_000 });
+  await page.click('#confirm');
+  await page.fill('input[name="login"]', cloud.user.login);
+  await page.fill('input[name="password"]', cloud.user.password);
+  await page.click('#submit');
+  await page.locator('#allow').waitFor({ timeout: 20_000 });
+  if (consent === 'none') return { page };
+  return finishConsent(page, consent);
+}
+
+async function finishConsent(page: Page, consent: 'allow' | 'deny'): Promise<{ page: Page; title: string; ok: boolean }> {
+  await page.click(consent === 'deny' ? '#deny' : '#allow');
+  const result = page.locator('#result');
+  await result.waitFor({ timeout: 20_000 });
+  const out = { page, title: (await result.textContent()) ?? '', ok: (await result.getAttribute('data-ok')) === 'true' };
+  await page.context().close();
+  return out;
+}
+
+const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+
+describe('login --device-code', () => {
+  it('--no-browser prints the code and the address; entered in the browser, it signs in with a refresh token the proxy then uses', async () => {
+    const env = freshEnv();
+    const registrations = cloud.stats.registrations;
+    const polls = cloud.devicePolls().length;
+    const run = login(['--url', cloud.mcpUrl, '--no-browser'], env);
+    const { userCode, verificationUri } = await shownCode(run);
+    expect(userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    expect(verificationUri).toBe(`${cloud.issuer}/device`);
+    expect(run.stderr()).toContain([
+      'To sign in, open this address in a browser on any device:',
+      `  ${cloud.issuer}/device`,
+      'and enter this code:',
+      `  ${userCode}`,
+      `(or open ${cloud.issuer}/device?user_code=${userCode}, which has the code filled in)`,
+      'Waiting for you to approve the sign-in; the code expires in 10 min.',
+    ].join('\n'));
+
+    const page = await approveOnPage(verificationUri, userCode);
+    expect(page).toMatchObject({ title: 'Device connected', ok: true });
+    const result = await run.result;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`✓ Signed in to ${cloud.mcpUrl}`);
+    expect(seam.urls()).toEqual([]); // --no-browser: nothing opened
+    // One registration, for the device grant; polls no closer than the default 5 s (RFC 8628 §3.5).
+    expect(cloud.stats.registrations).toBe(registrations + 1);
+    const mine = cloud.devicePolls().slice(polls);
+    expect(mine.at(-1)?.answer).toBe('tokens');
+    for (const gap of gaps(mine.map((p) => p.at))) expect(gap).toBeGreaterThanOrEqual(4_500);
+
+    const status = await cli(['status', '--url', cloud.mcpUrl, '--json'], env);
+    expect(status.code, status.stderr).toBe(0);
+    const s = JSON.parse(status.stdout).servers[0];
+    expect(s.ok).toBe(true);
+    expect(s.account).toMatchObject({ sub: cloud.user.sub, email: cloud.user.email });
+    expect(s.refreshToken.present).toBe(true);
+    expect(s.issuer).toBe(cloud.issuer);
+    expect(s.client.registration).toBe('dcr');
+    const stored = (await readStored(config.dir, cloud.mcpUrl))!;
+    expect((await cloud.verifyAccessToken(stored.accessToken!)).aud).toBe(cloud.mcpUrl);
+    expect(await cloud.tokenStatus(stored.refreshToken!)).toBe('active');
+
+    // The proxy takes the device sign-in as any other: the real tools, no browser.
+    const proxy = await connectProxy(['--url', cloud.mcpUrl, '--no-browser'], env);
+    try {
+      expect(textOf(await proxy.client.callTool({ name: 'echo', arguments: { text: 'device' } }))).toBe('device');
+    } finally {
+      await proxy.close();
+    }
+    expect(seam.urls()).toEqual([]);
+    for (const out of outputs) {
+      expect(out).not.toContain(stored.accessToken);
+      expect(out).not.toContain(stored.refreshToken);
+    }
+  });
+
+  it('opens the address that carries the code; the device registration is reused; --timeout bounds the wait (exit 5)', async () => {
+    const env = freshEnv();
+    const registrations = cloud.stats.registrations;
+    const run = login(['--url', cloud.mcpUrl], env);
+    const opened = await seam.nextUrl();
+    const { userCode } = await shownCode(run);
+    expect(opened).toBe(`${cloud.issuer}/device?user_code=${userCode}`);
+    expect(run.stderr()).toContain(`A browser tab has been opened to sign in; check that it shows this code:\n  ${userCode}\n`);
+    const page = await approveOnPage(opened, undefined);
+    expect(page.ok).toBe(true);
+    expect((await run.result).code).toBe(0);
+    expect(cloud.stats.registrations).toBe(registrations + 1);
+
+    const started = Date.now();
+    const again = await login(['--url', cloud.mcpUrl, '--timeout', '2'], env).result;
+    expect(again.code).toBe(5);
+    expect(again.stderr).toMatch(/the sign-in with the code \S+ was not approved within 2 s\n {2}Run `.* login --url \S+ --device-code` again for a new code/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(cloud.stats.registrations).toBe(registrations + 1); // the cached device registration
+  });
+
+  it('slow_down adds 5 s to the interval for this and every later poll (RFC 8628 §3.5)', async () => {
+    const env = freshEnv();
+    tamper.devicePollErrors.push('slow_down');
+    const polls = cloud.devicePolls().length;
+    const run = login(['--url', cloud.mcpUrl, '--no-browser', '--debug'], env);
+    const { userCode, verificationUri } = await shownCode(run);
+    // Everything but the final Allow, then wait for the slowed-down poll that still finds it pending.
+    const { page } = await approveOnPage(verificationUri, userCode, 'none');
+    for (let i = 0; i < 1200 && cloud.devicePolls().length < polls + 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await finishConsent(page, 'allow');
+    const result = await run.result;
+    expect(result.code, result.stderr).toBe(0);
+    // The first poll answered slow_down; every poll after it 10 s apart, not 5 (a slow machine may add pending ones).
+    const mine = cloud.devicePolls().slice(polls);
+    const answers = mine.map((p) => p.answer);
+    expect(answers[0]).toBe('slow_down');
+    expect(answers.at(-1)).toBe('tokens');
+    expect(answers.slice(1, -1).length).toBeGreaterThanOrEqual(1);
+    expect(new Set(answers.slice(1, -1))).toEqual(new Set(['authorization_pending']));
+    for (const gap of gaps(mine.map((p) => p.at))) expect(gap).toBeGreaterThanOrEqual(9_500);
+    expect(result.stderr).toContain('asked to slow down: polling every 10 s from now on');
+  }, 120_000);
+
+  it('a refused consent ends with exit 6; nothing is saved', async () => {
+    const env = freshEnv();
+    const run = login(['--url', cloud.mcpUrl, '--no-browser'], env);
+    const { userCode, verificationUri } = await shownCode(run);
+    const page = await approveOnPage(verificationUri, userCode, 'deny');
+    expect(page).toMatchObject({ title: 'Sign-in cancelled', ok: false });
+    const result = await run.result;
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain('appwrite-mcp: access was denied at the authorization server');
+    expect(result.stderr).toMatch(/Run `.* login --url \S+ --device-code` again and choose Allow/);
+    expect((await cli(['status', '--url', cloud.mcpUrl], env)).code).toBe(3);
+  });
+
+  it('expired_token ends with exit 5 and says to run it again', async () => {
+    const env = freshEnv();
+    tamper.devicePollErrors.push('expired_token');
+    const run = login(['--url', cloud.mcpUrl, '--no-browser'], env);
+    const { userCode } = await shownCode(run);
+    const result = await run.result;
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain(`appwrite-mcp: the code ${userCode} expired before the sign-in was approved`);
+    expect(result.stderr).toMatch(/Run `.* login --url \S+ --device-code` again for a new code\./);
+    expect((await cli(['status', '--url', cloud.mcpUrl], env)).code).toBe(3);
+  });
+
+  it('an authorization server without the device grant: a clear error naming it, the paste flow suggested, exit 1', async () => {
+    const env = freshEnv();
+    const registrations = cloud.stats.registrations;
+    const project = cloud.projectMcpUrl('demo-project');
+    const result = await login(['--url', project], env).result;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`appwrite-mcp: the authorization server "${cloud.projectIssuer('demo-project')}" does not offer the device authorization grant`);
+    expect(result.stderr).toMatch(new RegExp(`run \`.* login --url ${project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --no-browser\``));
+    expect(seam.urls()).toEqual([]);
+    expect(cloud.stats.registrations).toBe(registrations);
+  });
+
+  it('--device-code with a grant without a person is a usage error', async () => {
+    const env = freshEnv();
+    const result = await cli(['login', '--device-code', '--client-credentials', '--client-id', 'x', '--url', cloud.mcpUrl], { ...env, APPWRITE_MCP_CLIENT_SECRET: 's' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--device-code signs a person in');
+  });
+});
