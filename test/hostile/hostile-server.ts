@@ -10,6 +10,10 @@ export interface Behaviour {
   slowBodyMs?: number;
   /** Protected-resource metadata padded to this many bytes. */
   hugeBodyBytes?: number;
+  /** Offer the device grant (RFC 8628): what its endpoint, `POST /device`, answers. */
+  deviceAuthorization?: Record<string, unknown>;
+  /** What the token endpoint, `POST /token`, answers: this HTTP status with an empty body. */
+  tokenStatus?: number;
 }
 
 export interface HostileServer {
@@ -69,9 +73,14 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
         registration_endpoint: `${origin}/register`,
         code_challenge_methods_supported: ['S256'],
         response_types_supported: ['code'],
+        ...(behave.deviceAuthorization ? { device_authorization_endpoint: `${origin}/device` } : {}),
       });
     } else if (req.url === '/register') {
       json(201, { client_id: 'hostile-client' });
+    } else if (req.url === '/device' && behave.deviceAuthorization) {
+      json(200, behave.deviceAuthorization);
+    } else if (req.url === '/token' && behave.tokenStatus) {
+      res.writeHead(behave.tokenStatus).end();
     } else {
       json(404, { error: 'not_found' });
     }

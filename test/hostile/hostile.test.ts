@@ -62,6 +62,47 @@ describe('a malicious or broken authorization server', () => {
   }, 45_000);
 });
 
+describe('a malicious or broken device authorization endpoint (login --device-code)', () => {
+  const code = (over: Record<string, unknown> = {}) => ({ device_code: 'dc', user_code: 'ABCD-EFGH', verification_uri: 'http://127.0.0.1:1/device', expires_in: 600, interval: 1, ...over });
+
+  it('a plain-http verification address on another host is neither shown nor opened', async () => {
+    const bad = await startHostileServer({ deviceAuthorization: code({ verification_uri: 'http://evil.example/device', verification_uri_complete: 'http://evil.example/device?user_code=ABCD-EFGH' }) });
+    cleanups.push(() => bad.stop());
+    const e = env();
+    const r = await runCli(['login', '--device-code', '--url', bad.mcpUrl], e.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`"verification_uri" in the device authorization response of ${bad.origin} "http://evil.example/device" uses plain http:// on a non-loopback host`);
+    expect(r.stderr).not.toContain('enter this code');
+    expect(e.seam.urls()).toEqual([]);
+    expect(bad.requests).not.toContain('POST /token');
+  });
+
+  it('a user code with terminal escapes is not written to the terminal', async () => {
+    const bad = await startHostileServer({ deviceAuthorization: code({ user_code: 'ABCD\u001b[2J\u001b]0;pwned\u0007' }) });
+    cleanups.push(() => bad.stop());
+    const e = env();
+    const r = await runCli(['login', '--device-code', '--url', bad.mcpUrl], e.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('has a "user_code" that cannot be shown');
+    expect(r.stderr).not.toContain('\u001b');
+    expect(bad.requests).not.toContain('POST /token');
+  });
+
+  it('a token endpoint that answers 503: one warning, polls backed off, and the wait still ends at --timeout (exit 5)', async () => {
+    const bad = await startHostileServer({ deviceAuthorization: code(), tokenStatus: 503 });
+    cleanups.push(() => bad.stop());
+    const e = env();
+    const started = Date.now();
+    const r = await runCli(['login', '--device-code', '--no-browser', '--timeout', '4', '--url', bad.mcpUrl], e.env);
+    expect(r.code).toBe(5);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    // interval 1 s: polls at 1 s and (backed off to 1 + 1 s) at 3 s; the next would start after the deadline.
+    expect(bad.requests.filter((q) => q === 'POST /token')).toHaveLength(2);
+    expect(r.stderr.match(/warning: the token endpoint \S+ answered HTTP 503; asking again in \d+ s/g)).toHaveLength(1);
+    expect(r.stderr).toContain('the sign-in with the code ABCD-EFGH was not approved within 4 s');
+  });
+});
+
 describe('the loopback callback', () => {
   it('a forged callback (no state, or another state) gets an error page; the sign-in goes on and completes', async () => {
     const cloud = await startCloud();
