@@ -106,8 +106,12 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
           if (URL.parse(indicator)?.href !== o.resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
           // Here, after oidc-provider checked the client and its redirect_uri, the refusal of an
           // over-long scope (see scopeCap) becomes an error redirect to the client.
-          const refusal = (ctx as KoaContextWithOIDC).state[SCOPE_REFUSAL] as string | undefined;
-          if (refusal && (ctx as KoaContextWithOIDC).oidc?.route === 'authorization') throw new errors.InvalidScope(refusal);
+          const oidcCtx = ctx as KoaContextWithOIDC;
+          const refusal = oidcCtx.oidc?.route === 'device_authorization'
+            // The device authorization request (a POST, its body parsed by now) is capped the same way; its refusal is a JSON error.
+            ? scopeCap(String(oidcCtx.oidc.params?.scope ?? ''), scopeModel)
+            : oidcCtx.state[SCOPE_REFUSAL] as string | undefined;
+          if (refusal && (oidcCtx.oidc?.route === 'authorization' || oidcCtx.oidc?.route === 'device_authorization')) throw new errors.InvalidScope(refusal);
           return {
             scope: scopeModel.resourceScopes.join(' '),
             audience: o.resource,
@@ -172,7 +176,7 @@ function standardBehaviour(stats: CloudStats, model: ScopeModel, devicePolls: De
     if (ctx.path === '/auth') {
       stats.authorizeRequests++;
       if (ctx.method === 'GET') {
-        const refusal = scopeCap(ctx, model);
+        const refusal = scopeCap(new URLSearchParams(ctx.querystring).get('scope') ?? '', model);
         if (refusal && model.refusal === 'page') {
           ctx.status = 400;
           ctx.type = 'html';
@@ -195,9 +199,8 @@ function standardBehaviour(stats: CloudStats, model: ScopeModel, devicePolls: De
   };
 }
 
-/** Why the request's `scope`, as the client sent it, is over the cap (undefined: it is not). */
-function scopeCap(ctx: KoaContextWithOIDC, model: ScopeModel): string | undefined {
-  const scope = new URLSearchParams(ctx.querystring).get('scope') ?? '';
+/** Why a request's `scope`, as the client sent it, is over the cap (undefined: it is not). */
+function scopeCap(scope: string, model: ScopeModel): string | undefined {
   if (model.maxScopeLength === undefined || scope.length <= model.maxScopeLength) return undefined;
   return `scope is ${scope.length} characters long; this server takes at most ${model.maxScopeLength}`;
 }
