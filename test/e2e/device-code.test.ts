@@ -3,9 +3,9 @@
 // the CLI, polling the token endpoint meanwhile, ends signed in. The cloud's tamper answers chosen
 // polls with `slow_down` or `expired_token`, and records when every poll arrived.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud, type Tamper } from '../cloud/index.js';
-import { browserSeam, launchChromium, type BrowserSeam } from '../helpers/browser.js';
+import { approveDeviceCode, browserSeam, finishDeviceConsent, launchChromium, shownDeviceCode, type BrowserSeam } from '../helpers/browser.js';
 import { NO_KEYCHAIN_ENV, runCli, startCli, tempConfigDir, type CliRun } from '../helpers/cli.js';
 import { connectProxy, textOf } from '../helpers/proxy-client.js';
 import { readStored } from '../helpers/stored.js';
@@ -50,48 +50,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv) {
   return r;
 }
 
-/** The code and the verification address, once the CLI has printed them (with or without a browser opened). */
-async function shownCode(run: CliRun): Promise<{ userCode: string; verificationUri: string }> {
-  for (let i = 0; i < 600; i++) {
-    const printed = /^ {2}(?<verificationUri>\S+)\nand enter this code:\n {2}(?<userCode>\S+)$/m.exec(run.stderr())
-      ?? /shows this code:\n {2}(?<userCode>\S+)\n.*\n {2}(?<verificationUri>\S+)$/m.exec(run.stderr());
-    if (printed) return printed.groups as { userCode: string; verificationUri: string };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the CLI showed no code:\n${run.stderr()}`);
-}
-
-/**
- * The person, on another device: the verification page (with the code typed in, unless the URL
- * carries it), the code confirmed, then the cloud's usual login and consent pages. With `none`,
- * stops on the consent page, before the choice (finishConsent makes it).
- */
-async function approveOnPage(url: string, userCode: string | undefined, consent: 'allow' | 'deny' | 'none' = 'allow'): Promise<{ page: Page; title?: string; ok?: boolean }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(url);
-  if (userCode) {
-    await page.fill('input[name="user_code"]', userCode);
-    await page.click('#continue');
-  }
-  await page.locator('#user-code').waitFor({ timeout: 20_000 });
-  await page.click('#confirm');
-  await page.fill('input[name="login"]', cloud.user.login);
-  await page.fill('input[name="password"]', cloud.user.password);
-  await page.click('#submit');
-  await page.locator('#allow').waitFor({ timeout: 20_000 });
-  if (consent === 'none') return { page };
-  return finishConsent(page, consent);
-}
-
-async function finishConsent(page: Page, consent: 'allow' | 'deny'): Promise<{ page: Page; title: string; ok: boolean }> {
-  await page.click(consent === 'deny' ? '#deny' : '#allow');
-  const result = page.locator('#result');
-  await result.waitFor({ timeout: 20_000 });
-  const out = { page, title: (await result.textContent()) ?? '', ok: (await result.getAttribute('data-ok')) === 'true' };
-  await page.context().close();
-  return out;
-}
+const approveOnPage = (url: string, userCode: string | undefined, consent: 'allow' | 'deny' | 'none' = 'allow') => approveDeviceCode(browser, url, cloud.user, { userCode, consent });
 
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
@@ -101,7 +60,7 @@ describe('login --device-code', () => {
     const registrations = cloud.stats.registrations;
     const polls = cloud.devicePolls().length;
     const run = login(['--url', cloud.mcpUrl, '--no-browser'], env);
-    const { userCode, verificationUri } = await shownCode(run);
+    const { userCode, verificationUri } = await shownDeviceCode(run);
     expect(userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
     expect(verificationUri).toBe(`${cloud.issuer}/device`);
     expect(run.stderr()).toContain([
@@ -156,7 +115,7 @@ describe('login --device-code', () => {
     const registrations = cloud.stats.registrations;
     const run = login(['--url', cloud.mcpUrl], env);
     const opened = await seam.nextUrl();
-    const { userCode } = await shownCode(run);
+    const { userCode } = await shownDeviceCode(run);
     expect(opened).toBe(`${cloud.issuer}/device?user_code=${userCode}`);
     expect(run.stderr()).toContain(`A browser tab has been opened to sign in; check that it shows this code:\n  ${userCode}\n`);
     const page = await approveOnPage(opened, undefined);
@@ -177,11 +136,11 @@ describe('login --device-code', () => {
     tamper.devicePollErrors.push('slow_down');
     const polls = cloud.devicePolls().length;
     const run = login(['--url', cloud.mcpUrl, '--no-browser', '--debug'], env);
-    const { userCode, verificationUri } = await shownCode(run);
+    const { userCode, verificationUri } = await shownDeviceCode(run);
     // Everything but the final Allow, then wait for the slowed-down poll that still finds it pending.
     const { page } = await approveOnPage(verificationUri, userCode, 'none');
     for (let i = 0; i < 1200 && cloud.devicePolls().length < polls + 2; i++) await new Promise((r) => setTimeout(r, 50));
-    await finishConsent(page, 'allow');
+    await finishDeviceConsent(page, 'allow');
     const result = await run.result;
     expect(result.code, result.stderr).toBe(0);
     // The first poll answered slow_down; every poll after it 10 s apart, not 5 (a slow machine may add pending ones).
@@ -198,7 +157,7 @@ describe('login --device-code', () => {
   it('a refused consent ends with exit 6; nothing is saved', async () => {
     const env = freshEnv();
     const run = login(['--url', cloud.mcpUrl, '--no-browser'], env);
-    const { userCode, verificationUri } = await shownCode(run);
+    const { userCode, verificationUri } = await shownDeviceCode(run);
     const page = await approveOnPage(verificationUri, userCode, 'deny');
     expect(page).toMatchObject({ title: 'Sign-in cancelled', ok: false });
     const result = await run.result;
@@ -212,7 +171,7 @@ describe('login --device-code', () => {
     const env = freshEnv();
     tamper.devicePollErrors.push('expired_token');
     const run = login(['--url', cloud.mcpUrl, '--no-browser'], env);
-    const { userCode } = await shownCode(run);
+    const { userCode } = await shownDeviceCode(run);
     const result = await run.result;
     expect(result.code).toBe(5);
     expect(result.stderr).toContain(`appwrite-mcp: the code ${userCode} expired before the sign-in was approved`);

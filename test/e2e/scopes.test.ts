@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { APPWRITE_SCOPES, startCloud, type Cloud, type CloudOptions } from '../cloud/index.js';
-import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
+import { approveDeviceCode, browserSeam, completeSignIn, launchChromium, loginThroughBrowser, shownDeviceCode, type BrowserSeam } from '../helpers/browser.js';
 import { NO_KEYCHAIN_ENV, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
 import { connectProxy, textOf } from '../helpers/proxy-client.js';
 
@@ -79,6 +79,23 @@ describe('an AS that caps the scope (invalid_scope by an error redirect)', () =>
     cleanups.push(() => p.close());
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'umbrella' } }))).toBe('umbrella');
     expect(w.seam.urls()).toHaveLength(1);
+  });
+
+  it('login --device-code: the device authorization request is refused once, asked again for the umbrella scope, one code shown', async () => {
+    const w = await world();
+    const run = startCli(['login', '--device-code', '--no-browser', '--url', w.cloud.mcpUrl], w.env);
+    cleanups.push(() => run.kill('SIGKILL'));
+    const { userCode, verificationUri } = await shownDeviceCode(run);
+    const page = await approveDeviceCode(browser, verificationUri, w.cloud.user, { userCode });
+    expect(page.ok).toBe(true);
+    const result = await run.result;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(RETRY_LINE);
+    expect(result.stderr.match(/enter this code/g)).toHaveLength(1);
+    expect(w.cloud.stats.deviceAuthorizations).toBe(1);
+    const s = JSON.parse((await runCli(['status', '--url', w.cloud.mcpUrl, '--json'], w.env)).stdout).servers[0];
+    expect(s.scopes).toContain('all');
+    expect(s.refreshToken.present).toBe(true);
   });
 
   it('login --scope with a list over the cap: refused as given, no retry, a clear error', async () => {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startCli, writeScript, type CliResult } from './cli.js';
+import { startCli, writeScript, type CliResult, type CliRun } from './cli.js';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -83,4 +83,49 @@ export async function loginThroughBrowser(
   const page = await completeSignIn(browser, url, user, { consent: opts.consent });
   await page.page.context().close();
   return { result: await run.result, page: { title: page.title, ok: page.ok }, url };
+}
+
+/** The code and the verification address `login --device-code` printed (with or without a browser opened). */
+export async function shownDeviceCode(run: CliRun, timeoutMs = 30_000): Promise<{ userCode: string; verificationUri: string }> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const printed = /^ {2}(?<verificationUri>\S+)\nand enter this code:\n {2}(?<userCode>\S+)$/m.exec(run.stderr())
+      ?? /shows this code:\n {2}(?<userCode>\S+)\n.*\n {2}(?<verificationUri>\S+)$/m.exec(run.stderr());
+    if (printed) return printed.groups as { userCode: string; verificationUri: string };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the CLI showed no device code within ${timeoutMs} ms:\n${run.stderr()}`);
+}
+
+/**
+ * The person approving a device sign-in (RFC 8628) on another device, through the local cloud's
+ * pages: the verification page (the code typed in, unless the URL carries it), the code confirmed,
+ * then the usual login and consent pages. With `consent: 'none'` it stops on the consent page,
+ * before the choice (`finishDeviceConsent` makes it). The last page's `#result` says how it went.
+ */
+export async function approveDeviceCode(browser: Browser, url: string, user: SignInUser, opts: { userCode?: string; consent?: 'allow' | 'deny' | 'none' } = {}): Promise<{ page: Page; title?: string; ok?: boolean }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(url);
+  if (opts.userCode) {
+    await page.fill('input[name="user_code"]', opts.userCode);
+    await page.click('#continue');
+  }
+  await page.locator('#user-code').waitFor({ timeout: 20_000 });
+  await page.click('#confirm');
+  await page.fill('input[name="login"]', user.login);
+  await page.fill('input[name="password"]', user.password);
+  await page.click('#submit');
+  await page.locator('#allow').waitFor({ timeout: 20_000 });
+  if (opts.consent === 'none') return { page };
+  return finishDeviceConsent(page, opts.consent ?? 'allow');
+}
+
+export async function finishDeviceConsent(page: Page, consent: 'allow' | 'deny'): Promise<{ page: Page; title: string; ok: boolean }> {
+  await page.click(consent === 'deny' ? '#deny' : '#allow');
+  const result = page.locator('#result');
+  await result.waitFor({ timeout: 20_000 });
+  const out = { page, title: (await result.textContent()) ?? '', ok: (await result.getAttribute('data-ok')) === 'true' };
+  await page.context().close();
+  return out;
 }
