@@ -2,6 +2,8 @@
 // the local cloud's verification page in real headless Chromium, signs in and consents there, and
 // the CLI, polling the token endpoint meanwhile, ends signed in. The cloud's tamper answers chosen
 // polls with `slow_down` or `expired_token`, and records when every poll arrived.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud, type Tamper } from '../cloud/index.js';
@@ -110,7 +112,7 @@ describe('login --device-code', () => {
     }
   });
 
-  it('opens the address that carries the code; the device registration is reused; --timeout bounds the wait (exit 5)', async () => {
+  it('opens the address that carries the code; the device registration is reused, and replaced once the AS forgot it; --timeout bounds the wait (exit 5)', async () => {
     const env = freshEnv();
     const registrations = cloud.stats.registrations;
     const run = login(['--url', cloud.mcpUrl], env);
@@ -129,6 +131,18 @@ describe('login --device-code', () => {
     expect(again.stderr).toMatch(/the sign-in with the code \S+ was not approved within 2 s\n {2}Run `.* login --url \S+ --device-code` again for a new code/);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(cloud.stats.registrations).toBe(registrations + 1); // the cached device registration
+
+    // An AS that forgot the cached registration (invalid_client): registered anew, once, and the code shown.
+    const statePath = join(config.dir, 'state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    expect(Object.keys(state.clients)).toEqual([`${cloud.issuer}#device`]);
+    state.clients[`${cloud.issuer}#device`].clientId = 'forgotten-client-id';
+    writeFileSync(statePath, JSON.stringify(state));
+    const forgotten = await login(['--url', cloud.mcpUrl, '--timeout', '1', '--no-browser'], env).result;
+    expect(forgotten.code).toBe(5);
+    expect(forgotten.stderr).toContain('and enter this code:');
+    expect(cloud.stats.registrations).toBe(registrations + 2);
+    expect(JSON.parse(readFileSync(statePath, 'utf8')).clients[`${cloud.issuer}#device`].clientId).not.toBe('forgotten-client-id');
   });
 
   it('slow_down adds 5 s to the interval for this and every later poll (RFC 8628 §3.5)', async () => {
