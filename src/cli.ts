@@ -48,6 +48,7 @@ program
   .addOption(headerOption('extra HTTP header for the server (repeatable); a sign-in is kept per set of headers'))
   .addOption(new Option('--auth-timeout <seconds>', 'how long initialize waits for a browser sign-in before answering with a sign-in placeholder').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
+  .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions) or modern (2026-07-28: stateless)').choices(['auto', '2025', 'modern']).default('auto'))
   .addOption(storeOption())
   .addOption(debugOption())
   .allowExcessArguments(true)

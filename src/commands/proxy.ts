@@ -4,6 +4,9 @@ import { EnvTokenAuthorizer } from '../auth/env-authorizer.js';
 import { StoredAuthorizer } from '../auth/stored-authorizer.js';
 import { AppError, Code } from '../errors.js';
 import { runProxy } from '../proxy/bridge.js';
+import { FileEraCache } from '../proxy/eras/cache.js';
+import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
+import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import { createCommandContext, type CommonOptions } from './context.js';
 
@@ -12,6 +15,7 @@ export interface ProxyOptions extends CommonOptions {
   header?: string[];
   authTimeout: number;
   browser: boolean;
+  protocol?: ProtocolChoice;
 }
 
 /** How long a browser sign-in started by the proxy may take, and how long after one was not completed no copy opens another. */
@@ -57,7 +61,9 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
   // up. A missing one is not signed in to until the server asks (a 401).
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
-  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http });
+  // What is learned about the server's protocol era is kept beside the sign-ins, per server and headers.
+  const eraCache = new FileEraCache(signIns.dir, signInKey(target), logger);
+  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache });
   // Refreshed tokens that could not be saved yet get a last try before the process goes.
   await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets
