@@ -61,16 +61,17 @@ interface EraFile {
 /** `eras.json` in the config directory, one record per server key (the sign-in key: URL and headers). */
 export class FileEraCache implements EraCache {
   private readonly path: string;
-  private loaded: Promise<EraRecord | undefined> | undefined;
+  private loaded: Promise<unknown> | undefined;
   private current: EraRecord | undefined;
 
   constructor(dir: string, private readonly key: string, private readonly logger: Logger) {
     this.path = join(dir, FILE_NAME);
   }
 
-  load(): Promise<EraRecord | undefined> {
+  async load(): Promise<EraRecord | undefined> {
     this.loaded ??= this.readFile().then((file) => (this.current = file.servers[this.key]));
-    return this.loaded;
+    await this.loaded;
+    return this.current;
   }
 
   async save(change: Partial<EraRecord>): Promise<void> {
