@@ -22,6 +22,17 @@ const storeOption = () => new Option('--store <where>', 'where secrets go: keych
 const debugOption = () => new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted)');
 const headerOption = (what: string) => new Option('-H, --header <name:value>', what).argParser(header);
 
+/** How to be an OAuth client, for `login` and the proxy. Secrets only from the environment or stdin. */
+function addClientOptions(command: Command): Command {
+  return command
+    .option('--client-id <id>', 'a pre-registered OAuth client (env APPWRITE_MCP_CLIENT_ID; its secret, if any, in APPWRITE_MCP_CLIENT_SECRET)')
+    .option('--client-metadata-url <url>', 'an https URL of a Client ID Metadata Document to use as client id where the authorization server accepts them (env APPWRITE_MCP_CLIENT_METADATA_URL)')
+    .option('--client-credentials', 'sign in without a person: the client credentials grant with --client-id and APPWRITE_MCP_CLIENT_SECRET or --private-key-file')
+    .option('--private-key-file <pem>', 'PKCS#8 PEM private key: authenticate the client with a signed JWT (private_key_jwt)')
+    .option('--idp-token-endpoint <url>', 'enterprise-managed sign-in: exchange the ID token in APPWRITE_MCP_IDP_ID_TOKEN at this IdP token endpoint for an ID-JAG')
+    .option('--idp-client-id <id>', 'enterprise-managed sign-in: the client id at the IdP (its secret, if any, in APPWRITE_MCP_IDP_CLIENT_SECRET)');
+}
+
 const program = new Command('appwrite-mcp')
   .exitOverride((err) => process.exit(err.exitCode === 1 ? ExitCode.usage : err.exitCode))
   .description('Connect your MCP client to Appwrite: browser sign-in (OAuth 2.1), secrets in the OS keychain, and a stdio proxy to the hosted MCP server.')
@@ -34,6 +45,8 @@ Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Codex, Claud
 Environment:
   APPWRITE_MCP_URL         server URL (same as --url)
   APPWRITE_MCP_TOKEN       use this bearer token as is: nothing stored, no browser
+  APPWRITE_MCP_CLIENT_SECRET  the secret of --client-id (never passed on the command line)
+  APPWRITE_MCP_IDP_ID_TOKEN   the ID token for enterprise-managed sign-in (--idp-token-endpoint)
   APPWRITE_MCP_CONFIG_DIR  where state (and, as a fallback, secrets) live
   BROWSER                  command that opens the sign-in URL
   HTTPS_PROXY, NO_PROXY    outbound proxy; NODE_EXTRA_CA_CERTS for extra CAs
@@ -41,8 +54,8 @@ Environment:
 Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in, 4 signed in but needs attention,
             5 sign-in timed out, 6 access denied.`);
 
-program
-  .command('proxy', { isDefault: true })
+addClientOptions(program
+  .command('proxy', { isDefault: true }))
   .description('run the stdio MCP server that forwards to the hosted server (the default command)')
   .addOption(urlOption())
   .addOption(headerOption('extra HTTP header for the server (repeatable); a sign-in is kept per set of headers'))
@@ -61,13 +74,13 @@ program
     await runProxyCommand(opts);
   });
 
-program
-  .command('login')
+addClientOptions(program
+  .command('login'))
   .description('sign in through the browser now, so your MCP client never has to wait')
   .addOption(urlOption())
   .addOption(headerOption('extra HTTP header, as in the client config (repeatable; the sign-in is kept for these headers)'))
   .option('--scope <scopes>', 'scopes to request, space-separated (default: what the server asks for)')
-  .option('--client-id <id>', 'use a pre-registered OAuth client instead of dynamic registration')
+  .option('--client-secret-stdin', 'read the client secret of --client-id from stdin')
   .option('--no-browser', 'do not open a browser; print the URL to open yourself')
   .addOption(new Option('--timeout <seconds>', 'how long to wait for the browser').argParser(seconds).default(300))
   .addOption(storeOption())

@@ -1,15 +1,16 @@
 // The authorization-code flow with PKCE in the user's browser (OAuth 2.1 §4.1, RFC 7636, RFC 8707,
 // RFC 9207), received on a loopback callback server.
 import * as oauth from 'oauth4webapi';
-import type { ClientRecord } from '../store/types.js';
 import { AppError, Code, ExitCode } from '../errors.js';
 import { unreachable } from '../http/client.js';
-import { type AuthContext, oauthErrorText, publicClient, requestOptions } from './oauth.js';
+import { clientAuth, type ClientCredentials } from './client-auth.js';
+import { type AuthContext, oauthErrorText, requestOptions } from './oauth.js';
 import type { CallbackRequest, CallbackServer } from './callback-server.js';
 
 export interface AuthorizeOptions {
   as: oauth.AuthorizationServer;
-  client: ClientRecord;
+  /** The client, and how it authenticates at the token endpoint for the code exchange. */
+  credentials: ClientCredentials;
   callback: CallbackServer;
   resource: string;
   scopes: string[];
@@ -53,7 +54,7 @@ export async function newAuthorizationRequest(o: Omit<Parameters<typeof buildAut
 
 /** Runs the browser round trip and the code exchange; returns the token endpoint response. */
 export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, request: PkceRequest): Promise<oauth.TokenEndpointResponse> {
-  const client = publicClient(o.client.clientId);
+  const { client, auth } = clientAuth(o.credentials);
   await o.onAuthorizationUrl(request.url.href);
 
   const timeout = AbortSignal.timeout(o.timeoutMs);
@@ -91,7 +92,7 @@ export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, 
   try {
     let res: Response;
     try {
-      res = await oauth.authorizationCodeGrantRequest(o.as, client, oauth.None(), params, o.callback.redirectUri, request.codeVerifier, {
+      res = await oauth.authorizationCodeGrantRequest(o.as, client, auth, params, o.callback.redirectUri, request.codeVerifier, {
         additionalParameters: { resource: o.resource },
         ...requestOptions(ctx, o.as.token_endpoint),
       });

@@ -3,7 +3,7 @@
 // RFC 8414 / OpenID Connect discovery of the AS in the spec's order, with issuer equality checked.
 import * as oauth from 'oauth4webapi';
 import { parseBearerChallenge, type BearerChallenge } from '../authorization.js';
-import { AppError, Code } from '../errors.js';
+import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import { parseSecureUrl } from '../net.js';
 import { type AuthContext, readJsonObject, request } from './oauth.js';
 
@@ -33,6 +33,9 @@ export async function probeServer(ctx: AuthContext, mcpUrl: string, headers: Rec
     }),
   });
   await res.body?.cancel().catch(() => {});
+  // A stateful server that let the probe through opened a session for it: end it.
+  const session = res.headers.get('mcp-session-id');
+  if (session) await request(ctx, mcpUrl, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } }).then((r) => r.body?.cancel(), () => {}).catch(() => {});
   const challenge = parseBearerChallenge(res.headers.get('www-authenticate'));
   const requiresAuth = res.status === 401 || res.status === 403 || challenge !== undefined;
   return { requiresAuth, challenge, status: res.status };
@@ -145,6 +148,59 @@ export async function discoverAuthorizationServer(ctx: AuthContext, issuer: stri
     return as;
   }
   throw new AppError(Code.NO_AS_METADATA, `no authorization server metadata found for issuer "${issuer}" (tried ${tried.join(', ')})`);
+}
+
+/** What a sign-in needs to know about a server's authorization. */
+export interface Discovered {
+  /** RFC 8707 resource: the PRM `resource`, or (2025-03-26 servers) the server URL. */
+  resource: string;
+  as: oauth.AuthorizationServer;
+  /** The challenge's `scope`, then the PRM `scopes_supported` (MCP "Scope Selection Strategy"). */
+  challengeScope?: string;
+  scopesSupported?: string[];
+  /** True for a server without protected-resource metadata (2025-03-26 discovery). */
+  legacy: boolean;
+}
+
+/** The whole discovery for `mcpUrl`: RFC 9728, then RFC 8414 / OIDC; the 2025-03-26 way when there is no RFC 9728 metadata. */
+export async function discover(ctx: AuthContext, mcpUrl: string, challenge: BearerChallenge | undefined): Promise<Discovered> {
+  let resource: ResourceInfo;
+  try {
+    resource = await discoverResource(ctx, mcpUrl, challenge);
+  } catch (err) {
+    if (!isAppError(err, Code.NO_RESOURCE_METADATA)) throw err;
+    ctx.logger.debug(`${errorMessage(err)}; trying the 2025-03-26 discovery`);
+    const as = await discoverLegacyAuthorizationServer(ctx, mcpUrl);
+    return { resource: mcpUrl, as, challengeScope: challenge?.scope, legacy: true };
+  }
+  const as = await discoverAuthorizationServer(ctx, resource.authorizationServers[0]!);
+  return { resource: resource.resource, as, challengeScope: resource.challengeScope, scopesSupported: resource.scopesSupported, legacy: false };
+}
+
+/**
+ * MCP 2025-03-26 ("Authorization", 2.3), for servers that publish no protected-resource metadata:
+ * the authorization server lives at the MCP server's origin. Its RFC 8414 metadata at
+ * `<origin>/.well-known/oauth-authorization-server` (issuer checked: RFC 8414 §3.3 says metadata whose
+ * issuer differs from the URL it was fetched for MUST NOT be used), else the default endpoints
+ * `/authorize`, `/token` and `/register` (2.3.3), with PKCE S256 as the spec requires.
+ */
+export async function discoverLegacyAuthorizationServer(ctx: AuthContext, mcpUrl: string): Promise<oauth.AuthorizationServer> {
+  const origin = new URL(mcpUrl).origin;
+  const url = `${origin}/.well-known/oauth-authorization-server`;
+  const res = await request(ctx, url, { headers: { accept: 'application/json' } });
+  if (res.status === 200) {
+    await res.body?.cancel().catch(() => {});
+    return discoverAuthorizationServer(ctx, origin);
+  }
+  await res.body?.cancel().catch(() => {});
+  ctx.logger.debug(`no authorization server metadata at ${url} (${res.status}); using the 2025-03-26 default endpoints at ${origin}`);
+  return {
+    issuer: origin,
+    authorization_endpoint: `${origin}/authorize`,
+    token_endpoint: `${origin}/token`,
+    registration_endpoint: `${origin}/register`,
+    code_challenge_methods_supported: ['S256'],
+  };
 }
 
 /** OAuth 2.1 / MCP: PKCE with S256 is mandatory; refuse an AS that does not advertise it. */

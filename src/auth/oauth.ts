@@ -40,9 +40,16 @@ export async function request(ctx: AuthContext, url: string, init: RequestInit =
   }
 }
 
+/** A response body as text; a body cut off, too slow or too large is an AppError naming `url`. */
+export function readBody(res: Response, url: string): Promise<string> {
+  return res.text().catch((err: unknown) => {
+    throw err instanceof AppError ? err : unreachable(url, err);
+  });
+}
+
 /** The JSON object in a response body; AppError INVALID_RESPONSE (with the text in `cause`) otherwise. */
 export async function readJsonObject(res: Response, url: string, what: string): Promise<Record<string, unknown>> {
-  const text = await res.text();
+  const text = await readBody(res, url);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -69,5 +76,8 @@ export function oauthErrorText(err: unknown): string {
   if (err instanceof oauth.ResponseBodyError || err instanceof oauth.AuthorizationResponseError) {
     return err.error_description ? `${err.error}: ${err.error_description}` : err.error;
   }
+  // oauth4webapi wraps what reading the body failed with ("failed to parse … as JSON"): say that instead.
+  const cause = (err as { cause?: unknown })?.cause;
+  if (cause instanceof AppError) return cause.message;
   return (err as Error)?.message ?? String(err);
 }

@@ -1,57 +1,96 @@
-// Which client_id to use with an AS: a pre-registered one (--client-id) when given, else one made by
-// RFC 7591 dynamic registration, cached per AS issuer and never reused with another AS.
-import * as oauth from 'oauth4webapi';
-import type { ClientRecord } from '../store/types.js';
+// Which client_id to use with an AS, in the MCP spec's order: a pre-registered one (--client-id),
+// else a Client ID Metadata Document URL (--client-metadata-url) when the AS accepts those, else one
+// made by RFC 7591 dynamic registration, cached per AS issuer and never reused with another AS.
+import type * as oauth from 'oauth4webapi';
 import { AppError, Code } from '../errors.js';
-import { unreachable } from '../http/client.js';
-import { type AuthContext, oauthErrorText, requestOptions } from './oauth.js';
+import type { ClientAuthMethod, ClientRecord } from '../store/types.js';
 import { VERSION } from '../version.js';
+import { methodRegistered, methodToRequest } from './client-auth.js';
+import { type AuthContext, readBody, request } from './oauth.js';
 
-/** RFC 7591 §3.1: a native public client with a loopback redirect (RFC 8252 §7.3). */
-export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationServer, redirectUri: string): Promise<ClientRecord> {
-  if (!as.registration_endpoint) {
+export interface RegisteredClient {
+  client: ClientRecord;
+  /** The client secret the AS issued, if any (kept in the secret store, never in state.json). */
+  secret?: string;
+}
+
+/**
+ * RFC 7591 §3.1: a native client with a loopback redirect (RFC 8252 §7.3), public when the AS
+ * allows it. The answer is read leniently where safety is not at stake: a `client_secret` without
+ * `client_secret_expires_at` (required by §3.2.1, often omitted) is taken as never expiring.
+ */
+export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationServer, redirectUri: string): Promise<RegisteredClient> {
+  const endpoint = as.registration_endpoint;
+  if (!endpoint) {
     throw new AppError(Code.REGISTRATION_UNSUPPORTED, `the authorization server "${as.issuer}" does not offer dynamic client registration`, {
-      hint: 'Register a public client with the redirect URI http://127.0.0.1/callback yourself and pass its id with --client-id.',
+      hint: 'Register a client with the redirect URI http://127.0.0.1/callback yourself and pass its id with --client-id (and its secret, if any, in APPWRITE_MCP_CLIENT_SECRET).',
     });
   }
-  ctx.logger.debug(`registering a client at ${as.registration_endpoint}`);
-  let res: Response;
+  const asked: ClientAuthMethod = methodToRequest(as);
+  ctx.logger.debug(`registering a client at ${endpoint} (token_endpoint_auth_method ${asked})`);
+  const res = await request(ctx, endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({
+      client_name: 'appwrite-mcp',
+      application_type: 'native',
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: asked,
+      software_id: 'appwrite-mcp',
+      software_version: VERSION,
+      // No `scope`: it is optional, and ASes that keep resource scopes apart reject it here.
+    }),
+  });
+  let body: Record<string, unknown> | undefined;
+  const text = await readBody(res, endpoint);
   try {
-    res = await oauth.dynamicClientRegistrationRequest(
-      as,
-      {
-        client_name: 'appwrite-mcp',
-        application_type: 'native',
-        redirect_uris: [redirectUri],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'none',
-        software_id: 'appwrite-mcp',
-        software_version: VERSION,
-        // No `scope`: it is optional, and ASes that keep resource scopes apart reject it here.
-      },
-      requestOptions(ctx, as.registration_endpoint),
-    );
-  } catch (err) {
-    throw unreachable(as.registration_endpoint, err);
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+  } catch {
+    // reported below
   }
-  let client: oauth.OmitSymbolProperties<oauth.Client>;
-  try {
-    client = await oauth.processDynamicClientRegistrationResponse(res);
-  } catch (err) {
-    throw new AppError(Code.REGISTRATION_FAILED, `client registration at ${as.registration_endpoint} failed: ${oauthErrorText(err)}`, { cause: err });
+  if (res.status !== 201 && res.status !== 200) {
+    const detail = typeof body?.error === 'string' ? `${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''}` : `HTTP ${res.status}`;
+    throw new AppError(Code.REGISTRATION_FAILED, `client registration at ${endpoint} failed: ${detail}`, { cause: body ?? text.slice(0, 200) });
+  }
+  if (typeof body?.client_id !== 'string' || body.client_id === '') {
+    throw new AppError(Code.REGISTRATION_FAILED, `client registration at ${endpoint} answered without a "client_id"`, { cause: body ?? text.slice(0, 200) });
+  }
+  const secret = typeof body.client_secret === 'string' && body.client_secret !== '' ? body.client_secret : undefined;
+  const expiresAt = typeof body.client_secret_expires_at === 'number' && body.client_secret_expires_at > 0 ? body.client_secret_expires_at * 1000 : undefined;
+  const authMethod = methodRegistered(as, body.token_endpoint_auth_method, secret !== undefined);
+  if (authMethod !== 'none' && authMethod !== 'private_key_jwt' && !secret) {
+    throw new AppError(Code.REGISTRATION_FAILED, `client registration at ${endpoint} registered ${authMethod} but returned no client_secret`, { cause: body });
   }
   return {
-    issuer: as.issuer,
-    clientId: client.client_id,
-    method: 'dcr',
-    redirectUris: [redirectUri],
-    registeredAt: Date.now(),
+    client: {
+      issuer: as.issuer,
+      clientId: body.client_id,
+      method: 'dcr',
+      redirectUris: [redirectUri],
+      registeredAt: Date.now(),
+      authMethod,
+      ...(secret ? { hasSecret: true } : {}),
+      ...(expiresAt ? { secretExpiresAt: expiresAt } : {}),
+    },
+    secret,
   };
 }
 
-export function preRegisteredClient(issuer: string, clientId: string): ClientRecord {
-  return { issuer, clientId, method: 'preregistered', redirectUris: [], registeredAt: Date.now() };
+/** A client registered beforehand (`--client-id`, its secret in APPWRITE_MCP_CLIENT_SECRET). */
+export function preRegisteredClient(as: oauth.AuthorizationServer, clientId: string, secret: string | undefined): RegisteredClient {
+  const authMethod: ClientAuthMethod = secret === undefined ? 'none' : methodRegistered(as, undefined, true);
+  return { client: { issuer: as.issuer, clientId, method: 'preregistered', redirectUris: [], registeredAt: Date.now(), authMethod, ...(secret ? { hasSecret: true } : {}) }, secret };
+}
+
+/**
+ * A Client ID Metadata Document (MCP 2025-11-25, SEP-991): the client id is an https URL whose
+ * document lists the client's metadata; the AS fetches it, nothing is registered.
+ */
+export function metadataDocumentClient(as: oauth.AuthorizationServer, url: string): RegisteredClient {
+  return { client: { issuer: as.issuer, clientId: url, method: 'cimd', redirectUris: [], registeredAt: Date.now(), authMethod: 'none' } };
 }
 
 /** The port of a cached registration's loopback redirect, so the callback server can try it first. */
@@ -62,18 +101,37 @@ export function registeredPort(client: ClientRecord | undefined): number | undef
   return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
+export type AuthorizationCheck = { ok: true } | { ok: false; status: number; detail: string };
+
 /**
- * Asks the authorization endpoint, without a browser, whether it still knows `clientId` and accepts
- * the redirect URI: an AS that forgot a client (or pins the port) answers 400 with invalid_client /
- * invalid_redirect_uri instead of moving on to its login page.
+ * Asks the authorization endpoint, without a browser, whether it takes this authorization request:
+ * an AS that forgot a client (or will not take the redirect) answers with an error page of its own
+ * (4xx, no redirect) instead of its login page or a redirect back to us; the browser would be stuck
+ * there. Only a redirect or a page (2xx) counts as accepted.
  */
-export async function clientStillAccepted(ctx: AuthContext, authorizationUrl: URL): Promise<boolean> {
+export async function checkAuthorizationRequest(ctx: AuthContext, authorizationUrl: URL): Promise<AuthorizationCheck> {
+  let res: Response;
   try {
-    const res = await ctx.fetch(authorizationUrl.href, { redirect: 'manual', signal: AbortSignal.timeout(ctx.requestTimeoutMs) });
-    const body = res.status >= 400 ? await res.text() : (await res.body?.cancel().catch(() => {}), '');
-    if (res.status === 400 || res.status === 401) return !/invalid_client|invalid_redirect_uri|redirect_uri/i.test(body);
-    return true;
+    res = await ctx.fetch(authorizationUrl.href, { redirect: 'manual', signal: AbortSignal.timeout(ctx.requestTimeoutMs) });
   } catch {
-    return true; // unreachable here means unreachable in the browser too; the flow reports it there
+    return { ok: true }; // unreachable here means unreachable in the browser too; the flow reports it there
   }
+  if (res.status < 400) {
+    await res.body?.cancel().catch(() => {});
+    return { ok: true };
+  }
+  const text = await res.text().catch(() => '');
+  return { ok: false, status: res.status, detail: errorDetail(text) };
+}
+
+/** `error: error_description` from a JSON error body, else the page's first words. */
+function errorDetail(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: unknown; error_description?: unknown };
+    if (typeof body.error === 'string') return typeof body.error_description === 'string' ? `${body.error}: ${body.error_description}` : body.error;
+  } catch {
+    // an HTML or text page
+  }
+  const words = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return words.length > 160 ? `${words.slice(0, 160)}…` : words;
 }

@@ -1,16 +1,16 @@
-// A whole browser sign-in for one MCP server: discovery → registration → authorization → kept in
-// the sign-ins store. Used by `appwrite-mcp login` and, when no usable sign-in exists, by the proxy
-// (which runs it under a cross-process lock so that however many copies ask, one tab opens).
+// A whole browser sign-in for one MCP server: discovery → client → authorization → kept in the
+// sign-ins store. Used by `appwrite-mcp login` and, when the server asks for a token and none is
+// usable, by the proxy (which runs it under a cross-process lock so that one tab opens).
 import * as oauth from 'oauth4webapi';
 import type { BearerChallenge } from '../authorization.js';
-import { AppError, Code } from '../errors.js';
+import { AppError, Code, errorMessage } from '../errors.js';
 import type { SignIns } from '../store/sign-ins.js';
-import type { ClientRecord, SignInRecord, Target, Tokens } from '../store/types.js';
-import { authorizeInBrowser, newAuthorizationRequest } from './authorize.js';
-import { startCallbackServer } from './callback-server.js';
-import { assertS256, discoverAuthorizationServer, discoverResource, probeServer } from './discovery.js';
+import type { SignInRecord, Target, Tokens } from '../store/types.js';
+import { authorizeInBrowser, newAuthorizationRequest, type PkceRequest } from './authorize.js';
+import { startCallbackServer, type CallbackServer } from './callback-server.js';
+import { assertS256, discover, probeServer, type Discovered } from './discovery.js';
 import type { AuthContext } from './oauth.js';
-import { clientStillAccepted, preRegisteredClient, registerClient, registeredPort } from './registration.js';
+import { checkAuthorizationRequest, metadataDocumentClient, preRegisteredClient, registerClient, registeredPort, type RegisteredClient } from './registration.js';
 import { chooseScopes } from './scopes.js';
 import { accountFromClaims, fetchUserinfo, tokensFrom } from './tokens.js';
 
@@ -26,13 +26,19 @@ export type SignInStep =
   | { kind: 'exchanging' }
   | { kind: 'saved'; where: string };
 
-export interface SignInOptions {
+/** Which client to be: `--client-id` (+ APPWRITE_MCP_CLIENT_SECRET), `--client-metadata-url`, else registered. */
+export interface ClientChoice {
+  clientId?: string;
+  clientSecret?: string;
+  clientMetadataUrl?: string;
+}
+
+export interface SignInOptions extends ClientChoice {
   target: Target;
   /** The server's 401 challenge, when a request already got one (no probe is sent then). */
   challenge?: BearerChallenge;
   /** Scopes to ask for instead of the server's (`--scope`, or the step-up union). */
   scopes?: string[];
-  clientId?: string;
   timeoutMs: number;
   /** Opens the authorization URL in a browser (the caller prints it as well). */
   openUrl(url: string): void | Promise<void>;
@@ -47,56 +53,44 @@ export interface SignInResult {
   where: string;
 }
 
+/** Client ids this process registered itself: the AS just accepted them, no need to check again. */
+const registeredHere = new Set<string>();
+
+/**
+ * Discovery for a sign-in: with the challenge of a 401 the proxy got, or after a probe. A server
+ * that answers the probe without asking for a token needs no sign-in (AppError NO_SIGN_IN_NEEDED).
+ */
+export async function discoverForSignIn(ctx: AuthContext, target: Target, challenge: BearerChallenge | undefined): Promise<Discovered> {
+  if (!challenge) {
+    const probe = await probeServer(ctx, target.url, target.headers);
+    if (!probe.requiresAuth) {
+      throw new AppError(Code.NO_SIGN_IN_NEEDED, `${target.url} answered without asking for a token (HTTP ${probe.status}): it needs no sign-in, and the proxy connects to it as is`);
+    }
+    challenge = probe.challenge;
+  }
+  return discover(ctx, target.url, challenge);
+}
+
 export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignInResult> {
   const { ctx, signIns } = deps;
   const url = o.target.url;
   o.onStep?.({ kind: 'discovering', url });
-  let challenge = o.challenge;
-  if (!challenge) {
-    const probe = await probeServer(ctx, url, o.target.headers);
-    if (!probe.requiresAuth) {
-      throw new AppError(Code.NO_SIGN_IN_NEEDED, `${url} answered without asking for a token (HTTP ${probe.status}): it needs no sign-in, and the proxy connects to it as is`);
-    }
-    challenge = probe.challenge;
-  }
-  const resource = await discoverResource(ctx, url, challenge);
-  const issuer = resource.authorizationServers[0]!;
-  const as = await discoverAuthorizationServer(ctx, issuer);
+  const found = await discoverForSignIn(ctx, o.target, o.challenge);
+  const { as } = found;
   assertS256(as);
-  const scopes = chooseScopes({
-    requested: o.scopes,
-    challengeScope: resource.challengeScope,
-    resourceScopes: resource.scopesSupported,
-    asScopes: as.scopes_supported,
-  });
+  const scopes = chooseScopes({ requested: o.scopes, challengeScope: found.challengeScope, resourceScopes: found.scopesSupported, asScopes: as.scopes_supported });
   // Chosen now (a keychain probe can take seconds) so nothing stands between the code exchange and the save.
   const store = await signIns.chooseStore();
 
-  const cached = o.clientId ? undefined : await signIns.client(as.issuer);
-  const callback = await startCallbackServer({ preferredPort: registeredPort(cached) });
+  const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.cachedClient(as.issuer);
+  const callback = await startCallbackServer({ preferredPort: registeredPort(cached?.client) });
   try {
-    const authorizationRequest = (client: ClientRecord) =>
-      newAuthorizationRequest({ as, clientId: client.clientId, redirectUri: callback.redirectUri, resource: resource.resource, scopes });
-    let client: ClientRecord;
-    let request;
-    if (o.clientId) {
-      client = preRegisteredClient(as.issuer, o.clientId);
-      request = await authorizationRequest(client);
-    } else {
-      client = cached ?? (o.onStep?.({ kind: 'registering', issuer: as.issuer }), await registerClient(ctx, as, callback.redirectUri));
-      request = await authorizationRequest(client);
-      if (cached && !(await clientStillAccepted(ctx, request.url))) {
-        // The AS forgot the cached client (or will not take this redirect port): register anew.
-        ctx.logger.debug(`the cached client for ${as.issuer} was refused; registering a new one`);
-        o.onStep?.({ kind: 'registering', issuer: as.issuer });
-        client = await registerClient(ctx, as, callback.redirectUri);
-        request = await authorizationRequest(client);
-      }
-      if (client !== cached) await signIns.saveClient(client);
-    }
+    const authorizationRequest = (registered: RegisteredClient) =>
+      newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource: found.resource, scopes });
+    const { registered, request } = await chooseClient(deps, o, as, cached, callback, authorizationRequest);
 
     const response = await authorizeInBrowser(ctx, {
-      as, client, callback, resource: resource.resource, scopes, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal,
+      as, credentials: { client: registered.client, secret: registered.secret }, callback, resource: found.resource, scopes, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal,
       onAuthorizationUrl: async (authorizationUrl) => {
         o.onStep?.({ kind: 'waiting', authorizationUrl, redirectUri: callback.redirectUri });
         await o.openUrl(authorizationUrl);
@@ -107,9 +101,9 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     const tokens = tokensFrom(response, { scopes });
     const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(response) as Record<string, unknown> | undefined);
     // Saved before anything else is awaited; only then, when the ID token did not say who this is, userinfo.
-    let record = await signIns.saveSignIn({ target: o.target, resource: resource.resource, as, client, account: claims, tokens }, store);
+    let record = await signIns.saveSignIn({ target: o.target, resource: found.resource, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
     if (!claims) {
-      const account = await fetchUserinfo(ctx, as, client.clientId, tokens.accessToken);
+      const account = await fetchUserinfo(ctx, as, registered.client.clientId, tokens.accessToken);
       if (account) record = await signIns.saveAccount(record, account);
     }
     o.onStep?.({ kind: 'saved', where: store.describe() });
@@ -118,3 +112,51 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     await callback.close();
   }
 }
+
+/**
+ * The client for this sign-in, in the MCP spec's order: pre-registered → Client ID Metadata
+ * Document (when the AS supports them) → the cached registration → a new registration. A cached
+ * registration is checked first (unless this process made it) and replaced once when the AS no
+ * longer takes it, rather than opening a tab that would be stuck on the AS's error page.
+ */
+async function chooseClient(
+  deps: SignInDeps,
+  o: SignInOptions,
+  as: oauth.AuthorizationServer,
+  cached: RegisteredClient | undefined,
+  callback: CallbackServer,
+  authorizationRequest: (registered: RegisteredClient) => Promise<PkceRequest>,
+): Promise<{ registered: RegisteredClient; request: PkceRequest }> {
+  const { ctx, signIns } = deps;
+  if (o.clientId) {
+    const registered = preRegisteredClient(as, o.clientId, o.clientSecret);
+    return { registered, request: await authorizationRequest(registered) };
+  }
+  if (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) {
+    const registered = metadataDocumentClient(as, o.clientMetadataUrl);
+    return { registered, request: await authorizationRequest(registered) };
+  }
+  const register = async () => {
+    o.onStep?.({ kind: 'registering', issuer: as.issuer });
+    const fresh = await registerClient(ctx, as, callback.redirectUri);
+    registeredHere.add(fresh.client.clientId);
+    await signIns.saveClient(fresh.client, fresh.secret);
+    return fresh;
+  };
+  if (!cached) {
+    const registered = await register();
+    return { registered, request: await authorizationRequest(registered) };
+  }
+  let request = await authorizationRequest(cached);
+  if (registeredHere.has(cached.client.clientId)) return { registered: cached, request };
+  const check = await checkAuthorizationRequest(ctx, request.url);
+  if (check.ok) return { registered: cached, request };
+  // The AS forgot the cached client (a restart), or will not take this redirect port: register anew, once.
+  ctx.logger.debug(`${as.issuer} refused the cached client ${cached.client.clientId} (HTTP ${check.status}: ${check.detail}); registering a new one`);
+  await signIns.forgetClient(as.issuer, cached.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
+  const registered = await register();
+  request = await authorizationRequest(registered);
+  return { registered, request };
+}
+
+export type { RegisteredClient };

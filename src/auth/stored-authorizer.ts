@@ -34,6 +34,8 @@ const EARLY_REFRESH_MS = 60_000;
 const REFRESH_RETRY_MS = 1_000;
 /** How long a copy waits for another copy's refresh before giving up. */
 const REFRESH_LOCK_TIMEOUT_MS = 30_000;
+/** How a browser sign-in ends when its tab was opened and not finished (the cool-down applies). */
+const TAB_OUTCOMES = [Code.SIGN_IN_TIMEOUT, Code.ACCESS_DENIED, Code.AUTHORIZATION_REFUSED, Code.CALLBACK_REJECTED] as const;
 /** Saving refreshed tokens is retried after 1 s, 2 s, 4 s … at most this far apart. */
 const MAX_SAVE_RETRY_MS = 30_000;
 
@@ -74,6 +76,11 @@ export interface StoredAuthorizerOptions {
   signIn(scopes: string[] | undefined, challenge: BearerChallenge | undefined): Promise<{ record: SignInRecord; tokens: Tokens }>;
   /** May this process open a browser sign-in by itself? */
   allowBrowser: boolean;
+  /**
+   * The sign-in needs no person (client credentials, cross-app access): it runs whenever the
+   * server asks, with no browser, no hold and no cool-down after a failure.
+   */
+  unattended?: boolean;
   /** How long a request waits for a browser sign-in before it is answered SIGN_IN_PENDING. */
   holdMs: number;
   /** How long a browser sign-in may take before it is abandoned. */
@@ -116,21 +123,21 @@ export class StoredAuthorizer implements Authorizer {
   async getToken(): Promise<string | undefined> {
     const held = this.held;
     if (held && this.isFresh(held.tokens)) return held.tokens.accessToken;
-    return this.exclusive(() => this.stored(undefined));
+    return this.bounded(this.exclusive(() => this.stored(undefined)));
   }
 
   onUnauthorized(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
-    return this.exclusive(async () => {
+    return this.bounded(this.exclusive(async () => {
       const token = await this.stored(rejected);
       if (token !== undefined && token !== rejected) return token;
       const known = rejected !== undefined || (await this.o.signIns.record(this.key).catch(() => undefined)) !== undefined;
       const reason = known ? 'your sign-in has expired or was revoked' : 'you are not signed in';
       return this.browserSignIn(undefined, reason, challenge);
-    });
+    }));
   }
 
   onInsufficientScope(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
-    return this.exclusive(() => this.stepUp(rejected, challenge));
+    return this.bounded(this.exclusive(() => this.stepUp(rejected, challenge)));
   }
 
   async whenReady(signal?: AbortSignal): Promise<void> {
@@ -313,6 +320,7 @@ export class StoredAuthorizer implements Authorizer {
    * gets SIGN_IN_PENDING and the sign-in goes on: its result serves the next requests.
    */
   private async browserSignIn(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined): Promise<string> {
+    if (this.o.unattended) return this.signInShared(scopes, reason, challenge);
     if (!this.o.allowBrowser) {
       throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}): run \`${this.login}\` in a terminal.`);
     }
@@ -348,18 +356,19 @@ export class StoredAuthorizer implements Authorizer {
         this.held = { record: latest.record, tokens: latest.tokens };
         return latest.tokens.accessToken;
       }
-      const lastFailure = await this.o.signIns.lastSignInFailure(this.key);
+      const lastFailure = this.o.unattended ? 0 : await this.o.signIns.lastSignInFailure(this.key);
       if (this.clock.now() - lastFailure < this.o.browserCooldownMs) {
         throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}); the last browser sign-in was not completed: ${loginHint}.`);
       }
-      this.o.logger.info(`sign-in to ${this.o.target.url} needed (${reason}): opening the browser`);
+      this.o.logger.info(`sign-in to ${this.o.target.url} needed (${reason})${this.o.unattended ? '' : ': opening the browser'}`);
       let result: Held;
       try {
         result = await this.o.signIn(scopes, challenge);
       } catch (err) {
-        // Remembered so that copies started later do not open tab after tab. A copy killed while it
-        // waited records nothing: its tab is orphaned, and the next copy rightly opens a new one.
-        await this.o.signIns.recordSignInFailure(this.key).catch(() => {});
+        // Remembered so that copies started later do not open tab after tab — only when a tab was
+        // opened and not finished: an AS that was down before any tab opened is no reason to wait
+        // 10 minutes. A copy killed while it waited records nothing: the next copy opens a new tab.
+        if (!this.o.unattended && isAppError(err, ...TAB_OUTCOMES)) await this.o.signIns.recordSignInFailure(this.key).catch(() => {});
         throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} did not complete (${errorMessage(err)}): ${loginHint}.`, { cause: err });
       }
       this.held = result;
@@ -370,6 +379,26 @@ export class StoredAuthorizer implements Authorizer {
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * No request waits for auth longer than holdMs, whatever is slow (an AS that hangs, another
+   * copy's lock, a browser): the work goes on, and serves the next request when it is done.
+   */
+  private async bounded<T>(work: Promise<T>): Promise<T> {
+    const hold = new AbortController();
+    const timedOut = this.clock.sleep(this.o.holdMs, hold.signal).then(() => {
+      throw this.signingIn
+        ? new AppError(Code.SIGN_IN_PENDING, signInPendingMessage(this.o.target.url, this.login))
+        : new AppError(Code.AS_UNREACHABLE, `Signing in to ${this.o.target.url} is taking more than ${Math.round(this.o.holdMs / 1000)} s (the authorization server or another appwrite-mcp process is slow); appwrite-mcp keeps at it and the next request uses the result.`);
+    });
+    timedOut.catch(() => {});
+    work.catch(() => {}); // a late failure is the next request's to see
+    try {
+      return await Promise.race([work, timedOut]);
+    } finally {
+      hold.abort();
+    }
+  }
 
   /** Runs operations one at a time, in arrival order. */
   private exclusive<T>(run: () => Promise<T>): Promise<T> {

@@ -6,6 +6,7 @@ import { AppError, Code } from '../errors.js';
 import { unreachable } from '../http/client.js';
 import { registerSecret } from '../log.js';
 import type { Account, SignInRecord, Tokens } from '../store/types.js';
+import { clientAuth } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
 import { splitScopes } from './scopes.js';
 
@@ -31,12 +32,12 @@ export function tokensFrom(res: oauth.TokenEndpointResponse, previous: { refresh
  * Refresh token grant (OAuth 2.1 §4.3). Throws AppError GRANT_INVALID (sign in again),
  * CLIENT_UNKNOWN (register again), UNREACHABLE or TOKEN_ENDPOINT_FAILED (try again later).
  */
-export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refreshToken: string, now: () => number = Date.now): Promise<Tokens> {
+export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refreshToken: string, clientSecret: string | undefined, now: () => number = Date.now): Promise<Tokens> {
   const as = record.as;
-  const client = publicClient(record.client.clientId);
+  const { client, auth } = clientAuth({ client: record.client, secret: clientSecret });
   let res: Response;
   try {
-    res = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
+    res = await oauth.refreshTokenGrantRequest(as, client, auth, refreshToken, {
       additionalParameters: { resource: record.resource },
       ...requestOptions(ctx, as.token_endpoint),
     });
@@ -58,12 +59,13 @@ export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refr
 export type RevocationOutcome = 'revoked' | 'unsupported' | { failed: string };
 
 /** RFC 7009 revocation; never throws (logout goes on to delete local secrets whatever happens). */
-export async function revokeToken(ctx: AuthContext, record: SignInRecord, token: string, hint: 'refresh_token' | 'access_token'): Promise<RevocationOutcome> {
+export async function revokeToken(ctx: AuthContext, record: SignInRecord, token: string, hint: 'refresh_token' | 'access_token', clientSecret: string | undefined): Promise<RevocationOutcome> {
   const endpoint = record.as.revocation_endpoint;
   if (!endpoint) return 'unsupported';
   let res: Response;
   try {
-    res = await oauth.revocationRequest(record.as, publicClient(record.client.clientId), oauth.None(), token, {
+    const { client, auth } = clientAuth({ client: record.client, secret: clientSecret });
+    res = await oauth.revocationRequest(record.as, client, auth, token, {
       additionalParameters: { token_type_hint: hint },
       ...requestOptions(ctx, endpoint),
     });

@@ -1,38 +1,41 @@
 import { openBrowser } from '../auth/browser.js';
 import { splitScopes } from '../auth/scopes.js';
-import { signIn, type SignInStep } from '../auth/sign-in.js';
-import { Code, ExitCode, isAppError } from '../errors.js';
+import type { SignInStep } from '../auth/sign-in.js';
+import { AppError, Code, ExitCode, isAppError } from '../errors.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import type { LoginReporter } from '../ui/login-reporter.js';
+import { runSignIn, signInPlan, type AuthFlags } from './auth-options.js';
 import { createCommandContext, type CommonOptions } from './context.js';
 import { describeAccount, describeExpiry } from './describe.js';
 
-export interface LoginOptions extends CommonOptions {
+export interface LoginOptions extends CommonOptions, AuthFlags {
   url?: string;
   header?: string[];
   scope?: string;
-  clientId?: string;
+  clientSecretStdin?: boolean;
   browser: boolean;
   timeout: number;
 }
 
 export async function runLogin(opts: LoginOptions): Promise<number> {
   const target = resolveTarget(opts);
+  const plan = signInPlan(opts, process.env, opts.clientSecretStdin ? await readSecretFromStdin() : undefined);
   const { ctx, signIns, logger, http } = createCommandContext(opts);
   const existing = await signIns.record(signInKey(target));
   if (existing) process.stderr.write(`Already signed in to ${target.url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.\n`);
   const reporter = await createReporter(target.url);
   try {
-    const result = await signIn({ ctx, signIns }, {
+    const result = await runSignIn(plan, { ctx, signIns }, {
       target,
       scopes: opts.scope ? splitScopes(opts.scope) : undefined,
-      clientId: opts.clientId,
-      timeoutMs: opts.timeout * 1000,
-      openUrl: async (authorizationUrl) => {
-        if (opts.browser) await openBrowser(authorizationUrl, logger);
+      browser: {
+        timeoutMs: opts.timeout * 1000,
+        openUrl: async (authorizationUrl) => {
+          if (opts.browser) await openBrowser(authorizationUrl, logger);
+        },
+        onStep: (step: SignInStep) => reporter.step(step, opts.browser),
       },
-      onStep: (step: SignInStep) => reporter.step(step, opts.browser),
     });
     reporter.done({
       url: target.url,
@@ -53,6 +56,20 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
     await reporter.close();
     http.close();
   }
+}
+
+/** `--client-secret-stdin`: the secret piped in (a terminal would echo it, so one is refused). */
+async function readSecretFromStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    throw new AppError(Code.USAGE, '--client-secret-stdin reads the secret from a pipe, and stdin is a terminal', {
+      hint: 'Pipe it in: printf %s "$SECRET" | appwrite-mcp login --client-secret-stdin …  (or set APPWRITE_MCP_CLIENT_SECRET)',
+    });
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const secret = Buffer.concat(chunks).toString('utf8').trim();
+  if (!secret) throw new AppError(Code.USAGE, '--client-secret-stdin: nothing was piped in');
+  return secret;
 }
 
 /** ink on a terminal; plain lines otherwise (CI, pipes, MCP clients). */

@@ -27,17 +27,19 @@ export async function runLogout(opts: LogoutOptions): Promise<number> {
       say(`Signing out of ${record.url}`);
       let stored;
       let refreshToken: string | undefined;
+      let clientSecret: string | undefined;
       try {
         stored = await signIns.load(record.key);
         refreshToken = await signIns.refreshToken(record);
+        clientSecret = await signIns.clientSecret(record);
       } catch (err) {
         say(`  ✗ could not read the secrets (${errorMessage(err)})`);
         failed = true;
       }
       if (stored?.tokens || refreshToken) {
         // Revoking the refresh token ends the grant; the access token is revoked too for ASes that keep them apart.
-        const refresh = refreshToken ? await revokeToken(ctx, record, refreshToken, 'refresh_token') : undefined;
-        const access = stored?.tokens ? await revokeToken(ctx, record, stored.tokens.accessToken, 'access_token') : undefined;
+        const refresh = refreshToken ? await revokeToken(ctx, record, refreshToken, 'refresh_token', clientSecret) : undefined;
+        const access = stored?.tokens ? await revokeToken(ctx, record, stored.tokens.accessToken, 'access_token', clientSecret) : undefined;
         say(`  ${describeRevocation((refresh ?? access)!, record.as.issuer)}`);
       }
       const where = signIns.describeStore(record.store);

@@ -8,9 +8,10 @@ import { FileEraCache } from '../proxy/eras/cache.js';
 import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
+import { runSignIn, signInPlan, type AuthFlags } from './auth-options.js';
 import { createCommandContext, type CommonOptions } from './context.js';
 
-export interface ProxyOptions extends CommonOptions {
+export interface ProxyOptions extends CommonOptions, AuthFlags {
   url?: string;
   header?: string[];
   authTimeout: number;
@@ -28,6 +29,7 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   if (authTimeoutMs >= 60_000) {
     throw new AppError(Code.USAGE, `--auth-timeout ${opts.authTimeout} is too long: MCP clients give initialize 60 s at most`);
   }
+  const plan = signInPlan(opts, process.env);
   const { logger, http, ctx, signIns } = createCommandContext(opts);
   const envToken = process.env.APPWRITE_MCP_TOKEN;
   const authorizer: Authorizer & { close?(): Promise<void> } = envToken
@@ -37,25 +39,25 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
         target,
         logger,
         allowBrowser: opts.browser,
+        unattended: plan.unattended,
         holdMs: authTimeoutMs,
         signInTimeoutMs: SIGN_IN_TIMEOUT_MS,
         browserCooldownMs: BROWSER_COOLDOWN_MS,
-        // tokens.js and sign-in.js (and oauth4webapi behind them) load only when a refresh or a
-        // sign-in is needed: a proxy with a valid stored token starts without them.
-        refresh: async (record, refreshToken) => (await import('../auth/tokens.js')).refreshTokens(ctx, record, refreshToken),
-        signIn: async (scopes, challenge) => {
-          const { signIn } = await import('../auth/sign-in.js');
-          return signIn({ ctx, signIns }, {
-            target,
-            scopes,
-            challenge,
+        // tokens.js and the sign-in modules (and oauth4webapi behind them) load only when a refresh
+        // or a sign-in is needed: a proxy with a valid stored token starts without them.
+        refresh: async (record, refreshToken) => (await import('../auth/tokens.js')).refreshTokens(ctx, record, refreshToken, await signIns.clientSecret(record)),
+        signIn: (scopes, challenge) => runSignIn(plan, { ctx, signIns }, {
+          target,
+          scopes,
+          challenge,
+          browser: {
             timeoutMs: SIGN_IN_TIMEOUT_MS,
             openUrl: (authorizationUrl) => void openBrowser(authorizationUrl, logger),
             onStep: (step) => {
               if (step.kind === 'waiting') logger.info(`finish signing in in your browser: ${step.authorizationUrl}`);
             },
-          });
-        },
+          },
+        }),
       });
   setTimeout(tuneGarbageCollectorForLongRun, GC_TUNING_DELAY_MS).unref();
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting

@@ -75,7 +75,11 @@ export class HttpClient {
     return proxyApplies(init.url, this.settings) ? this.viaProxy({ ...init, headers }) : this.direct({ ...init, headers });
   }
 
-  /** A WHATWG fetch over this client, for oauth4webapi: `init.signal` bounds the whole exchange. */
+  /**
+   * A WHATWG fetch over this client, for oauth4webapi and discovery: `init.signal` bounds the whole
+   * exchange, and a body larger than MAX_FETCH_BODY_BYTES is refused (these are metadata, registration
+   * and token responses: small documents; a server sending megabytes is broken or hostile).
+   */
   readonly fetch = (async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : input);
     const headers: Record<string, string> = {};
@@ -108,7 +112,7 @@ export class HttpClient {
     }
     const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || init.method === 'HEAD';
     if (nullBody) res.body.resume();
-    const response = new Response(nullBody ? null : webStream(res.body), { status: res.status, headers: responseHeaders });
+    const response = new Response(nullBody ? null : webStream(res.body, url, signal), { status: res.status, headers: responseHeaders });
     Object.defineProperty(response, 'url', { value: url.href });
     return response;
   }) as typeof fetch;
@@ -182,18 +186,40 @@ export class HttpClient {
   }
 }
 
+/** The most a fetch reads of a response body (AS metadata, registration and token responses). */
+export const MAX_FETCH_BODY_BYTES = 1024 * 1024;
+
 /**
- * A web stream over a node one. (Readable.toWeb trips over undici's body stream on Node 20; the
- * bodies read through fetch are small, so no backpressure is needed.)
+ * A web stream over a node one, capped at MAX_FETCH_BODY_BYTES. A body that stops coming until the
+ * caller's deadline fails as a timeout, not as a half document. (Readable.toWeb trips over undici's
+ * body stream on Node 20; these bodies are small, so no backpressure is needed.)
  */
-function webStream(body: Readable): ReadableStream<Uint8Array> {
+function webStream(body: Readable, url: URL, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
   let done = false;
+  let size = 0;
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      body.on('data', (chunk: Buffer) => { if (!done) controller.enqueue(new Uint8Array(chunk)); });
+      const fail = (error: Error) => {
+        if (done) return;
+        done = true;
+        controller.error(error);
+        body.destroy();
+      };
+      body.on('data', (chunk: Buffer) => {
+        if (done) return;
+        size += chunk.length;
+        if (size > MAX_FETCH_BODY_BYTES) {
+          fail(new AppError(Code.INVALID_RESPONSE, `the response from ${url.href} is larger than ${MAX_FETCH_BODY_BYTES / 1024 / 1024} MiB; refusing to read more of it`));
+          return;
+        }
+        controller.enqueue(new Uint8Array(chunk));
+      });
       body.once('end', () => { if (!done) { done = true; controller.close(); } });
-      body.once('error', (err) => { if (!done) { done = true; controller.error(err); } });
-      body.once('close', () => { if (!done) { done = true; controller.error(new Error('the response was cut off')); } });
+      const cutOff = () => fail(signal?.aborted
+        ? new AppError(Code.UNREACHABLE, `could not reach ${url.origin} (timed out while it was still sending its answer)`, { cause: signal.reason })
+        : new AppError(Code.UNREACHABLE, `could not reach ${url.origin} (the connection dropped in the middle of its answer)`));
+      body.once('error', cutOff);
+      body.once('close', cutOff);
     },
     cancel() {
       done = true;

@@ -5,7 +5,7 @@ import { chmod, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 
-const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
 // Windows has no POSIX modes: chmod there only toggles read-only, so nothing to check or fix.
 const posixModes = process.platform !== 'win32';

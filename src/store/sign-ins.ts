@@ -42,6 +42,8 @@ export interface NewSignIn {
   resource: string;
   as: AuthorizationServer;
   client: ClientRecord;
+  /** The client's secret, kept with the sign-in's tokens (the token endpoint needs it for refreshes). */
+  clientSecret?: string;
   account?: Account;
   tokens: Tokens;
 }
@@ -68,6 +70,7 @@ export class SignIns {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly stores = new Map<SecretStoreKind, SecretStore>();
+  private chosen?: Promise<SecretStore>;
 
   constructor(private readonly o: SignInsOptions) {
     this.dir = o.dir;
@@ -116,15 +119,22 @@ export class SignIns {
     return readSecret(this.storeOf(record.store), secretName(record.key, 'refresh'), 1);
   }
 
+  /** The secret of the client this sign-in was made with, when it has one. */
+  async clientSecret(record: SignInRecord): Promise<string | undefined> {
+    if (!record.client.hasSecret) return undefined;
+    return readSecret(this.storeOf(record.store), secretName(record.key, 'client-secret'), 1);
+  }
+
   describeStore(kind: SecretStoreKind): string {
     return this.storeOf(kind).describe();
   }
 
   // ── writing ──────────────────────────────────────────────────────────────────────────────
 
-  /** Picks (and probes) the store for a new sign-in; done before the browser opens, not after. */
+  /** Picks (and probes, once) the store for new secrets; done before the browser opens, not after. */
   chooseStore(): Promise<SecretStore> {
-    return openSecretStore({ prefer: this.o.storePreference, dir: this.dir, logger: this.logger, keychain: this.o.keychain });
+    this.chosen ??= openSecretStore({ prefer: this.o.storePreference, dir: this.dir, logger: this.logger, keychain: this.o.keychain });
+    return this.chosen;
   }
 
   /** Keeps a completed sign-in, replacing any earlier one for the same target. */
@@ -132,6 +142,9 @@ export class SignIns {
     const key = signInKey(input.target);
     const previous = await this.record(key);
     const { changes, token } = secretChanges(store, key, input.tokens, previous?.store === store.kind ? previous.token : undefined);
+    const clientSecretName = secretName(key, 'client-secret');
+    if (input.clientSecret !== undefined) changes.push(...encodeParts(input.clientSecret, store.maxValueLength).map((v, i) => [partNames(clientSecretName, MAX_PARTS)[i]!, v] as const));
+    else if (previous?.client.hasSecret && previous.store === store.kind) changes.push([clientSecretName, undefined]);
     await store.write(changes);
     const now = this.now();
     const record: SignInRecord = {
@@ -141,7 +154,7 @@ export class SignIns {
       ...(input.target.headers && Object.keys(input.target.headers).length ? { headerNames: Object.keys(input.target.headers).sort() } : {}),
       resource: input.resource,
       as: input.as,
-      client: input.client,
+      client: { ...input.client, ...(input.clientSecret !== undefined ? { hasSecret: true } : {}) },
       account: input.account,
       token,
       store: store.kind,
@@ -220,29 +233,58 @@ export class SignIns {
     return { deleted };
   }
 
-  /** Forgets every cached client registration and remembered sign-in failure (`logout --all`). */
+  /** Forgets every cached client registration (and its secret) and remembered sign-in failure (`logout --all`). */
   async forgetClients(): Promise<void> {
-    await updateState(this.dir, this.logger, (s) => {
+    const clients = await updateState(this.dir, this.logger, (s) => {
+      const all = Object.values(s.clients);
       s.clients = {};
       s.signInFailures = {};
+      return all;
     });
+    for (const client of clients) {
+      if (client.hasSecret) await this.deleteEntry(client.secretStore ?? 'file', clientSecretName(client.issuer)).catch((err) => this.logger.warn(`could not delete the secret of client ${client.clientId} (${errorMessage(err)})`));
+    }
   }
 
   // ── client registrations (per AS issuer) ─────────────────────────────────────────────────
 
-  async client(issuer: string): Promise<ClientRecord | undefined> {
-    return (await loadState(this.dir, this.logger)).clients[issuer];
+  /**
+   * The registration cached for `issuer`, with its secret when it has one. One whose secret cannot
+   * be read (or has expired) is as good as none: the caller registers again.
+   */
+  async cachedClient(issuer: string): Promise<{ client: ClientRecord; secret?: string } | undefined> {
+    const client = (await loadState(this.dir, this.logger)).clients[issuer];
+    if (!client) return undefined;
+    if (client.secretExpiresAt !== undefined && client.secretExpiresAt <= this.now() + 60_000) return undefined;
+    if (!client.hasSecret) return { client };
+    const secret = await readSecret(this.storeOf(client.secretStore ?? 'file'), clientSecretName(issuer), 1).catch((err: unknown) => {
+      this.logger.debug(`the cached client's secret for ${issuer} could not be read: ${errorMessage(err)}`);
+      return undefined;
+    });
+    return secret === undefined ? undefined : { client, secret };
   }
 
-  async saveClient(client: ClientRecord): Promise<void> {
-    await updateState(this.dir, this.logger, (s) => { s.clients[client.issuer] = client; });
+  /** Caches a registration for reuse by later sign-ins with this AS; its secret goes to the secret store. */
+  async saveClient(client: ClientRecord, secret: string | undefined): Promise<void> {
+    let cached = client;
+    if (secret !== undefined) {
+      const store = await this.chooseStore();
+      const name = clientSecretName(client.issuer);
+      await store.write(encodeParts(secret, store.maxValueLength).map((v, i) => [partNames(name, MAX_PARTS)[i]!, v] as const));
+      cached = { ...client, hasSecret: true, secretStore: store.kind };
+    }
+    await updateState(this.dir, this.logger, (s) => { s.clients[client.issuer] = cached; });
   }
 
   /** The AS no longer knows this client: the next sign-in registers anew. */
   async forgetClient(issuer: string, clientId: string): Promise<void> {
-    await updateState(this.dir, this.logger, (s) => {
-      if (s.clients[issuer]?.clientId === clientId) delete s.clients[issuer];
+    const forgotten = await updateState(this.dir, this.logger, (s) => {
+      const cached = s.clients[issuer];
+      if (cached?.clientId !== clientId) return undefined;
+      delete s.clients[issuer];
+      return cached;
     });
+    if (forgotten?.hasSecret) await this.deleteEntry(forgotten.secretStore ?? 'file', clientSecretName(issuer));
   }
 
   // ── browser sign-ins the proxy started and that were not completed ───────────────────────
@@ -270,6 +312,11 @@ export class SignIns {
 
   // ── internals ────────────────────────────────────────────────────────────────────────────
 
+  private async deleteEntry(kind: SecretStoreKind, name: string): Promise<void> {
+    const store = this.storeOf(kind);
+    await store.write((await storedPartNames(store, name)).map((n) => [n, undefined] as const));
+  }
+
   private storeOf(kind: SecretStoreKind): SecretStore {
     let store = this.stores.get(kind);
     if (!store) {
@@ -284,7 +331,11 @@ export class SignIns {
     const store = this.storeOf(record.store);
     const names = record.legacySecret
       ? ((await store.read(record.legacySecret)) === undefined ? [] : [record.legacySecret])
-      : [...await storedPartNames(store, secretName(record.key, 'refresh')), ...await storedPartNames(store, secretName(record.key, 'access'))];
+      : [
+          ...await storedPartNames(store, secretName(record.key, 'refresh')),
+          ...await storedPartNames(store, secretName(record.key, 'access')),
+          ...(record.client.hasSecret ? await storedPartNames(store, secretName(record.key, 'client-secret')) : []),
+        ];
     if (names.length === 0) return false;
     await store.write(names.map((name) => [name, undefined] as const));
     return true;
@@ -331,8 +382,13 @@ export class SignIns {
 /** A secret longer than a store entry is split; more parts than this means something is wrong. */
 const MAX_PARTS = 16;
 
-function secretName(key: string, which: 'access' | 'refresh'): string {
+function secretName(key: string, which: 'access' | 'refresh' | 'client-secret'): string {
   return `${key} ${which}`;
+}
+
+/** The secret of the registration cached for an AS (a sign-in keeps its own copy). */
+function clientSecretName(issuer: string): string {
+  return `client ${issuer} secret`;
 }
 
 /** Entry names of a secret's parts: `<name>`, `<name> (2)`, `<name> (3)`, … */

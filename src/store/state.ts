@@ -7,7 +7,7 @@ import type { AuthorizationServer } from 'oauth4webapi';
 import { AppError, Code } from '../errors.js';
 import type { Logger } from '../log.js';
 import { withLock } from './lock.js';
-import { PRIVATE_FILE_MODE, tightenMode, writePrivateFile } from './private-file.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tightenMode, writePrivateFile } from './private-file.js';
 import type { ClientRecord, SignInRecord, StateFile } from './types.js';
 
 export const STATE_FILE_NAME = 'state.json';
@@ -29,6 +29,7 @@ export function emptyState(): StateFile {
  */
 export async function loadState(dir: string, logger: Logger): Promise<StateFile> {
   const path = statePath(dir);
+  await tightenMode(dir, PRIVATE_DIR_MODE, logger);
   let text: string;
   try {
     text = await readFile(path, 'utf8');

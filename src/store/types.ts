@@ -7,6 +7,9 @@ export type { SecretStoreKind };
 
 export type RegistrationMethod = 'dcr' | 'preregistered' | 'cimd';
 
+/** How the client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`). */
+export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
 /** A client registration, cached per authorization-server issuer and never used with another AS. */
 export interface ClientRecord {
   issuer: string;
@@ -14,6 +17,14 @@ export interface ClientRecord {
   method: RegistrationMethod;
   redirectUris: string[];
   registeredAt: number;
+  /** Absent in records of appwrite-mcp 0.1: none. */
+  authMethod?: ClientAuthMethod;
+  /** A client secret is kept in the secret store (never here). */
+  hasSecret?: boolean;
+  /** Epoch ms when the secret expires (RFC 7591 client_secret_expires_at); absent: never. */
+  secretExpiresAt?: number;
+  /** Where a cached registration's secret is (a sign-in keeps its own copy with its tokens). */
+  secretStore?: SecretStoreKind;
 }
 
 export interface Account {

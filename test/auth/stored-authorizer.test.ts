@@ -33,7 +33,11 @@ class FakeAs {
     return { accessToken: `at-${this.n}-${'a'.repeat(40)}`, refreshToken: this.live, expiresAt: this.clock.now() + this.ttlMs, obtainedAt: this.clock.now(), scopes: ['mcp:read'] };
   }
 
+  /** While set, the token endpoint does not answer. */
+  hang?: Promise<void>;
+
   refresh = async (_record: SignInRecord, refreshToken: string): Promise<Tokens> => {
+    if (this.hang) await this.hang;
     this.grants++;
     if (this.down) throw new AppError(Code.UNREACHABLE, 'could not reach https://as.example (connection refused)');
     if (refreshToken !== this.live) {
@@ -227,6 +231,25 @@ describe('StoredAuthorizer', () => {
     expect((error as AppError).message).toMatch(/Sign-in to https:\/\/mcp\.example\/ is required \(your sign-in has expired or was revoked\): run `npx appwrite-mcp login --url https:\/\/mcp\.example\/`/);
   });
 
+  it('no request waits for auth longer than holdMs, even when the AS hangs', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR);
+    let answer!: () => void;
+    w.as.hang = new Promise<void>((resolve) => (answer = resolve));
+    const waiting = a.getToken();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the refresh is under way, waiting on the AS
+    expect(w.as.grants).toBe(0);
+    w.clock.advance(30_000);
+    await expect(waiting).rejects.toMatchObject({ code: 'as_unreachable', message: expect.stringContaining('taking more than 30 s') });
+    w.as.hang = undefined;
+    answer(); // the AS answers at last: the refresh completes in the background and serves the next request
+    await until(async () => (await w.signIns.load(URL_))?.tokens?.accessToken === `at-2-${'a'.repeat(40)}`);
+    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-2');
+    expect(await a.getToken()).toBe(`at-2-${'a'.repeat(40)}`);
+  });
+
   it('the AS down: the token still valid is used; when it is not, as_unreachable fast, then recovery', async () => {
     const w = await world();
     const a = w.copy();
@@ -244,7 +267,7 @@ describe('StoredAuthorizer', () => {
     expect(await a.getToken()).toBe(`at-2-${'a'.repeat(40)}`);
   });
 
-  it('one browser sign-in for many waiters; a sign-in that failed is not retried by another copy within the cool-down', async () => {
+  it('one browser sign-in for many waiters; a tab that was not finished is not reopened by another copy within the cool-down', async () => {
     const w = await world();
     await w.signIns.forget((await w.signIns.record(URL_))!);
     let opened = 0;
@@ -262,8 +285,12 @@ describe('StoredAuthorizer', () => {
     expect(opened).toBe(1);
 
     await w.signIns.forget((await w.signIns.record(URL_))!);
-    const failing = w.copy({ allowBrowser: true, signIn: () => Promise.reject(new Error('the browser tab was closed')) });
-    await expect(failing.onUnauthorized(undefined, {})).rejects.toThrow(/did not complete \(the browser tab was closed\)/);
+    // An AS that cannot be reached before any tab opened sets no cool-down: the next copy tries.
+    const offline = w.copy({ allowBrowser: true, signIn: () => Promise.reject(new AppError(Code.UNREACHABLE, 'could not reach https://as.example (connection refused)')) });
+    await expect(offline.onUnauthorized(undefined, {})).rejects.toThrow(/did not complete \(could not reach/);
+    expect(await w.signIns.lastSignInFailure(URL_)).toBe(0);
+    const failing = w.copy({ allowBrowser: true, signIn: () => Promise.reject(new AppError(Code.SIGN_IN_TIMEOUT, 'no sign-in came back from the browser within 5 min')) });
+    await expect(failing.onUnauthorized(undefined, {})).rejects.toThrow(/did not complete \(no sign-in came back/);
     const later = w.copy({ allowBrowser: true, signIn });
     await expect(later.onUnauthorized(undefined, {})).rejects.toThrow(/the last browser sign-in was not completed/);
     expect(opened).toBe(1);

@@ -84,7 +84,7 @@ async function measure(kind: 'keychain' | 'file', seed: Seed): Promise<{ row: st
     const authorizer = new StoredAuthorizer({
       signIns, target, logger: silentLogger, allowBrowser: false, holdMs: 1000, signInTimeoutMs: 1000, browserCooldownMs: 1000,
       refresh: async (r, rt) => {
-        const tokens = await refreshTokens(ctx, r, rt);
+        const tokens = await refreshTokens(ctx, r, rt, undefined);
         answeredAt = performance.now();
         refreshDurableAt = 0;
         return tokens;

@@ -9,7 +9,7 @@ import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelco
 import { startCloud, type Cloud, type CloudOptions } from '../cloud/index.js';
 import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
 import { BIN, NO_KEYCHAIN_ENV, baseEnv, hasSecretService, runCli, tempConfigDir } from '../helpers/cli.js';
-import { readStored } from '../helpers/stored.js';
+import { readStored, revokeStored } from '../helpers/stored.js';
 import { connectProxy, proxyTransport, textOf, type ProxyClient } from '../helpers/proxy-client.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
@@ -53,13 +53,7 @@ async function proxy(w: World, args: string[] = [], opts: Parameters<typeof conn
 
 /** Revokes the stored access or refresh token at the AS (RFC 7009), behind the proxy's back. */
 async function revokeAtAs(w: World, hint: 'access_token' | 'refresh_token') {
-  const stored = (await readStored(w.dir, w.cloud.mcpUrl))!;
-  const res = await fetch(stored.record.as.revocation_endpoint!, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: (hint === 'access_token' ? stored.accessToken : stored.refreshToken)!, token_type_hint: hint, client_id: stored.record.client.clientId }),
-  });
-  expect(res.status).toBe(200);
+  const stored = await revokeStored(w.dir, w.cloud.mcpUrl, hint);
   return { stored, tokens: { accessToken: stored.accessToken!, refreshToken: stored.refreshToken! } };
 }
 

@@ -20,3 +20,16 @@ export async function readStored(dir: string, target: Target | string): Promise<
   if (!stored) return undefined;
   return { record: stored.record, accessToken: stored.tokens?.accessToken, refreshToken: await signIns.refreshToken(stored.record) };
 }
+
+/** Revokes the stored access or refresh token at the AS (RFC 7009), behind the CLI's back. */
+export async function revokeStored(dir: string, url: string, hint: 'access_token' | 'refresh_token'): Promise<Stored> {
+  const stored = (await readStored(dir, url))!;
+  const token = hint === 'access_token' ? stored.accessToken : stored.refreshToken;
+  const res = await fetch(stored.record.as.revocation_endpoint!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: token!, token_type_hint: hint, client_id: stored.record.client.clientId }),
+  });
+  if (res.status !== 200) throw new Error(`revocation answered ${res.status}`);
+  return stored;
+}

@@ -75,6 +75,9 @@ const APPWRITE_MCP_CONTEXT_OPTIONS = {
   clientMetadataUrl: '--client-metadata-url',
   clientCredentials: '--client-credentials',
   privateKeyFile: '--private-key-file',
+  idpTokenEndpoint: '--idp-token-endpoint',
+  idpClientId: '--idp-client-id',
+  idpIdTokenEnv: 'APPWRITE_MCP_IDP_ID_TOKEN',
 } as const;
 
 /** `appwrite-mcp --help` (which lists the environment variables) and `appwrite-mcp proxy --help`. */
@@ -127,7 +130,14 @@ function proxySetup(target: Target, url: string, scenario: string, ctx: Conforma
         unmapped.push(`private_key_pem / signing_algorithm (no ${o.privateKeyFile}: no private_key_jwt client authentication)`);
       }
     }
-    if (ctx?.idp_id_token) unmapped.push('idp_id_token / idp_token_endpoint / idp_client_id / idp_issuer (no token exchange, no ID-JAG jwt-bearer grant)');
+    if (ctx?.idp_id_token) {
+      if (has(o.idpTokenEndpoint) && has(o.idpIdTokenEnv) && ctx.idp_token_endpoint && ctx.idp_client_id) {
+        args.push(o.idpTokenEndpoint, ctx.idp_token_endpoint, o.idpClientId, ctx.idp_client_id);
+        proxyEnv[o.idpIdTokenEnv] = ctx.idp_id_token;
+      } else {
+        unmapped.push('idp_id_token / idp_token_endpoint / idp_client_id / idp_issuer (no token exchange, no ID-JAG jwt-bearer grant)');
+      }
+    }
     if (scenario === 'auth/basic-cimd') {
       if (has(o.clientMetadataUrl)) args.push(o.clientMetadataUrl, CIMD_CLIENT_METADATA_URL);
       else unmapped.push(`the suite's CIMD URL ${CIMD_CLIENT_METADATA_URL} (no ${o.clientMetadataUrl})`);

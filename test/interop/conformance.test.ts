@@ -7,12 +7,34 @@
 // so a fix that makes one pass fails this file until the scenario is moved to PASSING. The goal is
 // an empty KNOWN_FAILURES (all 26).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, ensureSuiteInstalled, listClientScenarios, runAll, type ScenarioResult } from './conformance.js';
+import { ensureBuilt, ensureSuiteInstalled, formatTable, listClientScenarios, runAll, type ScenarioResult } from './conformance.js';
 
 const PASSING = [
+  'initialize',
+  'tools_call',
+  'elicitation-sep1034-client-defaults',
+  'sse-retry',
+  'auth/metadata-default',
+  'auth/metadata-var1',
+  'auth/metadata-var2',
+  'auth/metadata-var3',
+  'auth/basic-cimd',
+  'auth/scope-from-www-authenticate',
+  'auth/scope-from-scopes-supported',
+  'auth/scope-omitted-when-undefined',
+  'auth/scope-step-up',
+  'auth/scope-retry-limit',
+  'auth/token-endpoint-auth-basic',
+  'auth/token-endpoint-auth-post',
   'auth/token-endpoint-auth-none',
-  'auth/offline-access-scope',
+  'auth/pre-registration',
+  'auth/2025-03-26-oauth-endpoint-fallback',
   'auth/resource-mismatch',
+  'auth/offline-access-scope',
+  'auth/offline-access-not-supported',
+  'auth/client-credentials-jwt',
+  'auth/client-credentials-basic',
+  'auth/cross-app-access-complete-flow',
 ];
 
 /**
@@ -24,38 +46,12 @@ const ALSO_REQUIRED: Record<string, string[]> = {
   'auth/resource-mismatch': ['prm-pathbased-requested', 'resource-mismatch-rejected'],
 };
 
-// The letters are the fixes in /work/notes/conformance.md, in the order they are hit:
-// A  DCR answer with client_secret but no client_secret_expires_at rejected; a registered secret never used
-// B  the proxy signs in before forwarding anything, and sign-in only probes with initialize
-// C  no 2025-03-26 fallback (AS at the server origin, default endpoints) without PRM
-// D  no pre-registered client id + secret in the proxy; Basic auth over-encodes the client id
-// E  no Client ID Metadata Document support
-// F  no client_credentials grant (client_secret_basic, private_key_jwt)
-// G  no SEP-990 token exchange / ID-JAG jwt-bearer grant
+// Left failing on purpose, with the rule that passing would break (README, "Works with").
 const KNOWN_FAILURES: Record<string, string> = {
-  initialize: 'B: a server that asks for no token gets the sign-in placeholder',
-  tools_call: 'B',
-  'elicitation-sep1034-client-defaults': 'B',
-  'sse-retry': 'B',
-  'auth/metadata-default': 'A',
-  'auth/metadata-var1': 'A',
-  'auth/metadata-var2': 'A',
-  'auth/metadata-var3': 'A',
-  'auth/basic-cimd': 'E (today it falls to DCR and A)',
-  'auth/scope-from-www-authenticate': 'A',
-  'auth/scope-from-scopes-supported': 'A',
-  'auth/scope-omitted-when-undefined': 'A',
-  'auth/scope-step-up': 'B, then A: initialize is let through, so the probe finds nothing to sign in to',
-  'auth/scope-retry-limit': 'B, then A',
-  'auth/token-endpoint-auth-basic': 'A: the registered secret must be sent with client_secret_basic',
-  'auth/token-endpoint-auth-post': 'A: the registered secret must be sent with client_secret_post',
-  'auth/pre-registration': 'D',
-  'auth/2025-03-26-oauth-metadata-backcompat': 'C, then A',
-  'auth/2025-03-26-oauth-endpoint-fallback': 'C, then A',
-  'auth/offline-access-not-supported': 'A',
-  'auth/client-credentials-jwt': 'F',
-  'auth/client-credentials-basic': 'F (and D\'s Basic encoding)',
-  'auth/cross-app-access-complete-flow': 'G',
+  // The suite serves AS metadata at <origin>/.well-known/oauth-authorization-server whose "issuer"
+  // is <origin>/oauth. RFC 8414 §3.3: metadata whose issuer differs from the one it was fetched for
+  // "MUST NOT be used". mcp-remote fails it on the same check.
+  'auth/2025-03-26-oauth-metadata-backcompat': 'RFC 8414 §3.3 issuer mismatch: refused on purpose',
 };
 
 /**
@@ -72,7 +68,9 @@ describe('MCP conformance suite 0.1.16, client scenarios, against appwrite-mcp',
     ensureBuilt();
     ensureSuiteInstalled();
     scenarios = listClientScenarios();
-    for (const r of await runAll(['appwrite-mcp'], scenarios, { concurrency: 2, budgetMs: BUDGET_MS })) results.set(r.scenario, r);
+    const all = await runAll(['appwrite-mcp'], scenarios, { concurrency: 2, budgetMs: BUDGET_MS });
+    for (const r of all) results.set(r.scenario, r);
+    process.stdout.write(`\n${formatTable(all, ['appwrite-mcp'])}\n${all.filter((r) => r.pass).length} of ${all.length} scenarios pass\n`);
   }, BUDGET_MS + 60_000);
 
   it('the suite has exactly the 26 client scenarios listed here', () => {

@@ -94,7 +94,7 @@ describe('without a Secret Service', () => {
     await new Promise<void>((r) => server.listen(socketPath, r));
     cleanups.push(() => { connections.forEach((c) => c.destroy()); return new Promise((r) => server.close(r)); });
 
-    const run = await runFixture('open-store', [join(dir, 'config'), 'keychain', '400'], { env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}` }, killAfterMs: 5000 });
+    const run = await runFixture('open-store', [join(dir, 'config'), 'keychain', '400'], { env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}` }, killAfterMs: 20_000 });
     expect(run.signal, 'the child froze instead of timing out').toBeNull();
     const { error, ms } = JSON.parse(run.stdout);
     expect(error).toMatchObject({ code: 'keychain_timeout', message: expect.stringMatching(/did not answer within 0.4 s/) });

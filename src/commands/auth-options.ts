@@ -1,0 +1,96 @@
+// How `login` and the proxy sign in, from their flags and environment: which client to be
+// (--client-id with APPWRITE_MCP_CLIENT_SECRET, --client-metadata-url, or a registered one) and
+// which grant (the browser, --client-credentials, or enterprise-managed --idp-token-endpoint).
+// Secrets come from the environment or stdin, never from argv (other users can read it in `ps`).
+import type { BearerChallenge } from '../authorization.js';
+import type { SignInResult, SignInStep } from '../auth/sign-in.js';
+import { AppError, Code } from '../errors.js';
+import { registerSecret } from '../log.js';
+import { parseSecureUrl } from '../net.js';
+import type { SignIns } from '../store/sign-ins.js';
+import type { Target } from '../store/types.js';
+import type { AuthContext } from '../auth/oauth.js';
+
+export interface AuthFlags {
+  clientId?: string;
+  clientMetadataUrl?: string;
+  clientCredentials?: boolean;
+  privateKeyFile?: string;
+  idpTokenEndpoint?: string;
+  idpClientId?: string;
+}
+
+export interface SignInPlan {
+  /** True when no person is needed (client credentials, cross-app access): no browser, no hold. */
+  unattended: boolean;
+  clientId?: string;
+  clientSecret?: string;
+  clientMetadataUrl?: string;
+  privateKeyFile?: string;
+  idp?: { tokenEndpoint: string; clientId: string; clientSecret?: string; idToken: string };
+}
+
+export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecretFromStdin?: string): SignInPlan {
+  const clientId = flags.clientId ?? (env.APPWRITE_MCP_CLIENT_ID || undefined);
+  const clientSecret = clientSecretFromStdin ?? (env.APPWRITE_MCP_CLIENT_SECRET || undefined);
+  registerSecret(clientSecret);
+  const metadataUrl = flags.clientMetadataUrl ?? (env.APPWRITE_MCP_CLIENT_METADATA_URL || undefined);
+  const clientMetadataUrl = metadataUrl === undefined ? undefined : parseSecureUrl(metadataUrl, '--client-metadata-url').href;
+  if (clientSecret !== undefined && clientId === undefined) {
+    throw new AppError(Code.USAGE, 'a client secret was given (APPWRITE_MCP_CLIENT_SECRET) without a client id', { hint: 'Pass --client-id <id> (or APPWRITE_MCP_CLIENT_ID) too.' });
+  }
+  if (flags.idpTokenEndpoint !== undefined || flags.idpClientId !== undefined) {
+    const idToken = env.APPWRITE_MCP_IDP_ID_TOKEN || undefined;
+    if (!flags.idpTokenEndpoint || !flags.idpClientId || !idToken || !clientId) {
+      throw new AppError(Code.USAGE, 'enterprise-managed sign-in needs --idp-token-endpoint, --idp-client-id, --client-id and the ID token in APPWRITE_MCP_IDP_ID_TOKEN', {
+        hint: 'The client secret for the MCP server\'s authorization server goes in APPWRITE_MCP_CLIENT_SECRET, the IdP client\'s (if any) in APPWRITE_MCP_IDP_CLIENT_SECRET.',
+      });
+    }
+    registerSecret(idToken);
+    const idpClientSecret = env.APPWRITE_MCP_IDP_CLIENT_SECRET || undefined;
+    registerSecret(idpClientSecret);
+    return {
+      unattended: true,
+      clientId,
+      clientSecret,
+      privateKeyFile: flags.privateKeyFile,
+      idp: { tokenEndpoint: parseSecureUrl(flags.idpTokenEndpoint, '--idp-token-endpoint').href, clientId: flags.idpClientId, clientSecret: idpClientSecret, idToken },
+    };
+  }
+  if (flags.clientCredentials) {
+    if (!clientId || (clientSecret === undefined && !flags.privateKeyFile)) {
+      throw new AppError(Code.USAGE, '--client-credentials needs --client-id and either APPWRITE_MCP_CLIENT_SECRET or --private-key-file <pem>');
+    }
+    return { unattended: true, clientId, clientSecret, privateKeyFile: flags.privateKeyFile };
+  }
+  if (flags.privateKeyFile) {
+    throw new AppError(Code.USAGE, '--private-key-file is for --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
+  }
+  return { unattended: false, clientId, clientSecret, clientMetadataUrl };
+}
+
+export interface SignInRun {
+  target: Target;
+  challenge?: BearerChallenge;
+  scopes?: string[];
+  /** Browser sign-ins only. */
+  browser?: { timeoutMs: number; openUrl(url: string): void | Promise<void>; onStep?(step: SignInStep): void };
+}
+
+/** Runs the sign-in the plan describes. The auth modules load only now (none at proxy start-up). */
+export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; signIns: SignIns }, run: SignInRun): Promise<SignInResult> {
+  if (plan.unattended) {
+    const { machineSignIn } = await import('../auth/machine-sign-in.js');
+    return machineSignIn(deps, {
+      target: run.target, challenge: run.challenge, scopes: run.scopes,
+      clientId: plan.clientId!, clientSecret: plan.clientSecret, privateKeyFile: plan.privateKeyFile, idp: plan.idp,
+    });
+  }
+  const { signIn } = await import('../auth/sign-in.js');
+  const browser = run.browser!;
+  return signIn(deps, {
+    target: run.target, challenge: run.challenge, scopes: run.scopes,
+    clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
+    timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep,
+  });
+}

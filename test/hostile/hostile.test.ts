@@ -1,0 +1,158 @@
+// Hostile and broken servers, and the corners users fall into (issue "Hardening"): each test is
+// one thing a malicious or broken server, a local process or a slip of the user does, and what the
+// built CLI must do about it.
+import { mkdirSync, chmodSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { startCloud } from '../cloud/index.js';
+import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser } from '../helpers/browser.js';
+import { NO_KEYCHAIN_ENV, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
+import { connectProxy, textOf } from '../helpers/proxy-client.js';
+import { readStored, revokeStored, signInsAt } from '../helpers/stored.js';
+import { startHostileServer } from './hostile-server.js';
+
+let browser: Browser;
+const cleanups: Array<() => unknown> = [];
+beforeAll(async () => { browser = await launchChromium(); });
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await browser?.close();
+});
+
+function env() {
+  const config = tempConfigDir();
+  const seam = browserSeam();
+  cleanups.push(() => config.cleanup(), () => seam.cleanup());
+  return { dir: config.dir, seam, env: { APPWRITE_MCP_CONFIG_DIR: config.dir, APPWRITE_MCP_STORE: 'file', ...NO_KEYCHAIN_ENV, ...seam.env } };
+}
+
+describe('a malicious or broken authorization server', () => {
+  it('a plain-http authorization endpoint on another host is refused before any browser opens', async () => {
+    const bad = await startHostileServer({ authorizationEndpoint: 'http://evil.example/auth' });
+    cleanups.push(() => bad.stop());
+    const e = env();
+    const r = await runCli(['login', '--url', bad.mcpUrl], e.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/"authorization_endpoint" "http:\/\/evil\.example\/auth" uses plain http:\/\/ on a non-loopback host/);
+    expect(r.stderr).not.toMatch(/could not reach|OAUTH_HTTP_REQUEST_FORBIDDEN/);
+    expect(e.seam.urls()).toEqual([]);
+    expect(bad.requests).not.toContain('POST /register');
+  });
+
+  it('a metadata document of 20 MB is cut off at 1 MiB with an error naming the URL', async () => {
+    const bad = await startHostileServer({ hugeBodyBytes: 20 * 1024 * 1024 });
+    cleanups.push(() => bad.stop());
+    const e = env();
+    const started = Date.now();
+    const r = await runCli(['login', '--url', bad.mcpUrl], e.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the response from ${bad.origin}/.well-known/oauth-protected-resource/mcp is larger than 1 MiB`);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('a body sent one byte at a time ends as a timeout, not as a JSON error', async () => {
+    const bad = await startHostileServer({ slowBodyMs: 1_000 });
+    cleanups.push(() => bad.stop());
+    const e = env();
+    const r = await runCli(['login', '--url', bad.mcpUrl], e.env, { timeoutMs: 40_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not reach http:\/\/127\.0\.0\.1:\d+ \(timed out while it was still sending its answer\)/);
+    expect(r.stderr).not.toMatch(/JSON/);
+  }, 45_000);
+});
+
+describe('the loopback callback', () => {
+  it('a forged callback (no state, or another state) gets an error page; the sign-in goes on and completes', async () => {
+    const cloud = await startCloud();
+    cleanups.push(() => cloud.stop());
+    const e = env();
+    const run = startCli(['login', '--url', cloud.mcpUrl, '--no-browser', '--timeout', '60'], e.env);
+    cleanups.push(() => run.kill('SIGKILL'));
+    let url: URL | undefined;
+    for (let i = 0; i < 400 && !url; i++) {
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/v1\/oauth2\/console\/auth\?\S+)/.exec(run.stderr());
+      if (m) url = new URL(m[1]!);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url, run.stderr()).toBeDefined();
+    const callback = url!.searchParams.get('redirect_uri')!;
+    for (const query of ['?code=forged', '?code=forged&state=not-this-one', '?error=access_denied']) {
+      const res = await fetch(`${callback}${query}`);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('Not this sign-in');
+    }
+    const page = await completeSignIn(browser, url!.href, cloud.user);
+    await page.page.context().close();
+    expect(page.ok).toBe(true);
+    const r = await run.result;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.match(/ignored a request to the sign-in callback/g)).toHaveLength(3);
+    expect(r.stderr).toMatch(/without "state"/);
+  });
+});
+
+describe('never hang the client, never act on bad input', () => {
+  it('initialize is answered within --auth-timeout when the server rejects a stored token and there is no refresh token', async () => {
+    const cloud = await startCloud();
+    cleanups.push(() => cloud.stop());
+    const e = env();
+    const { result } = await loginThroughBrowser(browser, e.seam, cloud.user, ['--url', cloud.mcpUrl], e.env);
+    expect(result.code, result.stderr).toBe(0);
+    // As from an AS that issues no refresh token:
+    await signInsAt(e.dir).dropRefreshToken((await readStored(e.dir, cloud.mcpUrl))!.record);
+    expect((await readStored(e.dir, cloud.mcpUrl))!.refreshToken).toBeUndefined();
+    await revokeStored(e.dir, cloud.mcpUrl, 'access_token'); // valid by its expiry, refused by the server
+    const started = Date.now();
+    const p = await connectProxy(['--url', cloud.mcpUrl, '--auth-timeout', '3'], e.env);
+    cleanups.push(() => p.close());
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect((await p.client.listTools()).tools.map((t) => t.name)).toEqual(['sign_in']);
+    expect(e.seam.urls()).toHaveLength(2); // the login's tab, and the one the proxy opened for the new sign-in
+  });
+
+  it('a usage error has no side effects: no browser, no state, exit 2 at once', async () => {
+    const cloud = await startCloud();
+    cleanups.push(() => cloud.stop());
+    const e = env();
+    const started = Date.now();
+    const run = startCli(['--url', cloud.mcpUrl, '--header', 'Authorization: Bearer x'], e.env);
+    const r = await run.result;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--header Authorization is not allowed');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(e.seam.urls()).toEqual([]);
+    expect(existsSync(join(e.dir, 'state.json'))).toBe(false);
+    expect(cloud.stats.registrations).toBe(0);
+  });
+
+  it('an AS that is down when a copy starts sets no cool-down: the next copy, with the AS back, opens the browser', async () => {
+    const cloud = await startCloud();
+    cleanups.push(() => cloud.stop());
+    const e = env();
+    await cloud.stopAuthServer();
+    const first = await connectProxy(['--url', cloud.mcpUrl, '--auth-timeout', '5'], e.env);
+    cleanups.push(() => first.close());
+    expect((await first.client.listTools()).tools.map((t) => t.name)).toEqual(['sign_in']);
+    expect(e.seam.urls()).toEqual([]);
+    await first.close();
+    await cloud.startAuthServer();
+    const second = connectProxy(['--url', cloud.mcpUrl, '--auth-timeout', '45'], e.env);
+    const url = await e.seam.nextUrl({ timeoutMs: 20_000 });
+    const page = await completeSignIn(browser, url, cloud.user);
+    await page.page.context().close();
+    const p = await second;
+    cleanups.push(() => p.close());
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'back' } }))).toBe('back');
+  });
+
+  it('a config dir that others can read is tightened, even by a command that only reads', async () => {
+    const e = env();
+    mkdirSync(e.dir, { recursive: true });
+    chmodSync(e.dir, 0o755);
+    const r = await runCli(['status'], e.env);
+    expect(r.code).toBe(3);
+    expect(statSync(e.dir).mode & 0o777).toBe(0o700);
+    expect(r.stderr).toMatch(/was accessible by other users \(mode 0755\); changed it to 0700/);
+  });
+});
