@@ -51,6 +51,10 @@ Environment:
   BROWSER                  command that opens the sign-in URL
   HTTPS_PROXY, NO_PROXY    outbound proxy; NODE_EXTRA_CA_CERTS for extra CAs
 
+Protocol eras: the proxy serves MCP 2025 clients (initialize, sessions) and 2026-07-28 clients
+(stateless) alike and translates when the server speaks the other era; it finds out which once per
+server (--protocol auto), or takes --protocol 2025 or --protocol modern.
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in, 4 signed in but needs attention,
             5 sign-in timed out, 6 access denied.`);
 

@@ -62,8 +62,8 @@ export function skipValue(text: string, i: number): number {
   }
 }
 
-/** The direct members of the object whose `{` is at `start`, in order. */
-export function members(text: string, start: number): Member[] {
+/** The direct members of the object whose `{` is at `start`, in order; stops after `until` when given. */
+export function members(text: string, start: number, until?: string): Member[] {
   if (text[start] !== '{') throw new SyntaxError(`no object at ${start}`);
   const out: Member[] = [];
   let i = skipWhitespace(text, start + 1);
@@ -73,6 +73,11 @@ export function members(text: string, start: number): Member[] {
     const key = JSON.parse(text.slice(i, keyEnd)) as string;
     let j = skipWhitespace(text, keyEnd);
     j = skipWhitespace(text, j + 1); // the colon
+    if (key === until) {
+      // Found: its value's end is not needed (and may be the one large value in the message).
+      out.push({ key, start: i, valueStart: j, valueEnd: -1 });
+      return out;
+    }
     const valueEnd = skipValue(text, j);
     out.push({ key, start: i, valueStart: j, valueEnd });
     i = skipWhitespace(text, valueEnd);
@@ -81,9 +86,10 @@ export function members(text: string, start: number): Member[] {
   }
 }
 
-/** The member `key` of the object at `start`, or undefined. */
+/** The member `key` of the object at `start`, or undefined (its valueEnd is not computed). */
 export function member(text: string, start: number, key: string): Member | undefined {
-  return members(text, start).find((m) => m.key === key);
+  const found = members(text, start, key).at(-1);
+  return found?.key === key ? found : undefined;
 }
 
 /** The object at the top of `text`: where its `{` is. */
@@ -99,8 +105,7 @@ export interface ObjectEdit {
 }
 
 /** The text with the object at `start` edited; everything outside that object is kept byte for byte. */
-export function editObject(text: string, start: number, edit: ObjectEdit): string {
-  const all = members(text, start);
+export function editObject(text: string, start: number, edit: ObjectEdit, all: Member[] = members(text, start)): string {
   const set = edit.set ?? {};
   const remove = edit.remove ?? [];
   const body: string[] = [];
@@ -123,11 +128,12 @@ export function editNested(text: string, path: readonly string[], edit: (text: s
 function editAt(text: string, start: number, path: readonly string[], edit: (text: string, start: number) => string): string {
   if (path.length === 0) return edit(text, start);
   const [head, ...rest] = path;
-  const found = member(text, start, head!);
+  const scanned = members(text, start, head);
+  const found = scanned.at(-1)?.key === head ? scanned.at(-1) : undefined;
   if (found && text[found.valueStart] === '{') return editAt(text, found.valueStart, rest, edit);
   // Absent (or not an object): build it from an empty object and set it.
   const inner = editAt('{}', 0, rest, edit);
-  return editObject(text, start, { set: { [head!]: inner } });
+  return editObject(text, start, { set: { [head!]: inner } }, found ? members(text, start) : scanned);
 }
 
 /** The raw JSON text of a member's value at `path` from the top-level object, or undefined. */
@@ -137,7 +143,7 @@ export function rawValue(text: string, path: readonly string[]): string | undefi
     if (text[start] !== '{') return undefined;
     const found = member(text, start, path[i]!);
     if (!found) return undefined;
-    if (i === path.length - 1) return text.slice(found.valueStart, found.valueEnd);
+    if (i === path.length - 1) return text.slice(found.valueStart, skipValue(text, found.valueStart));
     start = found.valueStart;
   }
   return text.slice(start, skipValue(text, start));

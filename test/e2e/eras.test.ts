@@ -404,6 +404,17 @@ describe('sign-in in both eras', () => {
   });
 });
 
+describe('the era cache', () => {
+  it('a cached verdict the server contradicts is corrected: a 2025 client, a cache saying "2026-07-28 only", a 2025 server', async () => {
+    const dir = signedInCopy();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'eras.json'), JSON.stringify({ version: 1, servers: { [urlOf('2025')]: { legacyRefused: true, modern: true, checkedAt: Date.now() } } }));
+    const proxied = await viaProxy('v1', '2025', { dir });
+    expect(textOf(await proxied.call('echo', { text: 'corrected' }))).toBe('corrected');
+    expect(JSON.parse(readFileSync(join(dir, 'eras.json'), 'utf8')).servers[urlOf('2025')]).toMatchObject({ legacyRefused: false, modern: false });
+  });
+});
+
 describe('--protocol', () => {
   it('--protocol modern: a 2025 client goes straight to server/discover; the cache is not consulted', async () => {
     const dir = signedInCopy();

@@ -30,11 +30,13 @@ describe('json-text', () => {
     expect(JSON.parse(editObject('{"id":1,"x":2}', 0, { set: { id: '"z"' } }))).toEqual({ id: 'z', x: 2 });
   });
 
-  it('edits a 5 MB message quickly', () => {
+  it('edits a 5 MB message in about the time a parse and re-serialization takes (measured side by side)', () => {
     const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'é"{['.repeat(1_250_000) } } });
-    const started = performance.now();
-    const out = editNested(big, ['params', '_meta'], (t, s) => editObject(t, s, { set: { k: '"v"' } }));
-    expect(performance.now() - started).toBeLessThan(200);
+    const best = (run: () => void) => Math.min(...[0, 1, 2].map(() => { const t = performance.now(); run(); return performance.now() - t; }));
+    let out = '';
+    const edit = best(() => { out = editNested(big, ['params', '_meta'], (t, s) => editObject(t, s, { set: { k: '"v"' } })); });
+    const roundTrip = best(() => { const m = JSON.parse(big); m.params._meta = { k: 'v' }; JSON.stringify(m); });
+    expect(edit).toBeLessThan(3 * roundTrip + 20);
     expect(JSON.parse(out).params._meta).toEqual({ k: 'v' });
   });
 });

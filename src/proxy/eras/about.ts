@@ -30,10 +30,19 @@ export function aboutFromInitialize(result: Record<string, unknown>): ServerAbou
   });
 }
 
-/** The `initialize` result for a 2025 client that asked for `requested`. */
+/**
+ * The `initialize` result for a 2025 client that asked for `requested`. Resource subscriptions are
+ * not offered: 2026-07-28 has no `resources/subscribe` for the bridge to forward.
+ */
 export function initializeResult(about: ServerAbout, requested: unknown, fallbackInfo: { name: string; version: string }): Record<string, unknown> {
   const protocolVersion = typeof requested === 'string' && KNOWN_PROTOCOL_VERSIONS.includes(requested) ? requested : KNOWN_PROTOCOL_VERSIONS[0]!;
-  const result: Record<string, unknown> = { protocolVersion, capabilities: about.capabilities, serverInfo: about.serverInfo ?? fallbackInfo };
+  let capabilities = about.capabilities;
+  const resources = capabilities.resources as Record<string, unknown> | undefined;
+  if (resources && 'subscribe' in resources) {
+    const { subscribe: _dropped, ...rest } = resources;
+    capabilities = { ...capabilities, resources: rest };
+  }
+  const result: Record<string, unknown> = { protocolVersion, capabilities, serverInfo: about.serverInfo ?? fallbackInfo };
   if (about.instructions !== undefined) result.instructions = about.instructions;
   return result;
 }

@@ -81,7 +81,7 @@ export class LegacyToModern implements Pairing {
     }
     const cancelled = cancelledRequestOf(message);
     if (cancelled !== undefined) return this.cancel(cancelled);
-    if (message.method === 'notifications/initialized') return this.listen();
+    if (message.method === 'notifications/initialized') return this.startListening();
     // notifications/roots/list_changed and the like have no 2026-07-28 counterpart: roots are asked
     // for within each request that needs them.
     this.ctx.logger.debug(`${message.method} has no counterpart in protocol ${MODERN_VERSION}; not forwarded`);
@@ -241,7 +241,7 @@ export class LegacyToModern implements Pairing {
   // ── list changes: one subscriptions/listen stream for the client ─────────────────────────
 
   /** Holds a `subscriptions/listen` open for the list changes the server can announce. */
-  private listen(): void {
+  startListening(): void {
     const caps = this.about.capabilities as Record<string, { listChanged?: unknown } | undefined>;
     const filter: Record<string, boolean> = {};
     if (caps.tools?.listChanged) filter.toolsListChanged = true;

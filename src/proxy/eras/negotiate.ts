@@ -14,15 +14,12 @@
 // `--protocol 2025|modern` skips the detection and fixes the server's era.
 import type { JsonRpcMessage } from '../jsonrpc.js';
 import { resultLine } from '../jsonrpc.js';
-import { AppError, Code } from '../../errors.js';
+import { AppError, Code, isAppError } from '../../errors.js';
 import { KNOWN_PROTOCOL_VERSIONS, PlaceholderServer } from '../placeholder.js';
 import { aboutFromInitialize, discoverResult, type ServerAbout } from './about.js';
 import { isFresh, type EraCache } from './cache.js';
 import { classifyProbe, mightBeModernOnly, probeBody, PROBE_HEADERS, refusedAsModernOnly, type ProbeVerdict } from './detect.js';
 import { LegacyPassThrough } from './legacy-legacy.js';
-import { LegacyToModern } from './legacy-modern.js';
-import { ModernToLegacy } from './modern-legacy.js';
-import { ModernPassThrough } from './modern-modern.js';
 import { envelopeOf, META } from './modern.js';
 import { describe, type Pairing, type PairingContext } from './pairing.js';
 
@@ -39,6 +36,12 @@ export interface ClientIdentity {
   clientInfo?: unknown;
   clientCapabilities?: unknown;
 }
+
+// The translating pairings load when a server or client of the other era shows up: a 2025 client
+// with a 2025 server (the common case) starts without them.
+const loadLegacyToModern = async () => (await import('./legacy-modern.js')).LegacyToModern;
+const loadModernToLegacy = async () => (await import('./modern-legacy.js')).ModernToLegacy;
+const loadModernPassThrough = async () => (await import('./modern-modern.js')).ModernPassThrough;
 
 /** What the bridge claims about a server it could not ask (not cached). */
 const UNKNOWN_SERVER: ServerAbout = {
@@ -64,7 +67,16 @@ export class Eras {
    */
   async for2025Client(initializeParams: unknown, first?: { line: string; message: JsonRpcMessage }): Promise<Pairing> {
     const record = await this.o.cache.load();
-    if (this.o.protocol === 'modern' || (this.o.protocol === 'auto' && record?.legacyRefused)) return this.legacyToModern(initializeParams, first);
+    if (this.o.protocol === 'modern') return this.legacyToModern(initializeParams, first);
+    if (this.o.protocol === 'auto' && record?.legacyRefused) {
+      try {
+        return await this.legacyToModern(initializeParams, first);
+      } catch (err) {
+        // The cache was wrong: the server no longer speaks 2026-07-28 only.
+        if (!isAppError(err, Code.ERA_NEGOTIATION_FAILED)) throw err;
+        await this.o.cache.save({ legacyRefused: false, modern: false });
+      }
+    }
     try {
       if (first) {
         await this.ctx.upstream.send(describe(first.line, first.message));
@@ -101,7 +113,7 @@ export class Eras {
       if (verdict.era === 'modern') about = verdict.about;
       await this.o.cache.save(verdict.era === 'modern' ? { modern: true, about } : { modern: false });
     }
-    if (era === 'modern') return new ModernPassThrough(this.ctx, about);
+    if (era === 'modern') return new (await loadModernPassThrough())(this.ctx, about);
     return this.modernToLegacy(identity);
   }
 
@@ -123,8 +135,9 @@ export class Eras {
       const verdict: ProbeVerdict = this.o.protocol === 'auto' ? await this.probe(identity, false) : this.o.protocol === 'modern' ? await this.probe(identity, false) : { era: '2025', why: '--protocol 2025' };
       if (verdict.era === 'modern') {
         if (this.o.protocol === 'auto') await this.o.cache.save({ modern: true, about: verdict.about });
+        const pairing = new (await loadModernPassThrough())(this.ctx, verdict.about);
         answer(verdict.about);
-        return new ModernPassThrough(this.ctx, verdict.about);
+        return pairing;
       }
       if (this.o.protocol === 'auto') await this.o.cache.save({ modern: false });
       // The probe got through (a 401 would have ended it here): the 2025 handshake will too.
@@ -154,8 +167,9 @@ export class Eras {
       });
     }
     if (this.o.protocol === 'auto') await this.o.cache.save({ modern: true, about: verdict.about });
-    const pairing = new LegacyToModern(this.ctx, verdict.about, initializeParams);
+    const pairing = new (await loadLegacyToModern())(this.ctx, verdict.about, initializeParams);
     if (first) this.ctx.toClient(pairing.initializeResponse(first.message.id as string | number, initializeParams));
+    else pairing.startListening(); // after a sign-in: the client's notifications/initialized went to the placeholder
     return pairing;
   }
 
@@ -173,14 +187,14 @@ export class Eras {
         const verdict = await this.probe(identity, true);
         if (verdict.era === 'modern') {
           await this.o.cache.save({ modern: true, about: verdict.about });
-          return new ModernPassThrough(this.ctx, verdict.about);
+          return new (await loadModernPassThrough())(this.ctx, verdict.about);
         }
       }
       throw err;
     }
     const about = aboutFromInitialize(result);
     if (this.o.protocol === 'auto') await this.o.cache.save({ about });
-    return new ModernToLegacy(this.ctx, about);
+    return new (await loadModernToLegacy())(this.ctx, about);
   }
 
   /** `server/discover`, classified. `signIn`: whether a 401 may wait for a (browser) sign-in. */
