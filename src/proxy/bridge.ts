@@ -306,10 +306,16 @@ class Bridge {
 /** After sign-in the server may still be briefly unreachable: a few tries, backing off, then give up. */
 const SWITCH_ATTEMPTS = 5;
 
-/** True when `line` is the response to request `id` (read only while a gate is up). */
+/**
+ * True when `line` answers request `id` (read only while a gate is up): its response, or for a
+ * `subscriptions/listen` (answered only when it ends) the acknowledgment that opens it.
+ */
 function answers(line: string, id: JsonRpcId): boolean {
   try {
     const m = JSON.parse(line) as JsonRpcMessage;
+    if (m.method === 'notifications/subscriptions/acknowledged') {
+      return (m.params as { _meta?: Record<string, unknown> } | undefined)?._meta?.[META.subscriptionId] === id;
+    }
     return m.method === undefined && m.id === id;
   } catch {
     return false;

@@ -257,10 +257,11 @@ describe('2026-07-28 client (SDK v2 over stdio, versionNegotiation auto)', () =>
     expect(seen.some((r) => r.rpc.includes('initialize'))).toBe(false);
   });
 
-  it('→ dual-era server: 2026-07-28, passed through', async () => {
+  it('→ dual-era server: 2026-07-28, passed through (with a subscriptions/listen held open for list changes)', async () => {
     const from = cloud.v2McpRequests().length;
-    const proxied = await viaProxy('v2', 'dual');
+    const proxied = await viaProxy('v2', 'dual', { listChanged: () => {} });
     expect(proxied.era()).toBe('modern');
+    await until('the listen stream', () => cloud.v2McpRequests().slice(from).some((r) => r.rpc[0] === 'subscriptions/listen'));
     const viaBridge = await exercise(proxied, 'dual');
     expect(viaBridge).toEqual(await exercise(await direct('v2', 'dual'), 'dual'));
     const seen = cloud.v2McpRequests().slice(from).filter((r) => r.server === 'dual');
