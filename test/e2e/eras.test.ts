@@ -355,6 +355,18 @@ describe('sign-in in both eras', () => {
     expect(JSON.parse(readFileSync(join(w.dir, 'eras.json'), 'utf8')).servers[urlOf('2025')]).toMatchObject({ modern: false, about: { serverInfo: { version: '1.0.0' } } });
   });
 
+  it('--protocol 2025 or modern, not signed in: the probe copy still answers without waiting and opens no browser tab', async () => {
+    for (const [server, protocol] of [['2025', '2025'], ['modern', 'modern']] as const) {
+      const w = notSignedIn();
+      const started = Date.now();
+      const proxied = await viaProxy('v2', server, { env: w.env, args: ['--protocol', protocol, '--auth-timeout', '45'] });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(proxied.era()).toBe('modern');
+      expect(w.seam.urls()).toHaveLength(0);
+      await proxied.close();
+    }
+  });
+
   it('2026-07-28 client: a placeholder while the sign-in is slow, then the real tools and a list change on its subscription', async () => {
     const w = notSignedIn();
     const changes: string[] = [];

@@ -132,16 +132,17 @@ export class Eras {
     }
     const identity = Eras.identityOf(message);
     try {
-      const verdict: ProbeVerdict = this.o.protocol === 'auto' ? await this.probe(identity, false) : this.o.protocol === 'modern' ? await this.probe(identity, false) : { era: '2025', why: '--protocol 2025' };
-      if (verdict.era === 'modern') {
-        if (this.o.protocol === 'auto') await this.o.cache.save({ modern: true, about: verdict.about });
-        const pairing = new (await loadModernPassThrough())(this.ctx, verdict.about);
-        answer(verdict.about);
+      // Neither the probe nor a handshake may wait for a sign-in here: a 401 ends them (local answer).
+      const verdict: ProbeVerdict = this.o.protocol === '2025' ? { era: '2025', why: '--protocol 2025' } : await this.probe(identity, false);
+      if (verdict.era === 'modern' || this.o.protocol === 'modern') {
+        const about = verdict.era === 'modern' ? verdict.about : record?.about ?? { ...UNKNOWN_SERVER, serverInfo: this.ctx.ownInfo };
+        if (this.o.protocol === 'auto') await this.o.cache.save({ modern: true, about });
+        const pairing = new (await loadModernPassThrough())(this.ctx, about);
+        answer(about);
         return pairing;
       }
       if (this.o.protocol === 'auto') await this.o.cache.save({ modern: false });
-      // The probe got through (a 401 would have ended it here): the 2025 handshake will too.
-      const pairing = await this.modernToLegacy(identity);
+      const pairing = await this.modernToLegacy(identity, false);
       answer(pairing.about!);
       return pairing;
     } catch (err) {
@@ -173,18 +174,19 @@ export class Eras {
     return pairing;
   }
 
-  private async modernToLegacy(identity: ClientIdentity): Promise<Pairing> {
+  /** `signIn: false`: a 401 fails the handshake (for answering `server/discover`, which must not wait). */
+  private async modernToLegacy(identity: ClientIdentity, signIn = true): Promise<Pairing> {
     let result: Record<string, unknown>;
     try {
       result = await this.ctx.upstream.initialize({
         protocolVersion: KNOWN_PROTOCOL_VERSIONS[0],
         capabilities: identity.clientCapabilities ?? {},
         clientInfo: identity.clientInfo ?? this.ctx.ownInfo,
-      });
+      }, { signIn });
     } catch (err) {
       // A cached verdict gone stale: the server now serves 2026-07-28 only.
       if (this.o.protocol === 'auto' && (refusedAsModernOnly(err) || mightBeModernOnly(err))) {
-        const verdict = await this.probe(identity, true);
+        const verdict = await this.probe(identity, signIn);
         if (verdict.era === 'modern') {
           await this.o.cache.save({ modern: true, about: verdict.about });
           return new (await loadModernPassThrough())(this.ctx, verdict.about);

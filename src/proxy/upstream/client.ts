@@ -141,9 +141,9 @@ export class StreamableHttpClient {
    * Starts a session with the given initialize params (from the client, when the proxy answered
    * its initialize itself) and sends `notifications/initialized`. Returns the initialize result.
    */
-  initialize(params: unknown): Promise<Record<string, unknown>> {
+  initialize(params: unknown, opts: { signIn?: boolean } = {}): Promise<Record<string, unknown>> {
     this.session.initializeParams = params;
-    return this.session.gate(this.initializeSession());
+    return this.session.gate(this.initializeSession(opts.signIn));
   }
 
   /**
@@ -211,7 +211,8 @@ export class StreamableHttpClient {
     }
   }
 
-  private async initializeSession(): Promise<Record<string, unknown>> {
+  /** `signIn: false`: a 401 fails the handshake instead of waiting for a sign-in. */
+  private async initializeSession(signIn?: boolean): Promise<Record<string, unknown>> {
     if (this.session.initializeParams === undefined) {
       throw new UpstreamError(Code.NO_SESSION, `The session with ${this.host} ended and the client never initialized one to renew.`);
     }
@@ -219,6 +220,7 @@ export class StreamableHttpClient {
     const id = `${INTERNAL_ID_PREFIX}initialize-${++this.internalIds}`;
     let response: JsonRpcMessage | undefined;
     const exchange = this.track([id], true, (message) => ((response = message), true));
+    exchange.signIn = signIn;
     try {
       await this.exchange(JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.session.initializeParams }), exchange);
     } finally {
@@ -232,6 +234,7 @@ export class StreamableHttpClient {
     this.session.protocolVersion = protocolVersionOf(response!);
     const initialized = this.track([], false);
     initialized.renewable = false;
+    initialized.signIn = signIn;
     try {
       await this.exchange(INITIALIZED, initialized);
     } finally {
