@@ -223,10 +223,21 @@ try {
   await cloud.stop();
 }
 
-function report(r: { a: typeof r.b; b: Record<string, Record<string, ColdResult>>; c: Record<string, Steady[]>; cold: number; calls: number; loadavgBefore: number[]; loadavgAfter: number[]; durationMs: number }): string {
+interface Results {
+  a: Record<string, Record<string, ColdResult>>;
+  b: Record<string, Record<string, ColdResult>>;
+  c: Record<string, Steady[]>;
+  cold: number;
+  calls: number;
+  loadavgBefore: number[];
+  loadavgAfter: number[];
+  durationMs: number;
+}
+
+function report(r: Results): string {
   const ms = (n?: number) => (n === undefined ? '–' : n.toFixed(0));
   const cell = (x: ColdResult | undefined) => (!x ? '' : x.error ? `fails: ${x.error.slice(0, 80)}` : `${ms(x.medianMs)} (${ms(x.minMs)}–${ms(x.maxMs)})`);
-  const names = [...new Set(Object.values(r.a).flatMap((m) => Object.keys(m)))];
+  const names = Object.keys(r.a.modern ?? {}); // the modern column has every subject, in order
   const lines: string[] = [];
   const cold = (title: string, data: Record<string, Record<string, ColdResult>>) => {
     lines.push(`### ${title}`, '', `median (min–max) ms, n=${r.cold}`, '', `| subject | ${KINDS.map((k) => `${k} server`).join(' | ')} |`, `| --- |${KINDS.map(() => ' --- |').join('')}`);
