@@ -140,8 +140,10 @@ class Bridge {
       return;
     }
     if (message.method === 'server/discover' && isRequest(message)) {
-      if (this.pairing) this.stdio.send(this.eras.discoverAnswer(message, this.pairing));
-      else void this.discover(message);
+      // Answered here, never held for a sign-in; only a 2026-07-28 server the bridge knows nothing about yet is asked.
+      if (!this.pairing) void this.discover(message);
+      else if (!this.pairing.about && this.pairing.serverEra === 'modern') this.pairing.receive(line, message);
+      else this.stdio.send(this.eras.discoverAnswer(message, this.pairing));
       return;
     }
     if (message.method === 'initialize' && isRequest(message) && !isModernMessage(message)) {
