@@ -41,7 +41,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterEach(async () => {
-  await Promise.allSettled(clients.splice(0).map((c) => c.close()));
+  const closing = clients.splice(0);
+  await Promise.allSettled(closing.map((c) => c.close()));
+  // Every proxy ran with --debug: its diagnostics never carry a token.
+  for (const c of closing) {
+    for (const token of Object.values(tokens)) if (token) expect(c.stderr().includes(token)).toBe(false);
+    expect(c.stderr()).not.toMatch(/eyJ[\w-]{10,}\.[\w-]{10,}\./);
+  }
 });
 
 afterAll(async () => {
