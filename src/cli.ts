@@ -17,10 +17,44 @@ const header = (value: string, previous: string[] = []) => {
   return [...previous, value];
 };
 
-const urlOption = () => new Option('--url <url>', `MCP server URL (env APPWRITE_MCP_URL; default ${DEFAULT_SERVER_URL})`);
-const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
-const debugOption = () => new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted)');
-const headerOption = (what: string) => new Option('-H, --header <name:value>', what).argParser(header);
+const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (env APPWRITE_MCP_STORE; default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
+
+/** Every command's options, with what the user left out filled in from config.json (src/config.ts). */
+async function options(command: Command): Promise<Record<string, any>> {
+  const opts = command.optsWithGlobals();
+  const env = process.env;
+  const profile: string | undefined = opts.profile ?? (env.APPWRITE_MCP_PROFILE || undefined);
+  const { configDir } = await import('./paths.js');
+  const { loadDefaults } = await import('./config.js');
+  const defaults = loadDefaults(configDir(env), profile, (line) => void process.stderr.write(`appwrite-mcp warning: ${line}\n`));
+  // Named by flag or environment: status and logout then look at that server only.
+  const urlGiven = opts.url !== undefined || Boolean(env.APPWRITE_MCP_URL);
+  return {
+    ...opts,
+    profile,
+    urlGiven,
+    url: opts.url ?? (env.APPWRITE_MCP_URL ? undefined : defaults.url),
+    store: opts.store ?? (env.APPWRITE_MCP_STORE ? undefined : defaults.store),
+    scope: opts.scope ?? defaults.scope,
+    clientId: opts.clientId ?? (env.APPWRITE_MCP_CLIENT_ID ? undefined : defaults.clientId),
+    clientMetadataUrl: opts.clientMetadataUrl ?? (env.APPWRITE_MCP_CLIENT_METADATA_URL ? undefined : defaults.clientMetadataUrl),
+  };
+}
+
+const COMMANDS = ['proxy', 'login', 'status', 'logout', 'token', 'setup', 'doctor'];
+
+/** The closest command names to a mistyped one (edit distance ≤ 2). */
+function suggest(word: string): string[] {
+  const distance = (a: string, b: string) => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    return d[a.length]![b.length]!;
+  };
+  return COMMANDS.filter((c) => distance(word.toLowerCase(), c) <= 2 || c.startsWith(word.toLowerCase()));
+}
 
 /** How to be an OAuth client, for `login` and the proxy. Secrets only from the environment or stdin. */
 function addClientOptions(command: Command): Command {
@@ -36,20 +70,41 @@ function addClientOptions(command: Command): Command {
 const program = new Command('appwrite-mcp')
   .exitOverride((err) => process.exit(err.exitCode === 1 ? ExitCode.usage : err.exitCode))
   .description('Connect your MCP client to Appwrite: browser sign-in (OAuth 2.1), secrets in the OS keychain, and a stdio proxy to the hosted MCP server.')
-  .version(VERSION, '-v, --version')
+  .version(VERSION, '-V, --version')
   .showHelpAfterError('(run appwrite-mcp --help for usage)')
+  .showSuggestionAfterError(true)
+  .configureHelp({ showGlobalOptions: true })
+  // Global: accepted before or after the command name.
+  .addOption(new Option('--url <url>', `MCP server URL (env APPWRITE_MCP_URL; default ${DEFAULT_SERVER_URL})`))
+  .addOption(new Option('-H, --header <name:value>', 'extra HTTP header for the server (repeatable; ${VAR} is taken from the environment); a sign-in is kept per set of headers').argParser(header))
+  .addOption(new Option('--header-file <path>', 'extra headers, one "Name: value" per line (keeps API keys out of client configs)'))
+  .addOption(new Option('--profile <name>', 'keep this sign-in apart from others to the same server (env APPWRITE_MCP_PROFILE; also selects a section of config.json)'))
+  .addOption(new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted; env APPWRITE_MCP_DEBUG)'))
+  .addOption(new Option('--quiet', 'only warnings and errors on stderr, for clients that show it to the user (env APPWRITE_MCP_QUIET)'))
   .addHelpText('after', `
 Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Codex, Claude Code):
   appwrite-mcp setup <client>     or by hand: { "command": "npx", "args": ["-y", "appwrite-mcp"] }
 
 Environment:
-  APPWRITE_MCP_URL         server URL (same as --url)
-  APPWRITE_MCP_TOKEN       use this bearer token as is: nothing stored, no browser
-  APPWRITE_MCP_CLIENT_SECRET  the secret of --client-id (never passed on the command line)
-  APPWRITE_MCP_IDP_ID_TOKEN   the ID token for enterprise-managed sign-in (--idp-token-endpoint)
-  APPWRITE_MCP_CONFIG_DIR  where state (and, as a fallback, secrets) live
-  BROWSER                  command that opens the sign-in URL
-  HTTPS_PROXY, NO_PROXY    outbound proxy; NODE_EXTRA_CA_CERTS for extra CAs
+  APPWRITE_MCP_URL                server URL (as --url)
+  APPWRITE_MCP_PROFILE            profile (as --profile)
+  APPWRITE_MCP_TOKEN              use this bearer token as is: nothing stored, no browser
+  APPWRITE_MCP_STORE              keychain or file (as --store)
+  APPWRITE_MCP_CLIENT_ID          a pre-registered client (as --client-id)
+  APPWRITE_MCP_CLIENT_SECRET      its secret (never passed on the command line)
+  APPWRITE_MCP_CLIENT_METADATA_URL  as --client-metadata-url
+  APPWRITE_MCP_IDP_ID_TOKEN       the ID token for enterprise-managed sign-in (--idp-token-endpoint)
+  APPWRITE_MCP_IDP_CLIENT_SECRET  the IdP client's secret, if it has one
+  APPWRITE_MCP_CONFIG_DIR         where state, config.json and (as a fallback) secrets live
+  APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS  bound on each keychain call (default 3000)
+  APPWRITE_MCP_DEBUG              any value: as --debug
+  APPWRITE_MCP_QUIET              any value: as --quiet
+  APPWRITE_MCP_BROWSER, BROWSER   command that opens the sign-in URL
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  outbound proxy
+  NODE_EXTRA_CA_CERTS             extra trusted CAs (corporate TLS inspection)
+
+Defaults for --url, --scope, --store, --client-id and --client-metadata-url can live in config.json
+in the config directory (see the README), with a section per profile.
 
 Protocol eras: the proxy serves MCP 2025 clients (initialize, sessions) and 2026-07-28 clients
 (stateless) alike and translates when the server speaks the other era; it finds out which once per
@@ -61,68 +116,72 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in, 4 signed in but needs atten
 addClientOptions(program
   .command('proxy', { isDefault: true }))
   .description('run the stdio MCP server that forwards to the hosted server (the default command)')
-  .addOption(urlOption())
-  .addOption(headerOption('extra HTTP header for the server (repeatable); a sign-in is kept per set of headers'))
-  .addOption(new Option('--auth-timeout <seconds>', 'how long initialize waits for a browser sign-in before answering with a sign-in placeholder').argParser(seconds).default(30))
+  .addOption(new Option('--auth-timeout <seconds>', 'how long a request waits for a browser sign-in (initialize then gets a sign-in placeholder)').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
   .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions) or modern (2026-07-28: stateless)').choices(['auto', '2025', 'modern']).default('auto'))
   .addOption(storeOption())
-  .addOption(debugOption())
   .allowExcessArguments(true)
-  .action(async (opts, command: Command) => {
+  .action(async (_opts, command: Command) => {
     if (command.args.length) {
       // The proxy is the default command, so a mistyped command name lands here.
-      throw new AppError(Code.USAGE, `unknown command "${command.args[0]}"`, { hint: 'Commands: login, status, logout, setup, proxy (the default). See appwrite-mcp --help.' });
+      const close = suggest(command.args[0]!);
+      throw new AppError(Code.USAGE, `unknown command "${command.args[0]}"`, {
+        hint: `${close.length ? `Did you mean ${close.join(' or ')}? ` : ''}Commands: ${COMMANDS.join(', ')} (proxy is the default). See appwrite-mcp --help.`,
+      });
+    }
+    if (process.stdin.isTTY) {
+      // A person typed it: say what it is; it then reads JSON-RPC lines from the keyboard until Ctrl-D.
+      const { invokedAs } = await import('./target.js');
+      process.stderr.write(`appwrite-mcp is a stdio MCP server for MCP clients, waiting for JSON-RPC on stdin (Ctrl-C to quit). To sign in: \`${invokedAs()} login\`; to add it to a client: \`${invokedAs()} setup <client>\`.\n`);
     }
     const { runProxyCommand } = await import('./commands/proxy.js');
-    await runProxyCommand(opts);
+    await runProxyCommand(await options(command) as never);
   });
 
 addClientOptions(program
   .command('login'))
   .description('sign in through the browser now, so your MCP client never has to wait')
-  .addOption(urlOption())
-  .addOption(headerOption('extra HTTP header, as in the client config (repeatable; the sign-in is kept for these headers)'))
   .option('--scope <scopes>', 'scopes to request, space-separated (default: what the server asks for)')
   .option('--client-secret-stdin', 'read the client secret of --client-id from stdin')
   .option('--no-browser', 'do not open a browser; print the URL to open yourself')
   .addOption(new Option('--timeout <seconds>', 'how long to wait for the browser').argParser(seconds).default(300))
   .addOption(storeOption())
-  .addOption(debugOption())
-  .action(async (opts) => {
+  .action(async (_opts, command: Command) => {
     const { runLogin } = await import('./commands/login.js');
-    process.exitCode = await runLogin(opts);
+    process.exitCode = await runLogin(await options(command) as never);
   });
 
 program
   .command('status')
   .description('show who is signed in, to which server, with which scopes, and where secrets live')
-  .addOption(urlOption())
-  .addOption(headerOption('only the sign-in made with these headers (repeatable)'))
   .option('--json', 'machine-readable output on stdout')
-  .addOption(debugOption())
-  .action(async (opts) => {
+  .option('--check', 'also ask each server whether it accepts the token')
+  .action(async (_opts, command: Command) => {
     const { runStatus } = await import('./commands/status.js');
-    process.exitCode = await runStatus(opts);
+    process.exitCode = await runStatus(await options(command) as never);
   });
 
 program
   .command('logout')
   .description('revoke the sign-in at the authorization server and delete local secrets and state')
-  .addOption(urlOption())
-  .addOption(headerOption('the sign-in made with these headers (repeatable)'))
   .option('--all', 'sign out of every server')
-  .addOption(debugOption())
-  .action(async (opts) => {
+  .action(async (_opts, command: Command) => {
     const { runLogout } = await import('./commands/logout.js');
-    process.exitCode = await runLogout(opts);
+    process.exitCode = await runLogout(await options(command) as never);
+  });
+
+program
+  .command('token')
+  .description('print a fresh access token for the server (refreshed first if due) on stdout, and nothing else')
+  .action(async (_opts, command: Command) => {
+    const { runToken } = await import('./commands/token.js');
+    process.exitCode = await runToken(await options(command) as never);
   });
 
 program
   .command('setup')
   .description('add appwrite-mcp to an MCP client\'s config (a backup of the previous file is kept)')
   .argument('<client>', 'claude-desktop, claude-code, codex, cursor, vscode or windsurf')
-  .option('--url <url>', 'MCP server the entry connects to (added to its args; default: the proxy\'s default)')
   .option('--name <name>', 'name of the entry in the client', 'appwrite')
   .option('--project [dir]', 'the project\'s config instead of the user\'s (cursor, vscode, claude-code; default dir: the current one)')
   .option('--force', 'replace an entry of that name that runs some other server')
@@ -140,13 +199,15 @@ Files:
 
 Running it twice changes nothing. Before changing a file it saves the previous one as
 <file>.<timestamp>.bak beside it. A file it cannot parse is left untouched.`)
-  .action(async (client: string, opts) => {
+  .action(async (client: string, _opts, command: Command) => {
     const { runSetup } = await import('./commands/setup.js');
-    process.exitCode = await runSetup(client, opts);
+    process.exitCode = await runSetup(client, command.optsWithGlobals());
   });
 
+// `-v` as well as `-V` prints the version (both are common).
+const argv = process.argv.length === 3 && process.argv[2] === '-v' ? [...process.argv.slice(0, 2), '--version'] : process.argv;
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 } catch (err) {
   if (err instanceof AppError) {
     process.stderr.write(`appwrite-mcp: ${redact(err.message)}\n`);
@@ -154,7 +215,7 @@ try {
     process.exitCode = err.exitCode;
   } else {
     process.stderr.write(`appwrite-mcp: ${redact(errorMessage(err))}\n`);
-    if (process.env.APPWRITE_MCP_DEBUG) process.stderr.write(`${redact(String((err as Error)?.stack))}\n`);
+    if (process.env.APPWRITE_MCP_DEBUG || process.argv.includes('--debug')) process.stderr.write(`${redact(String((err as Error)?.stack))}\n`);
     process.exitCode = ExitCode.failure;
   }
 }

@@ -25,6 +25,8 @@ export const Code = {
   ACCESS_DENIED: 'access_denied',
   CALLBACK_REJECTED: 'callback_rejected',
   AUTHORIZATION_REFUSED: 'authorization_refused',
+  /** The authorization endpoint refused the scope before any browser tab opened. */
+  SCOPE_REFUSED: 'scope_refused',
   TOKEN_EXCHANGE_FAILED: 'token_exchange_failed',
   // The token endpoint after sign-in
   GRANT_INVALID: 'invalid_grant',

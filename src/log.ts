@@ -33,7 +33,8 @@ export interface Logger {
   error(msg: string): void;
 }
 
-export function createLogger(opts: { debug?: boolean; prefix?: string; write?: (line: string) => void } = {}): Logger {
+/** `quiet`: warnings and errors only (for clients that show stderr to the user); `debug` wins over it. */
+export function createLogger(opts: { debug?: boolean; quiet?: boolean; prefix?: string; write?: (line: string) => void } = {}): Logger {
   const write = opts.write ?? ((line: string) => void process.stderr.write(line));
   const prefix = opts.prefix ?? 'appwrite-mcp';
   const emit = (level: string, msg: string) => write(`${prefix}${level ? ` ${level}` : ''}: ${redact(msg)}\n`);
@@ -41,7 +42,7 @@ export function createLogger(opts: { debug?: boolean; prefix?: string; write?: (
   return {
     debugEnabled,
     debug: (msg) => { if (debugEnabled) emit('[debug]', msg); },
-    info: (msg) => emit('', msg),
+    info: (msg) => { if (!opts.quiet || debugEnabled) emit('', msg); },
     warn: (msg) => emit('warning', msg),
     error: (msg) => emit('error', msg),
   };

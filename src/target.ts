@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { AppError, Code } from './errors.js';
+import { registerSecret } from './log.js';
 import { parseSecureUrl } from './net.js';
 import type { Target } from './store/types.js';
 
@@ -16,27 +18,82 @@ export function resolveServerUrl(flag: string | undefined, env: NodeJS.ProcessEn
   return url.href;
 }
 
-/** The target of a command: the server URL and the extra headers (`--header Name:value`). */
-export function resolveTarget(opts: { url?: string; header?: string[] }, env: NodeJS.ProcessEnv = process.env): Target {
-  const headers = parseHeaders(opts.header ?? []);
-  return Object.keys(headers).length ? { url: resolveServerUrl(opts.url, env), headers } : { url: resolveServerUrl(opts.url, env) };
+/**
+ * The target of a command: the server URL, the extra headers (`--header Name:value` and the lines
+ * of `--header-file`, `${VAR}` expanded from the environment) and the profile.
+ */
+export function resolveTarget(opts: { url?: string; header?: string[]; headerFile?: string; profile?: string }, env: NodeJS.ProcessEnv = process.env): Target {
+  const headers = parseHeaders([...(opts.headerFile ? readHeaderFile(opts.headerFile) : []), ...(opts.header ?? [])], env);
+  const target: Target = { url: resolveServerUrl(opts.url, env) };
+  if (Object.keys(headers).length) target.headers = headers;
+  if (opts.profile) target.profile = opts.profile;
+  return target;
 }
 
-/** `Name:value` strings as a header map; Authorization is refused (the sign-in sets it). */
-export function parseHeaders(values: string[]): Record<string, string> {
+/**
+ * `Name:value` strings as a header map. `${VAR}` in a value is replaced by that environment variable
+ * (so API keys stay out of client config files); such values are redacted in every log. Authorization
+ * is refused (the sign-in sets it).
+ */
+export function parseHeaders(values: string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const value of values) {
     const i = value.indexOf(':');
     const name = value.slice(0, i).trim();
+    if (i <= 0 || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+      throw new AppError(Code.USAGE, `"${value}" is not a header; use Name:value`);
+    }
     if (name.toLowerCase() === 'authorization') {
       throw new AppError(Code.USAGE, '--header Authorization is not allowed: appwrite-mcp sets it from your sign-in', { hint: 'Use APPWRITE_MCP_TOKEN to supply a token yourself.' });
     }
-    headers[name] = value.slice(i + 1).trim();
+    const raw = value.slice(i + 1).trim();
+    const expanded = raw.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
+      const v = env[variable];
+      if (v === undefined) throw new AppError(Code.USAGE, `--header ${name}: the environment variable ${variable} is not set`);
+      return v;
+    });
+    if (expanded !== raw) registerSecret(expanded);
+    if (/[\r\n]/.test(expanded)) throw new AppError(Code.USAGE, `--header ${name}: the value has a line break`);
+    headers[name] = expanded;
   }
   return headers;
 }
 
-/** The command that signs in to `url` from a terminal, for messages that tell the user what to do. */
-export function loginCommand(url: string): string {
-  return `npx appwrite-mcp login${url === DEFAULT_SERVER_URL ? '' : ` --url ${url}`}`;
+/** `--header-file`: one `Name: value` per line; blank lines and lines starting with # are skipped. Values are secrets. */
+function readHeaderFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AppError(Code.USAGE, `cannot read --header-file ${path}: ${(err as Error).message}`);
+  }
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const line of lines) registerSecret(line.slice(line.indexOf(':') + 1).trim());
+  return lines;
+}
+
+/**
+ * The command that signs in to `target` from a terminal, for messages that tell the user what to
+ * do, named as this CLI was invoked (npx, a global install, or a checkout).
+ */
+export function loginCommand(target: Target | string): string {
+  const t = typeof target === 'string' ? { url: target } : target;
+  const parts = [invokedAs(), 'login'];
+  if (t.url !== DEFAULT_SERVER_URL) parts.push('--url', t.url);
+  for (const name of Object.keys(t.headers ?? {})) parts.push('--header', `'${name}: …'`);
+  if (t.profile) parts.push('--profile', t.profile);
+  return parts.join(' ');
+}
+
+/**
+ * How the user runs this CLI: `npx appwrite-mcp` (npx, or a project's node_modules), `appwrite-mcp`
+ * (a global install or npm link), or `node <path>/bin/appwrite-mcp.js` (a checkout).
+ */
+export function invokedAs(script: string = process.argv[1] ?? ''): string {
+  const path = script.replaceAll('\\', '/');
+  if (!/\/bin\/appwrite-mcp(\.js)?$/.test(path)) return 'npx appwrite-mcp';
+  if (path.includes('/_npx/')) return 'npx appwrite-mcp';
+  if (/\/lib\/node_modules\/appwrite-mcp\//.test(path) || /\/npm\/node_modules\/appwrite-mcp\//.test(path)) return 'appwrite-mcp';
+  if (path.includes('/node_modules/appwrite-mcp/')) return 'npx appwrite-mcp';
+  return `node ${script}`;
 }

@@ -1,10 +1,11 @@
 // The authorization-code flow with PKCE in the user's browser (OAuth 2.1 §4.1, RFC 7636, RFC 8707,
 // RFC 9207), received on a loopback callback server.
 import * as oauth from 'oauth4webapi';
-import { AppError, Code, ExitCode } from '../errors.js';
+import { AppError, Code, ExitCode, errorMessage } from '../errors.js';
 import { unreachable } from '../http/client.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
-import { type AuthContext, oauthErrorText, requestOptions } from './oauth.js';
+import { type AuthContext, oauthErrorCode, oauthErrorText, requestOptions } from './oauth.js';
+import { describeScopes } from './scopes.js';
 import type { CallbackRequest, CallbackServer } from './callback-server.js';
 
 export interface AuthorizeOptions {
@@ -13,7 +14,6 @@ export interface AuthorizeOptions {
   credentials: ClientCredentials;
   callback: CallbackServer;
   resource: string;
-  scopes: string[];
   /** How long to wait for the browser to come back. */
   timeoutMs: number;
   /** Shown to the user, and opened in the browser unless the caller decided not to. */
@@ -21,6 +21,11 @@ export interface AuthorizeOptions {
   /** What the success page calls the server. */
   serverLabel: string;
   signal?: AbortSignal;
+  /**
+   * Called (once at most) when the AS answers `invalid_scope`: the request to continue with in the
+   * same tab, or undefined to fail.
+   */
+  onScopeRefused?(err: oauth.AuthorizationResponseError): Promise<PkceRequest | undefined>;
 }
 
 export function buildAuthorizationUrl(o: { as: oauth.AuthorizationServer; clientId: string; redirectUri: string; resource: string; scopes: string[]; state: string; codeChallenge: string }): URL {
@@ -43,30 +48,38 @@ export interface PkceRequest {
   url: URL;
   state: string;
   codeVerifier: string;
+  /** The scopes it asks for (none: no `scope` parameter). */
+  scopes: string[];
 }
 
 export async function newAuthorizationRequest(o: Omit<Parameters<typeof buildAuthorizationUrl>[0], 'state' | 'codeChallenge'>): Promise<PkceRequest> {
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
-  return { url: buildAuthorizationUrl({ ...o, state, codeChallenge }), state, codeVerifier };
+  return { url: buildAuthorizationUrl({ ...o, state, codeChallenge }), state, codeVerifier, scopes: o.scopes };
 }
 
-/** Runs the browser round trip and the code exchange; returns the token endpoint response. */
-export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, request: PkceRequest): Promise<oauth.TokenEndpointResponse> {
+/**
+ * Runs the browser round trip and the code exchange. Returns the token endpoint response and the
+ * authorization request it answers (the one passed in, or the one `onScopeRefused` made instead).
+ */
+export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, request: PkceRequest): Promise<{ response: oauth.TokenEndpointResponse; request: PkceRequest }> {
   const { client, auth } = clientAuth(o.credentials);
   await o.onAuthorizationUrl(request.url.href);
 
   const timeout = AbortSignal.timeout(o.timeoutMs);
   const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+  let current = request;
+  let retried = false;
   let callback: CallbackRequest;
+  let params: URLSearchParams;
   for (;;) {
     try {
       callback = await o.callback.next(signal);
     } catch (err) {
       if (timeout.aborted) {
         throw new AppError(Code.SIGN_IN_TIMEOUT, `no sign-in came back from the browser within ${formatDuration(o.timeoutMs)}`, {
-          hint: 'Open the URL above to finish signing in, or run the command again (--timeout sets the wait).',
+          hint: 'The sign-in link has expired with it: run the command again for a new one (--timeout sets the wait).',
           exitCode: ExitCode.timeout,
         });
       }
@@ -75,35 +88,50 @@ export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, 
     // A request without this sign-in's `state` was not sent by the browser tab we opened (a stale
     // tab, or a forgery by a local process or a web page): answer it and keep waiting for ours.
     const state = callback.params.get('state');
-    if (state === request.state) break;
-    ctx.logger.warn(`ignored a request to the sign-in callback ${state === null ? 'without "state"' : 'with a "state" this sign-in did not send'}; still waiting for the browser`);
-    callback.respond({ ok: false, title: 'Not this sign-in', message: 'This page does not belong to the sign-in appwrite-mcp is waiting for (it may be an old tab). Finish signing in in the tab appwrite-mcp opened.' });
-  }
-
-  let params: URLSearchParams;
-  try {
-    params = validateCallback(o.as, client, callback.params, request.state);
-  } catch (err) {
-    const problem = err instanceof AppError ? err : callbackProblem(err);
-    callback.respond({ ok: false, title: problem.code === Code.ACCESS_DENIED ? 'Sign-in cancelled' : 'Sign-in failed', message: `${capitalize(problem.message)}. You can close this tab.` });
-    throw problem;
+    if (state !== current.state) {
+      ctx.logger.warn(`ignored a request to the sign-in callback ${state === null ? 'without "state"' : 'with a "state" this sign-in did not send'}; still waiting for the browser`);
+      callback.respond({ ok: false, title: 'Not this sign-in', message: 'This page does not belong to the sign-in appwrite-mcp is waiting for (it may be an old tab). Finish signing in in the tab appwrite-mcp opened.' });
+      continue;
+    }
+    try {
+      params = validateCallback(o.as, client, callback.params, current.state);
+      break;
+    } catch (err) {
+      // The AS refused the scope (a length cap, a scope it does not know): once, the same tab goes
+      // on to a narrower request (its own PKCE verifier and state) instead of ending on an error.
+      if (!retried && o.onScopeRefused && oauthErrorCode(err) === 'invalid_scope') {
+        retried = true;
+        const next = await o.onScopeRefused(err as oauth.AuthorizationResponseError).catch((cause: unknown) => {
+          callback.respond({ ok: false, title: 'Sign-in failed', message: `${capitalize(errorMessage(cause))}. You can close this tab.` });
+          throw cause;
+        });
+        if (next) {
+          callback.redirect(next.url.href);
+          current = next;
+          continue;
+        }
+      }
+      const problem = err instanceof AppError ? err : callbackProblem(err, current);
+      callback.respond({ ok: false, title: problem.code === Code.ACCESS_DENIED ? 'Sign-in cancelled' : 'Sign-in failed', message: `${capitalize(problem.message)}. You can close this tab.` });
+      throw problem;
+    }
   }
 
   try {
     let res: Response;
     try {
-      res = await oauth.authorizationCodeGrantRequest(o.as, client, auth, params, o.callback.redirectUri, request.codeVerifier, {
+      res = await oauth.authorizationCodeGrantRequest(o.as, client, auth, params, o.callback.redirectUri, current.codeVerifier, {
         additionalParameters: { resource: o.resource },
         ...requestOptions(ctx, o.as.token_endpoint),
       });
     } catch (err) {
       throw unreachable(o.as.token_endpoint!, err);
     }
-    const tokens = await oauth.processAuthorizationCodeResponse(o.as, client, res).catch((err: unknown) => {
+    const response = await oauth.processAuthorizationCodeResponse(o.as, client, res).catch((err: unknown) => {
       throw new AppError(Code.TOKEN_EXCHANGE_FAILED, `the token exchange failed: ${oauthErrorText(err)}`, { cause: err });
     });
     callback.respond({ ok: true, title: 'Signed in', message: `appwrite-mcp is signed in to ${o.serverLabel}. You can close this tab and go back to your MCP client.` });
-    return tokens;
+    return { response, request: current };
   } catch (err) {
     callback.respond({ ok: false, title: 'Sign-in failed', message: `${capitalize((err as Error).message)}. You can close this tab.` });
     throw err;
@@ -125,10 +153,13 @@ function validateCallback(as: oauth.AuthorizationServer, client: oauth.Client, p
   return oauth.validateAuthResponse(as, client, params, state);
 }
 
-function callbackProblem(err: unknown): AppError {
+function callbackProblem(err: unknown, request: PkceRequest): AppError {
   if (err instanceof oauth.AuthorizationResponseError) {
     if (err.error === 'access_denied') {
       return new AppError(Code.ACCESS_DENIED, 'access was denied at the authorization server', { hint: 'Run the command again and choose Allow to sign in.', exitCode: ExitCode.denied, cause: err });
+    }
+    if (err.error === 'invalid_scope') {
+      return new AppError(Code.AUTHORIZATION_REFUSED, `the authorization server refused the scope asked for (${describeScopes(request.scopes)}): ${oauthErrorText(err)}`, { cause: err });
     }
     return new AppError(Code.AUTHORIZATION_REFUSED, `the authorization server refused: ${oauthErrorText(err)}`, { cause: err });
   }

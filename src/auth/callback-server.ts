@@ -5,6 +5,8 @@ export interface CallbackRequest {
   params: URLSearchParams;
   /** Answers the browser that made this request (once). */
   respond(page: { ok: boolean; title: string; message: string }): void;
+  /** Answers it with a redirect instead (once): the same tab goes on to `url`. */
+  redirect(url: string): void;
 }
 
 export interface CallbackServer {
@@ -32,7 +34,7 @@ export async function startCallbackServer(opts: { preferredPort?: number; path?:
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Not found');
       return;
     }
-    const request: CallbackRequest = { params: url.searchParams, respond: (page) => answer(res, page) };
+    const request: CallbackRequest = { params: url.searchParams, respond: (page) => answer(res, page), redirect: (to) => redirect(res, to) };
     if (waiting) waiting(request);
     else arrived.push(request);
   });
@@ -45,6 +47,11 @@ export async function startCallbackServer(opts: { preferredPort?: number; path?:
       connection: 'close',
     });
     res.end(renderPage(page));
+  };
+  const redirect = (res: ServerResponse, to: string) => {
+    if (res.headersSent) return;
+    res.writeHead(302, { location: to, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', connection: 'close' });
+    res.end();
   };
   const close = () =>
     new Promise<void>((resolve) => {

@@ -41,6 +41,32 @@ export async function probeServer(ctx: AuthContext, mcpUrl: string, headers: Rec
   return { requiresAuth, challenge, status: res.status };
 }
 
+/**
+ * Does the server take this token? An MCP `initialize` with it: 401/403 is no; any other answer
+ * (the server got past authentication) is yes; no answer is "cannot tell" (null). The session a
+ * stateful server opens for it is ended at once.
+ */
+export async function checkToken(ctx: AuthContext, mcpUrl: string, token: string, headers: Record<string, string>): Promise<{ accepts: boolean | null; detail: string }> {
+  let res: Response;
+  try {
+    res = await request(ctx, mcpUrl, {
+      method: 'POST',
+      headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'appwrite-mcp status', version: '0' } } }),
+    });
+  } catch (err) {
+    return { accepts: null, detail: errorMessage(err) };
+  }
+  await res.body?.cancel().catch(() => {});
+  const session = res.headers.get('mcp-session-id');
+  if (session) await request(ctx, mcpUrl, { method: 'DELETE', headers: { ...headers, authorization: `Bearer ${token}`, 'mcp-session-id': session } }).then((r) => r.body?.cancel(), () => {}).catch(() => {});
+  if (res.status === 401 || res.status === 403) {
+    const challenge = parseBearerChallenge(res.headers.get('www-authenticate'));
+    return { accepts: false, detail: `HTTP ${res.status}${challenge?.error ? ` ${challenge.error}` : ''}${challenge?.errorDescription ? `: ${challenge.errorDescription}` : ''}` };
+  }
+  return { accepts: true, detail: `HTTP ${res.status}` };
+}
+
 /** The well-known PRM URLs for an MCP URL: path-inserted first, then the root form (RFC 9728 §3.1). */
 export function protectedResourceMetadataUrls(mcpUrl: string): string[] {
   const url = new URL(mcpUrl);

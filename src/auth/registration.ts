@@ -101,13 +101,18 @@ export function registeredPort(client: ClientRecord | undefined): number | undef
   return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
-export type AuthorizationCheck = { ok: true } | { ok: false; status: number; detail: string };
+export type AuthorizationCheck =
+  | { ok: true }
+  /** `scopeRefused`: the AS refused the request's scope (`invalid_scope`, or 414 URI Too Long), not the client. */
+  | { ok: false; status: number; detail: string; scopeRefused: boolean };
 
 /**
  * Asks the authorization endpoint, without a browser, whether it takes this authorization request:
  * an AS that forgot a client (or will not take the redirect) answers with an error page of its own
  * (4xx, no redirect) instead of its login page or a redirect back to us; the browser would be stuck
- * there. Only a redirect or a page (2xx) counts as accepted.
+ * there. Only a redirect or a page (2xx) counts as accepted, except a redirect back to this
+ * request's redirect URI (its `state`) carrying `error=invalid_scope`: a refused scope, like an
+ * error page that names `invalid_scope` or a 414.
  */
 export async function checkAuthorizationRequest(ctx: AuthContext, authorizationUrl: URL): Promise<AuthorizationCheck> {
   let res: Response;
@@ -118,10 +123,23 @@ export async function checkAuthorizationRequest(ctx: AuthContext, authorizationU
   }
   if (res.status < 400) {
     await res.body?.cancel().catch(() => {});
-    return { ok: true };
+    const refused = scopeRefusedByRedirect(authorizationUrl, res.headers.get('location'));
+    return refused === undefined ? { ok: true } : { ok: false, status: res.status, detail: refused, scopeRefused: true };
   }
   const text = await res.text().catch(() => '');
-  return { ok: false, status: res.status, detail: errorDetail(text) };
+  return { ok: false, status: res.status, detail: errorDetail(text), scopeRefused: res.status === 414 || /\binvalid_scope\b/.test(text) };
+}
+
+/** `invalid_scope[: description]` when `location` sends the browser back to us with that error, else undefined. */
+function scopeRefusedByRedirect(authorizationUrl: URL, location: string | null): string | undefined {
+  const redirectUri = authorizationUrl.searchParams.get('redirect_uri');
+  if (!location || !redirectUri) return undefined;
+  const to = URL.parse(location, authorizationUrl.href);
+  if (!to || `${to.origin}${to.pathname}` !== redirectUri) return undefined;
+  const p = to.searchParams;
+  if (p.get('error') !== 'invalid_scope' || p.get('state') !== authorizationUrl.searchParams.get('state')) return undefined;
+  const description = p.get('error_description');
+  return description ? `invalid_scope: ${description}` : 'invalid_scope';
 }
 
 /** `error: error_description` from a JSON error body, else the page's first words. */
@@ -132,6 +150,6 @@ function errorDetail(text: string): string {
   } catch {
     // an HTML or text page
   }
-  const words = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const words = text.replace(/<(head|style|script)\b[^>]*>[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
   return words.length > 160 ? `${words.slice(0, 160)}…` : words;
 }

@@ -3,15 +3,15 @@
 // usable, by the proxy (which runs it under a cross-process lock so that one tab opens).
 import * as oauth from 'oauth4webapi';
 import type { BearerChallenge } from '../authorization.js';
-import { AppError, Code, errorMessage } from '../errors.js';
+import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import type { SignIns } from '../store/sign-ins.js';
 import type { SignInRecord, Target, Tokens } from '../store/types.js';
 import { authorizeInBrowser, newAuthorizationRequest, type PkceRequest } from './authorize.js';
 import { startCallbackServer, type CallbackServer } from './callback-server.js';
 import { assertS256, discover, probeServer, type Discovered } from './discovery.js';
-import type { AuthContext } from './oauth.js';
+import { type AuthContext, oauthErrorCode, oauthErrorText } from './oauth.js';
 import { checkAuthorizationRequest, metadataDocumentClient, preRegisteredClient, registerClient, registeredPort, type RegisteredClient } from './registration.js';
-import { chooseScopes } from './scopes.js';
+import { chooseScopes, describeScopes, narrowedScopes } from './scopes.js';
 import { accountFromClaims, fetchUserinfo, tokensFrom } from './tokens.js';
 
 export interface SignInDeps {
@@ -79,26 +79,59 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const { as } = found;
   assertS256(as);
   const scopes = chooseScopes({ requested: o.scopes, challengeScope: found.challengeScope, resourceScopes: found.scopesSupported, asScopes: as.scopes_supported });
+  // Scopes the caller chose (--scope, the step-up union) are asked for as they are; the server's may be narrowed once.
+  const explicitScopes = Boolean(o.scopes?.length);
   // Chosen now (a keychain probe can take seconds) so nothing stands between the code exchange and the save.
   const store = await signIns.chooseStore();
 
   const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.cachedClient(as.issuer);
   const callback = await startCallbackServer({ preferredPort: registeredPort(cached?.client) });
   try {
-    const authorizationRequest = (registered: RegisteredClient) =>
-      newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource: found.resource, scopes });
-    const { registered, request } = await chooseClient(deps, o, as, cached, callback, authorizationRequest);
+    const authorizationRequest = (registered: RegisteredClient, asking = scopes) =>
+      newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource: found.resource, scopes: asking });
+    const chosen = await chooseClient(deps, o, as, cached, callback, authorizationRequest);
+    const { registered } = chosen;
+    let request = chosen.request;
 
-    const response = await authorizeInBrowser(ctx, {
-      as, credentials: { client: registered.client, secret: registered.secret }, callback, resource: found.resource, scopes, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal,
-      onAuthorizationUrl: async (authorizationUrl) => {
-        o.onStep?.({ kind: 'waiting', authorizationUrl, redirectUri: callback.redirectUri });
-        await o.openUrl(authorizationUrl);
-      },
-    }, request);
+    // An AS that refuses the server's scope (Appwrite's whole catalog over a length cap, a scope it
+    // does not know) is asked once more, for its umbrella scopes or else for its default.
+    let narrowed = false;
+    const narrow = async (refused: PkceRequest, reason: string): Promise<PkceRequest | undefined> => {
+      if (explicitScopes || narrowed) return undefined;
+      narrowed = true;
+      const next = narrowedScopes(refused.scopes, as.scopes_supported);
+      if (!next) return undefined;
+      ctx.logger.info(`the authorization server refused the requested scope (${reason}): ${describeScopes(refused.scopes)}; ${next.length ? `asking for "${next.join(' ')}" instead` : "asking with no scope instead (the authorization server's default)"}`);
+      return authorizationRequest(registered, next);
+    };
+    if (chosen.scopeRefused) {
+      // Seen by the check of a cached registration, before any browser opened.
+      const next = await narrow(request, chosen.scopeRefused);
+      if (!next) throw scopeRefusedError(request, chosen.scopeRefused, explicitScopes);
+      request = next;
+    }
+
+    let authorized: Awaited<ReturnType<typeof authorizeInBrowser>>;
+    try {
+      authorized = await authorizeInBrowser(ctx, {
+        as, credentials: { client: registered.client, secret: registered.secret }, callback, resource: found.resource, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal,
+        onAuthorizationUrl: async (authorizationUrl) => {
+          // Opened first, so that what is printed can say whether a browser opened.
+          await o.openUrl(authorizationUrl);
+          o.onStep?.({ kind: 'waiting', authorizationUrl, redirectUri: callback.redirectUri });
+        },
+        onScopeRefused: (err) => narrow(request, oauthErrorText(err)),
+      }, request);
+    } catch (err) {
+      if (isAppError(err, Code.AUTHORIZATION_REFUSED) && oauthErrorCode(err.cause) === 'invalid_scope') {
+        throw new AppError(err.code, err.message, { hint: scopeRefusedHint(explicitScopes), cause: err.cause });
+      }
+      throw err;
+    }
+    const { response } = authorized;
     o.onStep?.({ kind: 'exchanging' });
 
-    const tokens = tokensFrom(response, { scopes });
+    const tokens = tokensFrom(response, { scopes: authorized.request.scopes });
     const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(response) as Record<string, unknown> | undefined);
     // Saved before anything else is awaited; only then, when the ID token did not say who this is, userinfo.
     let record = await signIns.saveSignIn({ target: o.target, resource: found.resource, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
@@ -111,6 +144,16 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   } finally {
     await callback.close();
   }
+}
+
+function scopeRefusedHint(explicit: boolean): string {
+  return explicit
+    ? 'Scopes given with --scope are asked for as they are, never narrowed: ask for fewer or other scopes, or leave out --scope to ask for what the server asks for.'
+    : 'The narrower request was refused too: pass the scopes this authorization server takes with --scope.';
+}
+
+function scopeRefusedError(request: PkceRequest, detail: string, explicit: boolean): AppError {
+  return new AppError(Code.SCOPE_REFUSED, `the authorization server refused the scope asked for (${describeScopes(request.scopes)}): ${detail}`, { hint: scopeRefusedHint(explicit) });
 }
 
 /**
@@ -126,7 +169,7 @@ async function chooseClient(
   cached: RegisteredClient | undefined,
   callback: CallbackServer,
   authorizationRequest: (registered: RegisteredClient) => Promise<PkceRequest>,
-): Promise<{ registered: RegisteredClient; request: PkceRequest }> {
+): Promise<{ registered: RegisteredClient; request: PkceRequest; scopeRefused?: string }> {
   const { ctx, signIns } = deps;
   if (o.clientId) {
     const registered = preRegisteredClient(as, o.clientId, o.clientSecret);
@@ -151,6 +194,8 @@ async function chooseClient(
   if (registeredHere.has(cached.client.clientId)) return { registered: cached, request };
   const check = await checkAuthorizationRequest(ctx, request.url);
   if (check.ok) return { registered: cached, request };
+  // It took the client but not the scope: the caller narrows the scope (or fails), no new registration.
+  if (check.scopeRefused) return { registered: cached, request, scopeRefused: check.status >= 400 ? `HTTP ${check.status}: ${check.detail}` : check.detail };
   // The AS forgot the cached client (a restart), or will not take this redirect port: register anew, once.
   ctx.logger.debug(`${as.issuer} refused the cached client ${cached.client.clientId} (HTTP ${check.status}: ${check.detail}); registering a new one`);
   await signIns.forgetClient(as.issuer, cached.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));

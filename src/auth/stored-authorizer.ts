@@ -117,7 +117,7 @@ export class StoredAuthorizer implements Authorizer {
   constructor(private readonly o: StoredAuthorizerOptions) {
     this.key = signInKey(o.target);
     this.clock = o.clock ?? systemClock;
-    this.login = loginCommand(o.target.url);
+    this.login = loginCommand(o.target);
   }
 
   async getToken(): Promise<string | undefined> {
@@ -360,7 +360,7 @@ export class StoredAuthorizer implements Authorizer {
       if (this.clock.now() - lastFailure < this.o.browserCooldownMs) {
         throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.target.url} is required (${reason}); the last browser sign-in was not completed: ${loginHint}.`);
       }
-      this.o.logger.info(`sign-in to ${this.o.target.url} needed (${reason})${this.o.unattended ? '' : ': opening the browser'}`);
+      this.o.logger.info(`sign-in to ${this.o.target.url} needed (${reason})`);
       let result: Held;
       try {
         result = await this.o.signIn(scopes, challenge);

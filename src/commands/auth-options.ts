@@ -10,6 +10,8 @@ import { parseSecureUrl } from '../net.js';
 import type { SignIns } from '../store/sign-ins.js';
 import type { Target } from '../store/types.js';
 import type { AuthContext } from '../auth/oauth.js';
+import type { StoredAuthorizer } from '../auth/stored-authorizer.js';
+import type { Logger } from '../log.js';
 
 export interface AuthFlags {
   clientId?: string;
@@ -92,5 +94,50 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
     target: run.target, challenge: run.challenge, scopes: run.scopes,
     clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
     timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep,
+  });
+}
+
+/** How long a browser sign-in started by the proxy may take, and how long after one was not completed no copy opens another. */
+export const SIGN_IN_TIMEOUT_MS = 5 * 60_000;
+const BROWSER_COOLDOWN_MS = 10 * 60_000;
+
+/**
+ * The stored-sign-in authorizer as the proxy (and `token`) use it: refreshes through tokens.js and
+ * signs in through the plan, both loaded only when needed.
+ */
+export async function storedAuthorizer(o: {
+  deps: { ctx: AuthContext; signIns: SignIns; logger: Logger };
+  target: Target;
+  plan: SignInPlan;
+  allowBrowser: boolean;
+  holdMs: number;
+}): Promise<StoredAuthorizer> {
+  const { ctx, signIns, logger } = o.deps;
+  const { StoredAuthorizer } = await import('../auth/stored-authorizer.js');
+  const { openBrowser } = await import('../auth/browser.js');
+  return new StoredAuthorizer({
+    signIns,
+    target: o.target,
+    logger,
+    allowBrowser: o.allowBrowser,
+    unattended: o.plan.unattended,
+    holdMs: o.holdMs,
+    signInTimeoutMs: SIGN_IN_TIMEOUT_MS,
+    browserCooldownMs: BROWSER_COOLDOWN_MS,
+    // tokens.js and the sign-in modules (and oauth4webapi behind them) load only when a refresh
+    // or a sign-in is needed: a proxy with a valid stored token starts without them.
+    refresh: async (record, refreshToken) => (await import('../auth/tokens.js')).refreshTokens(ctx, record, refreshToken, await signIns.clientSecret(record)),
+    signIn: (scopes, challenge) => runSignIn(o.plan, { ctx, signIns }, {
+      target: o.target,
+      scopes,
+      challenge,
+      browser: {
+        timeoutMs: SIGN_IN_TIMEOUT_MS,
+        openUrl: async (authorizationUrl) => {
+          const opened = await openBrowser(authorizationUrl, logger);
+          logger.info(`${opened ? 'opened the browser to sign in' : 'could not open a browser'}; finish signing in at: ${authorizationUrl}`);
+        },
+      },
+    }),
   });
 }

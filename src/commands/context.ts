@@ -8,6 +8,8 @@ import { SignIns } from '../store/sign-ins.js';
 
 export interface CommonOptions {
   debug?: boolean;
+  /** Warnings and errors only on stderr. */
+  quiet?: boolean;
   store?: 'keychain' | 'file';
 }
 
@@ -25,8 +27,9 @@ function keychainTimeoutMs(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(n) && n > 0 ? n : 3000;
 }
 
-export function createCommandContext(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): CommandContext {
-  const logger = createLogger({ debug: opts.debug || Boolean(env.APPWRITE_MCP_DEBUG) });
+/** `write`: where log lines go (default stderr; `login` routes them through its live view). */
+export function createCommandContext(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env, write?: (line: string) => void): CommandContext {
+  const logger = createLogger({ debug: opts.debug || Boolean(env.APPWRITE_MCP_DEBUG), quiet: opts.quiet || Boolean(env.APPWRITE_MCP_QUIET), write });
   const http = new HttpClient(env);
   const storePreference: StorePreference = opts.store ?? (env.APPWRITE_MCP_STORE === 'file' || env.APPWRITE_MCP_STORE === 'keychain' ? env.APPWRITE_MCP_STORE : 'auto');
   const signIns = new SignIns({ dir: configDir(env), logger, storePreference, keychain: { timeoutMs: keychainTimeoutMs(env), env } });

@@ -21,10 +21,19 @@ export interface LoginOptions extends CommonOptions, AuthFlags {
 export async function runLogin(opts: LoginOptions): Promise<number> {
   const target = resolveTarget(opts);
   const plan = signInPlan(opts, process.env, opts.clientSecretStdin ? await readSecretFromStdin() : undefined);
-  const { ctx, signIns, logger, http } = createCommandContext(opts);
+  const reporter = await createReporter(target.url, opts.timeout * 1000);
+  const { ctx, signIns, logger, http } = createCommandContext(opts, process.env, (line) => reporter.log(line));
   const existing = await signIns.record(signInKey(target));
-  if (existing) process.stderr.write(`Already signed in to ${target.url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.\n`);
-  const reporter = await createReporter(target.url);
+  if (existing) reporter.log(`Already signed in to ${target.url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.`);
+  const onInterrupt = () => {
+    reporter.fail();
+    void reporter.close().finally(() => {
+      process.stderr.write('Sign-in cancelled.\n');
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onInterrupt);
+  let opened = false;
   try {
     const result = await runSignIn(plan, { ctx, signIns }, {
       target,
@@ -32,9 +41,9 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
       browser: {
         timeoutMs: opts.timeout * 1000,
         openUrl: async (authorizationUrl) => {
-          if (opts.browser) await openBrowser(authorizationUrl, logger);
+          if (opts.browser) opened = await openBrowser(authorizationUrl, logger);
         },
-        onStep: (step: SignInStep) => reporter.step(step, opts.browser),
+        onStep: (step: SignInStep) => reporter.step(step, opened),
       },
     });
     reporter.done({
@@ -53,6 +62,7 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
     }
     throw err;
   } finally {
+    process.off('SIGINT', onInterrupt);
     await reporter.close();
     http.close();
   }
@@ -73,10 +83,10 @@ async function readSecretFromStdin(): Promise<string> {
 }
 
 /** ink on a terminal; plain lines otherwise (CI, pipes, MCP clients). */
-async function createReporter(url: string): Promise<LoginReporter> {
+async function createReporter(url: string, timeoutMs: number): Promise<LoginReporter> {
   if (process.stderr.isTTY && !process.env.CI) {
     const { createInkReporter } = await import('../ui/login-view.js');
-    return createInkReporter(url);
+    return createInkReporter(url, timeoutMs);
   }
   const { createPlainReporter } = await import('../ui/login-reporter.js');
   return createPlainReporter(url, (line) => void process.stderr.write(`${line}\n`));

@@ -1,24 +1,35 @@
 import { revokeToken, type RevocationOutcome } from '../auth/tokens.js';
-import { ExitCode, errorMessage } from '../errors.js';
+import { AppError, Code, ExitCode, errorMessage } from '../errors.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import { createCommandContext, type CommonOptions } from './context.js';
 
 export interface LogoutOptions extends CommonOptions {
   url?: string;
+  /** --url or APPWRITE_MCP_URL was given (a URL from config.json only is a default). */
+  urlGiven?: boolean;
   header?: string[];
+  profile?: string;
   all?: boolean;
 }
 
 export async function runLogout(opts: LogoutOptions): Promise<number> {
   const { ctx, signIns, http } = createCommandContext(opts);
   const say = (line: string) => void process.stderr.write(`${line}\n`);
-  const target = opts.all ? undefined : resolveTarget(opts);
-  const key = target && signInKey(target);
-  const records = (await signIns.list()).filter((r) => opts.all || r.key === key);
+  const all = await signIns.list();
+  const named = opts.urlGiven || Boolean(opts.header?.length) || Boolean(opts.profile);
+  // No server named: the one sign-in there is, if there is exactly one (else the default server).
+  const target = opts.all ? undefined : !named && all.length === 1 ? all[0]! : resolveTarget(opts);
+  if (!opts.all && !named && all.length > 1) {
+    throw new AppError(Code.USAGE, `signed in to ${all.length} servers; say which one to sign out of`, {
+      hint: `${all.map((r) => `  appwrite-mcp logout --url ${r.url}${r.profile ? ` --profile ${r.profile}` : ''}${r.headerNames?.length ? ' --header …' : ''}`).join('\n')}\n  or: appwrite-mcp logout --all`,
+    });
+  }
+  const key = target && ('key' in target ? target.key : signInKey(target));
+  const records = all.filter((r) => opts.all || r.key === key);
   try {
     if (records.length === 0) {
-      say(opts.all ? 'Not signed in to any server; nothing to do.' : `Not signed in to ${target!.url}; nothing to do.`);
+      say(opts.all || !named ? 'Not signed in to any server; nothing to do.' : `Not signed in to ${target!.url}; nothing to do.`);
       if (opts.all) await signIns.forgetClients();
       return ExitCode.ok;
     }
@@ -45,8 +56,8 @@ export async function runLogout(opts: LogoutOptions): Promise<number> {
       const where = signIns.describeStore(record.store);
       try {
         const { deleted } = await signIns.forget(record);
-        say(`  ${deleted ? '✓ deleted' : '· nothing to delete in'} ${where}`);
-        say('  ✓ removed the local sign-in state');
+        say(`  ${deleted ? '✓ removed the tokens from' : '· no tokens were left in'} ${where}`);
+        say('  ✓ removed the local sign-in record');
       } catch (err) {
         // The record stays: it is what lets `status` and a second `logout` find these secrets again.
         say(`  ✗ could not delete the secrets from ${where} (${errorMessage(err)}); unlock it and run logout again`);

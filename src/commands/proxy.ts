@@ -1,14 +1,12 @@
 import type { Authorizer } from '../authorization.js';
-import { openBrowser } from '../auth/browser.js';
 import { EnvTokenAuthorizer } from '../auth/env-authorizer.js';
-import { StoredAuthorizer } from '../auth/stored-authorizer.js';
 import { AppError, Code } from '../errors.js';
 import { runProxy } from '../proxy/bridge.js';
 import { FileEraCache } from '../proxy/eras/cache.js';
 import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
-import { runSignIn, signInPlan, type AuthFlags } from './auth-options.js';
+import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
 import { createCommandContext, type CommonOptions } from './context.js';
 
 export interface ProxyOptions extends CommonOptions, AuthFlags {
@@ -18,10 +16,6 @@ export interface ProxyOptions extends CommonOptions, AuthFlags {
   browser: boolean;
   protocol?: ProtocolChoice;
 }
-
-/** How long a browser sign-in started by the proxy may take, and how long after one was not completed no copy opens another. */
-const SIGN_IN_TIMEOUT_MS = 5 * 60_000;
-const BROWSER_COOLDOWN_MS = 10 * 60_000;
 
 export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   const target = resolveTarget(opts);
@@ -34,31 +28,7 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   const envToken = process.env.APPWRITE_MCP_TOKEN;
   const authorizer: Authorizer & { close?(): Promise<void> } = envToken
     ? new EnvTokenAuthorizer(envToken, target.url)
-    : new StoredAuthorizer({
-        signIns,
-        target,
-        logger,
-        allowBrowser: opts.browser,
-        unattended: plan.unattended,
-        holdMs: authTimeoutMs,
-        signInTimeoutMs: SIGN_IN_TIMEOUT_MS,
-        browserCooldownMs: BROWSER_COOLDOWN_MS,
-        // tokens.js and the sign-in modules (and oauth4webapi behind them) load only when a refresh
-        // or a sign-in is needed: a proxy with a valid stored token starts without them.
-        refresh: async (record, refreshToken) => (await import('../auth/tokens.js')).refreshTokens(ctx, record, refreshToken, await signIns.clientSecret(record)),
-        signIn: (scopes, challenge) => runSignIn(plan, { ctx, signIns }, {
-          target,
-          scopes,
-          challenge,
-          browser: {
-            timeoutMs: SIGN_IN_TIMEOUT_MS,
-            openUrl: (authorizationUrl) => void openBrowser(authorizationUrl, logger),
-            onStep: (step) => {
-              if (step.kind === 'waiting') logger.info(`finish signing in in your browser: ${step.authorizationUrl}`);
-            },
-          },
-        }),
-      });
+    : await storedAuthorizer({ deps: { ctx, signIns, logger }, target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
   setTimeout(tuneGarbageCollectorForLongRun, GC_TUNING_DELAY_MS).unref();
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
   // up. A missing one is not signed in to until the server asks (a 401).

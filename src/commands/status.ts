@@ -1,14 +1,20 @@
 import { ExitCode, errorMessage } from '../errors.js';
 import { signInKey, type SignIns } from '../store/sign-ins.js';
 import type { Account, SignInRecord } from '../store/types.js';
-import { resolveTarget } from '../target.js';
+import { DEFAULT_SERVER_URL, loginCommand, resolveTarget } from '../target.js';
+import type { AuthContext } from '../auth/oauth.js';
 import { createCommandContext, type CommonOptions } from './context.js';
 import { describeAccount, describeExpiry } from './describe.js';
 
 export interface StatusOptions extends CommonOptions {
   url?: string;
+  /** --url or APPWRITE_MCP_URL was given (a URL from config.json only is a default). */
+  urlGiven?: boolean;
   header?: string[];
+  profile?: string;
   json?: boolean;
+  /** Ask each server whether it accepts the token. */
+  check?: boolean;
 }
 
 /** One sign-in, as `status --json` prints it (tokens are never included). */
@@ -26,6 +32,8 @@ export interface StatusEntry {
   secrets: { store: 'keychain' | 'file'; where: string; readable: boolean; error?: string };
   client: { id: string; registration: string };
   signedInAt: string;
+  /** With --check: what the server said to the token. */
+  server?: { accepts: boolean | null; detail: string };
   problems: string[];
   /** The command that fixes the problems, when there are any. */
   fix?: string;
@@ -34,28 +42,31 @@ export interface StatusEntry {
 const REGISTRATION_LABEL: Record<string, string> = { dcr: 'dynamic client registration', preregistered: 'pre-registered (--client-id)', cimd: 'client ID metadata document' };
 
 export async function runStatus(opts: StatusOptions): Promise<number> {
-  const { signIns, http } = createCommandContext(opts);
-  http.close();
-  const target = opts.url || process.env.APPWRITE_MCP_URL || opts.header?.length ? resolveTarget(opts) : undefined;
+  const { signIns, http, ctx } = createCommandContext(opts);
+  const target = opts.urlGiven || opts.header?.length || opts.profile ? resolveTarget(opts) : undefined;
   const key = target && signInKey(target);
   const records = (await signIns.list()).filter((r) => !key || r.key === key);
   const out = (text: string) => void process.stdout.write(`${text}\n`);
 
   if (records.length === 0) {
-    const fix = `appwrite-mcp login${target ? ` --url ${target.url}` : ''}`;
+    const fix = target ? loginCommand(target) : loginCommand({ url: DEFAULT_SERVER_URL });
     if (opts.json) out(JSON.stringify({ signedIn: false, url: target?.url ?? null, servers: [], fix }, null, 2));
     else out(`Not signed in to ${target?.url ?? 'any server'}.\n  Run: ${fix}`);
     return ExitCode.notSignedIn;
   }
 
   const entries: StatusEntry[] = [];
-  for (const record of records) entries.push(await entryFor(signIns, record));
+  try {
+    for (const record of records) entries.push(await entryFor(signIns, record, opts.check ? { ctx, headers: target?.headers } : undefined));
+  } finally {
+    http.close();
+  }
   if (opts.json) out(JSON.stringify({ signedIn: entries.some((e) => e.ok), servers: entries }, null, 2));
   else out(entries.map(render).join('\n\n'));
   return entries.every((e) => e.ok) ? ExitCode.ok : ExitCode.needsAttention;
 }
 
-async function entryFor(signIns: SignIns, record: SignInRecord, now = Date.now()): Promise<StatusEntry> {
+async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: AuthContext; headers?: Record<string, string> } | undefined, now = Date.now()): Promise<StatusEntry> {
   const where = signIns.describeStore(record.store);
   let accessToken: string | undefined;
   let refreshToken: string | undefined;
@@ -72,7 +83,18 @@ async function entryFor(signIns: SignIns, record: SignInRecord, now = Date.now()
   if (error) problems.push(`the secrets could not be read: ${error}`);
   else if (!accessToken && !refreshToken) problems.push(`the tokens are missing from ${where}`);
   else if ((expired || !accessToken) && !refreshToken) problems.push('the access token has expired and there is no refresh token');
-  const login = `appwrite-mcp login --url ${record.url}${record.headerNames?.length ? ' --header …' : ''}`;
+  let server: StatusEntry['server'];
+  if (check) {
+    if (accessToken && !expired) {
+      const { checkToken } = await import('../auth/discovery.js');
+      server = await checkToken(check.ctx, record.url, accessToken, check.headers ?? {});
+      if (server.accepts === false) problems.push(`the server refused the token (${server.detail})`);
+      if (server.accepts === null) problems.push(`the server could not be asked (${server.detail})`);
+    } else {
+      server = { accepts: null, detail: 'not checked: no unexpired access token (the next use refreshes it)' };
+    }
+  }
+  const login = loginCommand({ url: record.url, profile: record.profile, headers: Object.fromEntries((record.headerNames ?? []).map((n) => [n, ''])) });
   return {
     url: record.url,
     ...(record.profile ? { profile: record.profile } : {}),
@@ -87,6 +109,7 @@ async function entryFor(signIns: SignIns, record: SignInRecord, now = Date.now()
     secrets: { store: record.store, where, readable: !error, ...(error ? { error } : {}) },
     client: { id: record.client.clientId, registration: record.client.method },
     signedInAt: new Date(record.signedInAt).toISOString(),
+    ...(server ? { server } : {}),
     problems,
     ...(problems.length ? { fix: error && record.store === 'keychain' ? `unlock your keychain, or ${login} --store file` : login } : {}),
   };
@@ -101,6 +124,7 @@ function render(e: StatusEntry): string {
   if (e.accessToken.present || e.refreshToken.present) lines.push(`  token:    ${describeExpiry(e.accessToken.expiresAt ? Date.parse(e.accessToken.expiresAt) : undefined, e.refreshToken.present)}`);
   lines.push(`  refresh:  ${e.refreshToken.present ? 'refresh token held' : 'no refresh token'}`);
   lines.push(`  secrets:  ${e.secrets.where}`);
+  if (e.server) lines.push(`  server:   ${e.server.accepts === true ? '✓ accepts the token' : e.server.accepts === false ? '✗ refuses the token' : '? not checked'} (${e.server.detail})`);
   lines.push(`  client:   ${e.client.id} (${REGISTRATION_LABEL[e.client.registration] ?? e.client.registration})`);
   if (e.fix) lines.push(`  To fix:   ${e.fix}`);
   return lines.join('\n');

@@ -10,6 +10,8 @@ export interface LoginSummary {
 
 /** How `login` shows its progress: an ink view on a terminal, plain lines elsewhere. */
 export interface LoginReporter {
+  /** A log line (warnings, the scope-retry notice…), written so that the live view does not erase it. */
+  log(line: string): void;
   step(step: SignInStep, browserOpened: boolean): void;
   done(summary: LoginSummary): void;
   fail(): void;
@@ -21,7 +23,7 @@ export function stepText(step: SignInStep, browserOpened: boolean): string {
     case 'discovering': return `Finding the authorization server for ${step.url}`;
     case 'registering': return `Registering appwrite-mcp with ${step.issuer}`;
     case 'waiting': return browserOpened
-      ? 'Your browser should open; if it did not, open this URL to sign in:'
+      ? 'A browser tab has been opened to sign in; if you do not see it, open this URL:'
       : 'Open this URL in a browser to sign in:';
     case 'exchanging': return 'Signed in through the browser; saving the sign-in';
     case 'saved': return `Saved to ${step.where}`;
@@ -40,6 +42,7 @@ export function summaryLines(s: LoginSummary): string[] {
 
 export function createPlainReporter(_url: string, write: (line: string) => void): LoginReporter {
   return {
+    log: (line) => write(line.replace(/\n$/, '')),
     step(step, browserOpened) {
       write(stepText(step, browserOpened));
       if (step.kind === 'waiting') write(`  ${step.authorizationUrl}`);

@@ -16,17 +16,30 @@ function Spinner() {
   return <Text color="cyan">{FRAMES[i]}</Text>;
 }
 
-/** Written above the live view, unwrapped, so the URL can be copied whole from any terminal. */
+/** Written above the live view, unwrapped, so the URL can be copied whole from any terminal; once. */
 function PrintOnce({ text }: { text: string }) {
   const { write } = useStdout();
   useEffect(() => write(`${text}\n`), [text, write]);
   return null;
 }
 
+/** "4:59 left", counting down to the sign-in's deadline. */
+function TimeLeft({ deadline }: { deadline: number }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  const s = Math.max(0, Math.round((deadline - now) / 1000));
+  return <Text dimColor>{`${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')} left`}</Text>;
+}
+
 interface ViewState {
   step?: SignInStep;
   browserOpened: boolean;
-  url?: string;
+  /** The lines with the sign-in URL, fixed when it is first shown (printed once). */
+  banner?: string;
+  deadline?: number;
   summary?: LoginSummary;
   failed?: boolean;
 }
@@ -47,21 +60,27 @@ function LoginView({ state }: { state: ViewState }) {
       <Box gap={1}>
         <Spinner />
         <Text>{state.step.kind === 'waiting' ? 'Waiting for you to finish signing in in the browser (Ctrl-C to cancel)…' : stepText(state.step, state.browserOpened)}</Text>
+        {state.step.kind === 'waiting' && state.deadline ? <TimeLeft deadline={state.deadline} /> : null}
       </Box>
-      {state.url ? <PrintOnce text={`${stepText(state.step, state.browserOpened)}\n  ${state.url}`} /> : null}
+      {state.banner ? <PrintOnce text={state.banner} /> : null}
     </Box>
   );
 }
 
-export function createInkReporter(_url: string): LoginReporter {
+export function createInkReporter(_url: string, timeoutMs: number): LoginReporter {
   let state: ViewState = { browserOpened: false };
-  const app = render(<LoginView state={state} />, { stdout: process.stderr, patchConsole: false, exitOnCtrlC: true });
+  // Ctrl-C is the login command's to handle (it prints a clean "cancelled" line and exits).
+  // patchConsole: log lines go through console.error, which ink writes above the live view.
+  const app = render(<LoginView state={state} />, { stdout: process.stderr, patchConsole: true, exitOnCtrlC: false });
   const update = (patch: Partial<ViewState>) => {
     state = { ...state, ...patch };
     app.rerender(<LoginView state={state} />);
   };
   return {
-    step: (step, browserOpened) => update({ step, browserOpened, url: step.kind === 'waiting' ? step.authorizationUrl : state.url }),
+    log: (line) => console.error(line.replace(/\n$/, '')),
+    step: (step, browserOpened) => update(step.kind === 'waiting' && !state.banner
+      ? { step, browserOpened, banner: `${stepText(step, browserOpened)}\n  ${step.authorizationUrl}`, deadline: Date.now() + timeoutMs }
+      : { step, browserOpened }),
     done: (summary) => update({ summary }),
     fail: () => update({ failed: true }),
     close: async () => {

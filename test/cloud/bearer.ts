@@ -8,6 +8,7 @@ export interface ResourceBinding {
   resource: string;   // expected `aud`
   issuer: string;     // expected `iss`
   prmUrl: string;     // RFC 9728 metadata URL advertised in challenges
+  scopes?: string[];  // advertised in the PRM and the challenges (default mcp:read mcp:write)
   keys: JWTVerifyGetKey;
   isRevoked(jti: string): boolean;
 }
@@ -30,7 +31,7 @@ export async function verifyAccessToken(token: string, binding: Omit<ResourceBin
 export async function checkBearer(authorization: string | undefined, binding: ResourceBinding): Promise<BearerCheck> {
   const match = /^Bearer ([^\s]+)$/i.exec(authorization ?? '');
   if (!match) {
-    return { ok: false, challenge: challenge(binding), description: 'no bearer token' };
+    return { ok: false, challenge: challenge(binding, undefined, undefined, binding.scopes), description: 'no bearer token' };
   }
   try {
     const claims = await verifyAccessToken(match[1], binding);
@@ -47,13 +48,13 @@ export async function checkBearer(authorization: string | undefined, binding: Re
     };
   } catch (err) {
     const description = err instanceof Error ? err.message : String(err);
-    return { ok: false, challenge: challenge(binding, 'invalid_token', description), description };
+    return { ok: false, challenge: challenge(binding, 'invalid_token', description, binding.scopes), description };
   }
 }
 
 /** `WWW-Authenticate` value; without `error` when no token was sent (RFC 6750 §3.1). */
 export function challenge(
-  binding: Pick<ResourceBinding, 'prmUrl'>, error?: string, description?: string, scopes = DEFAULT_MCP_SCOPES,
+  binding: Pick<ResourceBinding, 'prmUrl'>, error?: string, description?: string, scopes: string[] = DEFAULT_MCP_SCOPES,
 ): string {
   const params: string[] = [];
   if (error) params.push(`error="${error}"`);

@@ -7,14 +7,17 @@ import type { CloudUser } from './accounts.js';
 import { TEST_USER } from './accounts.js';
 import { AuthServer } from './auth-server.js';
 import { verifyAccessToken, type AccessTokenClaims, type ResourceBinding } from './bearer.js';
+import type { ClientMetadataDocuments } from './client-metadata.js';
 import { createIssuer, type Issuer } from './issuer.js';
 import { McpResourceServer } from './mcp-server.js';
 import { McpResourceServerV2, type SlowRun, type V2Request, type V2ServerName } from './mcp-server-v2.js';
+import { APPWRITE_SCOPES, appwriteScopeModel, type ScopeModel } from './scopes.js';
 import { zeroStats, type CloudStats } from './stats.js';
 import type { Tamper } from './tamper.js';
 import type { TokenStatus } from './token-store.js';
 
-export type { CloudUser, CloudStats, Tamper, TokenStatus, SlowRun, V2Request, V2ServerName };
+export type { CloudUser, CloudStats, Tamper, TokenStatus, SlowRun, V2Request, V2ServerName, ClientMetadataDocuments };
+export { APPWRITE_SCOPES };
 
 export interface CloudOptions {
   /** Access token lifetime in seconds (default 3600). */
@@ -25,6 +28,21 @@ export interface CloudOptions {
   projects?: string[];
   /** Deliberate misbehaviour for client negative tests (all off by default). */
   tamper?: Tamper;
+  /**
+   * Appwrite's scope model on the root layout (`/`, `/mcp`) and its console issuer: the MCP server
+   * advertises a fine-grained catalog (APPWRITE_SCOPES: 73 scopes, ~1,470 characters) in its PRM and
+   * 401 challenge; the AS refuses an authorization request whose `scope` is longer than
+   * `scopeCap.maxLength` (default 1,000) as invalid_scope, by an error redirect or (`refusal: 'page'`)
+   * its own 400 page, and takes the umbrella `all` (unless `umbrella: false`).
+   */
+  catalog?: 'appwrite';
+  scopeCap?: { maxLength?: number; refusal?: 'redirect' | 'page' };
+  umbrella?: boolean;
+  /**
+   * The console issuer accepts Client ID Metadata Document URLs as client ids and advertises
+   * `client_id_metadata_document_supported` (fetched over https, trusting `ca`).
+   */
+  clientMetadataDocuments?: ClientMetadataDocuments;
 }
 
 export interface Cloud {
@@ -72,7 +90,10 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
   const issuerUrl = (name: string) => `${auth.origin}/v1/oauth2/${name}`;
   const projectResource = (id: string) => `${mcp.origin}/${id}/mcp`;
 
-  const issuerFor = (name: string, resource: string) => createIssuer({
+  const rootScopes: ScopeModel | undefined = options.catalog === 'appwrite'
+    ? appwriteScopeModel({ maxScopeLength: options.scopeCap?.maxLength, refusal: options.scopeCap?.refusal, umbrella: options.umbrella })
+    : undefined;
+  const issuerFor = (name: string, resource: string, root = false) => createIssuer({
     name,
     issuer: issuerUrl(name),
     resource,
@@ -80,9 +101,10 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     refreshTokenTtl: options.refreshTokenTtl ?? 14 * 24 * 3600,
     tamper: options.tamper ?? {},
     stats,
+    ...(root ? { scopeModel: rootScopes, clientMetadataDocuments: options.clientMetadataDocuments } : {}),
   });
   const [root, modern, dual, ...projectIssuers] = await Promise.all([
-    issuerFor(ROOT_ISSUER_NAME, `${mcp.origin}/`),
+    issuerFor(ROOT_ISSUER_NAME, `${mcp.origin}/`, true),
     issuerFor(V2_ISSUER_NAMES.modern, v2.url('modern')),
     issuerFor(V2_ISSUER_NAMES.dual, v2.url('dual')),
     ...projects.map((id) => issuerFor(id, projectResource(id))),
@@ -94,6 +116,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     resource: issuer.resource,
     issuer: issuer.issuer,
     prmUrl,
+    ...(issuer === root && rootScopes ? { scopes: rootScopes.advertised } : {}),
     keys: createLocalJWKSet(issuer.publicJwks), // the keys published at the issuer's jwks_uri
     isRevoked: (jti) => issuer.tokens.isJwtAccessTokenRevoked(jti),
   });

@@ -6,7 +6,8 @@ import type { KoaContextWithOIDC, KoaMiddleware } from 'oidc-provider';
 import { findAccount } from './accounts.js';
 import { errorPage } from './pages.js';
 import { errors, Provider } from './load-oidc-provider.js';
-import { ALL_MCP_SCOPES, DEFAULT_MCP_SCOPES } from './scopes.js';
+import { fetchClientMetadataDocument, type ClientMetadataDocuments } from './client-metadata.js';
+import { MCP_SCOPE_MODEL, type ScopeModel } from './scopes.js';
 import type { CloudStats } from './stats.js';
 import { tamperMiddleware, type Tamper } from './tamper.js';
 import { TokenStore } from './token-store.js';
@@ -19,6 +20,10 @@ export interface IssuerOptions {
   refreshTokenTtl: number;
   tamper: Tamper;
   stats: CloudStats;
+  /** How it treats its resource's scopes (default: mcp:read mcp:write, mcp:admin on request). */
+  scopeModel?: ScopeModel;
+  /** Accept Client ID Metadata Document URLs as client ids (default: no). */
+  clientMetadataDocuments?: ClientMetadataDocuments;
 }
 
 export interface Issuer {
@@ -39,6 +44,8 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
   const publicJwk = { ...(await exportJWK(publicKey)), ...signing };
   const path = new URL(o.issuer).pathname;
   const tokens = new TokenStore();
+  const scopeModel = o.scopeModel ?? MCP_SCOPE_MODEL;
+  const cimd = o.clientMetadataDocuments;
 
   const provider = new Provider(o.issuer, {
     adapter: tokens.adapterClass(),
@@ -69,14 +76,21 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
       // A client may revoke only its own tokens (oidc-provider's default asks to be replaced).
       revocation: { enabled: true, allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): an https URL as
+      // client_id; the document is fetched, checked (client-metadata.ts) and taken as a public native client.
+      clientIdMetadataDocument: { enabled: cimd !== undefined, ack: 'draft-02' },
       resourceIndicators: {
         enabled: true,
         // Token and refresh requests without `resource` still get the JWT for the granted resource.
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx: unknown, indicator: string) => {
+        getResourceServerInfo: (ctx: unknown, indicator: string) => {
           if (URL.parse(indicator)?.href !== o.resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          // Here, after oidc-provider checked the client and its redirect_uri, the refusal of an
+          // over-long scope (see scopeCap) becomes an error redirect to the client.
+          const refusal = (ctx as KoaContextWithOIDC).state[SCOPE_REFUSAL] as string | undefined;
+          if (refusal && (ctx as KoaContextWithOIDC).oidc?.route === 'authorization') throw new errors.InvalidScope(refusal);
           return {
-            scope: ALL_MCP_SCOPES.join(' '),
+            scope: scopeModel.resourceScopes.join(' '),
             audience: o.resource,
             accessTokenTTL: o.accessTokenTtl,
             accessTokenFormat: 'jwt',
@@ -85,6 +99,7 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
         },
       },
     },
+    ...(cimd ? { fetch: (url: string | URL, init: RequestInit) => fetchClientMetadataDocument(String(url), init, cimd, o.stats) } : {}),
     rotateRefreshToken: true,
     ttl: {
       AccessToken: o.accessTokenTtl,
@@ -98,33 +113,52 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${path}/interaction/${interaction.uid}` },
   });
 
-  provider.use(standardBehaviour(o.stats));
+  provider.use(standardBehaviour(o.stats, scopeModel));
   provider.use(tamperMiddleware(o.tamper));
   countEvents(provider, tokens, o.stats);
 
   return { name: o.name, issuer: o.issuer, path, resource: o.resource, provider, tokens, publicJwks: { keys: [publicJwk] } };
 }
 
+const SCOPE_REFUSAL = Symbol('scope refusal');
+
 /** Request defaults and metadata additions that make oidc-provider look like Appwrite's AS. */
-function standardBehaviour(stats: CloudStats): KoaMiddleware {
+function standardBehaviour(stats: CloudStats, model: ScopeModel): KoaMiddleware {
   return async (ctx, next) => {
     if (ctx.path === '/auth') {
       stats.authorizeRequests++;
-      if (ctx.method === 'GET') normalizeAuthorizationRequest(ctx);
+      if (ctx.method === 'GET') {
+        const refusal = scopeCap(ctx, model);
+        if (refusal && model.refusal === 'page') {
+          ctx.status = 400;
+          ctx.type = 'html';
+          ctx.body = errorPage('invalid_scope', refusal);
+          return;
+        }
+        if (refusal) ctx.state[SCOPE_REFUSAL] = refusal;
+        normalizeAuthorizationRequest(ctx, model);
+      }
     }
     await next();
     if (ctx.oidc?.route === 'discovery') {
       const metadata = ctx.body as { scopes_supported: string[] };
-      metadata.scopes_supported = [...new Set([...metadata.scopes_supported, ...ALL_MCP_SCOPES])];
+      metadata.scopes_supported = [...new Set([...metadata.scopes_supported, ...model.resourceScopes])];
     }
   };
 }
 
-function normalizeAuthorizationRequest(ctx: KoaContextWithOIDC) {
+/** Why the request's `scope`, as the client sent it, is over the cap (undefined: it is not). */
+function scopeCap(ctx: KoaContextWithOIDC, model: ScopeModel): string | undefined {
+  const scope = new URLSearchParams(ctx.querystring).get('scope') ?? '';
+  if (model.maxScopeLength === undefined || scope.length <= model.maxScopeLength) return undefined;
+  return `scope is ${scope.length} characters long; this server takes at most ${model.maxScopeLength}`;
+}
+
+function normalizeAuthorizationRequest(ctx: KoaContextWithOIDC, model: ScopeModel) {
   const query = new URLSearchParams(ctx.querystring);
   const scopes = (query.get('scope') ?? '').split(' ').filter(Boolean);
-  // mcp:read mcp:write are granted by default: a request for the resource that names no MCP scope gets them.
-  if (query.has('resource') && !scopes.some((s) => ALL_MCP_SCOPES.includes(s))) scopes.push(...DEFAULT_MCP_SCOPES);
+  // A request for the resource that names none of its scopes gets the defaults (mcp:read mcp:write; Appwrite's: all).
+  if (query.has('resource') && !scopes.some((s) => model.resourceScopes.includes(s))) scopes.push(...model.defaultScopes);
   // oidc-provider drops offline_access (so: no refresh token) unless prompt includes `consent`
   // (OIDC Core §11). Native clients see the consent page anyway, so asking for it changes nothing
   // for them, and a refresh token comes back whenever offline_access is asked for.

@@ -13,7 +13,7 @@ import { challenge, checkBearer, type ResourceBinding } from './bearer.js';
 import { close, listen } from './http-server.js';
 import { createMcpServer } from './mcp-tools.js';
 import { mcpProtectedResourceMetadata } from './protected-resource.js';
-import { ADMIN_SCOPE, ALL_MCP_SCOPES } from './scopes.js';
+import { ADMIN_SCOPE, ALL_MCP_SCOPES, UMBRELLA_SCOPE } from './scopes.js';
 import type { CloudStats } from './stats.js';
 import type { Tamper } from './tamper.js';
 
@@ -164,7 +164,7 @@ export function bearerGuard(binding: (req: Request) => ResourceBinding, stats: C
   };
 }
 
-/** Step-up: tools/call admin_action without mcp:admin is refused at the HTTP layer (403). */
+/** Step-up: tools/call admin_action without mcp:admin (or Appwrite's umbrella `all`) is refused at the HTTP layer (403). */
 export function adminScopeGuard(binding: (req: Request) => ResourceBinding) {
   return (req: AuthedRequest, res: Response, next: NextFunction) => {
     const messages: unknown[] = [req.body].flat();
@@ -172,7 +172,7 @@ export function adminScopeGuard(binding: (req: Request) => ResourceBinding) {
       const message = m as { method?: string; params?: { name?: string } } | null;
       return message?.method === 'tools/call' && message.params?.name === 'admin_action';
     });
-    if (!callsAdmin || req.auth?.scopes.includes(ADMIN_SCOPE)) {
+    if (!callsAdmin || req.auth?.scopes.includes(ADMIN_SCOPE) || req.auth?.scopes.includes(UMBRELLA_SCOPE)) {
       next();
       return;
     }

@@ -13,6 +13,8 @@ declare module 'oidc-provider' {
     set(field: string, value: string): void;
     get(field: string): string;
     response: { get(field: string): string; set(field: string, value: string): void };
+    /** koa's per-request namespace, shared by our middleware and the provider's routes. */
+    state: Record<string | symbol, unknown>;
     oidc?: {
       route?: string;
       params?: Record<string, unknown>;
@@ -60,7 +62,7 @@ declare module 'oidc-provider' {
 
   export interface IssuedToken { jti: string; grantId?: string; clientId?: string; exp?: number; expiration?: number; kind: string }
 
-  export const errors: { InvalidTarget: new (description?: string) => Error };
+  export const errors: { InvalidTarget: new (description?: string) => Error; InvalidScope: new (description?: string, scope?: string) => Error };
 
   export default class Provider {
     constructor(issuer: string, configuration?: Record<string, unknown>);

@@ -7,7 +7,7 @@ export function mcpProtectedResourceMetadata(binding: ResourceBinding, tamper: T
   return {
     resource: tamper.prmResourceMismatch ? WRONG_RESOURCE : binding.resource,
     authorization_servers: [binding.issuer],
-    scopes_supported: DEFAULT_MCP_SCOPES,
+    scopes_supported: binding.scopes ?? DEFAULT_MCP_SCOPES,
     bearer_methods_supported: ['header'],
     resource_name: 'Appwrite MCP (local stand-in)',
   };

@@ -9,6 +9,9 @@ export interface CloudStats {
   mcpRequests: number;
   mcpUnauthorized: number;
   sessionDeletes: number;
+  /** Client ID Metadata Documents fetched by the AS, and those it refused. */
+  clientMetadataFetches: number;
+  clientMetadataRejections: number;
 }
 
 export function zeroStats(): CloudStats {
@@ -22,5 +25,7 @@ export function zeroStats(): CloudStats {
     mcpRequests: 0,
     mcpUnauthorized: 0,
     sessionDeletes: 0,
+    clientMetadataFetches: 0,
+    clientMetadataRejections: 0,
   };
 }

@@ -1,7 +1,9 @@
 // The command line itself: help, version, usage errors and their exit codes.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROOT, runCli, tempConfigDir } from '../helpers/cli.js';
+import { signInsAt } from '../helpers/stored.js';
 
 const config = tempConfigDir();
 afterAll(() => config.cleanup());
@@ -36,6 +38,112 @@ describe('command line', () => {
   it('status exits 3 when not signed in, naming the command that fixes it', async () => {
     const r = await runCli(['status', '--url', 'https://mcp.example.com/p1/mcp'], env());
     expect(r.code).toBe(3);
-    expect(r.stdout).toContain('Run: appwrite-mcp login --url https://mcp.example.com/p1/mcp');
+    expect(r.stdout).toMatch(/Run: node \S+\/bin\/appwrite-mcp\.js login --url https:\/\/mcp\.example\.com\/p1\/mcp/);
+  });
+
+  it('takes global flags before or after the command, -V and -v, and suggests a mistyped command', async () => {
+    const version = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version;
+    for (const flag of ['-V', '-v']) expect((await runCli([flag], env())).stdout.trim()).toBe(version);
+    for (const args of [['--url', 'https://x.example/mcp', 'status'], ['status', '--url', 'https://x.example/mcp']]) {
+      const r = await runCli(args, env());
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stdout).toContain('Not signed in to https://x.example/mcp');
+    }
+    const typo = await runCli(['stauts'], env());
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Did you mean status?');
+  });
+
+  it('--help names every environment variable the CLI reads', async () => {
+    const help = (await runCli(['--help'], env())).stdout;
+    const read = new Set<string>();
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else for (const m of readFileSync(path, 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]+)|process\.env\.([A-Z][A-Z0-9_]+)/g)) read.add((m[1] ?? m[2])!);
+      }
+    };
+    walk(join(ROOT, 'src'));
+    // Read by dependencies' conventions, documented as such in the help: lower-case proxy variables,
+    // XDG/APPDATA/HOME for paths, CI and the D-Bus address for the keychain probe.
+    const conventional = new Set(['CI', 'APPDATA', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS', 'CODEX_HOME', 'PATH', 'PATHEXT', 'ComSpec', 'HOME', 'USERPROFILE', 'LOCALAPPDATA']);
+    const missing = [...read].filter((name) => !conventional.has(name) && !help.includes(name));
+    expect(read.size).toBeGreaterThan(10);
+    expect(missing).toEqual([]);
+  });
+
+  it('reads defaults from config.json, per profile, and refuses a broken one naming it', async () => {
+    const dir = tempConfigDir();
+    try {
+      const e = { APPWRITE_MCP_CONFIG_DIR: dir.dir };
+      writeFileSync(join(dir.dir, 'config.json'), JSON.stringify({ url: 'https://a.example/mcp', profiles: { work: { url: 'https://b.example/mcp' } }, colour: 'blue' }));
+      const plain = await runCli(['token'], e);
+      expect(plain.code).toBe(3);
+      expect(plain.stderr).toContain('not signed in to https://a.example/mcp');
+      expect(plain.stderr).toContain('ignoring unknown setting "colour"');
+      const work = await runCli(['token', '--profile', 'work'], e);
+      expect(work.stderr).toContain('not signed in to https://b.example/mcp');
+      expect(work.stderr).toMatch(/login --url https:\/\/b\.example\/mcp --profile work/);
+      const flag = await runCli(['token', '--url', 'https://c.example/mcp'], { ...e, APPWRITE_MCP_PROFILE: 'work' });
+      expect(flag.stderr).toContain('not signed in to https://c.example/mcp');
+      writeFileSync(join(dir.dir, 'config.json'), '{ "url": ');
+      const broken = await runCli(['status'], e);
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toContain(`${join(dir.dir, 'config.json')} is not valid JSON`);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
+describe('token, logout and status without a server named', () => {
+  async function signedIn(dir: string, url: string, tokens: { accessToken: string; refreshToken?: string; expiresAt?: number }) {
+    const signIns = signInsAt(dir, 'file');
+    const as = { issuer: 'http://127.0.0.1:9/as', authorization_endpoint: 'http://127.0.0.1:9/as/auth', token_endpoint: 'http://127.0.0.1:9/as/token', revocation_endpoint: 'http://127.0.0.1:9/as/revoke' };
+    await signIns.saveSignIn({
+      target: { url }, resource: url, as, client: { issuer: as.issuer, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 },
+      tokens: { obtainedAt: Date.now(), scopes: ['mcp:read'], ...tokens },
+    }, await signIns.chooseStore());
+  }
+
+  it('token prints the stored token and nothing else; an expired one without refresh token is exit 3', async () => {
+    const dir = tempConfigDir();
+    try {
+      const e = { APPWRITE_MCP_CONFIG_DIR: dir.dir, APPWRITE_MCP_STORE: 'file' };
+      await signedIn(dir.dir, 'https://a.example/mcp', { accessToken: 'token-for-scripts-0123456789', expiresAt: Date.now() + 3_600_000 });
+      const r = await runCli(['token', '--url', 'https://a.example/mcp'], e);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('token-for-scripts-0123456789\n');
+      expect(r.stderr).toBe('');
+      await signedIn(dir.dir, 'https://b.example/mcp', { accessToken: 'expired-token-0123456789', expiresAt: Date.now() - 1000 });
+      const expired = await runCli(['token', '--url', 'https://b.example/mcp'], e);
+      expect(expired.code).toBe(3);
+      expect(expired.stdout).toBe('');
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('logout without --url: the one sign-in there is; with several, a list and the flag to pass', async () => {
+    const dir = tempConfigDir();
+    try {
+      const e = { APPWRITE_MCP_CONFIG_DIR: dir.dir, APPWRITE_MCP_STORE: 'file' };
+      await signedIn(dir.dir, 'https://a.example/mcp', { accessToken: 'token-a-0123456789' });
+      await signedIn(dir.dir, 'https://b.example/mcp', { accessToken: 'token-b-0123456789' });
+      const several = await runCli(['logout'], e);
+      expect(several.code).toBe(2);
+      expect(several.stderr).toContain('signed in to 2 servers');
+      expect(several.stderr).toContain('appwrite-mcp logout --url https://a.example/mcp');
+      expect(several.stderr).toContain('appwrite-mcp logout --all');
+      expect((await runCli(['logout', '--url', 'https://b.example/mcp'], e)).code).toBe(0);
+      const one = await runCli(['logout'], e);
+      expect(one.code, one.stderr).toBe(0);
+      expect(one.stderr).toContain('Signing out of https://a.example/mcp');
+      expect(one.stderr).toContain('removed the tokens from file');
+      expect((await runCli(['status'], e)).code).toBe(3);
+    } finally {
+      dir.cleanup();
+    }
   });
 });

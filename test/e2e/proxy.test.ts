@@ -2,7 +2,7 @@
 // local cloud (real AS + real MCP server), with real headless Chromium for the sign-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -72,6 +72,26 @@ describe('forwarding', () => {
     expect(who.sub).toBe(w.cloud.user.sub);
     expect(who.aud).toBe(w.cloud.mcpUrl);
     expect(w.seam.urls()).toHaveLength(1); // the login's, none from the proxy
+  });
+
+  it('header values from ${VAR} and --header-file reach the server and never a log', async () => {
+    const w = await world({}, { MY_API_KEY: 'sk-from-env-0123456789' });
+    const headerFile = join(w.dir, '..', `headers-${process.pid}.txt`);
+    writeFileSync(headerFile, '# secrets for the server\nX-File-Key: file-secret-0123456789\n');
+    cleanups.push(() => rmSync(headerFile, { force: true }));
+    const headerArgs = ['--header', 'X-Env-Key: ${MY_API_KEY}', '--header-file', headerFile];
+    const { result } = await loginThroughBrowser(browser, w.seam, w.cloud.user, ['--url', w.cloud.mcpUrl, ...headerArgs], w.env);
+    expect(result.code, result.stderr).toBe(0);
+    const p = await proxy(w, [w.cloud.mcpUrl, ...headerArgs, '--debug']);
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'with headers' } }))).toBe('with headers');
+    const sent = w.cloud.lastMcpRequestHeaders().at(-1)!;
+    expect(sent['x-env-key']).toBe('sk-from-env-0123456789');
+    expect(sent['x-file-key']).toBe('file-secret-0123456789');
+    await p.close();
+    for (const out of [p.stderr(), result.stderr]) {
+      expect(out).not.toContain('sk-from-env-0123456789');
+      expect(out).not.toContain('file-secret-0123456789');
+    }
   });
 
   it('a stateful server: session id, server-to-client request round trip, large messages, session 404 → re-initialize', async () => {
@@ -242,7 +262,7 @@ describe('authorization in the proxy', () => {
     await sleep(1500);
     const second = await proxy(w, [w.cloud.mcpUrl, '--auth-timeout', '2']);
     const { tools } = await second.client.listTools();
-    expect(tools[0]!.description).toMatch(/last browser sign-in was not completed: run `npx appwrite-mcp login --url /);
+    expect(tools[0]!.description).toMatch(/last browser sign-in was not completed: run `node \S+\/bin\/appwrite-mcp\.js login --url /);
     expect((await first.client.listTools()).tools.map((t) => t.name)).toEqual(['sign_in']);
     await sleep(1500);
     expect(w.seam.urls()).toHaveLength(1);

@@ -34,7 +34,7 @@ describe('appwrite-mcp setup', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toBe('');
     expect(first.stderr).toContain(`✓ Cursor: added the server "appwrite" to ${cursorFile}`);
-    expect(first.stderr).toContain('npx appwrite-mcp login --url https://mcp.example.com/p1/mcp');
+    expect(first.stderr).toMatch(/bin\/appwrite-mcp\.js login --url https:\/\/mcp\.example\.com\/p1\/mcp/);
     const config = JSON.parse(readFileSync(cursorFile, 'utf8'));
     expect(config.mcpServers).toEqual({
       other: { command: 'uvx', args: ['other-mcp'] },

@@ -9,7 +9,7 @@ import { startCloud, type Cloud } from '../cloud/index.js';
 import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
 import { NO_KEYCHAIN_ENV, hasSecretService, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
 import { KeychainSecretStore } from '../../src/store/secrets.js';
-import { readStored } from '../helpers/stored.js';
+import { readStored, revokeStored } from '../helpers/stored.js';
 
 const requireKeychain = process.env.APPWRITE_MCP_REQUIRE_KEYCHAIN === '1';
 const keychainIt = hasSecretService() || requireKeychain ? it : it.skip;
@@ -201,6 +201,22 @@ describe('login → status → logout', () => {
     const result = await run.result;
     expect(result.code).toBe(0);
     expect(seam.urls()).toEqual([]);
+  });
+});
+
+describe('status --check', () => {
+  it('asks the server: ✓ for a good token, ✗ (exit 4) once the token is revoked', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    expect((await login(['--url', cloud.mcpUrl], env)).result.code).toBe(0);
+    const good = await cli(['status', '--check', '--json', '--url', cloud.mcpUrl], env);
+    expect(good.code, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout).servers[0].server).toEqual({ accepts: true, detail: expect.stringMatching(/^HTTP 2\d\d$/) });
+    await revokeStored(config.dir, cloud.mcpUrl, 'access_token');
+    const bad = await cli(['status', '--check', '--url', cloud.mcpUrl], env);
+    expect(bad.code).toBe(4);
+    expect(bad.stdout).toMatch(/✗ refuses the token \(HTTP 401 invalid_token/);
+    expect(bad.stdout).toMatch(/To fix: +node \S+ login --url/);
+    await cli(['logout', '--all'], env);
   });
 });
 

@@ -10,8 +10,8 @@ export interface Stored {
   refreshToken?: string;
 }
 
-export function signInsAt(dir: string): SignIns {
-  return new SignIns({ dir, logger: silentLogger, storePreference: 'auto', keychain: { timeoutMs: 3000 } });
+export function signInsAt(dir: string, storePreference: 'auto' | 'file' | 'keychain' = 'auto'): SignIns {
+  return new SignIns({ dir, logger: silentLogger, storePreference, keychain: { timeoutMs: 3000 } });
 }
 
 export async function readStored(dir: string, target: Target | string): Promise<Stored | undefined> {

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, parseSecureUrl } from '../../src/net.js';
 import { parseBearerChallenge } from '../../src/authorization.js';
 import { authorizationServerMetadataUrls, protectedResourceMetadataUrls, resourceMatches } from '../../src/auth/discovery.js';
-import { chooseScopes, unionScopes } from '../../src/auth/scopes.js';
-import { redact, registerSecret } from '../../src/log.js';
-import { resolveServerUrl } from '../../src/target.js';
+import { chooseScopes, describeScopes, narrowedScopes, unionScopes } from '../../src/auth/scopes.js';
+import { createLogger, redact, registerSecret } from '../../src/log.js';
+import { parseHeaders, resolveServerUrl } from '../../src/target.js';
 import { AppError } from '../../src/errors.js';
 
 describe('loopback rule', () => {
@@ -82,6 +82,27 @@ describe('scope selection', () => {
     expect(chooseScopes({})).toEqual([]);
     expect(unionScopes(['a', 'b'], ['b', 'c'])).toEqual(['a', 'b', 'c']);
   });
+
+  it('after an invalid_scope: the umbrellas the AS lists (+ offline_access, openid email profile), else no scope, never the same again', () => {
+    const catalog = Array.from({ length: 70 }, (_, i) => `service${i}.read`);
+    const as = [...catalog, 'organization:all', 'all', 'openid', 'email', 'offline_access'];
+    expect(narrowedScopes([...catalog, 'offline_access'], as)).toEqual(['all', 'organization:all', 'offline_access', 'openid', 'email']);
+    expect(narrowedScopes(['project:all', 'x'], ['project:all'])).toEqual(['project:all']);
+    // No umbrella listed (or no AS metadata scopes): no `scope` parameter, the AS's default.
+    expect(narrowedScopes(catalog, [...catalog, 'openid', 'offline_access'])).toEqual([]);
+    expect(narrowedScopes(catalog, undefined)).toEqual([]);
+    // The umbrella request itself refused: no scope; nothing refused but no scope: nothing left to try.
+    expect(narrowedScopes(['offline_access', 'all'], ['all', 'offline_access'])).toEqual([]);
+    expect(narrowedScopes([], ['all'])).toEqual(['all']);
+    expect(narrowedScopes([], ['openid'])).toBeUndefined();
+  });
+
+  it('describes a scope list for a message: quoted when short, counted when long', () => {
+    expect(describeScopes([])).toBe('no scope');
+    expect(describeScopes(['all', 'offline_access'])).toBe('"all offline_access"');
+    const long = Array.from({ length: 70 }, (_, i) => `databases${i}.read`);
+    expect(describeScopes(long)).toBe(`70 scopes, ${long.join(' ').length} characters (databases0.read databases1.read databases2.read …)`);
+  });
 });
 
 describe('redaction', () => {
@@ -90,5 +111,31 @@ describe('redaction', () => {
     const line = redact('refresh opaque-refresh-token-value-123 Authorization: Bearer abc.def.ghi {"access_token":"zzz"} code=xyz&state=1 eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.sig');
     expect(line).not.toMatch(/opaque-refresh-token-value-123|abc\.def\.ghi|zzz|xyz|eyJhbGci/);
     expect(line).toContain('state=1');
+  });
+});
+
+describe('--header values', () => {
+  it('expands ${VAR} from the environment, redacts what it expanded, and refuses what it cannot use', () => {
+    const headers = parseHeaders(['X-Api-Key: ${MY_KEY}', 'X-Project: p-${PROJECT}-1', 'X-Plain: $NOT_EXPANDED'], { MY_KEY: 'sk-expanded-secret-123', PROJECT: 'alpha' });
+    expect(headers).toEqual({ 'X-Api-Key': 'sk-expanded-secret-123', 'X-Project': 'p-alpha-1', 'X-Plain': '$NOT_EXPANDED' });
+    expect(redact('sent sk-expanded-secret-123')).toBe('sent [redacted]');
+    expect(() => parseHeaders(['X-Api-Key: ${UNSET_VARIABLE_FOR_TEST}'], {})).toThrow(/UNSET_VARIABLE_FOR_TEST is not set/);
+    expect(() => parseHeaders(['Authorization: Bearer x'], {})).toThrow(/Authorization is not allowed/);
+    expect(() => parseHeaders(['Bad Name: x'], {})).toThrow(/is not a header/);
+  });
+});
+
+describe('logger', () => {
+  it('--quiet keeps warnings and errors only; --debug wins over it', () => {
+    const lines: string[] = [];
+    const quiet = createLogger({ quiet: true, write: (l) => void lines.push(l) });
+    quiet.info('signed in');
+    quiet.debug('details');
+    quiet.warn('the keychain is locked');
+    quiet.error('failed');
+    expect(lines).toEqual(['appwrite-mcp warning: the keychain is locked\n', 'appwrite-mcp error: failed\n']);
+    const both = createLogger({ quiet: true, debug: true, write: (l) => void lines.push(l) });
+    both.info('shown');
+    expect(lines.at(-1)).toBe('appwrite-mcp: shown\n');
   });
 });

@@ -394,8 +394,6 @@ export class StreamableHttpClient {
 
   /** One server message (or batch) in, one line per message out to the client. */
   private deliver(text: string, exchange?: Exchange): void {
-    // An event with empty data primes a stream (an id and a retry delay to resume with, SEP-1699).
-    if (text.trim() === '') return;
     const line = asSingleLine(text);
     let message: unknown;
     try {

@@ -131,7 +131,9 @@ export async function runStandaloneStream(ctx: StreamContext, o: StandaloneStrea
 
 function parserFor(ctx: StreamContext, lastEventId: string | undefined): SseParser {
   const parser = new SseParser((event) => {
-    if (event.type === 'message') ctx.deliver(event.data);
+    // An event with an empty data field carries no message: the priming event (an id, for resuming)
+    // that MCP 2025-11-25 servers send first on each stream.
+    if (event.type === 'message' && event.data !== '') ctx.deliver(event.data);
   });
   parser.lastEventId = lastEventId;
   return parser;
