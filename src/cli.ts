@@ -174,6 +174,24 @@ program
   });
 
 program
+  .command('doctor')
+  .description('check everything a proxy run needs, one line each, with the fix for every problem')
+  .option('--json', 'the results as a JSON array on stdout')
+  .addHelpText('after', `
+Checks, in order: proxy settings, DNS, TCP and TLS to the server (which CA); your clock against the
+server's Date header; the server's challenge, protected-resource metadata, authorization server
+metadata (issuer), PKCE S256; the OS keychain (a test entry written, read back, deleted); the stored
+sign-in for --url, --header and --profile (its token tried on the server; refreshed, and saved, only
+when it is rejected or expired); the MCP client configs on this machine that start appwrite-mcp.
+
+Exit codes: 0 everything a proxy run needs is in place (warnings allowed), 1 a check failed,
+            2 bad usage.`)
+  .action(async (_opts, command: Command) => {
+    const { runDoctor } = await import('./commands/doctor.js');
+    process.exitCode = await runDoctor(await options(command) as never);
+  });
+
+program
   .command('setup')
   .description('add appwrite-mcp to an MCP client\'s config (a backup of the previous file is kept)')
   .argument('<client>', 'claude-desktop, claude-code, codex, cursor, vscode or windsurf')
