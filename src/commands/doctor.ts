@@ -82,6 +82,7 @@ export async function runDoctor(opts: DoctorOptions, env: NodeJS.ProcessEnv = pr
       keychain: { timeoutMs: keychainTimeoutMs(env) },
       record,
       storePreference,
+      envToken: Boolean(env.APPWRITE_MCP_TOKEN),
       login,
       env,
       platform,

@@ -17,6 +17,8 @@ export interface KeychainCheckOptions {
   record?: SignInRecord;
   /** `--store` / APPWRITE_MCP_STORE: where a new sign-in's secrets go. */
   storePreference: 'auto' | 'keychain' | 'file';
+  /** APPWRITE_MCP_TOKEN is set: the proxy uses it and reads nothing from a store. */
+  envToken?: boolean;
   /** The login command for this server, for the fix. */
   login: string;
   env: NodeJS.ProcessEnv;
@@ -66,8 +68,9 @@ export async function checkKeychain(o: KeychainCheckOptions): Promise<KeychainOu
       ? `${errorMessage(err)}: it may be locked and waiting for a password prompt, or hung`
       : errorMessage(err);
     // The keychain does not matter when this server's secrets (and new ones) go to the file.
-    const notNeeded = o.record ? o.record.store === 'file' : o.storePreference === 'file';
     const summary = `${where} is not usable: ${reason}`;
+    if (o.envToken) return { works: false, result: warn('keychain', `${summary} (not needed while APPWRITE_MCP_TOKEN is set)`, { detail, fix: fixFor(o) }) };
+    const notNeeded = o.record ? o.record.store === 'file' : o.storePreference === 'file';
     if (notNeeded) return { works: false, result: warn('keychain', `${summary} (not needed: ${o.record ? 'this server\'s secrets are' : 'new secrets go'} in the 0600 file)`, { detail }) };
     return { works: false, result: fail('keychain', summary, { detail, fix: fixFor(o) }) };
   }

@@ -112,7 +112,9 @@ export async function checkSignIn(o: SignInCheckOptions, record: SignInRecord | 
     const verdict = await tokenVerdict(o, accessToken);
     if (verdict.kind === 'accepted') {
       report(ok('token', `the server accepts the stored access token (HTTP ${verdict.status} to initialize)`, { detail: verdict.note ? [verdict.note] : undefined }));
-      if (refreshToken) report(ok('refresh', 'a refresh token is held (not spent now: the access token is good, and a refresh would rotate it)'));
+      if (refreshToken && o.server.asUnreachable) {
+        report(warn('refresh', `a refresh token is held, but the authorization server is unreachable: refreshing fails until it answers${record.token.expiresAt ? ` (the access token is good until ${new Date(record.token.expiresAt).toISOString()})` : ''}`, { fix: 'See the authorization-server line.' }));
+      } else if (refreshToken) report(ok('refresh', 'a refresh token is held (not spent now: the access token is good, and a refresh would rotate it)'));
       else report(warn('refresh', `no refresh token: you will have to sign in again ${record.token.expiresAt ? `after ${new Date(record.token.expiresAt).toISOString()}` : 'when the access token expires'}`, {
         fix: `${login} (the authorization server granted no refresh token; it may need the offline_access scope)`,
       }));
@@ -187,7 +189,15 @@ async function tokenVerdict(o: SignInCheckOptions, token: string): Promise<Verdi
       return { kind: 'accepted', status: res.status, note: `the server asks for more scope (${res.challenge.scope ?? 'unspecified'}): the proxy re-authorizes in the browser when it needs it` };
     }
     const c = res.challenge;
-    return { kind: 'rejected', why: `HTTP ${res.status}${c?.error ? `: ${c.error}${c.errorDescription ? ` (${c.errorDescription})` : ''}` : ''}` };
+    if (res.status === 401 || res.status === 403 || c) {
+      return { kind: 'rejected', why: `HTTP ${res.status}${c?.error ? `: ${c.error}${c.errorDescription ? ` (${c.errorDescription})` : ''}` : ''}` };
+    }
+    // Past the token check but refused as a request: a server of another protocol revision (a
+    // 2026-07-28-only server answers a 2025 initialize with 400). Without the token it said 401.
+    if (res.status >= 400 && res.status < 500 && o.server.requiresAuth) {
+      return { kind: 'accepted', status: res.status, note: `the server refused the 2025 initialize itself (HTTP ${res.status}: another protocol revision?) only after it took the token, where it answered 401 without one` };
+    }
+    return { kind: 'skipped', why: `the server answered HTTP ${res.status} with the token: cannot tell whether it takes it` };
   } catch (err) {
     return { kind: 'skipped', why: `the server did not answer with the token: ${errorMessage(err)}` };
   }
