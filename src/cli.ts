@@ -189,6 +189,8 @@ Exit codes: 0 everything a proxy run needs is in place (warnings allowed), 1 a c
   .action(async (_opts, command: Command) => {
     const { runDoctor } = await import('./commands/doctor.js');
     process.exitCode = await runDoctor(await options(command) as never);
+    // Done: a refresh still waiting in the background (another copy's lock) must not hold the exit.
+    process.stdout.write('', () => process.exit());
   });
 
 program

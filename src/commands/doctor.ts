@@ -10,17 +10,20 @@ import { checkNetwork } from '../doctor/network.js';
 import { fail, skip, type CheckResult } from '../doctor/report.js';
 import { checkServer, recordingContext, type ServerFacts } from '../doctor/server.js';
 import { checkSignIn } from '../doctor/sign-in.js';
+import { loadDefaults } from '../config.js';
 import { redact } from '../log.js';
+import { configDir } from '../paths.js';
 import { systemEnvironment } from '../setup/clients.js';
-import { formatCommandLine } from '../setup/entry.js';
 import { signInKey } from '../store/sign-ins.js';
-import type { SignInRecord, Target } from '../store/types.js';
-import { resolveTarget } from '../target.js';
+import type { SignInRecord } from '../store/types.js';
+import { loginCommand, resolveTarget } from '../target.js';
 import { createCommandContext, keychainTimeoutMs, type CommonOptions } from './context.js';
 
 export interface DoctorOptions extends CommonOptions {
   url?: string;
   header?: string[];
+  headerFile?: string;
+  profile?: string;
   json?: boolean;
 }
 
@@ -41,12 +44,13 @@ export async function runDoctor(opts: DoctorOptions, env: NodeJS.ProcessEnv = pr
     results.push(r);
     if (!opts.json) out(render(r));
   };
-  const login = loginFix(target);
+  const login = loginCommand(target);
   const storePreference = env.APPWRITE_MCP_STORE === 'file' || env.APPWRITE_MCP_STORE === 'keychain' ? env.APPWRITE_MCP_STORE : 'auto';
 
   if (!opts.json) {
     const headers = Object.keys(target.headers ?? {});
-    out(`appwrite-mcp doctor: ${target.url}${headers.length ? ` (headers ${headers.join(', ')})` : ''}\n`);
+    const about = [headers.length ? `headers ${headers.join(', ')}` : '', target.profile ? `profile ${target.profile}` : ''].filter(Boolean).join(', ');
+    out(`appwrite-mcp doctor: ${target.url}${about ? ` (${about})` : ''}\n`);
   }
   try {
     // 1. The road to the server.
@@ -99,6 +103,7 @@ export async function runDoctor(opts: DoctorOptions, env: NodeJS.ProcessEnv = pr
         target,
         signIns,
         ctx: recording.ctx,
+        logger,
         server: facts,
         keychainWorks: keychain.works,
         envToken: env.APPWRITE_MCP_TOKEN || undefined,
@@ -109,7 +114,15 @@ export async function runDoctor(opts: DoctorOptions, env: NodeJS.ProcessEnv = pr
 
     // 6. The client configs that start appwrite-mcp.
     try {
-      report(await checkClients(target, systemEnvironment(env, platform)));
+      report(await checkClients(target, systemEnvironment(env, platform), (profile, entryEnv) => {
+        // The entry's own run reads config.json from its config dir (its env may name another one).
+        const dir = typeof entryEnv?.APPWRITE_MCP_CONFIG_DIR === 'string' && entryEnv.APPWRITE_MCP_CONFIG_DIR ? entryEnv.APPWRITE_MCP_CONFIG_DIR : configDir(env, platform);
+        try {
+          return loadDefaults(dir, profile, () => {}).url;
+        } catch {
+          return undefined;
+        }
+      }));
     } catch (err) {
       report(skip('clients', `could not look for client configs: ${errorMessage(err)}`));
     }
@@ -137,8 +150,3 @@ function render(r: CheckResult): string {
   return lines.join('\n');
 }
 
-/** The login command for this target (header values are the user's to fill in: never stored). */
-function loginFix(target: Target): string {
-  const headers = Object.keys(target.headers ?? {}).flatMap((name) => ['--header', `${name}:…`]);
-  return formatCommandLine(['appwrite-mcp', 'login', '--url', target.url, ...headers]);
-}

@@ -6,12 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { errorMessage } from '../errors.js';
-import { CLIENTS, type SetupEnvironment } from '../setup/clients.js';
+import { CLIENT_IDS, CLIENTS, type SetupEnvironment } from '../setup/clients.js';
 import { runsAppwriteMcp } from '../setup/entry.js';
 import { isJsonObject, parseJsonDocument, type JsonValue } from '../setup/json-document.js';
 import { parseTomlDocument, type TomlValue } from '../setup/toml-document.js';
 import type { Target } from '../store/types.js';
-import { resolveServerUrl } from '../target.js';
+import { DEFAULT_SERVER_URL, invokedAs, resolveServerUrl } from '../target.js';
 import { ok, warn, type CheckResult } from './report.js';
 
 /** One server entry that starts appwrite-mcp. */
@@ -24,10 +24,12 @@ export interface ClientEntry {
   /** The server it connects to, normalized; undefined when its --url does not parse. */
   url?: string;
   /** Where the URL comes from. */
-  urlFrom: '--url' | 'APPWRITE_MCP_URL' | 'default';
+  urlFrom: '--url' | 'APPWRITE_MCP_URL' | 'config.json' | 'default';
   rawUrl?: string;
-  /** Names of its --header flags (values are never shown). */
+  /** Names of its --header flags and --header-file lines (values are never read out). */
   headerNames: string[];
+  /** Its --profile (or APPWRITE_MCP_PROFILE in its env). */
+  profile?: string;
 }
 
 interface ConfigSource {
@@ -65,7 +67,10 @@ export interface FoundEntries {
   unreadable: Array<{ file: string; label: string; error: string }>;
 }
 
-export async function findClientEntries(e: SetupEnvironment): Promise<FoundEntries> {
+/** The `url` default of config.json for a profile (src/config.ts), as the entry's own run would see it. */
+export type ConfigDefaultUrl = (profile: string | undefined, env: Record<string, unknown> | undefined) => string | undefined;
+
+export async function findClientEntries(e: SetupEnvironment, defaultUrl: ConfigDefaultUrl = () => undefined): Promise<FoundEntries> {
   const entries: ClientEntry[] = [];
   const unreadable: FoundEntries['unreadable'] = [];
   for (const source of configSources(e)) {
@@ -81,7 +86,13 @@ export async function findClientEntries(e: SetupEnvironment): Promise<FoundEntri
       const servers = source.format === 'toml' ? tomlServers(text) : jsonServers(text, source);
       for (const s of servers) {
         if (!runsAppwriteMcp(s.command, s.args)) continue;
-        entries.push({ client: source.client, label: source.label, file: source.file, name: s.name, ...entryTarget(s.args, s.env), headerNames: headerNames(s.args) });
+        const profile = flagValue(s.args, '--profile') ?? (typeof s.env?.APPWRITE_MCP_PROFILE === 'string' && s.env.APPWRITE_MCP_PROFILE ? s.env.APPWRITE_MCP_PROFILE : undefined);
+        entries.push({
+          client: source.client, label: source.label, file: source.file, name: s.name,
+          ...entryTarget(s.args, s.env, () => defaultUrl(profile, s.env)),
+          headerNames: await headerNames(s.args, e.cwd),
+          ...(profile ? { profile } : {}),
+        });
       }
     } catch (err) {
       unreadable.push({ file: source.file, label: source.label, error: errorMessage(err) });
@@ -130,16 +141,31 @@ function plain(value: TomlValue): unknown {
   return undefined;
 }
 
-/** The server an entry connects to: its --url, else APPWRITE_MCP_URL in its env, else the default. */
-function entryTarget(args: unknown, env: Record<string, unknown> | undefined): Pick<ClientEntry, 'url' | 'urlFrom' | 'rawUrl'> {
-  const words = Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : [];
-  let raw: string | undefined;
-  let urlFrom: ClientEntry['urlFrom'] = 'default';
-  for (let i = 0; i < words.length; i++) {
-    if (words[i] === '--url' && words[i + 1] !== undefined) { raw = words[i + 1]; urlFrom = '--url'; }
-    else if (words[i]!.startsWith('--url=')) { raw = words[i]!.slice(6); urlFrom = '--url'; }
+const words = (args: unknown): string[] => (Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : []);
+
+/** The last value of `--flag <v>` or `--flag=<v>` in an entry's args. */
+function flagValue(args: unknown, flag: string): string | undefined {
+  const w = words(args);
+  let value: string | undefined;
+  for (let i = 0; i < w.length; i++) {
+    if (w[i] === flag && w[i + 1] !== undefined) value = w[i + 1];
+    else if (w[i]!.startsWith(`${flag}=`)) value = w[i]!.slice(flag.length + 1);
   }
-  if (raw === undefined && typeof env?.APPWRITE_MCP_URL === 'string') { raw = env.APPWRITE_MCP_URL; urlFrom = 'APPWRITE_MCP_URL'; }
+  return value;
+}
+
+/**
+ * The server an entry connects to, in the CLI's precedence: its --url, else APPWRITE_MCP_URL in its
+ * env, else config.json's url (for its profile), else the default.
+ */
+function entryTarget(args: unknown, env: Record<string, unknown> | undefined, configUrl: () => string | undefined): Pick<ClientEntry, 'url' | 'urlFrom' | 'rawUrl'> {
+  let raw = flagValue(args, '--url');
+  let urlFrom: ClientEntry['urlFrom'] = raw === undefined ? 'default' : '--url';
+  if (raw === undefined && typeof env?.APPWRITE_MCP_URL === 'string' && env.APPWRITE_MCP_URL) { raw = env.APPWRITE_MCP_URL; urlFrom = 'APPWRITE_MCP_URL'; }
+  if (raw === undefined) {
+    raw = configUrl();
+    if (raw !== undefined) urlFrom = 'config.json';
+  }
   try {
     return { url: resolveServerUrl(raw, {}), urlFrom, ...(raw !== undefined ? { rawUrl: raw } : {}) };
   } catch {
@@ -147,13 +173,20 @@ function entryTarget(args: unknown, env: Record<string, unknown> | undefined): P
   }
 }
 
-function headerNames(args: unknown): string[] {
-  const words = Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : [];
+/** The names of an entry's headers: its -H/--header flags and the lines of its --header-file. */
+async function headerNames(args: unknown, cwd: string): Promise<string[]> {
+  const w = words(args);
   const names: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    const value = w === '-H' || w === '--header' ? words[i + 1] : w.startsWith('--header=') ? w.slice(9) : undefined;
+  for (let i = 0; i < w.length; i++) {
+    const value = w[i] === '-H' || w[i] === '--header' ? w[i + 1] : w[i]!.startsWith('--header=') ? w[i]!.slice(9) : undefined;
     if (value?.includes(':')) names.push(value.slice(0, value.indexOf(':')).trim());
+  }
+  const file = flagValue(args, '--header-file');
+  if (file !== undefined) {
+    const text = await readFile(isAbsolute(file) ? file : join(cwd, file), 'utf8').catch(() => '');
+    for (const line of text.split(/\r?\n/).map((l) => l.trim())) {
+      if (line && !line.startsWith('#') && line.includes(':')) names.push(line.slice(0, line.indexOf(':')).trim());
+    }
   }
   return names;
 }
@@ -163,27 +196,30 @@ function sameHeaders(a: string[], b: string[]): boolean {
   return norm(a) === norm(b);
 }
 
-export async function checkClients(target: Target, e: SetupEnvironment): Promise<CheckResult> {
-  const { entries, unreadable } = await findClientEntries(e);
+const FROM: Record<ClientEntry['urlFrom'], string> = { '--url': '', APPWRITE_MCP_URL: ' (APPWRITE_MCP_URL in its env)', 'config.json': ' (url in config.json)', default: ' (the default)' };
+
+export async function checkClients(target: Target, e: SetupEnvironment, defaultUrl?: ConfigDefaultUrl): Promise<CheckResult> {
+  const { entries, unreadable } = await findClientEntries(e, defaultUrl);
   const wanted = Object.keys(target.headers ?? {});
-  const matches = entries.filter((x) => x.url === target.url && sameHeaders(x.headerNames, wanted));
+  const matches = entries.filter((x) => x.url === target.url && sameHeaders(x.headerNames, wanted) && x.profile === target.profile);
   const describe = (x: ClientEntry) => {
     const to = x.url ?? `an invalid URL ${JSON.stringify(x.rawUrl)}`;
-    const from = x.urlFrom === 'default' ? ' (the default)' : x.urlFrom === 'APPWRITE_MCP_URL' ? ' (APPWRITE_MCP_URL in its env)' : '';
     const headers = x.headerNames.length ? `, headers ${x.headerNames.join(', ')}` : '';
-    return `${matches.includes(x) ? '✓' : '·'} ${x.label}: "${x.name}" in ${x.file} → ${to}${from}${headers}`;
+    const profile = x.profile ? `, profile ${x.profile}` : '';
+    return `${matches.includes(x) ? '✓' : '·'} ${x.label}: "${x.name}" in ${x.file} → ${to}${FROM[x.urlFrom]}${headers}${profile}`;
   };
   const detail = [
     ...entries.map(describe),
     ...unreadable.map((u) => `! ${u.label}: cannot read ${u.file}: ${u.error}`),
   ];
-  const setupFix = `appwrite-mcp setup <client> --url ${target.url} (client: claude-desktop, claude-code, codex, cursor, vscode or windsurf)`;
+  const setupFix = `${invokedAs()} setup <client>${target.url === DEFAULT_SERVER_URL ? '' : ` --url ${target.url}`} (client: ${CLIENT_IDS.join(', ')})${wanted.length || target.profile ? `, then add ${[...wanted.map((n) => `--header '${n}: …'`), ...(target.profile ? [`--profile ${target.profile}`] : [])].join(' ')} to the entry's args` : ''}`;
   if (matches.length > 0) {
     const names = [...new Set(matches.map((m) => m.label))].join(', ');
     return ok('clients', `${matches.length} client config${matches.length === 1 ? '' : 's'} start${matches.length === 1 ? 's' : ''} appwrite-mcp for this server: ${names}`, { detail });
   }
   if (entries.length > 0) {
-    return warn('clients', `${entries.length} client config${entries.length === 1 ? '' : 's'} start${entries.length === 1 ? 's' : ''} appwrite-mcp, but none for ${target.url}${wanted.length ? ` with the headers ${wanted.join(', ')}` : ''}`, { detail, fix: setupFix });
+    const withWhat = [wanted.length ? `the headers ${wanted.join(', ')}` : '', target.profile ? `the profile ${target.profile}` : ''].filter(Boolean).join(' and ');
+    return warn('clients', `${entries.length} client config${entries.length === 1 ? '' : 's'} start${entries.length === 1 ? 's' : ''} appwrite-mcp, but none for ${target.url}${withWhat ? ` with ${withWhat}` : ''}`, { detail, fix: setupFix });
   }
   return warn('clients', 'no MCP client config on this machine starts appwrite-mcp', { detail, fix: setupFix });
 }

@@ -1,15 +1,16 @@
 // Doctor, part 5: this server's stored sign-in. Present and readable; its access token accepted by
 // the server (a real `initialize` with it); and a refresh possible. A refresh token is only spent
-// when the access token cannot be used as it is (rejected or expired): a rotating refresh token may
-// be spent once, so the refresh runs as the proxy's does, under the sign-in's cross-process lock,
-// and its result is saved through SignIns.saveRefresh before the lock is released.
+// when the access token cannot be used as it is (rejected or expired), and then by the proxy's own
+// StoredAuthorizer: under the sign-in's cross-process lock, saved through SignIns.saveRefresh before
+// the lock is released (a rotating refresh token may be spent once).
+import type { BearerChallenge } from '../authorization.js';
 import { probeServer } from '../auth/discovery.js';
 import type { AuthContext } from '../auth/oauth.js';
 import { describeAccount, describeExpiry } from '../commands/describe.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
-import { registerSecret } from '../log.js';
+import { registerSecret, type Logger } from '../log.js';
 import { signInKey, type SignIns, type StoredSignIn } from '../store/sign-ins.js';
-import type { SignInRecord, Target, Tokens } from '../store/types.js';
+import type { SignInRecord, Target } from '../store/types.js';
 import { deadline, fail, ok, skip, warn, type CheckResult } from './report.js';
 import type { ServerFacts } from './server.js';
 
@@ -17,6 +18,7 @@ export interface SignInCheckOptions {
   target: Target;
   signIns: SignIns;
   ctx: AuthContext;
+  logger: Logger;
   server: ServerFacts;
   /** The keychain round trip worked (a refreshed sign-in can be saved there). */
   keychainWorks: boolean;
@@ -28,9 +30,6 @@ export interface SignInCheckOptions {
   timeoutMs: number;
   now?: () => number;
 }
-
-/** How long to wait for a running proxy's refresh (it holds the same lock). */
-const LOCK_WAIT_MS = 5_000;
 
 export async function checkSignIn(o: SignInCheckOptions, record: SignInRecord | undefined, report: (r: CheckResult) => void): Promise<void> {
   const now = o.now ?? Date.now;
@@ -103,6 +102,7 @@ export async function checkSignIn(o: SignInCheckOptions, record: SignInRecord | 
   // ── the access token, as the server sees it ──
   const expired = record.token.expiresAt !== undefined && record.token.expiresAt <= now() + 1000;
   let why: string;
+  let rejectedBy: BearerChallenge | undefined;
   if (!o.server.answered) {
     report(skip('token', 'the server could not be reached: the token was not tried'));
     report(refreshToken ? ok('refresh', 'a refresh token is held (not tried: the server could not be reached)') : warn('refresh', 'no refresh token: you will have to sign in again when the access token expires', { fix: login }));
@@ -126,6 +126,7 @@ export async function checkSignIn(o: SignInCheckOptions, record: SignInRecord | 
       return;
     }
     why = `the server rejected the stored access token (${verdict.why})`;
+    rejectedBy = verdict.challenge;
   } else {
     why = accessToken ? 'the stored access token has expired' : 'the stored access token is missing or torn';
   }
@@ -146,24 +147,24 @@ export async function checkSignIn(o: SignInCheckOptions, record: SignInRecord | 
     report(fail('refresh', 'not tried: a rotating refresh token is spent only when its successor can be saved', { fix: 'See the keychain line.' }));
     return;
   }
-  const refreshed = await refreshAsTheProxyDoes(o, record, accessToken);
+  const refreshed = await refreshAsTheProxyDoes(o, record, expired ? undefined : accessToken, rejectedBy);
   if (refreshed.kind === 'failed') {
     report(fail('token', `${why}, and refreshing it failed`, { fix: refreshed.fix }));
     report(fail('refresh', refreshed.why, { fix: refreshed.fix }));
     return;
   }
-  if (refreshed.kind === 'busy') {
-    report(warn('token', `${why}; another appwrite-mcp process is refreshing the sign-in right now`, { fix: 'Run appwrite-mcp doctor again in a moment.' }));
-    report(warn('refresh', refreshed.why));
+  if (!refreshed.saved) {
+    report(fail('token', `${why}; refreshed it, but the new tokens could not be saved to ${where}`, { fix: `${login} (and see the keychain line)` }));
+    report(fail('refresh', 'refreshed, but not saved: the rotated refresh token is lost', { fix: login }));
     return;
   }
-  const verdict = await tokenVerdict(o, refreshed.tokens.accessToken);
-  const how = refreshed.kind === 'refreshed' ? `refreshed it and saved the result to ${where}` : 'another appwrite-mcp process had just refreshed it';
+  const verdict = await tokenVerdict(o, refreshed.token);
+  const how = `refreshed it as the proxy would and saved the result to ${where}`;
   if (verdict.kind === 'accepted') {
     // A rejected (not merely expired) token is worth a warning: something revoked it.
     const line = `${why}; ${how}, and the server accepts the new one`;
     report(expired || !accessToken ? ok('token', line) : warn('token', line, { detail: ['the proxy would have done the same on its first request'] }));
-    report(ok('refresh', refreshed.kind === 'refreshed' ? `refreshed at ${record.as.token_endpoint} and saved` : 'refreshed (by another appwrite-mcp process)'));
+    report(ok('refresh', `refreshed with the stored refresh token (token endpoint ${record.as.token_endpoint}) and saved`));
   } else {
     report(fail('token', `${why}; ${how}, but the server rejects the new one too (${verdict.kind === 'rejected' ? verdict.why : verdict.why})`, {
       fix: `${login} (the authorization server issues tokens this server does not take: if it persists, report it to the server's operator)`,
@@ -174,7 +175,7 @@ export async function checkSignIn(o: SignInCheckOptions, record: SignInRecord | 
 
 type Verdict =
   | { kind: 'accepted'; status: number; note?: string }
-  | { kind: 'rejected'; why: string }
+  | { kind: 'rejected'; why: string; challenge?: BearerChallenge }
   | { kind: 'skipped'; why: string };
 
 /** A real `initialize` with the token: 2xx means accepted, 401 rejected. */
@@ -190,7 +191,7 @@ async function tokenVerdict(o: SignInCheckOptions, token: string): Promise<Verdi
     }
     const c = res.challenge;
     if (res.status === 401 || res.status === 403 || c) {
-      return { kind: 'rejected', why: `HTTP ${res.status}${c?.error ? `: ${c.error}${c.errorDescription ? ` (${c.errorDescription})` : ''}` : ''}` };
+      return { kind: 'rejected', why: `HTTP ${res.status}${c?.error ? `: ${c.error}${c.errorDescription ? ` (${c.errorDescription})` : ''}` : ''}`, challenge: c };
     }
     // Past the token check but refused as a request: a server of another protocol revision (a
     // 2026-07-28-only server answers a 2025 initialize with 400). Without the token it said 401.
@@ -204,60 +205,49 @@ async function tokenVerdict(o: SignInCheckOptions, token: string): Promise<Verdi
 }
 
 type Refreshed =
-  | { kind: 'refreshed' | 'by-another'; tokens: Tokens }
-  | { kind: 'failed'; why: string; fix: string }
-  | { kind: 'busy'; why: string };
+  | { kind: 'refreshed'; token: string; saved: boolean }
+  | { kind: 'failed'; why: string; fix: string };
+
+/** How long doctor waits for the refresh (the AS, or another copy holding the lock). */
+const REFRESH_WAIT_MS = 10_000;
 
 /**
- * The proxy's refresh (auth/stored-authorizer.ts): take the sign-in's `tokens` lock, read the store
- * again (another copy may have refreshed meanwhile), spend the refresh token once, save the result
- * with SignIns.saveRefresh, then release the lock. If the save fails it is retried while the lock is
- * held, so that no other copy spends the old refresh token.
+ * The refresh the proxy would make, made by the proxy's own StoredAuthorizer (never a browser):
+ * under the sign-in's `tokens` lock, the store read again first (another copy may have refreshed),
+ * the refresh token spent once, the result saved through SignIns.saveRefresh before the lock is
+ * released; a refused grant is dropped, as the proxy drops it.
  */
-async function refreshAsTheProxyDoes(o: SignInCheckOptions, record: SignInRecord, rejected: string | undefined): Promise<Refreshed> {
-  const now = o.now ?? Date.now;
-  let lock;
+async function refreshAsTheProxyDoes(o: SignInCheckOptions, record: SignInRecord, rejected: string | undefined, challenge: BearerChallenge | undefined): Promise<Refreshed> {
+  const said: string[] = [];
+  const logger: Logger = {
+    debugEnabled: o.logger.debugEnabled,
+    debug: (msg) => o.logger.debug(msg),
+    info: (msg) => { said.push(msg); o.logger.debug(msg); },
+    warn: (msg) => { said.push(msg); o.logger.debug(msg); },
+    error: (msg) => { said.push(msg); o.logger.debug(msg); },
+  };
+  const { storedAuthorizer } = await import('../commands/auth-options.js');
+  const authorizer = await storedAuthorizer({
+    deps: { ctx: o.ctx, signIns: o.signIns, logger },
+    target: o.target,
+    plan: { unattended: false },
+    allowBrowser: false,
+    holdMs: REFRESH_WAIT_MS,
+  });
   try {
-    lock = await o.signIns.acquireLock('tokens', record.key, { timeoutMs: LOCK_WAIT_MS });
+    const token = rejected ? await authorizer.onUnauthorized(rejected, challenge ?? {}) : await authorizer.getToken();
+    if (token === undefined) return { kind: 'failed', why: said.join('; ') || 'the sign-in could not be refreshed', fix: o.login };
+    await authorizer.close();
+    const saved = (await o.signIns.load(record.key).catch(() => undefined))?.tokens?.accessToken === token;
+    return { kind: 'refreshed', token, saved };
   } catch (err) {
-    if (isAppError(err, Code.LOCK_TIMEOUT)) return { kind: 'busy', why: `the refresh lock is held by another appwrite-mcp process (waited ${LOCK_WAIT_MS / 1000} s)` };
-    return { kind: 'failed', why: `cannot take the refresh lock: ${errorMessage(err)}`, fix: `Check that the config directory ${o.signIns.dir} is writable.` };
-  }
-  try {
-    const latest = await deadline(o.signIns.load(record.key), o.timeoutMs, 'reading the sign-in again timed out');
-    if (!latest) return { kind: 'failed', why: 'the sign-in disappeared (another appwrite-mcp logged out?)', fix: o.login };
-    const t = latest.tokens;
-    if (t && t.accessToken !== rejected && (t.expiresAt === undefined || t.expiresAt > now() + 60_000)) return { kind: 'by-another', tokens: t };
-    const refreshToken = await o.signIns.refreshToken(latest.record);
-    if (!refreshToken) return { kind: 'failed', why: 'the refresh token is gone (another appwrite-mcp found it refused)', fix: o.login };
-    const { refreshTokens } = await import('../auth/tokens.js');
-    let tokens: Tokens;
-    try {
-      tokens = await refreshTokens(o.ctx, latest.record, refreshToken, await o.signIns.clientSecret(latest.record));
-    } catch (err) {
-      if (isAppError(err, Code.GRANT_INVALID)) return { kind: 'failed', why: `${errorMessage(err)}: the sign-in was revoked or has expired`, fix: o.login };
-      if (isAppError(err, Code.CLIENT_UNKNOWN)) return { kind: 'failed', why: errorMessage(err), fix: `${o.login} (it registers the client again)` };
-      return { kind: 'failed', why: `refreshing failed: ${errorMessage(err)}`, fix: 'Check your network and the authorization server (see its line above), then run doctor again; the proxy retries by itself.' };
+    const refused = said.find((line) => /refused the stored refresh token|no longer knows this client/.test(line));
+    if (refused || isAppError(err, Code.SIGN_IN_REQUIRED)) {
+      return { kind: 'failed', why: refused ? `${refused} (the refresh token is dropped, as the proxy drops it)` : errorMessage(err), fix: o.login };
     }
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 4; attempt++) {
-      try {
-        await o.signIns.saveRefresh(latest.record, tokens);
-        return { kind: 'refreshed', tokens };
-      } catch (err) {
-        lastError = err;
-        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
-      }
-    }
-    return {
-      kind: 'failed',
-      why: `refreshed, but the new tokens could not be saved: ${errorMessage(lastError)}; the old refresh token is spent`,
-      fix: `${o.login} (and fix what stopped the save: see the keychain line)`,
-    };
-  } catch (err) {
-    return { kind: 'failed', why: `cannot read the sign-in: ${errorMessage(err)}`, fix: o.login };
+    return { kind: 'failed', why: errorMessage(err), fix: 'Check your network and the authorization server (see its line above), then run doctor again; the proxy retries by itself.' };
   } finally {
-    await lock.release();
+    await authorizer.close();
   }
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud } from '../cloud/index.js';
 import { browserSeam, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
-import { NO_KEYCHAIN_ENV, hasSecretService, runCli, tempConfigDir, type CliResult } from '../helpers/cli.js';
+import { BIN, NO_KEYCHAIN_ENV, hasSecretService, runCli, tempConfigDir, type CliResult } from '../helpers/cli.js';
 import { startSilentServer, startSkewedFront } from '../helpers/fronts.js';
 import { startForwardProxy, startTlsFront, TEST_CERT } from '../helpers/relays.js';
 import { readStored } from '../helpers/stored.js';
@@ -163,7 +163,7 @@ describe('doctor', () => {
     expect(r.byId.keychain!.status).toBe('fail');
     expect(r.byId.keychain!.summary).toMatch(/is not usable: no Secret Service on D-Bus/);
     expect(r.byId.keychain!.detail!.join('\n')).toContain(NO_KEYCHAIN_ENV.DBUS_SESSION_BUS_ADDRESS);
-    expect(r.byId.keychain!.fix).toContain(`appwrite-mcp login --url ${cloud.mcpUrl} --store file`);
+    expect(r.byId.keychain!.fix).toContain(`${BIN} login --url ${cloud.mcpUrl} --store file`);
     expect(r.byId['sign-in']!.status).toBe('fail');
     expect(r.byId['sign-in']!.summary).toMatch(/secrets cannot be read from OS keychain/);
     expect(r.byId.token!.status).toBe('skip');
@@ -245,7 +245,7 @@ describe('doctor', () => {
     const r = await doctor(['--url', cloud.mcpUrl], w.env);
     expect(r.code, r.stdout).toBe(0);
     expect(r.byId.token!.status).toBe('warn');
-    expect(r.byId.token!.summary).toMatch(/the server rejected the stored access token \(HTTP 401: invalid_token.*\); refreshed it and saved the result to file .*, and the server accepts the new one/);
+    expect(r.byId.token!.summary).toMatch(/the server rejected the stored access token \(HTTP 401: invalid_token.*\); refreshed it as the proxy would and saved the result to file .*, and the server accepts the new one/);
     expect(r.byId.refresh!.status).toBe('ok');
     expect(cloud.stats.refreshGrants).toBe(before + 1);
     // The rotated refresh token was saved; the old one is spent.
@@ -273,8 +273,11 @@ describe('doctor', () => {
     expect(r.byId.token!.status).toBe('fail');
     expect(r.byId.token!.summary).toMatch(/the server rejected the stored access token \(HTTP 401/);
     expect(r.byId.refresh!.status).toBe('fail');
-    expect(r.byId.refresh!.summary).toMatch(/refused the stored refresh token \(invalid_grant.*revoked or has expired/);
-    expect(r.byId.refresh!.fix).toBe(`appwrite-mcp login --url ${cloud.mcpUrl}`);
+    expect(r.byId.refresh!.summary).toMatch(/refused the stored refresh token \(invalid_grant.*a new sign-in is needed \(the refresh token is dropped, as the proxy drops it\)/);
+    expect(r.byId.refresh!.fix).toBe(`node ${BIN} login --url ${cloud.mcpUrl}`);
+    // As the proxy does, the refused refresh token is dropped: the next run does not try it again.
+    const again = await doctor(['--url', cloud.mcpUrl], w.env);
+    expect(again.byId.refresh!.summary).toBe('no refresh token: only a new sign-in helps');
     expectNoTokens(revoked);
   });
 

@@ -80,6 +80,28 @@ describe('doctor: client configs', () => {
     expect(r.detail!.join('\n')).toMatch(/! Cursor: cannot read .*mcp\.json: line 1, column \d+: trailing comma/);
   });
 
+  it('an entry\'s --profile, --header-file names and config.json url count as the CLI would take them', async () => {
+    const headerFile = join(root, 'headers.txt');
+    writeFileSync(headerFile, '# keys\nX-Appwrite-Project: value-never-read-out\nX-Appwrite-Key: ${KEY}\n');
+    mkdirSync(join(e.home, '.cursor'));
+    writeFileSync(join(e.home, '.cursor', 'mcp.json'), JSON.stringify({ mcpServers: {
+      work: { command: 'npx', args: ['-y', 'appwrite-mcp', '--url', URL_A, '--profile', 'work', '--header-file', headerFile] },
+      fromConfig: { command: 'npx', args: ['-y', 'appwrite-mcp'] },
+    } }));
+    const configUrl = (profile: string | undefined) => (profile === undefined ? 'https://fra.example.test/p1/mcp' : undefined);
+    const { entries } = await findClientEntries(e, configUrl);
+    expect(entries).toMatchObject([
+      { name: 'work', url: URL_A, profile: 'work', headerNames: ['X-Appwrite-Project', 'X-Appwrite-Key'] },
+      { name: 'fromConfig', url: 'https://fra.example.test/p1/mcp', urlFrom: 'config.json', headerNames: [] },
+    ]);
+    const work = await checkClients({ url: URL_A, profile: 'work', headers: { 'X-Appwrite-Key': 'k', 'x-appwrite-project': 'p' } }, e, configUrl);
+    expect(work).toMatchObject({ status: 'ok', summary: '1 client config starts appwrite-mcp for this server: Cursor' });
+    expect(work.detail!.join('\n')).not.toContain('value-never-read-out');
+    const noProfile = await checkClients({ url: URL_A, headers: { 'X-Appwrite-Key': 'k', 'x-appwrite-project': 'p' } }, e, configUrl);
+    expect(noProfile.status).toBe('warn');
+    expect((await checkClients({ url: 'https://fra.example.test/p1/mcp' }, e, configUrl)).status).toBe('ok');
+  });
+
   it('Windows entries (cmd /c npx …) count too', async () => {
     e = { ...e, platform: 'win32', env: { APPDATA: join(root, 'appdata') } };
     await setup('claude-desktop', URL_A);
