@@ -26,7 +26,7 @@ export interface SignInCheckOptions {
   envToken?: string;
   /** `appwrite-mcp login …` for this server. */
   login: string;
-  /** Bound on reading the secrets and on the refresh lock. */
+  /** Bound on reading the secrets. */
   timeoutMs: number;
   now?: () => number;
 }
