@@ -64,7 +64,13 @@ function addClientOptions(command: Command): Command {
     .option('--client-credentials', 'sign in without a person: the client credentials grant with --client-id and APPWRITE_MCP_CLIENT_SECRET or --private-key-file')
     .option('--private-key-file <pem>', 'PKCS#8 PEM private key: authenticate the client with a signed JWT (private_key_jwt)')
     .option('--idp-token-endpoint <url>', 'enterprise-managed sign-in: exchange the ID token in APPWRITE_MCP_IDP_ID_TOKEN at this IdP token endpoint for an ID-JAG')
-    .option('--idp-client-id <id>', 'enterprise-managed sign-in: the client id at the IdP (its secret, if any, in APPWRITE_MCP_IDP_CLIENT_SECRET)');
+    .option('--idp-client-id <id>', 'enterprise-managed sign-in: the client id at the IdP (its secret, if any, in APPWRITE_MCP_IDP_CLIENT_SECRET)')
+    .option('--authorize-param <key=value>', 'an extra authorization request parameter, e.g. prompt=login (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--resource <uri>', 'the RFC 8707 resource to ask a token for, instead of the one the server\'s metadata names')
+    .option('--no-resource', 'ask without a resource, for authorization servers that reject the parameter (the token is then not bound to the server)')
+    .option('--callback-port <port>', 'a fixed port for the sign-in callback (a pre-registered redirect URI must match exactly)')
+    .addOption(new Option('--callback-host <host>', 'the sign-in callback\'s host').choices(['127.0.0.1', 'localhost', '[::1]', '::1']))
+    .option('--callback-path <path>', 'the sign-in callback\'s path (default /callback)');
 }
 
 const program = new Command('appwrite-mcp')

@@ -9,7 +9,7 @@ import { ROOT } from '../helpers/cli.js';
 
 const JSON_OUT = '.test-artifacts/bench-quick.json';
 
-it('the quick benchmark passes the regression check (proxy vs direct vs mcp-remote)', { timeout: 150_000 }, async () => {
+it('the quick benchmark passes the regression check (proxy vs direct vs mcp-remote)', { timeout: 360_000 }, async () => {
   expect(existsSync(join(ROOT, 'dist/cli.js')), 'run `npm run build` first').toBe(true);
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
