@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import { openBrowser } from '../auth/browser.js';
 import { splitScopes } from '../auth/scopes.js';
 import type { SignInStep } from '../auth/sign-in.js';
@@ -44,6 +45,8 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
           if (opts.browser) opened = await openBrowser(authorizationUrl, logger);
         },
         onStep: (step: SignInStep) => reporter.step(step, opened),
+        // stdin is free unless it carried the client secret: a pasted address is taken from it.
+        pasted: opts.clientSecretStdin ? undefined : readLines,
       },
     });
     reporter.done({
@@ -66,6 +69,16 @@ export async function runLogin(opts: LoginOptions): Promise<number> {
     await reporter.close();
     http.close();
   }
+}
+
+/** Hands each line typed or piped on stdin to `accept` until stopped; stdin at EOF is simply done. */
+function readLines(accept: (line: string) => void): () => void {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  lines.on('line', accept);
+  return () => {
+    lines.close();
+    process.stdin.pause();
+  };
 }
 
 /** `--client-secret-stdin`: the secret piped in (a terminal would echo it, so one is refused). */

@@ -24,7 +24,7 @@ export function stepText(step: SignInStep, browserOpened: boolean): string {
     case 'registering': return `Registering appwrite-mcp with ${step.issuer}`;
     case 'waiting': return browserOpened
       ? 'A browser tab has been opened to sign in; if you do not see it, open this URL:'
-      : 'Open this URL in a browser to sign in:';
+      : 'Open this URL in a browser to sign in (if that browser cannot reach this machine, paste here the address it ends on):';
     case 'exchanging': return 'Signed in through the browser; saving the sign-in';
     case 'saved': return `Saved to ${step.where}`;
   }

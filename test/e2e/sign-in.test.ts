@@ -1,13 +1,15 @@
 // Browser end-to-end: the built CLI signs in against the local cloud in real headless Chromium,
 // with secrets in a real Secret Service (gnome-keyring under dbus-run-session, see test/run.mjs).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud } from '../cloud/index.js';
 import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
-import { NO_KEYCHAIN_ENV, hasSecretService, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
+import { BIN, NO_KEYCHAIN_ENV, baseEnv, hasSecretService, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
 import { KeychainSecretStore } from '../../src/store/secrets.js';
 import { readStored, revokeStored } from '../helpers/stored.js';
 
@@ -201,6 +203,104 @@ describe('login → status → logout', () => {
     const result = await run.result;
     expect(result.code).toBe(0);
     expect(seam.urls()).toEqual([]);
+  });
+});
+
+describe('a browser that cannot reach this machine (SSH, WSL, a container)', () => {
+  it('the address the browser ends on, pasted into the terminal, completes the sign-in with every check', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const child = spawn(process.execPath, [BIN, 'login', '--url', cloud.mcpUrl, '--no-browser', '--timeout', '60'], { env: { ...baseEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let url: string | undefined;
+    for (let i = 0; i < 400 && !url; i++) {
+      url = /(http:\/\/127\.0\.0\.1:\d+\/v1\/oauth2\/console\/auth\?\S+)/.exec(stderr)?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url, stderr).toBeDefined();
+    expect(stderr).toContain('paste here the address it ends on');
+    const redirectUri = new URL(url!).searchParams.get('redirect_uri')!;
+    // The browser "elsewhere": its redirect to our loopback never arrives; the user copies the address.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let landed: string | undefined;
+    // Every AS redirect is followed by a fresh navigation (a redirect itself cannot be routed), so the
+    // one to our loopback can be stopped: there, the browser shows an error, as it would elsewhere.
+    await page.route(`${new URL(url!).origin}/**`, async (route) => {
+      const res = await route.fetch({ maxRedirects: 0 });
+      const location = res.headers().location;
+      if (!location) return route.fulfill({ response: res });
+      const next = new URL(location, route.request().url()).href;
+      if (next.startsWith(redirectUri)) {
+        landed = next;
+        return route.fulfill({ status: 502, contentType: 'text/plain', body: 'this machine cannot reach that address' });
+      }
+      const headers = { ...res.headers() };
+      delete headers.location;
+      return route.fulfill({ status: 200, headers: { ...headers, 'content-type': 'text/html' }, body: `<meta http-equiv="refresh" content="0;url=${next}">` });
+    });
+    await page.goto(url!);
+    await page.fill('input[name="login"]', cloud.user.login);
+    await page.fill('input[name="password"]', cloud.user.password);
+    await page.click('#submit');
+    await page.click('#allow');
+    for (let i = 0; i < 200 && !landed; i++) await new Promise((r) => setTimeout(r, 50));
+    await context.close();
+    expect(landed).toMatch(/\?code=.*&state=/);
+    child.stdin.write(`${new URL(landed!).searchParams.get('code')}\n`); // the code alone is refused
+    const forged = new URL(landed!);
+    forged.searchParams.set('state', 'not-this-sign-in');
+    child.stdin.write(`${forged.href}\n`); // another state: ignored like a forged callback
+    child.stdin.write(`${landed}\n`);
+    expect(await exited, stderr).toBe(0);
+    expect(stderr).toContain('paste the whole address your browser ended on');
+    expect(stderr).toContain('with a "state" this sign-in did not send');
+    expect(stderr).toContain(`Signed in to ${cloud.mcpUrl}`);
+    expect((await cli(['status', '--url', cloud.mcpUrl], env)).code).toBe(0);
+    await cli(['logout', '--all'], env);
+  });
+});
+
+describe('authorization request options (mcp-remote parity)', () => {
+  /** Runs login without a browser for a moment and returns the authorization URL it printed. */
+  async function authorizationUrl(args: string[]) {
+    const r = await cli(['login', '--url', cloud.mcpUrl, '--no-browser', '--timeout', '2', ...args], freshEnv(NO_KEYCHAIN_ENV));
+    const m = /(http:\/\/127\.0\.0\.1:\d+\/v1\/oauth2\/console\/auth\?\S+)/.exec(r.stderr);
+    return { r, url: m ? new URL(m[1]!) : undefined };
+  }
+
+  it('--callback-port/--callback-path give the exact redirect URI and the sign-in completes; a taken port is a clear error', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      const busy = await cli(['login', '--url', cloud.mcpUrl, '--callback-port', String(taken)], env);
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toContain(`the sign-in callback port ${taken} on 127.0.0.1 is taken`);
+      expect(seam.urls()).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+    const { result, url } = await login(['--url', cloud.mcpUrl, '--callback-port', String(taken), '--callback-path', '/oauth/cb'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(new URL(url).searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${taken}/oauth/cb`);
+    await cli(['logout', '--all'], env);
+  });
+
+  it('--authorize-param adds parameters but cannot replace the protected ones; --resource and --no-resource', async () => {
+    const withPrompt = await authorizationUrl(['--authorize-param', 'prompt=login', '--authorize-param', 'ui_locales=de']);
+    expect(withPrompt.url?.searchParams.get('prompt')).toBe('login');
+    expect(withPrompt.url?.searchParams.get('ui_locales')).toBe('de');
+    const refused = await cli(['login', '--url', cloud.mcpUrl, '--authorize-param', 'state=fixed'], freshEnv(NO_KEYCHAIN_ENV));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--authorize-param cannot set "state"');
+    const other = await authorizationUrl(['--resource', 'https://api.example.com/']);
+    expect(other.url?.searchParams.get('resource')).toBe('https://api.example.com/');
+    const none = await authorizationUrl(['--no-resource']);
+    expect(none.url?.searchParams.has('resource')).toBe(false);
+    expect(none.r.stderr).toContain(`--no-resource: the token will not be bound to ${cloud.mcpUrl} (RFC 8707)`);
   });
 });
 
