@@ -64,7 +64,13 @@ function addClientOptions(command: Command): Command {
     .option('--client-credentials', 'sign in without a person: the client credentials grant with --client-id and APPWRITE_MCP_CLIENT_SECRET or --private-key-file')
     .option('--private-key-file <pem>', 'PKCS#8 PEM private key: authenticate the client with a signed JWT (private_key_jwt)')
     .option('--idp-token-endpoint <url>', 'enterprise-managed sign-in: exchange the ID token in APPWRITE_MCP_IDP_ID_TOKEN at this IdP token endpoint for an ID-JAG')
-    .option('--idp-client-id <id>', 'enterprise-managed sign-in: the client id at the IdP (its secret, if any, in APPWRITE_MCP_IDP_CLIENT_SECRET)');
+    .option('--idp-client-id <id>', 'enterprise-managed sign-in: the client id at the IdP (its secret, if any, in APPWRITE_MCP_IDP_CLIENT_SECRET)')
+    .option('--authorize-param <key=value>', 'an extra authorization request parameter, e.g. prompt=login (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--resource <uri>', 'the RFC 8707 resource to ask a token for, instead of the one the server\'s metadata names')
+    .option('--no-resource', 'ask without a resource, for authorization servers that reject the parameter (the token is then not bound to the server)')
+    .option('--callback-port <port>', 'a fixed port for the sign-in callback (a pre-registered redirect URI must match exactly)')
+    .addOption(new Option('--callback-host <host>', 'the sign-in callback\'s host').choices(['127.0.0.1', 'localhost', '[::1]', '::1']))
+    .option('--callback-path <path>', 'the sign-in callback\'s path (default /callback)');
 }
 
 const program = new Command('appwrite-mcp')
@@ -106,6 +112,10 @@ Environment:
 Defaults for --url, --scope, --store, --client-id and --client-metadata-url can live in config.json
 in the config directory (see the README), with a section per profile.
 
+Protocol eras: the proxy serves MCP 2025 clients (initialize, sessions) and 2026-07-28 clients
+(stateless) alike and translates when the server speaks the other era; it finds out which once per
+server (--protocol auto), or takes --protocol 2025 or --protocol modern.
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in, 4 signed in but needs attention,
             5 sign-in timed out (or its device code expired), 6 access denied.`);
 
@@ -114,6 +124,7 @@ addClientOptions(program
   .description('run the stdio MCP server that forwards to the hosted server (the default command)')
   .addOption(new Option('--auth-timeout <seconds>', 'how long a request waits for a browser sign-in (initialize then gets a sign-in placeholder)').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
+  .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions) or modern (2026-07-28: stateless)').choices(['auto', '2025', 'modern']).default('auto'))
   .addOption(storeOption())
   .allowExcessArguments(true)
   .action(async (_opts, command: Command) => {
@@ -172,6 +183,26 @@ program
   .action(async (_opts, command: Command) => {
     const { runToken } = await import('./commands/token.js');
     process.exitCode = await runToken(await options(command) as never);
+  });
+
+program
+  .command('doctor')
+  .description('check everything a proxy run needs, one line each, with the fix for every problem')
+  .option('--json', 'the results as a JSON array on stdout')
+  .addHelpText('after', `
+Checks, in order: proxy settings, DNS, TCP and TLS to the server (which CA); your clock against the
+server's Date header; the server's challenge, protected-resource metadata, authorization server
+metadata (issuer), PKCE S256; the OS keychain (a test entry written, read back, deleted); the stored
+sign-in for --url, --header and --profile (its token tried on the server; refreshed, and saved, only
+when it is rejected or expired); the MCP client configs on this machine that start appwrite-mcp.
+
+Exit codes: 0 everything a proxy run needs is in place (warnings allowed), 1 a check failed,
+            2 bad usage.`)
+  .action(async (_opts, command: Command) => {
+    const { runDoctor } = await import('./commands/doctor.js');
+    process.exitCode = await runDoctor(await options(command) as never);
+    // Done: a refresh still waiting in the background (another copy's lock) must not hold the exit.
+    process.stdout.write('', () => process.exit());
   });
 
 program

@@ -62,6 +62,11 @@ export const Code = {
   NO_SESSION: 'no_session',
   INITIALIZE_FAILED: 'initialize_failed',
   CANCELLED: 'cancelled',
+  // Bridging the protocol eras (2025 ⇄ 2026-07-28)
+  /** The server's era could not be told, or it speaks none the client can be bridged to. */
+  ERA_NEGOTIATION_FAILED: 'era_negotiation_failed',
+  /** Input the server asked for (elicitation, sampling, roots) could not be had from the client. */
+  INPUT_FAILED: 'input_failed',
   // `setup`: a client config that cannot be read, parsed or written
   SETUP_FAILED: 'setup_failed',
 } as const;

@@ -19,24 +19,34 @@ if (!existsSync(join(root, 'node_modules/.package-lock.json'))) {
 }
 
 const headless = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
+const chromium = ['chromium', '/usr/bin/chromium'];
+const keyring = [['gnome-keyring', 'gnome-keyring-daemon'], ['dbus', 'dbus-run-session']];
+// The demo needs Chromium only to sign in without a display. gnome-keyring and D-Bus give it the
+// tests' private keyring (test/with-keyring.mjs); without them it keeps its secrets in a temp file, so
+// on a headless machine they are installed when that can be done without asking, never required.
 const wanted = purpose === 'test'
-  ? [['chromium', '/usr/bin/chromium'], ['gnome-keyring', 'gnome-keyring-daemon'], ['dbus', 'dbus-run-session'], ['libsecret-tools', 'secret-tool']]
-  : headless || process.env.CI ? [['chromium', '/usr/bin/chromium']] : [];
-const missing = wanted.filter(([, probe]) => (probe.startsWith('/') ? !existsSync(probe) : !has(probe))).map(([pkg]) => pkg);
-if (missing.length === 0 || process.env.CHROMIUM_PATH) process.exit(0);
+  ? [chromium, ...keyring, ['libsecret-tools', 'secret-tool']]
+  : headless || process.env.CI ? [chromium] : [];
+const optional = purpose === 'demo' && (headless || process.env.CI) && process.platform === 'linux' ? keyring : [];
+const absent = (list) => list.filter(([, probe]) => (probe.startsWith('/') ? !existsSync(probe) : !has(probe))).map(([pkg]) => pkg);
+const missing = process.env.CHROMIUM_PATH ? [] : absent(wanted); // CHROMIUM_PATH: the user provides what is needed
+const missingOptional = absent(optional);
+if (missing.length === 0 && missingOptional.length === 0) process.exit(0);
 
-const why = purpose === 'test' ? 'the browser and keychain tests' : 'signing in without a display';
+const why = purpose === 'test' ? 'the browser and keychain tests' : missing.length ? 'signing in without a display' : "the demo's private keyring";
+const sudo = !has('apt-get') ? undefined : process.getuid?.() === 0 ? [] : quiet('sudo', ['-n', 'true']) ? ['sudo'] : undefined;
+if (sudo) {
+  const all = [...missing, ...missingOptional];
+  process.stderr.write(`provision: installing ${all.join(', ')} with apt-get (for ${why})\n`);
+  const apt = (args) => run(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (apt(['update', '-qq']) && apt(['install', '-y', '-qq', '--no-install-recommends', ...all])) process.exit(0);
+  process.exit(missing.length ? 1 : 0);
+}
+if (missing.length === 0) process.exit(0); // only nice-to-haves are missing: the demo says what it uses instead
 if (has('apt-get')) {
-  const sudo = process.getuid?.() === 0 ? [] : quiet('sudo', ['-n', 'true']) ? ['sudo'] : undefined;
-  if (sudo) {
-    process.stderr.write(`provision: installing ${missing.join(', ')} with apt-get (needed by ${why})\n`);
-    const apt = (args) => run(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    if (apt(['update', '-qq']) && apt(['install', '-y', '-qq', '--no-install-recommends', ...missing])) process.exit(0);
-    process.exit(1);
-  }
   process.stderr.write(`provision: ${why} need ${missing.join(', ')}. Install them with:\n  sudo apt-get install -y ${missing.join(' ')}\n`);
 } else {
   process.stderr.write(`provision: ${why} need Chromium${purpose === 'test' ? ', a Secret Service (gnome-keyring) and D-Bus' : ''}; install them, or set CHROMIUM_PATH to a Chromium binary.\n`);

@@ -13,7 +13,8 @@ export interface AuthorizeOptions {
   /** The client, and how it authenticates at the token endpoint for the code exchange. */
   credentials: ClientCredentials;
   callback: CallbackServer;
-  resource: string;
+  /** Sent on the code exchange (RFC 8707); undefined with --no-resource. */
+  resource: string | undefined;
   /** How long to wait for the browser to come back. */
   timeoutMs: number;
   /** Shown to the user, and opened in the browser unless the caller decided not to. */
@@ -28,9 +29,14 @@ export interface AuthorizeOptions {
   onScopeRefused?(err: oauth.AuthorizationResponseError): Promise<PkceRequest | undefined>;
 }
 
-export function buildAuthorizationUrl(o: { as: oauth.AuthorizationServer; clientId: string; redirectUri: string; resource: string; scopes: string[]; state: string; codeChallenge: string }): URL {
+/**
+ * The authorization request. `resource` undefined: none is sent (`--no-resource`); `params`: the
+ * user's extra parameters (`--authorize-param`), which cannot replace the ones below.
+ */
+export function buildAuthorizationUrl(o: { as: oauth.AuthorizationServer; clientId: string; redirectUri: string; resource: string | undefined; scopes: string[]; state: string; codeChallenge: string; params?: Record<string, string> }): URL {
   const url = new URL(o.as.authorization_endpoint!);
   const p = url.searchParams;
+  for (const [key, value] of Object.entries(o.params ?? {})) p.set(key, value);
   p.set('response_type', 'code');
   p.set('client_id', o.clientId);
   p.set('redirect_uri', o.redirectUri);
@@ -38,9 +44,9 @@ export function buildAuthorizationUrl(o: { as: oauth.AuthorizationServer; client
   p.set('state', o.state);
   p.set('code_challenge', o.codeChallenge);
   p.set('code_challenge_method', 'S256');
-  p.set('resource', o.resource);
+  if (o.resource !== undefined) p.set('resource', o.resource);
   // OpenID Connect issues a refresh token for offline_access only after explicit consent (OIDC Core §11).
-  if (o.scopes.includes('offline_access')) p.set('prompt', 'consent');
+  if (o.scopes.includes('offline_access') && !o.params?.prompt) p.set('prompt', 'consent');
   return url;
 }
 
@@ -121,7 +127,7 @@ export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, 
     let res: Response;
     try {
       res = await oauth.authorizationCodeGrantRequest(o.as, client, auth, params, o.callback.redirectUri, current.codeVerifier, {
-        additionalParameters: { resource: o.resource },
+        additionalParameters: o.resource === undefined ? {} : { resource: o.resource },
         ...requestOptions(ctx, o.as.token_endpoint),
       });
     } catch (err) {

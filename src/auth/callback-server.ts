@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AppError, Code } from '../errors.js';
 
 export interface CallbackRequest {
   params: URLSearchParams;
@@ -26,12 +27,23 @@ export interface CallbackServer {
   close(): Promise<void>;
 }
 
+/** Where the loopback redirect is received: `--callback-host`, `--callback-port`, `--callback-path`. */
+export interface CallbackAddress {
+  /** 127.0.0.1 (the default), localhost (listens on 127.0.0.1) or ::1. */
+  host?: '127.0.0.1' | 'localhost' | '::1';
+  /** A fixed port (a pre-registered redirect URI must match exactly); taken → an error, not another port. */
+  port?: number;
+  path?: string;
+}
+
 /**
- * The loopback redirect receiver (RFC 8252 §7.3) on 127.0.0.1. It tries `preferredPort` (where a
- * cached registration points) and falls back to a free port when that one is taken.
+ * The loopback redirect receiver (RFC 8252 §7.3), on 127.0.0.1 unless told otherwise. It tries
+ * `preferredPort` (where a cached registration points) and falls back to a free port when that one
+ * is taken; a fixed `port` is used or fails.
  */
-export async function startCallbackServer(opts: { preferredPort?: number; path?: string } = {}): Promise<CallbackServer> {
+export async function startCallbackServer(opts: { preferredPort?: number } & CallbackAddress = {}): Promise<CallbackServer> {
   const path = opts.path ?? '/callback';
+  const host = opts.host ?? '127.0.0.1';
   const arrived: CallbackRequest[] = [];
   let waiting: ((req: CallbackRequest) => void) | undefined;
   const server = createServer((req, res) => {
@@ -67,10 +79,22 @@ export async function startCallbackServer(opts: { preferredPort?: number; path?:
       server.close(() => resolve());
       server.closeAllConnections();
     });
-  const port = await listen(server, opts.preferredPort);
+  const bind = host === '::1' ? '::1' : '127.0.0.1';
+  let port: number;
+  if (opts.port !== undefined) {
+    port = await listen(server, bind, opts.port).catch((err: NodeJS.ErrnoException) => {
+      throw new AppError(Code.USAGE, err.code === 'EADDRINUSE'
+        ? `the sign-in callback port ${opts.port} on ${host} is taken (by another program, or another sign-in in progress)`
+        : `cannot listen for the sign-in callback on ${host}:${opts.port} (${err.message})`, {
+        hint: 'Free it, or pass another --callback-port (the redirect URI registered for the client must then match).',
+      });
+    });
+  } else {
+    port = await listen(server, bind, opts.preferredPort).catch(() => listen(server, bind, 0));
+  }
   return {
     port,
-    redirectUri: `http://127.0.0.1:${port}${path}`,
+    redirectUri: `http://${host === '::1' ? '[::1]' : host}:${port}${path}`,
     next: (signal) =>
       new Promise<CallbackRequest>((resolve, reject) => {
         const queued = arrived.shift();
@@ -92,24 +116,15 @@ export async function startCallbackServer(opts: { preferredPort?: number; path?:
   };
 }
 
-async function listen(server: Server, preferredPort?: number): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      server.once('error', onError);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', onError);
-        resolve((server.address() as AddressInfo).port);
-      });
+function listen(server: Server, host: string, port = 0): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
     });
-  if (preferredPort) {
-    try {
-      return await tryPort(preferredPort);
-    } catch {
-      // taken (another sign-in, another program): any free port will do for a loopback redirect
-    }
-  }
-  return tryPort(0);
+  });
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

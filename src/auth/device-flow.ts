@@ -24,6 +24,10 @@ export interface DeviceSignInOptions extends ClientChoice {
   challenge?: BearerChallenge;
   /** Scopes to ask for instead of the server's (`--scope`): asked for as given, never narrowed. */
   scopes?: string[];
+  /** `--resource` (another RFC 8707 resource than the server's metadata names) or false (`--no-resource`: none). */
+  resource?: string | false;
+  /** `--authorize-param`: extra parameters for the device authorization request (protected ones were refused earlier). */
+  authorizeParams?: Record<string, string>;
   /** `--timeout`: the longest wait for the user; the code's own `expires_in` bounds it too. */
   timeoutMs?: number;
   /** Opens `verification_uri_complete` in a browser, before the code is shown (the caller decides whether). */
@@ -51,6 +55,8 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   }
   const scopes = chooseScopes({ requested: o.scopes, challengeScope: found.challengeScope, resourceScopes: found.scopesSupported, asScopes: as.scopes_supported });
   const explicitScopes = Boolean(o.scopes?.length);
+  const resource = o.resource === false ? undefined : o.resource ?? found.resource;
+  if (o.resource === false) ctx.logger.warn(`--no-resource: the token will not be bound to ${found.resource} (RFC 8707): any server that trusts ${as.issuer} may accept it`);
   // Chosen now (a keychain probe can take seconds) so nothing stands between the tokens and the save.
   const store = await signIns.chooseStore();
 
@@ -59,7 +65,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   let narrowed = false;
   let authorization: oauth.DeviceAuthorizationResponse;
   for (;;) {
-    const answer = await requestDeviceCode(ctx, as, registered, found.resource, asking);
+    const answer = await requestDeviceCode(ctx, as, registered, resource, asking, o.authorizeParams);
     if ('response' in answer) {
       authorization = answer.response;
       break;
@@ -95,12 +101,12 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   if (shown.verificationUriComplete) await o.openUrl?.(shown.verificationUriComplete);
   o.onStep?.({ kind: 'device-code', ...shown, expiresAt, deadline });
 
-  const response = await pollForTokens(ctx, as, registered, found.resource, authorization, { startedAt, expiresAt, deadline, userCode: shown.userCode, target: o.target, signal: o.signal });
+  const response = await pollForTokens(ctx, as, registered, resource, authorization, { startedAt, expiresAt, deadline, userCode: shown.userCode, target: o.target, signal: o.signal });
   o.onStep?.({ kind: 'exchanging' });
   const tokens = tokensFrom(response, { scopes: asking });
   const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(response) as Record<string, unknown> | undefined);
   // Saved before anything else is awaited; only then, when the ID token did not say who this is, userinfo.
-  let record = await signIns.saveSignIn({ target: o.target, resource: found.resource, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
+  let record = await signIns.saveSignIn({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
   if (!claims) {
     const account = await fetchUserinfo(ctx, as, registered.client.clientId, tokens.accessToken);
     if (account) record = await signIns.saveAccount(record, account);
@@ -136,12 +142,14 @@ async function requestDeviceCode(
   ctx: AuthContext,
   as: oauth.AuthorizationServer,
   registered: RegisteredClient,
-  resource: string,
+  resource: string | undefined,
   scopes: string[],
+  extra: Record<string, string> | undefined,
 ): Promise<{ response: oauth.DeviceAuthorizationResponse } | { error: unknown }> {
   const endpoint = as.device_authorization_endpoint!;
   const { client, auth } = clientAuth(credentialsOf(registered));
-  const parameters = new URLSearchParams({ resource });
+  const parameters = new URLSearchParams(extra);
+  if (resource !== undefined) parameters.set('resource', resource);
   if (scopes.length) parameters.set('scope', scopes.join(' '));
   ctx.logger.debug(`device authorization request to ${endpoint} as client ${registered.client.clientId} (scope ${describeScopes(scopes)})`);
   let res: Response;
@@ -217,7 +225,7 @@ interface PollBounds {
  * backs off exponentially and polling goes on. Never past the deadline: a poll that would start
  * after it is not sent.
  */
-async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, registered: RegisteredClient, resource: string, authorization: oauth.DeviceAuthorizationResponse, bounds: PollBounds): Promise<oauth.TokenEndpointResponse> {
+async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, registered: RegisteredClient, resource: string | undefined, authorization: oauth.DeviceAuthorizationResponse, bounds: PollBounds): Promise<oauth.TokenEndpointResponse> {
   const endpoint = as.token_endpoint!;
   const { client, auth } = clientAuth(credentialsOf(registered));
   let intervalMs = (authorization.interval ?? DEFAULT_INTERVAL_S) * 1000;
@@ -240,7 +248,7 @@ async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, re
     await sleep(wait, bounds.signal);
     let res: Response;
     try {
-      res = await oauth.deviceCodeGrantRequest(as, client, auth, authorization.device_code, { additionalParameters: { resource }, ...requestOptions(ctx, endpoint) });
+      res = await oauth.deviceCodeGrantRequest(as, client, auth, authorization.device_code, { additionalParameters: resource === undefined ? {} : { resource }, ...requestOptions(ctx, endpoint) });
     } catch (err) {
       trouble(`the token endpoint did not answer (${errorMessage(err instanceof AppError ? err : unreachable(endpoint, err))})`);
       continue;

@@ -30,6 +30,8 @@ export interface IdpExchange {
 
 export interface MachineSignInOptions {
   target: Target;
+  /** `--resource` or false (`--no-resource`). */
+  resource?: string | false;
   challenge?: BearerChallenge;
   scopes?: string[];
   clientId: string;
@@ -52,6 +54,10 @@ export async function machineSignIn(deps: SignInDeps, o: MachineSignInOptions): 
   // A machine asks only for what the server needs: no offline_access or OpenID scopes.
   const scopes = o.scopes ?? chooseScopes({ challengeScope: found.challengeScope, resourceScopes: found.scopesSupported });
   const store = await signIns.chooseStore();
+  const resource = o.resource === false ? undefined : o.resource ?? found.resource;
+  const params: Record<string, string> = {};
+  if (resource !== undefined) params.resource = resource;
+  if (scopes.length) params.scope = scopes.join(' ');
   const credentials = await machineCredentials(as, o);
   const { client, auth } = clientAuth(credentials);
   const grant = o.idp ? 'ID-JAG' : 'client credentials';
@@ -60,10 +66,10 @@ export async function machineSignIn(deps: SignInDeps, o: MachineSignInOptions): 
   let res: Response;
   try {
     if (o.idp) {
-      const jag = await exchangeIdToken(ctx, o.idp, as.issuer, found.resource, scopes);
-      res = await oauth.genericTokenEndpointRequest(as, client, auth, JWT_BEARER, { assertion: jag, resource: found.resource, ...(scopes.length ? { scope: scopes.join(' ') } : {}) }, requestOptions(ctx, as.token_endpoint));
+      const jag = await exchangeIdToken(ctx, o.idp, as.issuer, resource ?? found.resource, scopes);
+      res = await oauth.genericTokenEndpointRequest(as, client, auth, JWT_BEARER, { assertion: jag, ...params }, requestOptions(ctx, as.token_endpoint));
     } else {
-      res = await oauth.clientCredentialsGrantRequest(as, client, auth, { resource: found.resource, ...(scopes.length ? { scope: scopes.join(' ') } : {}) }, requestOptions(ctx, as.token_endpoint));
+      res = await oauth.clientCredentialsGrantRequest(as, client, auth, params, requestOptions(ctx, as.token_endpoint));
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
@@ -76,7 +82,7 @@ export async function machineSignIn(deps: SignInDeps, o: MachineSignInOptions): 
     throw new AppError(Code.TOKEN_EXCHANGE_FAILED, `the ${grant} grant at ${as.token_endpoint} failed: ${oauthErrorText(err)}`, { cause: err });
   }
   const tokens = tokensFrom(response, { scopes });
-  const record = await signIns.saveSignIn({ target: o.target, resource: found.resource, as, client: credentials.client, clientSecret: o.clientSecret, tokens }, store);
+  const record = await signIns.saveSignIn({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: credentials.client, clientSecret: o.clientSecret, tokens }, store);
   return { record, tokens, where: store.describe() };
 }
 

@@ -7,7 +7,7 @@ import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import type { SignIns } from '../store/sign-ins.js';
 import type { SignInRecord, Target, Tokens } from '../store/types.js';
 import { authorizeInBrowser, newAuthorizationRequest, type PkceRequest } from './authorize.js';
-import { startCallbackServer, type CallbackServer } from './callback-server.js';
+import { startCallbackServer, type CallbackAddress, type CallbackServer } from './callback-server.js';
 import { assertS256, discover, probeServer, type Discovered } from './discovery.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText } from './oauth.js';
 import { checkAuthorizationRequest, metadataDocumentClient, preRegisteredClient, registerClient, registeredPort, type RegisteredClient } from './registration.js';
@@ -37,6 +37,12 @@ export interface ClientChoice {
 
 export interface SignInOptions extends ClientChoice {
   target: Target;
+  /** `--resource` (another RFC 8707 resource than the server's metadata names) or false (`--no-resource`: none). */
+  resource?: string | false;
+  /** `--authorize-param key=value`: extra authorization request parameters (e.g. prompt=login). */
+  authorizeParams?: Record<string, string>;
+  /** `--callback-host/-port/-path`: where the loopback redirect is received. */
+  callback?: CallbackAddress;
   /** The server's 401 challenge, when a request already got one (no probe is sent then). */
   challenge?: BearerChallenge;
   /** Scopes to ask for instead of the server's (`--scope`, or the step-up union). */
@@ -92,11 +98,13 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const store = await signIns.chooseStore();
 
   const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.cachedClient(as.issuer);
-  const callback = await startCallbackServer({ preferredPort: registeredPort(cached?.client) });
+  const resource = o.resource === false ? undefined : o.resource ?? found.resource;
+  if (o.resource === false) ctx.logger.warn(`--no-resource: the token will not be bound to ${found.resource} (RFC 8707): any server that trusts ${as.issuer} may accept it`);
+  const callback = await startCallbackServer({ preferredPort: registeredPort(cached?.client), ...o.callback });
   const stopReading = o.pasted?.((line) => acceptPasted(ctx, callback, line));
   try {
     const authorizationRequest = (registered: RegisteredClient, asking = scopes) =>
-      newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource: found.resource, scopes: asking });
+      newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource, scopes: asking, params: o.authorizeParams });
     const chosen = await chooseClient(deps, o, as, cached, callback, authorizationRequest);
     const { registered } = chosen;
     let request = chosen.request;
@@ -122,7 +130,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     let authorized: Awaited<ReturnType<typeof authorizeInBrowser>>;
     try {
       authorized = await authorizeInBrowser(ctx, {
-        as, credentials: { client: registered.client, secret: registered.secret }, callback, resource: found.resource, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal,
+        as, credentials: { client: registered.client, secret: registered.secret }, callback, resource, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal,
         onAuthorizationUrl: async (authorizationUrl) => {
           // Opened first, so that what is printed can say whether a browser opened.
           await o.openUrl(authorizationUrl);
@@ -142,7 +150,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     const tokens = tokensFrom(response, { scopes: authorized.request.scopes });
     const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(response) as Record<string, unknown> | undefined);
     // Saved before anything else is awaited; only then, when the ID token did not say who this is, userinfo.
-    let record = await signIns.saveSignIn({ target: o.target, resource: found.resource, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
+    let record = await signIns.saveSignIn({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
     if (!claims) {
       const account = await fetchUserinfo(ctx, as, registered.client.clientId, tokens.accessToken);
       if (account) record = await signIns.saveAccount(record, account);

@@ -38,7 +38,7 @@ export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refr
   let res: Response;
   try {
     res = await oauth.refreshTokenGrantRequest(as, client, auth, refreshToken, {
-      additionalParameters: { resource: record.resource },
+      additionalParameters: record.noResource ? {} : { resource: record.resource },
       ...requestOptions(ctx, as.token_endpoint),
     });
   } catch (err) {

@@ -4,6 +4,7 @@
 // --idp-token-endpoint).
 // Secrets come from the environment or stdin, never from argv (other users can read it in `ps`).
 import type { BearerChallenge } from '../authorization.js';
+import type { CallbackAddress } from '../auth/callback-server.js';
 import type { SignInResult, SignInStep } from '../auth/sign-in.js';
 import { AppError, Code } from '../errors.js';
 import { registerSecret } from '../log.js';
@@ -15,6 +16,12 @@ import type { StoredAuthorizer } from '../auth/stored-authorizer.js';
 import type { Logger } from '../log.js';
 
 export interface AuthFlags {
+  /** `--resource <uri>`, or false for `--no-resource`. */
+  resource?: string | false;
+  authorizeParam?: string[];
+  callbackPort?: string;
+  callbackHost?: string;
+  callbackPath?: string;
   clientId?: string;
   clientMetadataUrl?: string;
   clientCredentials?: boolean;
@@ -25,7 +32,14 @@ export interface AuthFlags {
   deviceCode?: boolean;
 }
 
-export interface SignInPlan {
+/** What the user says about the authorization request itself, whatever the grant. */
+export interface RequestTweaks {
+  resource?: string | false;
+  authorizeParams?: Record<string, string>;
+  callback?: CallbackAddress;
+}
+
+export interface SignInPlan extends RequestTweaks {
   /** True when no person is needed (client credentials, cross-app access): no browser, no hold. */
   unattended: boolean;
   /** The device authorization grant (a person, on any device) instead of the browser redirect. */
@@ -37,7 +51,37 @@ export interface SignInPlan {
   idp?: { tokenEndpoint: string; clientId: string; clientSecret?: string; idToken: string };
 }
 
+/** Parameters the authorization request sets itself: --authorize-param cannot replace them. */
+const PROTECTED_PARAMS: Record<string, string> = {
+  response_type: '', client_id: ' (use --client-id)', redirect_uri: ' (use --callback-host/-port/-path)', state: '',
+  code_challenge: '', code_challenge_method: '', resource: ' (use --resource or --no-resource)', scope: ' (use --scope)',
+};
+
+function requestTweaks(flags: AuthFlags): RequestTweaks {
+  const tweaks: RequestTweaks = {};
+  if (flags.resource !== undefined) tweaks.resource = flags.resource === false ? false : parseSecureUrl(flags.resource, '--resource').href;
+  for (const item of flags.authorizeParam ?? []) {
+    const eq = item.indexOf('=');
+    const key = item.slice(0, eq);
+    if (eq <= 0) throw new AppError(Code.USAGE, `--authorize-param "${item}" is not key=value`);
+    if (key in PROTECTED_PARAMS) throw new AppError(Code.USAGE, `--authorize-param cannot set "${key}": appwrite-mcp sets it${PROTECTED_PARAMS[key]}`);
+    (tweaks.authorizeParams ??= {})[key] = item.slice(eq + 1);
+  }
+  if (flags.callbackPort !== undefined || flags.callbackHost !== undefined || flags.callbackPath !== undefined) {
+    const port = flags.callbackPort === undefined ? undefined : Number(flags.callbackPort);
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new AppError(Code.USAGE, `--callback-port "${flags.callbackPort}" is not a port number`);
+    const host = flags.callbackHost?.replace(/^\[|\]$/g, '');
+    if (host !== undefined && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+      throw new AppError(Code.USAGE, `--callback-host "${flags.callbackHost}" is not a loopback host: use 127.0.0.1, localhost or [::1]`);
+    }
+    if (flags.callbackPath !== undefined && !/^\/[\w\-./~%]*$/.test(flags.callbackPath)) throw new AppError(Code.USAGE, `--callback-path "${flags.callbackPath}" must be a path starting with /`);
+    tweaks.callback = { ...(port !== undefined ? { port } : {}), ...(host ? { host } : {}), ...(flags.callbackPath ? { path: flags.callbackPath } : {}) };
+  }
+  return tweaks;
+}
+
 export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecretFromStdin?: string): SignInPlan {
+  const tweaks = requestTweaks(flags);
   const clientId = flags.clientId ?? (env.APPWRITE_MCP_CLIENT_ID || undefined);
   const clientSecret = clientSecretFromStdin ?? (env.APPWRITE_MCP_CLIENT_SECRET || undefined);
   registerSecret(clientSecret);
@@ -47,6 +91,9 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
     throw new AppError(Code.USAGE, 'a client secret was given (APPWRITE_MCP_CLIENT_SECRET) without a client id', { hint: 'Pass --client-id <id> (or APPWRITE_MCP_CLIENT_ID) too.' });
   }
   const unattended = flags.clientCredentials || flags.idpTokenEndpoint !== undefined || flags.idpClientId !== undefined;
+  if (flags.deviceCode && tweaks.callback) {
+    throw new AppError(Code.USAGE, '--device-code uses no callback: --callback-port, --callback-host and --callback-path do not go with it');
+  }
   if (flags.deviceCode && unattended) {
     throw new AppError(Code.USAGE, '--device-code signs a person in; it does not go with --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
@@ -61,6 +108,7 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
     const idpClientSecret = env.APPWRITE_MCP_IDP_CLIENT_SECRET || undefined;
     registerSecret(idpClientSecret);
     return {
+      ...tweaks,
       unattended: true,
       clientId,
       clientSecret,
@@ -72,12 +120,12 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
     if (!clientId || (clientSecret === undefined && !flags.privateKeyFile)) {
       throw new AppError(Code.USAGE, '--client-credentials needs --client-id and either APPWRITE_MCP_CLIENT_SECRET or --private-key-file <pem>');
     }
-    return { unattended: true, clientId, clientSecret, privateKeyFile: flags.privateKeyFile };
+    return { ...tweaks, unattended: true, clientId, clientSecret, privateKeyFile: flags.privateKeyFile };
   }
   if (flags.privateKeyFile) {
     throw new AppError(Code.USAGE, '--private-key-file is for --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
-  return { unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, clientMetadataUrl };
+  return { ...tweaks, unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, clientMetadataUrl };
 }
 
 export interface SignInRun {
@@ -95,7 +143,7 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
   if (plan.unattended) {
     const { machineSignIn } = await import('../auth/machine-sign-in.js');
     return machineSignIn(deps, {
-      target: run.target, challenge: run.challenge, scopes: run.scopes,
+      target: run.target, challenge: run.challenge, scopes: run.scopes, resource: plan.resource,
       clientId: plan.clientId!, clientSecret: plan.clientSecret, privateKeyFile: plan.privateKeyFile, idp: plan.idp,
     });
   }
@@ -104,6 +152,7 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
     const device = run.device ?? {};
     return deviceSignIn(deps, {
       target: run.target, challenge: run.challenge, scopes: run.scopes,
+      resource: plan.resource, authorizeParams: plan.authorizeParams,
       clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
       timeoutMs: device.timeoutMs, openUrl: device.openUrl, onStep: device.onStep,
     });
@@ -112,6 +161,7 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
   const browser = run.browser!;
   return signIn(deps, {
     target: run.target, challenge: run.challenge, scopes: run.scopes,
+    resource: plan.resource, authorizeParams: plan.authorizeParams, callback: plan.callback,
     clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
     timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep, pasted: browser.pasted,
   });

@@ -22,7 +22,7 @@ export interface CommandContext {
 }
 
 /** Bound on each keychain call; APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS overrides the 3 s default. */
-function keychainTimeoutMs(env: NodeJS.ProcessEnv): number {
+export function keychainTimeoutMs(env: NodeJS.ProcessEnv): number {
   const n = Number(env.APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS);
   return Number.isFinite(n) && n > 0 ? n : 3000;
 }

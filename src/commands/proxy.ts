@@ -2,6 +2,9 @@ import type { Authorizer } from '../authorization.js';
 import { EnvTokenAuthorizer } from '../auth/env-authorizer.js';
 import { AppError, Code } from '../errors.js';
 import { runProxy } from '../proxy/bridge.js';
+import { FileEraCache } from '../proxy/eras/cache.js';
+import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
+import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
 import { createCommandContext, type CommonOptions } from './context.js';
@@ -11,6 +14,7 @@ export interface ProxyOptions extends CommonOptions, AuthFlags {
   header?: string[];
   authTimeout: number;
   browser: boolean;
+  protocol?: ProtocolChoice;
 }
 
 export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
@@ -29,7 +33,9 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
   // up. A missing one is not signed in to until the server asks (a 401).
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
-  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http });
+  // What is learned about the server's protocol era is kept beside the sign-ins, per server and headers.
+  const eraCache = new FileEraCache(signIns.dir, signInKey(target), logger);
+  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache });
   // Refreshed tokens that could not be saved yet get a last try before the process goes.
   await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets

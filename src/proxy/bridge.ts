@@ -1,16 +1,25 @@
 // The proxy: the client's stdio on one side, the hosted server's Streamable HTTP endpoint on the
-// other, and a short pump between them. Until sign-in is ready it answers as a placeholder server.
+// other, and a short pump between them. Which protocol era each side speaks is the business of the
+// pairing the bridge gets from Eras (./eras/): the bridge only tells a 2025 client (its first
+// message is `initialize`) from a 2026-07-28 one (its messages carry the `_meta` envelope), holds
+// messages while the pairing connects, and answers as a placeholder until sign-in is ready.
 import type { Readable, Writable } from 'node:stream';
 import type { Authorizer } from '../authorization.js';
 import { Code, isAppError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
-import { errorLine, isRequest, notificationLine, type JsonRpcMessage } from './jsonrpc.js';
+import { modernResultMembers } from './eras/about.js';
+import { MemoryEraCache, type EraCache } from './eras/cache.js';
+import { isSignInPending } from './eras/detect.js';
+import { LegacyPassThrough } from './eras/legacy-legacy.js';
+import { isModernMessage, META } from './eras/modern.js';
+import { Eras, type ProtocolChoice } from './eras/negotiate.js';
+import { cancelledRequestOf, reportFailure, type ClientEra, type Pairing, type PairingContext } from './eras/pairing.js';
+import { isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
 import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer } from './placeholder.js';
 import { StdioServer } from './stdio.js';
-import { StreamableHttpClient, type OutgoingMessage } from './upstream/client.js';
-import { UpstreamError } from './upstream/errors.js';
+import { StreamableHttpClient } from './upstream/client.js';
 
 export interface ProxyOptions {
   url: string;
@@ -25,6 +34,10 @@ export interface ProxyOptions {
   signal?: AbortSignal;
   /** The HTTP layer (keep-alive agents, HTTP(S)_PROXY); closed when the proxy stops. */
   http: HttpClient;
+  /** The server's protocol era: detected (`auto`, the default) or fixed. */
+  protocol?: ProtocolChoice;
+  /** What was learned about the server's era, kept across runs (default: this process only). */
+  eraCache?: EraCache;
 }
 
 /** Runs until the client closes stdin or `signal` aborts; the session is ended (DELETE) before it resolves. */
@@ -33,6 +46,9 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
   const signal = opts.signal ?? termination!.signal;
   let stopped!: () => void;
   const stop = new Promise<void>((resolve) => (stopped = resolve));
+  const eraCache = opts.eraCache ?? new MemoryEraCache();
+  // Read now, so that the client's first message does not wait for the file.
+  eraCache.load().catch(() => {});
 
   const stdio: StdioServer = new StdioServer({
     input: opts.stdin,
@@ -48,9 +64,9 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
     logger: opts.logger,
     requestTimeoutMs: opts.requestTimeoutMs,
     http: opts.http,
-    onMessage: (line) => stdio.send(line),
+    onMessage: (line, message) => bridge.fromServer(line, message),
   });
-  const bridge = new Bridge(opts, stdio, upstream);
+  const bridge = new Bridge(opts, stdio, upstream, eraCache);
 
   if (signal.aborted) stopped();
   signal.addEventListener('abort', () => stopped(), { once: true });
@@ -64,112 +80,222 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
   termination?.dispose();
 }
 
-type Mode = 'forwarding' | 'initializing' | 'placeholder';
+type Mode = 'ready' | 'opening' | 'placeholder';
+
+interface Placeholder {
+  server: PlaceholderServer;
+  /** What the user must do (the sign_in tool's description). */
+  message: string;
+  clientEra: ClientEra;
+  /** A modern client's `subscriptions/listen` requests, held open until the switch. */
+  listens: Array<[string, JsonRpcMessage]>;
+}
 
 class Bridge {
-  private mode: Mode = 'forwarding';
-  /** Messages that arrived while the client's initialize was in flight, in order. */
+  private mode: Mode = 'ready';
+  /** Messages that arrived while a pairing was connecting, in order. */
   private held: Array<[string, JsonRpcMessage | JsonRpcMessage[]]> = [];
-  private placeholder: PlaceholderServer | undefined;
+  private pairing: Pairing | undefined;
+  private placeholder: Placeholder | undefined;
+  /** While a modern client's first request is on its way: released by the first answer to it. */
+  private gate: { id: JsonRpcId; release(): void } | undefined;
   private readonly host: string;
   private readonly closing = new AbortController();
+  private readonly ctx: PairingContext;
+  private readonly eras: Eras;
 
   constructor(
     private readonly opts: ProxyOptions,
     private readonly stdio: StdioServer,
-    private readonly upstream: StreamableHttpClient,
+    upstream: StreamableHttpClient,
+    eraCache: EraCache,
   ) {
     this.host = new URL(opts.url).host;
+    this.ctx = {
+      upstream,
+      toClient: (line) => {
+        if (this.gate && answers(line, this.gate.id)) this.gate.release();
+        this.stdio.send(line);
+      },
+      logger: opts.logger,
+      host: this.host,
+      ownInfo: { name: 'appwrite-mcp', version: VERSION },
+      closing: () => this.closing.signal.aborted,
+    };
+    this.eras = new Eras({ ctx: this.ctx, cache: eraCache, protocol: opts.protocol ?? 'auto' });
   }
 
   receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
-    if (this.mode === 'initializing') {
+    if (this.mode === 'opening') {
       this.held.push([line, message]);
-    } else if (this.mode === 'placeholder') {
-      for (const m of Array.isArray(message) ? message : [message]) {
-        const answer = this.placeholder!.answer(m);
-        if (answer) this.stdio.send(answer);
-      }
-    } else if (!Array.isArray(message) && message.method === 'initialize' && isRequest(message)) {
-      void this.initialize(line, message);
-    } else {
-      this.forward(line, message);
+      return;
     }
+    if (this.mode === 'placeholder') {
+      for (const m of Array.isArray(message) ? message : [message]) this.answerAsPlaceholder(m === message ? line : JSON.stringify(m), m);
+      return;
+    }
+    if (Array.isArray(message)) {
+      // Batches exist in the 2025 era only.
+      (this.pairing ??= new LegacyPassThrough(this.ctx)).receive(line, message);
+      return;
+    }
+    if (message.method === 'server/discover' && isRequest(message)) {
+      // Answered here, never held for a sign-in; only a 2026-07-28 server the bridge knows nothing about yet is asked.
+      if (!this.pairing) void this.discover(message);
+      else if (!this.pairing.about && this.pairing.serverEra === 'modern') this.pairing.receive(line, message);
+      else this.stdio.send(this.eras.discoverAnswer(message, this.pairing));
+      return;
+    }
+    if (message.method === 'initialize' && isRequest(message) && !isModernMessage(message)) {
+      void this.open('2025', line, message);
+    } else if (this.pairing) {
+      this.pairing.receive(line, message);
+    } else if (isModernMessage(message)) {
+      if (isRequest(message)) void this.open('modern', line, message);
+      else this.opts.logger.debug(`${message.method ?? 'a response'} before any request: nothing to do with it`);
+    } else {
+      // A 2025 client that sent something before initialize (or never initializes): pass it on.
+      this.pairing = new LegacyPassThrough(this.ctx);
+      this.pairing.receive(line, message);
+    }
+  }
+
+  /** A server message that no request claimed. */
+  fromServer(line: string, message: JsonRpcMessage): void {
+    if (this.pairing) this.pairing.fromServer(line, message);
+    else this.ctx.toClient(line);
   }
 
   close(): void {
     this.closing.abort();
-  }
-
-  private forward(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
-    const outgoing = describe(line, message);
-    const sent = this.upstream.send(outgoing);
-    const cancelled = cancelledRequestOf(message);
-    if (cancelled !== undefined) {
-      // After the server has the notification, stop waiting on the cancelled request's stream.
-      sent.finally(() => this.upstream.cancel(cancelled)).catch(() => {});
-    }
-    sent.catch((err: unknown) => this.reportFailure(err));
-  }
-
-  private reportFailure(err: unknown): void {
-    if (this.closing.signal.aborted) return;
-    const failure = UpstreamError.from(err, this.host);
-    if (failure.unanswered.length === 0) {
-      this.opts.logger.warn(`a notification to ${this.host} was not delivered: ${failure.message}`);
-      return;
-    }
-    this.opts.logger.warn(failure.message);
-    for (const id of failure.unanswered) this.stdio.send(errorLine(id, failure.rpcCode, failure.message, failure.data));
+    this.pairing?.close();
   }
 
   /**
-   * The client's initialize goes to the server (with the stored token, or none). If the server asks
-   * for a sign-in that does not complete within the authorizer's hold, the placeholder answers it
-   * and the bridge switches to the server once signed in. Messages after it wait for the outcome.
+   * Connects a pairing for the client's first message (a 2025 `initialize`, or a modern client's
+   * first request) and has it answered. If the server asks for a sign-in that does not complete
+   * within the authorizer's hold, the placeholder answers it and the bridge connects once signed
+   * in. Messages after it wait for the outcome.
    */
-  private async initialize(line: string, message: JsonRpcMessage): Promise<void> {
-    this.mode = 'initializing';
-    const failure = await this.upstream.send(describe(line, message)).then(() => undefined, (err: unknown) => err);
-    if (this.closing.signal.aborted) return;
-    if (isAppError(failure, Code.SIGN_IN_PENDING, Code.SIGN_IN_REQUIRED)) {
-      this.opts.logger.info(`answering as a placeholder until sign-in to ${this.host} is complete`);
-      this.placeholder = new PlaceholderServer({ version: VERSION, message: `${failure.message} ${LIST_UPDATES_BY_ITSELF}` });
-      this.mode = 'placeholder';
-      this.stdio.send(this.placeholder.answer(message)!);
-      void this.switchWhenSignedIn(message.params ?? {});
-    } else {
-      this.mode = 'forwarding';
-      if (failure) this.reportFailure(failure);
+  private async open(era: ClientEra, line: string, message: JsonRpcMessage): Promise<void> {
+    this.mode = 'opening';
+    this.pairing?.close();
+    this.pairing = undefined;
+    try {
+      if (era === '2025') {
+        this.pairing = await this.eras.for2025Client(message.params ?? {}, { line, message });
+      } else {
+        this.pairing = await this.eras.forModernClient(Eras.identityOf(message));
+        await this.first(this.pairing, line, message);
+      }
+      this.opts.logger.debug(`${this.pairing.name}`);
+    } catch (err) {
+      if (this.closing.signal.aborted) return;
+      if (isSignInPending(err)) {
+        this.startPlaceholder(era, (err as Error).message, line, message);
+      } else {
+        reportFailure(this.ctx, err, message.id as JsonRpcId);
+        // A 2025 client goes on as before: its messages are forwarded as they are.
+        this.pairing = era === '2025' ? new LegacyPassThrough(this.ctx) : undefined;
+      }
     }
+    if (this.mode === 'opening') this.mode = 'ready';
+    this.flushHeld();
+  }
+
+  /** Sends a modern client's first request; resolves once it is answered (or has failed). */
+  private async first(pairing: Pairing, line: string, message: JsonRpcMessage): Promise<void> {
+    let release!: () => void;
+    const answered = new Promise<'answered'>((resolve) => (release = () => resolve('answered')));
+    this.gate = { id: message.id as JsonRpcId, release };
+    const handled = pairing.handle(line, message).then(() => 'handled' as const);
+    try {
+      // An input round answers the request long before it is done: stop holding messages then.
+      if ((await Promise.race([handled, answered])) === 'answered') handled.catch((err: unknown) => reportFailure(this.ctx, err, message.id as JsonRpcId));
+    } finally {
+      this.gate = undefined;
+    }
+  }
+
+  private async discover(message: JsonRpcMessage): Promise<void> {
+    this.mode = 'opening';
+    this.pairing = await this.eras.discover(message).catch((err: unknown) => {
+      this.opts.logger.debug(`server/discover: ${(err as Error).message}`);
+      return undefined;
+    });
+    if (this.mode === 'opening') this.mode = 'ready';
+    this.flushHeld();
+  }
+
+  private flushHeld(): void {
     const held = this.held;
     this.held = [];
     for (const [heldLine, heldMessage] of held) this.receive(heldLine, heldMessage);
   }
 
-  private async switchWhenSignedIn(initializeParams: unknown): Promise<void> {
+  // ── until sign-in is ready ───────────────────────────────────────────────────────────────
+
+  private startPlaceholder(clientEra: ClientEra, reason: string, line: string, message: JsonRpcMessage): void {
+    this.opts.logger.info(`answering as a placeholder until sign-in to ${this.host} is complete`);
+    const text = `${reason} ${LIST_UPDATES_BY_ITSELF}`;
+    this.placeholder = { server: new PlaceholderServer({ version: VERSION, message: text }), message: text, clientEra, listens: [] };
+    this.mode = 'placeholder';
+    this.answerAsPlaceholder(line, message);
+    void this.switchWhenSignedIn(clientEra, message);
+  }
+
+  private answerAsPlaceholder(line: string, message: JsonRpcMessage): void {
+    const p = this.placeholder!;
+    if (p.clientEra === '2025') {
+      const answer = p.server.answer(message);
+      if (answer) this.stdio.send(answer);
+      return;
+    }
+    // A 2026-07-28 client: the same answers in that revision's shape.
+    if (message.method === 'server/discover' && isRequest(message)) {
+      this.stdio.send(this.eras.discoverAnswer(message, undefined, p.message));
+    } else if (message.method === 'subscriptions/listen' && isRequest(message)) {
+      p.listens.push([line, message]);
+      const notifications = (message.params as { notifications?: unknown } | undefined)?.notifications ?? {};
+      this.stdio.send(notificationLine('notifications/subscriptions/acknowledged', { notifications, _meta: { [META.subscriptionId]: message.id } }));
+    } else if (cancelledRequestOf(message) !== undefined) {
+      p.listens = p.listens.filter(([, m]) => m.id !== cancelledRequestOf(message));
+    } else {
+      const answer = p.server.answer(message);
+      if (answer) this.stdio.send(modernAnswer(answer, message.method));
+    }
+  }
+
+  private async switchWhenSignedIn(clientEra: ClientEra, first: JsonRpcMessage): Promise<void> {
     try {
       await this.opts.authorizer.whenReady(this.closing.signal);
-      const result = await this.initializeUpstream(initializeParams);
+      const pairing = await this.connectAfterSignIn(() =>
+        clientEra === '2025' ? this.eras.for2025Client(first.params ?? {}) : this.eras.forModernClient(Eras.identityOf(first)));
       if (this.closing.signal.aborted) return;
-      const requested = (initializeParams as { protocolVersion?: unknown }).protocolVersion;
-      if (result.protocolVersion !== PlaceholderServer.negotiate(requested)) {
-        this.opts.logger.warn(`${this.host} chose protocol version ${String(result.protocolVersion)}, not the one the client was given`);
-      }
-      this.mode = 'forwarding';
+      const listens = this.placeholder?.listens ?? [];
+      this.pairing = pairing;
       this.placeholder = undefined;
+      this.mode = 'ready';
       this.opts.logger.info(`signed in: now connected to ${this.host}`);
-      for (const method of LIST_CHANGED_NOTIFICATIONS) this.stdio.send(notificationLine(method));
+      if (clientEra === '2025') {
+        for (const method of LIST_CHANGED_NOTIFICATIONS) this.stdio.send(notificationLine(method));
+        return;
+      }
+      // A modern client hears of list changes only on the subscriptions it opened.
+      for (const [listenLine, listen] of listens) {
+        for (const method of LIST_CHANGED_NOTIFICATIONS) this.stdio.send(notificationLine(method, { _meta: { [META.subscriptionId]: listen.id } }));
+        pairing.receive(listenLine, listen);
+      }
     } catch (err) {
       if (this.closing.signal.aborted) return;
       this.opts.logger.error(`could not connect to ${this.host} after sign-in: ${(err as Error).message}`);
     }
   }
 
-  private async initializeUpstream(initializeParams: unknown): Promise<Record<string, unknown>> {
+  private async connectAfterSignIn(connect: () => Promise<Pairing>): Promise<Pairing> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.upstream.initialize(initializeParams);
+        return await connect();
       } catch (err) {
         if (attempt >= SWITCH_ATTEMPTS || this.closing.signal.aborted || isAppError(err, Code.SIGN_IN_REQUIRED, Code.TOKEN_REJECTED, Code.STEP_UP_FAILED)) throw err;
         this.opts.logger.warn(`connecting to ${this.host} after sign-in failed (${(err as Error).message}); trying again`);
@@ -182,26 +308,29 @@ class Bridge {
 /** After sign-in the server may still be briefly unreachable: a few tries, backing off, then give up. */
 const SWITCH_ATTEMPTS = 5;
 
-function describe(line: string, message: JsonRpcMessage | JsonRpcMessage[]): OutgoingMessage {
-  if (!Array.isArray(message)) {
-    return {
-      body: line,
-      requestIds: isRequest(message) ? [message.id] : [],
-      initializeParams: message.method === 'initialize' ? message.params ?? {} : undefined,
-      initialized: message.method === 'notifications/initialized',
-    };
+/**
+ * True when `line` answers request `id` (read only while a gate is up): its response, or for a
+ * `subscriptions/listen` (answered only when it ends) the acknowledgment that opens it.
+ */
+function answers(line: string, id: JsonRpcId): boolean {
+  try {
+    const m = JSON.parse(line) as JsonRpcMessage;
+    if (m.method === 'notifications/subscriptions/acknowledged') {
+      return (m.params as { _meta?: Record<string, unknown> } | undefined)?._meta?.[META.subscriptionId] === id;
+    }
+    return m.method === undefined && m.id === id;
+  } catch {
+    return false;
   }
-  return {
-    body: line,
-    requestIds: message.filter(isRequest).map((m) => m.id),
-    initialized: message.some((m) => m.method === 'notifications/initialized'),
-  };
 }
 
-function cancelledRequestOf(message: JsonRpcMessage | JsonRpcMessage[]): string | number | undefined {
-  if (Array.isArray(message) || message.method !== 'notifications/cancelled') return undefined;
-  const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
-  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+/** A placeholder answer in the shape a 2026-07-28 client requires. */
+function modernAnswer(answer: string, method: string | undefined): string {
+  const m = JSON.parse(answer) as JsonRpcMessage;
+  if (!m.result || typeof m.result !== 'object') return answer;
+  const result = m.result as Record<string, unknown>;
+  for (const [key, value] of Object.entries(modernResultMembers(method, (k) => k in result))) result[key] = JSON.parse(value);
+  return resultLine(m.id as JsonRpcId, result);
 }
 
 /** Hard limit for a signal-triggered shutdown; the DELETE inside it is bounded well below. */

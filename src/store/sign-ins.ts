@@ -40,6 +40,8 @@ export interface StoredSignIn {
 export interface NewSignIn {
   target: Target;
   resource: string;
+  /** The AS was asked without `resource` (--no-resource): refreshes go without it too. */
+  noResource?: boolean;
   as: AuthorizationServer;
   client: ClientRecord;
   /** The client's secret, kept with the sign-in's tokens (the token endpoint needs it for refreshes). */
@@ -153,6 +155,7 @@ export class SignIns {
       ...(input.target.profile ? { profile: input.target.profile } : {}),
       ...(input.target.headers && Object.keys(input.target.headers).length ? { headerNames: Object.keys(input.target.headers).sort() } : {}),
       resource: input.resource,
+      ...(input.noResource ? { noResource: true as const } : {}),
       as: input.as,
       client: { ...input.client, ...(input.clientSecret !== undefined ? { hasSecret: true } : {}) },
       account: input.account,

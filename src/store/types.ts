@@ -84,8 +84,10 @@ export interface SignInRecord {
   profile?: string;
   /** Names (never values) of the extra headers this sign-in was made with. */
   headerNames?: string[];
-  /** RFC 8707 resource (the PRM `resource`): the audience of the access token. */
+  /** RFC 8707 resource (the PRM `resource`, or --resource): the audience of the access token. */
   resource: string;
+  /** Signed in with --no-resource: no `resource` on refreshes either. */
+  noResource?: true;
   /** The authorization server's metadata, as discovered (RFC 8414 / OIDC) and as oauth4webapi takes it. */
   as: AuthorizationServer;
   client: ClientRecord;

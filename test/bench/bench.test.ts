@@ -9,7 +9,7 @@ import { ROOT } from '../helpers/cli.js';
 
 const JSON_OUT = '.test-artifacts/bench-quick.json';
 
-it('the quick benchmark passes the regression check (proxy vs direct vs mcp-remote)', { timeout: 150_000 }, async () => {
+it('the quick benchmark passes the regression check (proxy vs direct vs mcp-remote)', { timeout: 360_000 }, async () => {
   expect(existsSync(join(ROOT, 'dist/cli.js')), 'run `npm run build` first').toBe(true);
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
@@ -24,4 +24,7 @@ it('the quick benchmark passes the regression check (proxy vs direct vs mcp-remo
   expect(code, `bench failed:\n${stderr.split('\n').slice(-30).join('\n')}`).toBe(0);
   const results = JSON.parse(readFileSync(join(ROOT, JSON_OUT), 'utf8')) as { checks: Array<{ name: string; pass: boolean }> };
   expect(results.checks.filter((c) => !c.pass).map((c) => c.name)).toEqual([]);
+  // A passing run reads as passing: the absolute targets (for full runs) are informational here.
+  expect(stdout).toMatch(/^Regression check: passed/m);
+  expect(stdout).not.toMatch(/FAIL/);
 });

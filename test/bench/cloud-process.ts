@@ -5,7 +5,7 @@ import { startCloud, type CloudStats } from '../cloud/index.js';
 
 export type CloudRequest = { type: 'stats'; id: number } | { type: 'stop' };
 export type CloudMessage =
-  | { type: 'ready'; mcpUrl: string; projectMcpUrl: string; issuer: string; user: { login: string; password: string } }
+  | { type: 'ready'; mcpUrl: string; projectMcpUrl: string; modernMcpUrl: string; dualMcpUrl: string; issuer: string; user: { login: string; password: string } }
   | { type: 'stats'; id: number; stats: CloudStats }
   | { type: 'error'; message: string };
 
@@ -26,7 +26,7 @@ try {
   });
   process.on('disconnect', () => void stop()); // the bench went away
   process.on('SIGTERM', () => void stop());
-  send({ type: 'ready', mcpUrl: cloud.mcpUrl, projectMcpUrl: cloud.projectMcpUrl('demo-project'), issuer: cloud.issuer, user: { login: cloud.user.login, password: cloud.user.password } });
+  send({ type: 'ready', mcpUrl: cloud.mcpUrl, projectMcpUrl: cloud.projectMcpUrl('demo-project'), modernMcpUrl: cloud.modernMcpUrl, dualMcpUrl: cloud.dualMcpUrl, issuer: cloud.issuer, user: { login: cloud.user.login, password: cloud.user.password } });
 } catch (error) {
   send({ type: 'error', message: (error as Error).stack ?? String(error) });
   process.exit(1);

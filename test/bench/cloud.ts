@@ -7,6 +7,9 @@ import type { CloudMessage, CloudRequest } from './cloud-process.js';
 export interface BenchCloud {
   mcpUrl: string;
   projectMcpUrl: string;
+  /** The SDK v2 servers: 2026-07-28 only, and both eras on one URL. */
+  modernMcpUrl: string;
+  dualMcpUrl: string;
   issuer: string;
   user: { login: string; password: string };
   pid: number;
@@ -39,6 +42,8 @@ export async function startCloudProcess(): Promise<BenchCloud> {
   return {
     mcpUrl: ready.mcpUrl,
     projectMcpUrl: ready.projectMcpUrl,
+    modernMcpUrl: ready.modernMcpUrl,
+    dualMcpUrl: ready.dualMcpUrl,
     issuer: ready.issuer,
     user: ready.user,
     pid: child.pid!,

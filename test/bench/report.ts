@@ -52,23 +52,35 @@ export function renderReport(r: BenchResults, targets: Verdict[], checks: Verdic
     lines.push(`Proxy mode loaded ${r.proxyModules.modules} modules from ${r.proxyModules.packages.length} packages: ${r.proxyModules.packages.join(', ') || 'none'}.`);
   }
   lines.push('');
-  lines.push('### Targets');
+  // The absolute targets are for a full run on a quiet machine. A quick run (what `npm test` runs, on a
+  // machine busy with other test files) still shows them, but a miss there is no failure: it says so.
+  const targetsApply = !o.quick || o.strictTargets;
+  lines.push(targetsApply ? '### Targets' : '### Targets (informational: they apply to full runs on a quiet machine, not to this quick run)');
   lines.push('');
-  lines.push(verdictTable(targets));
+  lines.push(verdictTable(targets, targetsApply ? FAILS : INFORMS));
   lines.push('');
   lines.push(`### Regression check${o.check ? '' : ' (informational; enforced with --check)'}`);
   lines.push('');
-  lines.push(verdictTable(checks));
+  lines.push(verdictTable(checks, FAILS));
   lines.push('');
+  if (o.check) {
+    const failed = checks.filter((c) => !c.pass && !c.skipped).length;
+    lines.push(failed ? `**Regression check: FAILED** (${failed} of ${checks.length}).` : `Regression check: passed (${checks.filter((c) => !c.skipped).length} of ${checks.length}).`);
+    lines.push('');
+  }
   const a = r.authDuringRuns;
   lines.push(`During the runs: ${r.mcpRequests} MCP requests; registrations ${a.registrations}, authorize ${a.authorizeRequests}, code grants ${a.authorizationCodeGrants}, refreshes ${a.refreshGrants}, 401s ${a.mcpUnauthorized}. Sign-in (once, untimed): ${(r.signInMs / 1000).toFixed(1)} s. Whole run: ${(r.durationMs / 1000).toFixed(1)} s. Other processes used ${r.machine.othersCpu ? `${(r.machine.othersCpu.share * 100).toFixed(0)} % of the machine's CPU` : 'an unknown share of the CPU'} meanwhile (load average ${r.machine.loadavgBefore[0]!.toFixed(2)} → ${r.machine.loadavgAfter[0]!.toFixed(2)}).`);
   return `${lines.join('\n')}\n`;
 }
 
-function verdictTable(verdicts: Verdict[]): string {
+/** How a verdict reads: PASS / FAIL where it is enforced, met / missed where it only informs. */
+const FAILS = { pass: 'PASS', miss: '**FAIL**' };
+const INFORMS = { pass: 'met', miss: 'missed (informational)' };
+
+function verdictTable(verdicts: Verdict[], words: { pass: string; miss: string }): string {
   return [
     row(['', 'limit', 'measured', 'result']),
     row(['---', '---', '---', '---']),
-    ...verdicts.map((v) => row([v.name, v.limit, v.measured, v.skipped ? 'skipped' : v.pass ? 'PASS' : '**FAIL**'])),
+    ...verdicts.map((v) => row([v.name, v.limit, v.measured, v.skipped ? 'skipped' : v.pass ? words.pass : words.miss])),
   ].join('\n');
 }

@@ -66,8 +66,9 @@ describe('command line', () => {
     };
     walk(join(ROOT, 'src'));
     // Read by dependencies' conventions, documented as such in the help: lower-case proxy variables,
-    // XDG/APPDATA/HOME for paths, CI and the D-Bus address for the keychain probe.
-    const conventional = new Set(['CI', 'APPDATA', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS', 'CODEX_HOME', 'PATH', 'PATHEXT', 'ComSpec', 'HOME', 'USERPROFILE', 'LOCALAPPDATA']);
+    // XDG/APPDATA/HOME for paths, CI and the D-Bus address for the keychain probe, and the clients'
+    // own variables for where their configs are (Codex, Claude Code: setup and doctor).
+    const conventional = new Set(['CI', 'APPDATA', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS', 'CODEX_HOME', 'CLAUDE_CONFIG_DIR', 'PATH', 'PATHEXT', 'ComSpec', 'HOME', 'USERPROFILE', 'LOCALAPPDATA']);
     const missing = [...read].filter((name) => !conventional.has(name) && !help.includes(name));
     expect(read.size).toBeGreaterThan(10);
     expect(missing).toEqual([]);

@@ -211,4 +211,11 @@ describe('login --device-code', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--device-code signs a person in');
   });
+
+  it('--device-code with a fixed callback is a usage error (the device grant has no redirect)', async () => {
+    const env = freshEnv();
+    const result = await cli(['login', '--device-code', '--callback-port', '8765', '--url', cloud.mcpUrl], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--device-code uses no callback');
+  });
 });

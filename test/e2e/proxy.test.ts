@@ -278,7 +278,7 @@ describe('authorization in the proxy', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     const placeholder = await p.client.listTools();
     expect(placeholder.tools.map((t) => t.name)).toEqual(['sign_in']);
-    expect(placeholder.tools[0]!.description).toMatch(/appwrite-mcp login/);
+    expect(placeholder.tools[0]!.description).toMatch(/appwrite-mcp(\.js)? login/);
     expect(textOf(await p.client.callTool({ name: 'sign_in', arguments: {} }))).toMatch(/browser/);
 
     const page = await completeSignIn(browser, await w.seam.nextUrl(), w.cloud.user);
@@ -332,7 +332,7 @@ describe('authorization in the proxy', () => {
     const failed = await p.client.callTool({ name: 'echo', arguments: { text: 'after' } }).then(() => undefined, (e: Error) => e);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(failed?.message).toMatch(/sign-in .*required/i);
-    expect(failed?.message).toContain('appwrite-mcp login');
+    expect(failed?.message).toMatch(/appwrite-mcp(\.js)? login/);
     expect(w.seam.urls()).toHaveLength(1); // --no-browser: no tab opened
   });
 
@@ -341,7 +341,7 @@ describe('authorization in the proxy', () => {
     const p = await proxy(w, [w.cloud.mcpUrl, '--no-browser', '--auth-timeout', '1']);
     const { tools } = await p.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(['sign_in']);
-    expect(tools[0]!.description).toMatch(/appwrite-mcp login/);
+    expect(tools[0]!.description).toMatch(/appwrite-mcp(\.js)? login/);
     expect(w.seam.urls()).toHaveLength(0);
   });
 

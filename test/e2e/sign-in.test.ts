@@ -3,6 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud } from '../cloud/index.js';
@@ -257,6 +259,48 @@ describe('a browser that cannot reach this machine (SSH, WSL, a container)', () 
     expect(stderr).toContain(`Signed in to ${cloud.mcpUrl}`);
     expect((await cli(['status', '--url', cloud.mcpUrl], env)).code).toBe(0);
     await cli(['logout', '--all'], env);
+  });
+});
+
+describe('authorization request options (mcp-remote parity)', () => {
+  /** Runs login without a browser for a moment and returns the authorization URL it printed. */
+  async function authorizationUrl(args: string[]) {
+    const r = await cli(['login', '--url', cloud.mcpUrl, '--no-browser', '--timeout', '2', ...args], freshEnv(NO_KEYCHAIN_ENV));
+    const m = /(http:\/\/127\.0\.0\.1:\d+\/v1\/oauth2\/console\/auth\?\S+)/.exec(r.stderr);
+    return { r, url: m ? new URL(m[1]!) : undefined };
+  }
+
+  it('--callback-port/--callback-path give the exact redirect URI and the sign-in completes; a taken port is a clear error', async () => {
+    const env = freshEnv(NO_KEYCHAIN_ENV);
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      const busy = await cli(['login', '--url', cloud.mcpUrl, '--callback-port', String(taken)], env);
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toContain(`the sign-in callback port ${taken} on 127.0.0.1 is taken`);
+      expect(seam.urls()).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+    const { result, url } = await login(['--url', cloud.mcpUrl, '--callback-port', String(taken), '--callback-path', '/oauth/cb'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(new URL(url).searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${taken}/oauth/cb`);
+    await cli(['logout', '--all'], env);
+  });
+
+  it('--authorize-param adds parameters but cannot replace the protected ones; --resource and --no-resource', async () => {
+    const withPrompt = await authorizationUrl(['--authorize-param', 'prompt=login', '--authorize-param', 'ui_locales=de']);
+    expect(withPrompt.url?.searchParams.get('prompt')).toBe('login');
+    expect(withPrompt.url?.searchParams.get('ui_locales')).toBe('de');
+    const refused = await cli(['login', '--url', cloud.mcpUrl, '--authorize-param', 'state=fixed'], freshEnv(NO_KEYCHAIN_ENV));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--authorize-param cannot set "state"');
+    const other = await authorizationUrl(['--resource', 'https://api.example.com/']);
+    expect(other.url?.searchParams.get('resource')).toBe('https://api.example.com/');
+    const none = await authorizationUrl(['--no-resource']);
+    expect(none.url?.searchParams.has('resource')).toBe(false);
+    expect(none.r.stderr).toContain(`--no-resource: the token will not be bound to ${cloud.mcpUrl} (RFC 8707)`);
   });
 });
 

@@ -1,4 +1,5 @@
-// A Streamable HTTP client for one MCP endpoint (MCP 2025-06-18 / 2025-11-25, "Transports").
+// A Streamable HTTP client for one MCP endpoint (MCP 2025-06-18 / 2025-11-25, "Transports"; and the
+// stateless POSTs of 2026-07-28, which the era adapters in ../eras/ prepare).
 // Messages travel as the text the client wrote; the only server message read for its content is
 // each response, to know which request it answers (and the initialize result, for its version).
 // The session (session.ts), the retries (retry-policy.ts) and the streams (streams.ts) live apart;
@@ -9,7 +10,7 @@ import { Code } from '../../errors.js';
 import { headerValue, RequestAbortedError, type HttpCall, type HttpClient, type HttpRequest, type HttpResponse } from '../../http/client.js';
 import type { Logger } from '../../log.js';
 import { asSingleLine, isId, notificationLine, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
-import { httpFailure, UpstreamError } from './errors.js';
+import { httpFailure, httpFailureOf, UpstreamError } from './errors.js';
 import { sendWithRetries } from './retry-policy.js';
 import { Session } from './session.js';
 import { discard, isEventStream, readEventStream, readText, runStandaloneStream, type StreamContext } from './streams.js';
@@ -23,8 +24,8 @@ export interface StreamableHttpClientOptions {
   http: HttpClient;
   /** Limit for a response to start; a streaming response may then run as long as it needs. */
   requestTimeoutMs?: number;
-  /** Each server→client message, as one line of JSON. */
-  onMessage(line: string): void;
+  /** Each server→client message no exchange kept for itself, as one line of JSON (and parsed). */
+  onMessage(line: string, message: JsonRpcMessage): void;
 }
 
 /** A client message to POST. */
@@ -37,6 +38,20 @@ export interface OutgoingMessage {
   initializeParams?: unknown;
   /** True for `notifications/initialized`: the standalone GET stream opens after it. */
   initialized?: boolean;
+  /** Headers for this POST only (2026-07-28: MCP-Protocol-Version, Mcp-Method, Mcp-Name …). */
+  headers?: Record<string, string>;
+  /**
+   * A 2026-07-28 request: no session, and a 4xx whose JSON body is a JSON-RPC error for it is its
+   * answer (routed like any response), not a transport failure.
+   */
+  stateless?: boolean;
+  /** False: a 401/403 is not taken to the authorizer (no sign-in, no waiting); it fails the send. */
+  signIn?: boolean;
+  /**
+   * Sees every message that comes back on this POST (its responses, and the notifications and
+   * server requests on its stream); returns true to keep the message from onMessage.
+   */
+  observe?: (line: string, message: JsonRpcMessage) => boolean;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -58,6 +73,11 @@ interface Exchange extends CallHolder {
   renewable: boolean;
   /** Sees each response to this exchange; returns true to keep it from the client. */
   intercept?: (response: JsonRpcMessage) => boolean;
+  /** See OutgoingMessage.observe. */
+  observe?: OutgoingMessage['observe'];
+  headers?: Record<string, string>;
+  stateless?: boolean;
+  signIn?: boolean;
   cancelled: boolean;
 }
 
@@ -99,6 +119,13 @@ export class StreamableHttpClient {
     if (message.initializeParams !== undefined) return this.sendClientInitialize(message);
     await this.session.settled();
     const exchange = this.track(message.requestIds, false);
+    if (message.observe || message.headers || message.stateless || message.signIn === false) {
+      exchange.observe = message.observe;
+      exchange.headers = message.headers;
+      exchange.stateless = message.stateless;
+      exchange.signIn = message.signIn;
+      if (message.stateless) exchange.renewable = false;
+    }
     try {
       await this.exchange(message.body, exchange);
       if (message.initialized) this.openStandaloneStream();
@@ -114,9 +141,34 @@ export class StreamableHttpClient {
    * Starts a session with the given initialize params (from the client, when the proxy answered
    * its initialize itself) and sends `notifications/initialized`. Returns the initialize result.
    */
-  initialize(params: unknown): Promise<Record<string, unknown>> {
+  initialize(params: unknown, opts: { signIn?: boolean } = {}): Promise<Record<string, unknown>> {
     this.session.initializeParams = params;
-    return this.session.gate(this.initializeSession());
+    return this.session.gate(this.initializeSession(opts.signIn));
+  }
+
+  /**
+   * A request of the proxy's own (e.g. a probe): POSTs it and resolves with its response, which the
+   * client never sees. Messages on its stream other than the response go to onMessage.
+   */
+  async call(method: string, params: unknown, opts: Pick<OutgoingMessage, 'headers' | 'stateless' | 'signIn'> & { build?: (id: string) => string } = {}): Promise<JsonRpcMessage> {
+    const id = `${INTERNAL_ID_PREFIX}${method.replace(/\W+/g, '-')}-${++this.internalIds}`;
+    let response: JsonRpcMessage | undefined;
+    const body = opts.build ? opts.build(id) : JSON.stringify({ jsonrpc: '2.0', id, method, params });
+    await this.send({
+      body,
+      requestIds: [id],
+      headers: opts.headers,
+      stateless: opts.stateless,
+      signIn: opts.signIn,
+      observe: (_line, message) => (message.id === id && message.method === undefined ? ((response = message), true) : false),
+    });
+    if (!response) throw new UpstreamError(Code.NO_RESPONSE, `The MCP server at ${this.host} did not answer ${method}.`);
+    return response;
+  }
+
+  /** The session's id and protocol version, if a 2025 session is open. */
+  get sessionInfo(): { id?: string; protocolVersion?: string } {
+    return { id: this.session.id, protocolVersion: this.session.protocolVersion };
   }
 
   /** The client cancelled request `id`: stop waiting for its response. */
@@ -159,7 +211,8 @@ export class StreamableHttpClient {
     }
   }
 
-  private async initializeSession(): Promise<Record<string, unknown>> {
+  /** `signIn: false`: a 401 fails the handshake instead of waiting for a sign-in. */
+  private async initializeSession(signIn?: boolean): Promise<Record<string, unknown>> {
     if (this.session.initializeParams === undefined) {
       throw new UpstreamError(Code.NO_SESSION, `The session with ${this.host} ended and the client never initialized one to renew.`);
     }
@@ -167,6 +220,7 @@ export class StreamableHttpClient {
     const id = `${INTERNAL_ID_PREFIX}initialize-${++this.internalIds}`;
     let response: JsonRpcMessage | undefined;
     const exchange = this.track([id], true, (message) => ((response = message), true));
+    exchange.signIn = signIn;
     try {
       await this.exchange(JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.session.initializeParams }), exchange);
     } finally {
@@ -180,6 +234,7 @@ export class StreamableHttpClient {
     this.session.protocolVersion = protocolVersionOf(response!);
     const initialized = this.track([], false);
     initialized.renewable = false;
+    initialized.signIn = signIn;
     try {
       await this.exchange(INITIALIZED, initialized);
     } finally {
@@ -201,6 +256,7 @@ export class StreamableHttpClient {
     const res = await sendWithRetries({
       authorizer: this.opts.authorizer,
       closed: () => this.closed,
+      signIn: exchange.signIn,
       renewSession: exchange.renewable
         ? (expired) => this.session.recover(expired, () => {
           this.opts.logger.info(`the session with ${this.host} expired; starting a new one`);
@@ -208,19 +264,41 @@ export class StreamableHttpClient {
         })
         : undefined,
       send: async (token) => {
-        const sessionId = exchange.initialize ? undefined : this.session.id;
-        const headers = this.session.headers(this.postHeaders, token, { initialize: exchange.initialize });
+        const sessionId = exchange.initialize || exchange.stateless ? undefined : this.session.id;
+        const headers = exchange.stateless
+          ? { ...this.postHeaders, ...exchange.headers, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }
+          : this.session.headers(exchange.headers ? { ...this.postHeaders, ...exchange.headers } : this.postHeaders, token, { initialize: exchange.initialize });
         return { res: await this.start(exchange, { method: 'POST', url: this.url, headers, body, timeoutMs: this.timeoutMs }), sessionId };
       },
     });
-    if (res.status < 200 || res.status >= 300) throw await httpFailure(res, this.opts.url);
+    if (res.status < 200 || res.status >= 300) {
+      if (exchange.stateless && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403) return this.readErrorAnswer(res, exchange);
+      throw await httpFailure(res, this.opts.url);
+    }
     if (exchange.initialize) this.session.id = headerValue(res.headers, 'mcp-session-id') || undefined;
     return this.readResponse(res, exchange);
   }
 
+  /** 2026-07-28: a 4xx carrying a JSON-RPC error for the request is its answer. */
+  private async readErrorAnswer(res: HttpResponse, exchange: Exchange): Promise<void> {
+    const text = (await readText(res.body, 1_048_576).catch(() => '')).trim();
+    let message: JsonRpcMessage | undefined;
+    try {
+      message = JSON.parse(text) as JsonRpcMessage;
+    } catch {
+      // not JSON: a plain HTTP failure
+    }
+    if (message && typeof message === 'object' && message.error && isId(message.id) && exchange.remaining.has(message.id)) {
+      this.route(asSingleLine(text), message, exchange);
+      return;
+    }
+    throw httpFailureOf(res.status, text, this.opts.url);
+  }
+
   private async readResponse(res: HttpResponse, exchange: Exchange): Promise<void> {
     if (isEventStream(res)) {
-      const answered = await readEventStream(this.streams, res, {
+      const streams = exchange.observe ? { ...this.streams, deliver: (text: string) => this.deliver(text, exchange) } : this.streams;
+      const answered = await readEventStream(streams, res, {
         answered: () => exchange.remaining.size === 0,
         abandoned: () => this.closed || exchange.cancelled,
         resume: (lastEventId) => this.resume(lastEventId, exchange),
@@ -232,7 +310,7 @@ export class StreamableHttpClient {
     const type = headerValue(res.headers, 'content-type') ?? '';
     if (res.status !== 202 && type.includes('json')) {
       const text = (await readText(res.body)).trim();
-      if (text) this.deliver(text);
+      if (text) this.deliver(text, exchange);
     } else {
       discard(res);
     }
@@ -315,7 +393,7 @@ export class StreamableHttpClient {
   // ── routing what comes back ──────────────────────────────────────────────────────────────
 
   /** One server message (or batch) in, one line per message out to the client. */
-  private deliver(text: string): void {
+  private deliver(text: string, exchange?: Exchange): void {
     const line = asSingleLine(text);
     let message: unknown;
     try {
@@ -325,13 +403,14 @@ export class StreamableHttpClient {
       return;
     }
     if (Array.isArray(message)) {
-      for (const item of message) this.route(JSON.stringify(item), item);
+      for (const item of message) this.route(JSON.stringify(item), item, exchange);
     } else {
-      this.route(line, message);
+      this.route(line, message, exchange);
     }
   }
 
-  private route(line: string, message: unknown): void {
+  /** `via`: the POST whose stream the message came on (none: the standalone GET stream). */
+  private route(line: string, message: unknown, via?: Exchange): void {
     const m = message as JsonRpcMessage;
     if (typeof m === 'object' && m !== null && m.method === undefined && isId(m.id)) {
       const exchange = this.pending.get(m.id);
@@ -339,9 +418,12 @@ export class StreamableHttpClient {
         this.pending.delete(m.id);
         exchange.remaining.delete(m.id);
         if (exchange.intercept?.(m)) return;
+        if (exchange.observe?.(line, m)) return;
       }
+    } else if (via?.observe?.(line, m)) {
+      return;
     }
-    this.opts.onMessage(line);
+    this.opts.onMessage(line, m);
   }
 
   private track(ids: JsonRpcId[], initialize: boolean, intercept?: Exchange['intercept']): Exchange {

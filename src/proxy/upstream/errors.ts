@@ -13,11 +13,14 @@ export class UpstreamError extends AppError {
   /** Requests in the failed message that got no response. */
   unanswered: JsonRpcId[] = [];
   readonly status?: number;
+  /** The start of the response body of an HTTP error (what era detection reads). */
+  readonly body?: string;
 
-  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { status?: number; body?: string; cause?: unknown } = {}) {
     super(code, message, { cause: options.cause });
     this.name = 'UpstreamError';
     this.status = options.status;
+    this.body = options.body;
   }
 
   /** The JSON-RPC error code: -32001 when signing in is the problem, -32000 otherwise. */
@@ -46,20 +49,24 @@ export class UpstreamError extends AppError {
 
 /** The error for a non-2xx answer that no retry could fix, with the useful part of its body. */
 export async function httpFailure(res: HttpResponse, url: string): Promise<UpstreamError> {
+  return httpFailureOf(res.status, await readText(res.body, 16_384).catch(() => ''), url);
+}
+
+/** The same, for a body already read. */
+export function httpFailureOf(status: number, body: string, url: string): UpstreamError {
   const host = new URL(url).host;
-  const detail = errorDetail(await readText(res.body, 16_384).catch(() => ''));
-  const status = res.status;
+  const detail = errorDetail(body);
   const suffix = detail ? `: ${detail}` : '';
   if (status >= 500) {
-    return new UpstreamError(Code.UPSTREAM_SERVER_ERROR, `The MCP server at ${host} is unavailable (HTTP ${status})${suffix}. Try again shortly.`, { status });
+    return new UpstreamError(Code.UPSTREAM_SERVER_ERROR, `The MCP server at ${host} is unavailable (HTTP ${status})${suffix}. Try again shortly.`, { status, body });
   }
   if (status === 401) {
-    return new UpstreamError(Code.TOKEN_REJECTED, `The MCP server at ${host} rejected the sign-in (HTTP 401) even with a fresh token. Run \`${loginCommand(url)}\` in a terminal to sign in again.`, { status });
+    return new UpstreamError(Code.TOKEN_REJECTED, `The MCP server at ${host} rejected the sign-in (HTTP 401) even with a fresh token. Run \`${loginCommand(url)}\` in a terminal to sign in again.`, { status, body });
   }
   if (status === 403) {
-    return new UpstreamError(Code.UPSTREAM_FORBIDDEN, `The MCP server at ${host} refused access (HTTP ${status})${suffix}.`, { status });
+    return new UpstreamError(Code.UPSTREAM_FORBIDDEN, `The MCP server at ${host} refused access (HTTP ${status})${suffix}.`, { status, body });
   }
-  return new UpstreamError(Code.UPSTREAM_HTTP_ERROR, `The MCP server at ${host} answered HTTP ${status}${suffix}`, { status });
+  return new UpstreamError(Code.UPSTREAM_HTTP_ERROR, `The MCP server at ${host} answered HTTP ${status}${suffix}`, { status, body });
 }
 
 /** The useful part of an error body: a JSON-RPC error message, an OAuth error_description, or short text. */

@@ -17,14 +17,16 @@ export interface RetryOptions {
   send(token: string | undefined): Promise<Attempt>;
   /** Renews the session `expired`; absent for requests that must not renew (the handshake's own). */
   renewSession?: (expired: string) => Promise<void>;
+  /** False: a 401 or 403 is returned as is; the authorizer is not asked (it could start a browser sign-in). */
+  signIn?: boolean;
   closed(): boolean;
 }
 
 /** Sends until an answer no retry applies to, which is returned (2xx or not). */
 export async function sendWithRetries(o: RetryOptions): Promise<HttpResponse> {
   let token = await o.authorizer.getToken();
-  let refreshed = false;
-  let steppedUp = false;
+  let refreshed = o.signIn === false;
+  let steppedUp = o.signIn === false;
   let renewed = !o.renewSession;
   for (;;) {
     if (o.closed()) throw new RequestAbortedError();

@@ -1,0 +1,269 @@
+// Doctor, part 1: the road to the server. The proxy settings in effect (HTTPS_PROXY / HTTP_PROXY /
+// NO_PROXY, decided by the same rules the HTTP layer follows), DNS, a TCP connection (through the
+// proxy's CONNECT tunnel when one applies), and the TLS handshake with the CA that vouched for the
+// server: Node's built-in list or NODE_EXTRA_CA_CERTS.
+import { X509Certificate } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, rootCertificates, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import { proxyApplies, proxySettings } from '../http/env-proxy.js';
+import { errorMessage } from '../errors.js';
+import { describeNetworkError, tlsHint } from '../net.js';
+import { deadline, fail, ms, ok, skip, warn, type CheckResult } from './report.js';
+
+export interface NetworkOptions {
+  url: URL;
+  env: NodeJS.ProcessEnv;
+  /** Bound on each step (DNS, connect, CONNECT, TLS). */
+  timeoutMs: number;
+}
+
+export interface NetworkOutcome {
+  results: CheckResult[];
+  /** A connection (and TLS handshake) to the server worked: the HTTP checks can go on. */
+  reachable: boolean;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
+
+const STEPS = ['proxy', 'dns', 'connect', 'tls'] as const;
+
+/** Every step reports a line: after a failure, the steps it prevented are skipped. */
+export async function checkNetwork(o: NetworkOptions): Promise<NetworkOutcome> {
+  const outcome = await walk(o);
+  const failed = outcome.results.find((r) => r.status === 'fail');
+  for (const id of STEPS.slice(outcome.results.length)) outcome.results.push(skip(id, `not tried: the ${failed?.id ?? 'previous'} step failed`));
+  return outcome;
+}
+
+async function walk(o: NetworkOptions): Promise<NetworkOutcome> {
+  const { url, env, timeoutMs } = o;
+  const results: CheckResult[] = [];
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port) || DEFAULT_PORTS[url.protocol]!;
+
+  // ── proxy ──
+  const settings = proxySettings(env);
+  const proxyVar = proxyVariable(url, env);
+  let proxy: URL | undefined;
+  if (!proxyVar) {
+    results.push(ok('proxy', `no ${url.protocol === 'https:' ? 'HTTPS_PROXY or HTTP_PROXY' : 'HTTP_PROXY'} set: direct connection`, {
+      detail: settings.noProxy ? [`NO_PROXY=${settings.noProxy}`] : undefined,
+    }));
+  } else if (!proxyApplies(url, settings)) {
+    results.push(ok('proxy', `${proxyVar.name} is set, but NO_PROXY excludes ${host}: direct connection`, { detail: [`${proxyVar.name}=${safeUrl(proxyVar.value)}`, `NO_PROXY=${settings.noProxy}`] }));
+  } else {
+    try {
+      proxy = new URL(proxyVar.value);
+      if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') throw new Error(`unsupported scheme ${proxy.protocol}`);
+    } catch (err) {
+      results.push(fail('proxy', `${proxyVar.name}=${safeUrl(proxyVar.value)} is not a usable proxy URL (${errorMessage(err)})`, {
+        fix: `Set ${proxyVar.name} to http://<proxy host>:<port> (or unset it), also in the "env" of your MCP client's config.`,
+      }));
+      return { results, reachable: false };
+    }
+    results.push(ok('proxy', `${proxyVar.name}=${safeUrl(proxyVar.value)} applies to ${host}: requests go through it`, {
+      detail: [`NO_PROXY=${settings.noProxy || '(unset)'}`],
+    }));
+  }
+
+  // ── DNS ──
+  const dnsHost = proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : host;
+  const what = proxy ? `the proxy host ${dnsHost}` : dnsHost;
+  if (isIP(dnsHost)) {
+    results.push(ok('dns', `${what} is an IP address: nothing to resolve`));
+  } else {
+    const started = Date.now();
+    try {
+      const addresses = await deadline(lookup(dnsHost, { all: true }), timeoutMs, `no answer within ${ms(timeoutMs)}`);
+      results.push(ok('dns', `${what} resolves to ${addresses.map((a) => a.address).join(', ')} (${ms(Date.now() - started)})`, {
+        detail: proxy ? [`${host} itself is resolved by the proxy`] : undefined,
+      }));
+    } catch (err) {
+      results.push(fail('dns', `cannot resolve ${what}: ${describeNetworkError(err)}`, {
+        fix: proxy
+          ? `Check the host in ${proxyVar!.name} (${safeUrl(proxyVar!.value)}) and your network connection.`
+          : `Check the host in --url (${url.href}) and your network connection (try: nslookup ${dnsHost}).`,
+      }));
+      return { results, reachable: false };
+    }
+  }
+
+  // ── TCP connect (to the proxy, then a CONNECT tunnel) ──
+  const connectHost = proxy ? dnsHost : host;
+  const connectPort = proxy ? Number(proxy.port) || DEFAULT_PORTS[proxy.protocol]! : port;
+  let socket: Socket | undefined;
+  try {
+    const started = Date.now();
+    socket = await deadline(openTcp(connectHost, connectPort), timeoutMs, `no TCP connection within ${ms(timeoutMs)}`);
+    const took = Date.now() - started;
+    if (proxy) {
+      const tunnelled = Date.now();
+      await deadline(tunnel(socket, `${isIP(host) === 6 ? `[${host}]` : host}:${port}`, proxy), timeoutMs, `the proxy did not open a tunnel within ${ms(timeoutMs)}`);
+      results.push(ok('connect', `connected to ${host}:${port} through the proxy's CONNECT tunnel (proxy ${socket.remoteAddress}:${socket.remotePort} in ${ms(took)}, tunnel in ${ms(Date.now() - tunnelled)})`));
+    } else {
+      results.push(ok('connect', `TCP connection to ${socket.remoteAddress}:${socket.remotePort} in ${ms(took)}`));
+    }
+  } catch (err) {
+    socket?.destroy();
+    const refused = (err as { code?: string }).code === 'ECONNREFUSED';
+    results.push(fail('connect', proxy
+      ? `cannot get through the proxy to ${host}:${port}: ${describeConnectError(err)}`
+      : `cannot connect to ${host}:${port}: ${describeConnectError(err)}`, {
+      fix: proxy
+        ? `Check ${proxyVar!.name} (${safeUrl(proxyVar!.value)}): is the proxy running, does it allow ${host}:${port}, does it need credentials (http://user:password@host:port)? Or add ${host} to NO_PROXY.`
+        : refused
+          ? `Nothing is listening at ${host}:${port}: check the --url (${url.href}); if the server is down, try again later.`
+          : `Check your network, VPN or firewall; if your network needs an HTTP proxy, set HTTPS_PROXY (also in the "env" of your MCP client's config).`,
+    }));
+    return { results, reachable: false };
+  }
+
+  // ── TLS ──
+  if (url.protocol !== 'https:') {
+    socket.destroy();
+    results.push(skip('tls', 'plain http:// on a loopback address: no TLS'));
+    return { results, reachable: true };
+  }
+  const extra = extraCaCerts(env);
+  try {
+    const started = Date.now();
+    const secure = await deadline(handshake(socket, host), timeoutMs, `no TLS handshake within ${ms(timeoutMs)}`);
+    const took = Date.now() - started;
+    const leaf = secure.getPeerCertificate(true);
+    const root = rootOf(leaf);
+    const ca = caSource(root, extra);
+    const detail = [
+      `certificate: ${leaf.subject?.CN ?? JSON.stringify(leaf.subject)} issued by ${leaf.issuer?.CN ?? leaf.issuer?.O ?? '?'}, valid until ${leaf.valid_to}`,
+      `${secure.getProtocol()} ${secure.getCipher()?.name ?? ''}`.trim(),
+      ...(extra.error ? [`NODE_EXTRA_CA_CERTS=${extra.path} could not be read: ${extra.error}`] : []),
+    ];
+    secure.destroy();
+    const expiresInDays = (Date.parse(leaf.valid_to) - Date.now()) / 86_400_000;
+    const summary = `TLS handshake in ${ms(took)}; certificate trusted through ${ca}`;
+    if (extra.error) results.push(warn('tls', summary, { detail, fix: `Point NODE_EXTRA_CA_CERTS at a readable PEM file, or unset it.` }));
+    else if (expiresInDays < 14) results.push(warn('tls', `${summary}, but it expires in ${Math.max(0, Math.floor(expiresInDays))} days`, { detail }));
+    else results.push(ok('tls', summary, { detail }));
+    return { results, reachable: true };
+  } catch (err) {
+    socket.destroy();
+    const code = (err as { code?: string }).code;
+    const hint = tlsHint(code);
+    const detail = [
+      extra.path ? `NODE_EXTRA_CA_CERTS=${extra.path}${extra.error ? ` (could not be read: ${extra.error})` : ` (${extra.fingerprints.size} certificate${extra.fingerprints.size === 1 ? '' : 's'})`}` : 'NODE_EXTRA_CA_CERTS is not set: only Node\'s built-in CA list is trusted',
+    ];
+    results.push(fail('tls', `TLS handshake with ${host}:${port} failed: ${hint ? `the certificate is not trusted (${code})` : describeNetworkError(err)}`, {
+      detail,
+      fix: hint
+        ? 'If your network inspects TLS with its own certificate authority, set NODE_EXTRA_CA_CERTS=/path/to/that-ca.pem (in your shell, and in the "env" of your MCP client\'s config).'
+        : 'Check that --url is the server\'s https:// address; a proxy or firewall may be interfering (see the proxy line above).',
+    }));
+    return { results, reachable: false };
+  }
+}
+
+/** Which variable supplies the proxy for `url` (the HTTP layer's precedence: lower case first). */
+function proxyVariable(url: URL, env: NodeJS.ProcessEnv): { name: string; value: string } | undefined {
+  const names = url.protocol === 'https:' ? ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] : ['http_proxy', 'HTTP_PROXY'];
+  for (const name of names) if (env[name]) return { name, value: env[name]! };
+  return undefined;
+}
+
+/** A proxy URL without its password. */
+function safeUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    return u.href.replace(/\/$/, '');
+  } catch {
+    return raw;
+  }
+}
+
+function describeConnectError(err: unknown): string {
+  const e = err as { name?: string; message?: string };
+  if (e?.name === 'TimeoutError') return e.message ?? 'timed out';
+  return describeNetworkError(err);
+}
+
+function openTcp(host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host, port, autoSelectFamily: true });
+    socket.once('connect', () => { socket.removeAllListeners('error'); socket.on('error', () => {}); resolve(socket); });
+    socket.once('error', (err) => { socket.destroy(); reject(err); });
+  });
+}
+
+/** HTTP CONNECT through a forward proxy (RFC 9110 §9.3.6), as undici's proxy agent does. */
+function tunnel(socket: Socket, authority: string, proxy: URL): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const auth = proxy.username ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n` : '';
+    let head = '';
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      cleanup();
+      const status = /^HTTP\/\d(?:\.\d)? (\d{3})(.*)$/m.exec(head.slice(0, head.indexOf('\r\n')));
+      if (status?.[1] === '200') resolve();
+      else reject(new Error(`the proxy answered ${status ? `${status[1]}${status[2]}` : JSON.stringify(head.slice(0, 40))}`));
+    };
+    const onClose = () => { cleanup(); reject(new Error('the proxy closed the connection')); };
+    const cleanup = () => { socket.off('data', onData); socket.off('close', onClose); };
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+  });
+}
+
+function handshake(socket: Socket, host: string): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = tlsConnect({ socket, servername: isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] });
+    secure.once('secureConnect', () => { secure.removeAllListeners('error'); secure.on('error', () => {}); resolve(secure); });
+    secure.once('error', (err) => { secure.destroy(); reject(err); });
+  });
+}
+
+type DetailedCert = DetailedPeerCertificate;
+
+/** The last certificate of the chain Node verified (it completes the chain from its trust store). */
+function rootOf(leaf: DetailedCert): DetailedCert {
+  let cert = leaf;
+  for (let i = 0; i < 10 && cert.issuerCertificate && cert.issuerCertificate !== cert && cert.issuerCertificate.fingerprint256 !== cert.fingerprint256; i++) cert = cert.issuerCertificate;
+  return cert;
+}
+
+interface ExtraCas { path?: string; fingerprints: Set<string>; error?: string }
+
+function extraCaCerts(env: NodeJS.ProcessEnv): ExtraCas {
+  const path = env.NODE_EXTRA_CA_CERTS;
+  if (!path) return { fingerprints: new Set() };
+  try {
+    return { path, fingerprints: new Set(pemCertificates(readFileSync(path, 'utf8')).map(fingerprintOf).filter((f): f is string => Boolean(f))) };
+  } catch (err) {
+    return { path, fingerprints: new Set(), error: errorMessage(err) };
+  }
+}
+
+function pemCertificates(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+function fingerprintOf(pem: string): string | undefined {
+  try {
+    return new X509Certificate(pem).fingerprint256;
+  } catch {
+    return undefined;
+  }
+}
+
+let builtIn: Set<string> | undefined;
+
+function caSource(root: DetailedCert, extra: ExtraCas): string {
+  const name = root.subject?.CN ?? root.subject?.O ?? 'an unnamed CA';
+  if (extra.fingerprints.has(root.fingerprint256)) return `NODE_EXTRA_CA_CERTS (${extra.path}: "${name}")`;
+  builtIn ??= new Set(rootCertificates.map(fingerprintOf).filter((f): f is string => Boolean(f)));
+  if (builtIn.has(root.fingerprint256)) return `the system CA list (Node's built-in roots: "${name}")`;
+  return `"${name}" (a CA trusted by this Node.js, outside its built-in list${extra.path ? ' and NODE_EXTRA_CA_CERTS' : ''})`;
+}

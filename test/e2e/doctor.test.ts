@@ -1,0 +1,354 @@
+// `appwrite-mcp doctor` end to end: the built CLI as a child process against the local cloud (real
+// AS, real MCP server), real browser sign-ins in headless Chromium, the real Secret Service (and a
+// broken and a hung one), a front server whose clock is off, an AS that is down, revoked tokens.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startCloud, type Cloud } from '../cloud/index.js';
+import { browserSeam, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
+import { BIN, NO_KEYCHAIN_ENV, hasSecretService, runCli, tempConfigDir, type CliResult } from '../helpers/cli.js';
+import { startSilentServer, startSkewedFront } from '../helpers/fronts.js';
+import { startForwardProxy, startTlsFront, TEST_CERT } from '../helpers/relays.js';
+import { readStored } from '../helpers/stored.js';
+
+const keychainIt = hasSecretService() || process.env.APPWRITE_MCP_REQUIRE_KEYCHAIN === '1' ? it : it.skip;
+
+/** The checks, in the order doctor runs them. */
+const IDS = ['proxy', 'dns', 'connect', 'tls', 'clock', 'challenge', 'resource-metadata', 'authorization-server', 'pkce', 'keychain', 'sign-in', 'token', 'refresh', 'clients'];
+
+interface Check {
+  id: string;
+  status: 'ok' | 'warn' | 'fail' | 'skip';
+  summary: string;
+  detail?: string[];
+  fix?: string;
+}
+
+let cloud: Cloud;
+let browser: Browser;
+const cleanups: Array<() => unknown> = [];
+const outputs: string[] = [];
+
+beforeAll(async () => {
+  [cloud, browser] = await Promise.all([startCloud(), launchChromium()]);
+});
+afterAll(async () => {
+  await Promise.all([cloud?.stop(), browser?.close()]);
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface World {
+  seam: BrowserSeam;
+  dir: string;
+  home: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * A config dir, a HOME of its own (so the client configs doctor finds are the test's, never the
+ * developer's) and a browser seam. `keychain: false`: secrets in the 0600 file, no D-Bus at all.
+ */
+function world(opts: { keychain?: boolean } = {}): World {
+  const seam = browserSeam();
+  const config = tempConfigDir();
+  const home = mkdtempSync(join(tmpdir(), 'appwrite-mcp-home-'));
+  cleanups.push(() => seam.cleanup(), () => config.cleanup(), () => rmSync(home, { recursive: true, force: true }));
+  const clientEnv = { HOME: home, XDG_CONFIG_HOME: undefined, CODEX_HOME: undefined, CLAUDE_CONFIG_DIR: undefined };
+  const store = opts.keychain === false ? { APPWRITE_MCP_STORE: 'file', ...NO_KEYCHAIN_ENV } : {};
+  return { seam, dir: config.dir, home, env: { APPWRITE_MCP_CONFIG_DIR: config.dir, ...clientEnv, ...store, ...seam.env } };
+}
+
+async function login(w: World, url = cloud.mcpUrl) {
+  const { result } = await loginThroughBrowser(browser, w.seam, cloud.user, ['--url', url], w.env);
+  outputs.push(result.stdout, result.stderr);
+  expect(result.code, result.stderr).toBe(0);
+}
+
+async function doctor(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult & { checks: Check[]; byId: Record<string, Check>; ms: number }> {
+  const started = Date.now();
+  const r = await runCli(['doctor', ...args, '--json'], env, { timeoutMs: 60_000 });
+  const ms = Date.now() - started;
+  outputs.push(r.stdout, r.stderr);
+  let checks: Check[];
+  try {
+    checks = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`doctor --json printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { ...r, checks, byId: Object.fromEntries(checks.map((c) => [c.id, c])), ms };
+}
+
+/** Revokes the stored access or refresh token at the AS (RFC 7009), as test/e2e/proxy.test.ts does. */
+async function revokeAtAs(dir: string, hint: 'access_token' | 'refresh_token') {
+  const stored = (await readStored(dir, cloud.mcpUrl))!;
+  const res = await fetch(stored.record.as.revocation_endpoint!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: (hint === 'access_token' ? stored.accessToken : stored.refreshToken)!, token_type_hint: hint, client_id: stored.record.client.clientId }),
+  });
+  expect(res.status).toBe(200);
+  return { accessToken: stored.accessToken!, refreshToken: stored.refreshToken! };
+}
+
+function expectShape(checks: Check[]) {
+  expect(checks.map((c) => c.id)).toEqual(IDS);
+  for (const c of checks) {
+    expect(Object.keys(c).every((k) => ['id', 'status', 'summary', 'detail', 'fix'].includes(k)), JSON.stringify(c)).toBe(true);
+    expect(['ok', 'warn', 'fail', 'skip']).toContain(c.status);
+    expect(typeof c.summary).toBe('string');
+    expect(c.summary.length).toBeGreaterThan(0);
+    if (c.detail !== undefined) {
+      expect(Array.isArray(c.detail)).toBe(true);
+      for (const d of c.detail) expect(typeof d).toBe('string');
+    }
+    if (c.fix !== undefined) expect(typeof c.fix).toBe('string');
+    if (c.status === 'fail') expect(c.fix, `${c.id} fails without a fix`).toBeTruthy();
+  }
+}
+
+function expectNoTokens(tokens: { accessToken?: string; refreshToken?: string }) {
+  for (const out of outputs) {
+    if (tokens.accessToken) expect(out).not.toContain(tokens.accessToken);
+    if (tokens.refreshToken) expect(out).not.toContain(tokens.refreshToken);
+  }
+}
+
+describe('doctor', () => {
+  keychainIt('all good after a browser sign-in (secrets in the Secret Service, a Cursor config): exit 0, and the --json shape', async () => {
+    const w = world();
+    await login(w);
+    const setup = await runCli(['setup', 'cursor', '--url', cloud.mcpUrl], w.env);
+    expect(setup.code, setup.stderr).toBe(0);
+    const before = cloud.stats.refreshGrants;
+
+    const r = await doctor(['--url', cloud.mcpUrl], w.env);
+    expect(r.code, r.stdout).toBe(0);
+    expectShape(r.checks);
+    const { byId } = r;
+    for (const id of ['proxy', 'dns', 'connect', 'clock', 'challenge', 'resource-metadata', 'authorization-server', 'pkce', 'keychain', 'sign-in', 'token', 'refresh', 'clients']) {
+      expect(byId[id]!.status, `${id}: ${byId[id]!.summary}`).toBe('ok');
+    }
+    expect(byId.tls!.status).toBe('skip'); // plain http on loopback
+    expect(byId['authorization-server']!.summary).toContain(cloud.issuer);
+    expect(byId.keychain!.summary).toMatch(/Secret Service.*wrote, read back and deleted a test entry/);
+    expect(byId.keychain!.detail!.join('\n')).toContain('this server\'s sign-in keeps its secrets in OS keychain');
+    expect(byId['sign-in']!.summary).toContain(cloud.user.email);
+    expect(byId.token!.summary).toMatch(/accepts the stored access token \(HTTP 200/);
+    expect(byId.refresh!.summary).toMatch(/refresh token is held \(not spent/);
+    expect(byId.clients!.summary).toContain('Cursor');
+    expect(byId.clients!.detail!.join('\n')).toContain(join(w.home, '.cursor', 'mcp.json'));
+    expect(cloud.stats.refreshGrants).toBe(before); // a good sign-in is not refreshed
+
+    // The same as text, on stdout.
+    const human = await runCli(['doctor', '--url', cloud.mcpUrl], w.env);
+    outputs.push(human.stdout, human.stderr);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^✓ keychain +OS keychain/m);
+    expect(human.stdout).toMatch(/^✓ token +the server accepts/m);
+    expect(human.stdout).toContain('✓ Everything a proxy run needs is in place');
+    expect(human.stdout).not.toContain('[');
+    expectNoTokens((await readStored(w.dir, cloud.mcpUrl))!);
+  });
+
+  keychainIt('a broken keychain (no D-Bus): ✗ keychain with the fix, ✗ sign-in unreadable, exit 1, quickly', async () => {
+    const w = world();
+    await login(w); // into the real Secret Service
+    const r = await doctor(['--url', cloud.mcpUrl], { ...w.env, ...NO_KEYCHAIN_ENV });
+    expect(r.code).toBe(1);
+    expectShape(r.checks);
+    expect(r.byId.keychain!.status).toBe('fail');
+    expect(r.byId.keychain!.summary).toMatch(/is not usable: no Secret Service on D-Bus/);
+    expect(r.byId.keychain!.detail!.join('\n')).toContain(NO_KEYCHAIN_ENV.DBUS_SESSION_BUS_ADDRESS);
+    expect(r.byId.keychain!.fix).toContain(`${BIN} login --url ${cloud.mcpUrl} --store file`);
+    expect(r.byId['sign-in']!.status).toBe('fail');
+    expect(r.byId['sign-in']!.summary).toMatch(/secrets cannot be read from OS keychain/);
+    expect(r.byId.token!.status).toBe('skip');
+    // The network and the discovery are fine: only the keychain is at fault.
+    expect(r.byId['authorization-server']!.status).toBe('ok');
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it('a hung keychain (a session bus that never answers): ✗ within the keychain timeout', async () => {
+    const w = world({ keychain: false });
+    const socketDir = mkdtempSync(join(tmpdir(), 'appwrite-mcp-bus-'));
+    cleanups.push(() => rmSync(socketDir, { recursive: true, force: true }));
+    const bus = await startSilentServer(join(socketDir, 'bus'));
+    cleanups.push(() => bus.close());
+    const env = { ...w.env, APPWRITE_MCP_STORE: undefined, DBUS_SESSION_BUS_ADDRESS: bus.url, APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS: '1500' };
+    const r = await doctor(['--url', cloud.mcpUrl], env);
+    expect(r.code).toBe(1);
+    expect(r.byId.keychain!.status).toBe('fail');
+    expect(r.byId.keychain!.summary).toMatch(/did not answer within 1.5 s.*locked/);
+    expect(r.ms).toBeLessThan(8_000);
+  });
+
+  it('a skewed clock: a server whose Date is 10 min ahead fails the clock check, 2 min behind warns', async () => {
+    const w = world({ keychain: false });
+    const ahead = await startSkewedFront(cloud.mcpUrl, 10 * 60_000);
+    cleanups.push(() => ahead.close());
+    const r = await doctor(['--url', ahead.url], w.env);
+    expect(r.code).toBe(1);
+    expectShape(r.checks);
+    expect(r.byId.clock!.status).toBe('fail');
+    expect(r.byId.clock!.summary).toMatch(/your clock is 10 min behind the server's: token expiry/);
+    expect(r.byId.clock!.fix).toMatch(/timedatectl set-ntp true/);
+    // The front is faithful otherwise: the discovery through it works.
+    expect(r.byId.challenge!.status).toBe('ok');
+    expect(r.byId['resource-metadata']!.status).toBe('ok');
+    expect(r.byId['authorization-server']!.status).toBe('ok');
+
+    const behind = await startSkewedFront(cloud.mcpUrl, -2 * 60_000);
+    cleanups.push(() => behind.close());
+    const r2 = await doctor(['--url', behind.url], w.env);
+    expect(r2.byId.clock!.status).toBe('warn');
+    expect(r2.byId.clock!.summary).toMatch(/your clock is (119|120|121) s ahead of the server's|your clock is 2 min ahead of the server's/);
+
+    const direct = await doctor(['--url', cloud.mcpUrl], w.env);
+    expect(direct.byId.clock!.status).toBe('ok');
+  });
+
+  it('an unreachable authorization server: ✗ authorization-server with the fix, the stored token still works, exit 1', async () => {
+    const w = world({ keychain: false });
+    await login(w);
+    await cloud.stopAuthServer();
+    try {
+      const r = await doctor(['--url', cloud.mcpUrl], w.env);
+      expect(r.code).toBe(1);
+      expectShape(r.checks);
+      const as = r.byId['authorization-server']!;
+      expect(as.status).toBe('fail');
+      expect(as.summary).toContain(`cannot reach the authorization server ${cloud.issuer}`);
+      expect(as.summary).toMatch(/connection refused/);
+      expect(as.fix).toMatch(/can neither refresh a token nor sign in/);
+      expect(r.byId.pkce!.status).toBe('skip');
+      // What still works is said to work.
+      expect(r.byId['resource-metadata']!.status).toBe('ok');
+      expect(r.byId.token!.status).toBe('ok');
+      expect(r.byId.refresh!.status).toBe('warn');
+      expect(r.byId.refresh!.summary).toMatch(/a refresh token is held, but the authorization server is unreachable: refreshing fails until it answers \(the access token is good until /);
+      expect(r.byId.keychain!.status).toBe('warn'); // broken too, but not needed: the secrets are in the file
+      expect(r.ms).toBeLessThan(15_000);
+    } finally {
+      await cloud.startAuthServer();
+    }
+  });
+
+  it('a revoked access token: doctor refreshes it as the proxy would (under the lock, saved), and says so', async () => {
+    const w = world({ keychain: false });
+    await login(w);
+    const revoked = await revokeAtAs(w.dir, 'access_token');
+    const before = cloud.stats.refreshGrants;
+    const r = await doctor(['--url', cloud.mcpUrl], w.env);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.byId.token!.status).toBe('warn');
+    expect(r.byId.token!.summary).toMatch(/the server rejected the stored access token \(HTTP 401: invalid_token.*\); refreshed it as the proxy would and saved the result to file .*, and the server accepts the new one/);
+    expect(r.byId.refresh!.status).toBe('ok');
+    expect(cloud.stats.refreshGrants).toBe(before + 1);
+    // The rotated refresh token was saved; the old one is spent.
+    const after = (await readStored(w.dir, cloud.mcpUrl))!;
+    expect(after.refreshToken).not.toBe(revoked.refreshToken);
+    expect(after.accessToken).not.toBe(revoked.accessToken);
+    expect(await cloud.tokenStatus(after.refreshToken!)).toBe('active');
+    // And the next run finds everything in order, without another refresh.
+    const again = await doctor(['--url', cloud.mcpUrl], w.env);
+    expect(again.code).toBe(0);
+    expect(again.byId.token!.status).toBe('ok');
+    expect(cloud.stats.refreshGrants).toBe(before + 1);
+    expectNoTokens(revoked);
+    expectNoTokens(after);
+  });
+
+  it('a revoked grant (refresh token revoked at the AS): ✗ token and ✗ refresh, the fix is to sign in again', async () => {
+    const w = world({ keychain: false });
+    await login(w);
+    const revoked = await revokeAtAs(w.dir, 'refresh_token');
+    const r = await doctor(['--url', cloud.mcpUrl], w.env);
+    expect(r.code).toBe(1);
+    expectShape(r.checks);
+    expect(r.byId['sign-in']!.status).toBe('ok'); // present and readable
+    expect(r.byId.token!.status).toBe('fail');
+    expect(r.byId.token!.summary).toMatch(/the server rejected the stored access token \(HTTP 401/);
+    expect(r.byId.refresh!.status).toBe('fail');
+    expect(r.byId.refresh!.summary).toMatch(/refused the stored refresh token \(invalid_grant.*a new sign-in is needed \(the refresh token is dropped, as the proxy drops it\)/);
+    expect(r.byId.refresh!.fix).toBe(`node ${BIN} login --url ${cloud.mcpUrl}`);
+    // As the proxy does, the refused refresh token is dropped: the next run does not try it again.
+    const again = await doctor(['--url', cloud.mcpUrl], w.env);
+    expect(again.byId.refresh!.summary).toBe('no refresh token: only a new sign-in helps');
+    expectNoTokens(revoked);
+  });
+
+  it('a 2026-07-28-only server (a 2025 initialize gets 400 once past the token check): the token still counts as accepted', async () => {
+    const w = world({ keychain: false });
+    await login(w, cloud.modernMcpUrl);
+    const r = await doctor(['--url', cloud.modernMcpUrl], w.env);
+    expect(r.byId['authorization-server']!.summary).toContain(cloud.modernIssuer);
+    expect(r.byId.token!.status).toBe('ok');
+    expect(r.byId.token!.summary).toBe('the server accepts the stored access token (HTTP 400 to initialize)');
+    expect(r.byId.token!.detail![0]).toMatch(/only after it took the token/);
+    expect(r.code, r.stdout).toBe(0);
+    // A token the server does not take is still told apart.
+    const stored = (await readStored(w.dir, cloud.modernMcpUrl))!;
+    const rejected = await doctor(['--url', cloud.modernMcpUrl], { ...w.env, APPWRITE_MCP_TOKEN: `${stored.accessToken!.slice(0, -4)}AAAA` });
+    expect(rejected.byId.token!.status).toBe('fail');
+    expect(rejected.byId.token!.summary).toMatch(/^the server refuses APPWRITE_MCP_TOKEN: HTTP 401/);
+    expect(rejected.byId.refresh!.status).toBe('skip');
+  });
+
+  it('a dead server and a hung one: ✗ within seconds, the rest skipped', async () => {
+    const w = world({ keychain: false });
+    const hung = await startSilentServer();
+    cleanups.push(() => hung.close());
+    const deadPort = await (async () => {
+      const s = await startSilentServer();
+      const port = s.port!;
+      await s.close();
+      return port;
+    })();
+
+    const dead = await doctor(['--url', `http://127.0.0.1:${deadPort}/`], w.env);
+    expect(dead.code).toBe(1);
+    expectShape(dead.checks);
+    expect(dead.byId.connect!.status).toBe('fail');
+    expect(dead.byId.connect!.summary).toMatch(/connection refused/);
+    expect(dead.byId.connect!.fix).toMatch(/Nothing is listening/);
+    for (const id of ['clock', 'challenge', 'resource-metadata', 'authorization-server', 'pkce']) expect(dead.byId[id]!.status).toBe('skip');
+    expect(dead.byId['sign-in']!.status).toBe('fail');
+    expect(dead.ms).toBeLessThan(8_000);
+
+    const silent = await doctor(['--url', hung.url], w.env);
+    expect(silent.code).toBe(1);
+    expect(silent.byId.connect!.status).toBe('ok');
+    expect(silent.byId.challenge!.status).toBe('fail');
+    expect(silent.byId.challenge!.summary).toMatch(/did not answer initialize.*timed out/);
+    expect(silent.ms).toBeLessThan(12_000);
+  });
+
+  it('the road: an HTTP proxy that applies (CONNECT tunnel), and TLS trusted through NODE_EXTRA_CA_CERTS or not', async () => {
+    const w = world({ keychain: false });
+    const forward = await startForwardProxy();
+    cleanups.push(() => forward.close());
+    const viaProxy = await doctor(['--url', cloud.mcpUrl], { ...w.env, HTTP_PROXY: forward.url, NO_PROXY: '' });
+    expect(viaProxy.byId.proxy!.summary).toBe(`HTTP_PROXY=${forward.url} applies to 127.0.0.1: requests go through it`);
+    expect(viaProxy.byId.connect!.summary).toMatch(/through the proxy's CONNECT tunnel/);
+    expect(viaProxy.byId['authorization-server']!.status).toBe('ok');
+    expect(forward.seen).toContain(`CONNECT ${new URL(cloud.mcpUrl).host}`);
+    const excluded = await doctor(['--url', cloud.mcpUrl], { ...w.env, HTTP_PROXY: forward.url, NO_PROXY: '127.0.0.1' });
+    expect(excluded.byId.proxy!.summary).toMatch(/NO_PROXY excludes 127.0.0.1: direct connection/);
+
+    const front = await startTlsFront(cloud.mcpUrl);
+    cleanups.push(() => front.close());
+    const trusted = await doctor(['--url', `${front.url}/`], { ...w.env, NODE_EXTRA_CA_CERTS: TEST_CERT });
+    expect(trusted.byId.tls!.status).toBe('ok');
+    expect(trusted.byId.tls!.summary).toMatch(new RegExp(`trusted through NODE_EXTRA_CA_CERTS \\(${TEST_CERT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: "appwrite-mcp test CA"\\)`));
+    const untrusted = await doctor(['--url', `${front.url}/`], w.env);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.byId.tls!.status).toBe('fail');
+    expect(untrusted.byId.tls!.summary).toMatch(/the certificate is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    expect(untrusted.byId.tls!.fix).toMatch(/NODE_EXTRA_CA_CERTS=/);
+    expect(untrusted.byId.clock!.status).toBe('skip');
+  });
+});
