@@ -16,8 +16,7 @@ import { clientAuth, type ClientCredentials } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, requestOptions } from './oauth.js';
 import { DEVICE_GRANT_TYPES, metadataDocumentClient, preRegisteredClient, registerClient, type RegisteredClient } from './registration.js';
 import { chooseScopes, describeScopes, narrowedScopes } from './scopes.js';
-import { discoverForSignIn, type ClientChoice, type SignInDeps, type SignInResult, type SignInStep } from './sign-in.js';
-import { accountFromClaims, fetchUserinfo, tokensFrom } from './tokens.js';
+import { discoverForSignIn, saveGranted, type ClientChoice, type SignInDeps, type SignInResult, type SignInStep } from './sign-in.js';
 
 export interface DeviceSignInOptions extends ClientChoice {
   target: Target;
@@ -103,16 +102,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
 
   const response = await pollForTokens(ctx, as, registered, resource, authorization, { startedAt, expiresAt, deadline, userCode: shown.userCode, target: o.target, signal: o.signal });
   o.onStep?.({ kind: 'exchanging' });
-  const tokens = tokensFrom(response, { scopes: asking });
-  const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(response) as Record<string, unknown> | undefined);
-  // Saved before anything else is awaited; only then, when the ID token did not say who this is, userinfo.
-  let record = await signIns.saveSignIn({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
-  if (!claims) {
-    const account = await fetchUserinfo(ctx, as, registered.client.clientId, tokens.accessToken);
-    if (account) record = await signIns.saveAccount(record, account);
-  }
-  o.onStep?.({ kind: 'saved', where: store.describe() });
-  return { record, tokens, where: store.describe() };
+  return saveGranted(deps, { target: o.target, found, resource, registered, response, scopes: asking, store, onStep: o.onStep });
 }
 
 /**

@@ -4,6 +4,7 @@
 import * as oauth from 'oauth4webapi';
 import type { BearerChallenge } from '../authorization.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
+import type { SecretStore } from '../store/secrets.js';
 import type { SignIns } from '../store/sign-ins.js';
 import type { SignInRecord, Target, Tokens } from '../store/types.js';
 import { authorizeInBrowser, newAuthorizationRequest, type PkceRequest } from './authorize.js';
@@ -147,16 +148,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     const { response } = authorized;
     o.onStep?.({ kind: 'exchanging' });
 
-    const tokens = tokensFrom(response, { scopes: authorized.request.scopes });
-    const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(response) as Record<string, unknown> | undefined);
-    // Saved before anything else is awaited; only then, when the ID token did not say who this is, userinfo.
-    let record = await signIns.saveSignIn({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: registered.client, clientSecret: registered.secret, account: claims, tokens }, store);
-    if (!claims) {
-      const account = await fetchUserinfo(ctx, as, registered.client.clientId, tokens.accessToken);
-      if (account) record = await signIns.saveAccount(record, account);
-    }
-    o.onStep?.({ kind: 'saved', where: store.describe() });
-    return { record, tokens, where: store.describe() };
+    return await saveGranted(deps, { target: o.target, found, resource, registered, response, scopes: authorized.request.scopes, store, onStep: o.onStep });
   } finally {
     stopReading?.();
     await callback.close();
@@ -240,6 +232,30 @@ async function chooseClient(
   const registered = await register();
   request = await authorizationRequest(registered);
   return { registered, request };
+}
+
+/**
+ * Saves what a grant that signed a person in returned (browser or device code). Saved before anything
+ * else is awaited; only then, when the ID token did not say who this is, userinfo.
+ */
+export async function saveGranted(
+  deps: SignInDeps,
+  o: {
+    target: Target; found: Discovered; resource: string | undefined; registered: RegisteredClient;
+    response: oauth.TokenEndpointResponse; scopes: string[]; store: SecretStore; onStep?(step: SignInStep): void;
+  },
+): Promise<SignInResult> {
+  const { ctx, signIns } = deps;
+  const { as } = o.found;
+  const tokens = tokensFrom(o.response, { scopes: o.scopes });
+  const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(o.response) as Record<string, unknown> | undefined);
+  let record = await signIns.saveSignIn({ target: o.target, resource: o.resource ?? o.found.resource, noResource: o.resource === undefined, as, client: o.registered.client, clientSecret: o.registered.secret, account: claims, tokens }, o.store);
+  if (!claims) {
+    const account = await fetchUserinfo(ctx, as, o.registered.client.clientId, tokens.accessToken);
+    if (account) record = await signIns.saveAccount(record, account);
+  }
+  o.onStep?.({ kind: 'saved', where: o.store.describe() });
+  return { record, tokens, where: o.store.describe() };
 }
 
 export type { RegisteredClient };
