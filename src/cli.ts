@@ -122,6 +122,11 @@ Protocol eras: the proxy serves MCP 2025 clients (initialize, sessions) and 2026
 (stateless) alike and translates when the server speaks the other era; it finds out which once per
 server (--protocol auto), or takes --protocol 2025 or --protocol modern.
 
+Limits (proxy): --max-message-size <MB> (default 16) for one JSON-RPC message either way;
+--connect-timeout <seconds> (30) for an answer to start; --idle-timeout <seconds> (300) of silence
+in a started answer; --request-timeout <seconds> (none) for a whole answer. A 429/503 Retry-After of
+up to 10 s is waited out (twice at most). Client batches are answered as one array line.
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in, 4 signed in but needs attention,
             5 sign-in timed out, 6 access denied.`);
 

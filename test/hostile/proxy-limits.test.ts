@@ -131,7 +131,7 @@ describe('JSON-RPC batches (JSON-RPC 2.0 §6)', () => {
     ]);
     const batch = await p.waitFor((m) => Array.isArray(m));
     expect(batch).toHaveLength(4);
-    const byId = new Map(batch.map((e: any) => [e.id, e]));
+    const byId = new Map<unknown, any>(batch.map((e: any) => [e.id, e]));
     expect(text(byId.get('b1'))).toBe('one');
     expect(text(byId.get('b2'))).toBe('two');
     expect(byId.get('b3').error.code).toBe(-32600);
