@@ -42,6 +42,7 @@ try {
       const m = seen[scanned] as any;
       if (!m || m.method !== undefined || m.id === undefined) continue;
       const id = String(m.id);
+      if (!id.startsWith('soak-')) continue; // the handshake's initialize
       if (!sent.has(id)) { strays++; continue; }
       answers.set(id, (answers.get(id) ?? 0) + 1);
       if (m.error) errors.set(m.error.data?.reason ?? String(m.error.code), (errors.get(m.error.data?.reason ?? String(m.error.code)) ?? 0) + 1);
