@@ -12,6 +12,12 @@ const seconds = (value: string) => {
   return n;
 };
 
+const positive = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive number`);
+  return n;
+};
+
 const header = (value: string, previous: string[] = []) => {
   if (!/^[^:\s]+:/.test(value)) throw new InvalidArgumentError(`"${value}" is not a header; use Name:value`);
   return [...previous, value];
@@ -116,6 +122,11 @@ Protocol eras: the proxy serves MCP 2025 clients (initialize, sessions) and 2026
 (stateless) alike and translates when the server speaks the other era; it finds out which once per
 server (--protocol auto), or takes --protocol 2025 or --protocol modern.
 
+Limits (proxy): --max-message-size <MB> (default 16) for one JSON-RPC message either way;
+--connect-timeout <seconds> (30) for an answer to start; --idle-timeout <seconds> (300) of silence
+in a started answer; --request-timeout <seconds> (none) for a whole answer. A 429/503 Retry-After of
+up to 10 s is waited out (twice at most). Client batches are answered as one array line.
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in, 4 signed in but needs attention,
             5 sign-in timed out (or its device code expired), 6 access denied.`);
 
@@ -124,6 +135,10 @@ addClientOptions(program
   .description('run the stdio MCP server that forwards to the hosted server (the default command)')
   .addOption(new Option('--auth-timeout <seconds>', 'how long a request waits for a browser sign-in (initialize then gets a sign-in placeholder)').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
+  .addOption(new Option('--max-message-size <MB>', 'the largest JSON-RPC message accepted from the client or the server; a larger one gets a JSON-RPC error').argParser(positive).default(16))
+  .addOption(new Option('--connect-timeout <seconds>', 'how long the server may take to start answering an HTTP request (connect + response headers)').argParser(seconds).default(30))
+  .addOption(new Option('--request-timeout <seconds>', 'the most one request may take to be answered, retries included (default: no bound beyond --idle-timeout)').argParser(seconds))
+  .addOption(new Option('--idle-timeout <seconds>', 'how long an answer that has started may go without the server sending anything (progress, keep-alive) before it is given up').argParser(seconds).default(300))
   .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions) or modern (2026-07-28: stateless)').choices(['auto', '2025', 'modern']).default('auto'))
   .addOption(storeOption())
   .allowExcessArguments(true)

@@ -53,6 +53,13 @@ export const Code = {
   STEP_UP_FAILED: 'step_up_failed',
   // The MCP server behind the proxy (also JSON-RPC error `data.reason`; unreachable is UNREACHABLE)
   UPSTREAM_TIMEOUT: 'timeout',
+  /** A started response sent nothing for --idle-timeout. */
+  UPSTREAM_IDLE: 'idle_timeout',
+  /** A message over --max-message-size (from the server). */
+  MESSAGE_TOO_LARGE: 'message_too_large',
+  /** 429 or 503 with a Retry-After too far off to wait for. */
+  UPSTREAM_RATE_LIMITED: 'rate_limited',
+  UPSTREAM_UNAVAILABLE: 'unavailable',
   UPSTREAM_TLS: 'tls',
   UPSTREAM_SERVER_ERROR: 'server_error',
   UPSTREAM_HTTP_ERROR: 'http_error',

@@ -4,6 +4,7 @@ import { AppError, Code } from '../errors.js';
 import { runProxy } from '../proxy/bridge.js';
 import { FileEraCache } from '../proxy/eras/cache.js';
 import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
+import type { ProxyLimits } from '../proxy/limits.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
@@ -15,6 +16,10 @@ export interface ProxyOptions extends CommonOptions, AuthFlags {
   authTimeout: number;
   browser: boolean;
   protocol?: ProtocolChoice;
+  maxMessageSize: number;
+  connectTimeout: number;
+  requestTimeout?: number;
+  idleTimeout: number;
 }
 
 export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
@@ -35,7 +40,13 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
   // What is learned about the server's protocol era is kept beside the sign-ins, per server and headers.
   const eraCache = new FileEraCache(signIns.dir, signInKey(target), logger);
-  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache });
+  const limits: ProxyLimits = {
+    maxMessageBytes: Math.round(opts.maxMessageSize * 1024 * 1024),
+    connectTimeoutMs: opts.connectTimeout * 1000,
+    requestTimeoutMs: opts.requestTimeout === undefined ? undefined : opts.requestTimeout * 1000,
+    idleTimeoutMs: opts.idleTimeout * 1000,
+  };
+  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache, limits });
   // Refreshed tokens that could not be saved yet get a last try before the process goes.
   await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets

@@ -16,7 +16,9 @@ import { LegacyPassThrough } from './eras/legacy-legacy.js';
 import { isModernMessage, META } from './eras/modern.js';
 import { Eras, type ProtocolChoice } from './eras/negotiate.js';
 import { cancelledRequestOf, reportFailure, type ClientEra, type Pairing, type PairingContext } from './eras/pairing.js';
+import { Batches } from './batches.js';
 import { isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
+import { DEFAULT_LIMITS, type ProxyLimits } from './limits.js';
 import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer } from './placeholder.js';
 import { StdioServer } from './stdio.js';
 import { StreamableHttpClient } from './upstream/client.js';
@@ -28,8 +30,8 @@ export interface ProxyOptions {
   logger: Logger;
   stdin?: Readable;
   stdout?: Writable;
-  /** Limit for each upstream response to start (default 30 s). */
-  requestTimeoutMs?: number;
+  /** Message size and time bounds (default: DEFAULT_LIMITS). */
+  limits?: Partial<ProxyLimits>;
   /** Stops the proxy when aborted. Default: SIGINT / SIGTERM (see exitOnSignals). */
   signal?: AbortSignal;
   /** The HTTP layer (keep-alive agents, HTTP(S)_PROXY); closed when the proxy stops. */
@@ -47,6 +49,7 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
   let stopped!: () => void;
   const stop = new Promise<void>((resolve) => (stopped = resolve));
   const eraCache = opts.eraCache ?? new MemoryEraCache();
+  const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   // Read now, so that the client's first message does not wait for the file.
   eraCache.load().catch(() => {});
 
@@ -55,14 +58,16 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
     output: opts.stdout,
     logger: opts.logger,
     onMessage: (line, message) => bridge.receive(line, message),
+    onBatch: (members) => bridge.receiveBatch(members),
     onClose: () => stopped(),
+    maxLineBytes: limits.maxMessageBytes,
   });
   const upstream = new StreamableHttpClient({
     url: opts.url,
     headers: opts.headers,
     authorizer: opts.authorizer,
     logger: opts.logger,
-    requestTimeoutMs: opts.requestTimeoutMs,
+    limits,
     http: opts.http,
     onMessage: (line, message) => bridge.fromServer(line, message),
   });
@@ -103,6 +108,8 @@ class Bridge {
   private readonly closing = new AbortController();
   private readonly ctx: PairingContext;
   private readonly eras: Eras;
+  /** Batches from the client whose answers are being gathered into one line. */
+  private readonly batches: Batches;
 
   constructor(
     private readonly opts: ProxyOptions,
@@ -111,12 +118,10 @@ class Bridge {
     eraCache: EraCache,
   ) {
     this.host = new URL(opts.url).host;
+    this.batches = new Batches((line) => this.stdio.send(line));
     this.ctx = {
       upstream,
-      toClient: (line) => {
-        if (this.gate && answers(line, this.gate.id)) this.gate.release();
-        this.stdio.send(line);
-      },
+      toClient: (line) => this.toClient(line),
       logger: opts.logger,
       host: this.host,
       ownInfo: { name: 'appwrite-mcp', version: VERSION },
@@ -125,7 +130,25 @@ class Bridge {
     this.eras = new Eras({ ctx: this.ctx, cache: eraCache, protocol: opts.protocol ?? 'auto' });
   }
 
+  /**
+   * A batch (JSON-RPC 2.0 §6): each member goes on as a message of its own, in every pairing (MCP
+   * 2025-06-18 and later have no batches; a 2025-03-26 client may still send them), and the answers
+   * to its requests go back together as one array line.
+   */
+  receiveBatch(members: unknown[]): void {
+    for (const [line, message] of this.batches.open(members)) this.receive(line, message);
+  }
+
+  /** Every line to the client goes through here. */
+  private toClient(line: string): void {
+    if (this.gate && answers(line, this.gate.id)) this.gate.release();
+    if (this.batches.pending && this.batches.take(line)) return;
+    this.stdio.send(line);
+  }
+
   receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
+    const cancelled = this.batches.pending ? cancelledRequestOf(message) : undefined;
+    if (cancelled !== undefined) this.batches.cancelled(cancelled);
     if (this.mode === 'opening') {
       this.held.push([line, message]);
       return;
@@ -143,7 +166,7 @@ class Bridge {
       // Answered here, never held for a sign-in; only a 2026-07-28 server the bridge knows nothing about yet is asked.
       if (!this.pairing) void this.discover(message);
       else if (!this.pairing.about && this.pairing.serverEra === 'modern') this.pairing.receive(line, message);
-      else this.stdio.send(this.eras.discoverAnswer(message, this.pairing));
+      else this.toClient(this.eras.discoverAnswer(message, this.pairing));
       return;
     }
     if (message.method === 'initialize' && isRequest(message) && !isModernMessage(message)) {
@@ -248,12 +271,12 @@ class Bridge {
     const p = this.placeholder!;
     if (p.clientEra === '2025') {
       const answer = p.server.answer(message);
-      if (answer) this.stdio.send(answer);
+      if (answer) this.toClient(answer);
       return;
     }
     // A 2026-07-28 client: the same answers in that revision's shape.
     if (message.method === 'server/discover' && isRequest(message)) {
-      this.stdio.send(this.eras.discoverAnswer(message, undefined, p.message));
+      this.toClient(this.eras.discoverAnswer(message, undefined, p.message));
     } else if (message.method === 'subscriptions/listen' && isRequest(message)) {
       p.listens.push([line, message]);
       const notifications = (message.params as { notifications?: unknown } | undefined)?.notifications ?? {};
@@ -262,7 +285,7 @@ class Bridge {
       p.listens = p.listens.filter(([, m]) => m.id !== cancelledRequestOf(message));
     } else {
       const answer = p.server.answer(message);
-      if (answer) this.stdio.send(modernAnswer(answer, message.method));
+      if (answer) this.toClient(modernAnswer(answer, message.method));
     }
   }
 

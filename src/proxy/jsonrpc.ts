@@ -1,5 +1,6 @@
 // The little of JSON-RPC 2.0 the proxy needs: shapes, checks and error lines. Messages are kept as
 // the client or server wrote them; these helpers only look inside.
+import { members, topLevel } from './json-text.js';
 
 export type JsonRpcId = string | number;
 
@@ -62,4 +63,49 @@ export function notificationLine(method: string, params?: unknown): string {
  */
 export function asSingleLine(json: string): string {
   return json.includes('\n') || json.includes('\r') ? json.replace(/[\r\n]/g, ' ') : json;
+}
+
+/** Above this many characters a message is parsed lazily (see parseMessage). */
+export const LAZY_PARSE_CHARS = 256 * 1024;
+
+/**
+ * A message's parsed form, for routing. Small messages are parsed whole. A large one (a tool
+ * result with a file in it) is scanned for its top-level members; `params` and `result`, where
+ * the bulk is, are parsed only if something reads them: the pass-through path never does, so the
+ * text is forwarded without a parsed copy. A top-level structure that is not valid throws a
+ * SyntaxError, as JSON.parse does.
+ */
+export function parseMessage(text: string): unknown {
+  if (text.length < LAZY_PARSE_CHARS) return JSON.parse(text);
+  const start = topLevel(text);
+  if (text[start] !== '{') return JSON.parse(text);
+  const all = members(text, start);
+  const end = all.length ? all[all.length - 1]!.valueEnd : start + 1;
+  if (!/^\s*\}\s*$/.test(text.slice(end))) throw new SyntaxError('unexpected text after the message');
+  const out: Record<string, unknown> = {};
+  for (const m of all) {
+    if (m.key === 'params' || m.key === 'result') {
+      const key = m.key;
+      const raw = text.slice(m.valueStart, m.valueEnd);
+      if (raw[0] !== '{' && raw[0] !== '[') {
+        out[key] = JSON.parse(raw);
+        continue;
+      }
+      Object.defineProperty(out, key, {
+        enumerable: true,
+        configurable: true,
+        get() {
+          const value = JSON.parse(raw) as unknown;
+          Object.defineProperty(out, key, { value, enumerable: true, configurable: true, writable: true });
+          return value;
+        },
+        set(value: unknown) {
+          Object.defineProperty(out, key, { value, enumerable: true, configurable: true, writable: true });
+        },
+      });
+    } else {
+      out[m.key] = JSON.parse(text.slice(m.valueStart, m.valueEnd));
+    }
+  }
+  return out;
 }

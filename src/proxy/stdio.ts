@@ -3,25 +3,43 @@
 // dropping them, and never validates message schemas (the upstream server does that).
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log.js';
-import { ErrorCode, errorLine, isId, isJsonRpcMessage, type JsonRpcMessage } from './jsonrpc.js';
+import { ErrorCode, errorLine, isId, isJsonRpcMessage, parseMessage, type JsonRpcMessage } from './jsonrpc.js';
+import { idOfTruncated, messageTooLarge } from './limits.js';
 
 export interface StdioServerOptions {
   input?: Readable;
   output?: Writable;
   logger: Logger;
-  /** One valid message or batch: `line` is the exact text received, `message` its parsed form. */
-  onMessage(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void;
+  /** One valid message: `line` is the exact text received, `message` its parsed form. */
+  onMessage(line: string, message: JsonRpcMessage): void;
+  /** A batch (JSON-RPC 2.0 §6): a non-empty array, its members as parsed (each may be invalid). */
+  onBatch(members: unknown[]): void;
+  /** The most bytes one line may have (default: no limit). A longer line is answered with an error and skipped. */
+  maxLineBytes?: number;
   /** stdin ended or closed. Called once. */
   onClose(): void;
 }
 
 const NEWLINE = 0x0a;
+/** How much of the start and the end of an oversized line is kept, to find its id. */
+const KEEP_BYTES = 512;
+const LARGE_LINE_CHARS = 64 * 1024;
+
+/** A line over the limit: not buffered, only its size counted and its ends kept. */
+interface Skipping {
+  bytes: number;
+  head: Buffer;
+  tail: Buffer;
+}
 
 export class StdioServer {
   private readonly input: Readable;
   private readonly output: Writable;
   /** Pieces of a line not yet terminated; joined once when its newline arrives. */
   private partial: Buffer[] = [];
+  private partialBytes = 0;
+  private skipping: Skipping | undefined;
+  private readonly maxLineBytes: number;
   private queue: string[] = [];
   private waitingForDrain = false;
   private closed = false;
@@ -29,6 +47,7 @@ export class StdioServer {
   constructor(private readonly opts: StdioServerOptions) {
     this.input = opts.input ?? process.stdin;
     this.output = opts.output ?? process.stdout;
+    this.maxLineBytes = opts.maxLineBytes ?? Infinity;
   }
 
   start(): void {
@@ -46,7 +65,14 @@ export class StdioServer {
       this.queue.push(line);
       return;
     }
-    if (!this.output.write(line + '\n')) this.waitForDrain();
+    if (!this.write(line)) this.waitForDrain();
+  }
+
+  /** One line out: a large one and its newline as two writes, so that it is not copied to add one. */
+  private write(line: string): boolean {
+    if (line.length < LARGE_LINE_CHARS) return this.output.write(line + '\n');
+    this.output.write(line);
+    return this.output.write('\n');
   }
 
   /** Stops reading. Lines already queued for output are still written. */
@@ -64,38 +90,87 @@ export class StdioServer {
     let start = 0;
     let nl: number;
     while ((nl = buf.indexOf(NEWLINE, start)) !== -1) {
-      let line = buf.subarray(start, nl);
-      if (this.partial.length > 0) {
-        this.partial.push(line);
-        line = Buffer.concat(this.partial);
-        this.partial = [];
-      }
+      const piece = buf.subarray(start, nl);
       start = nl + 1;
-      this.handleLine(line.toString('utf8'));
+      if (this.skipping || this.partialBytes + piece.length > this.maxLineBytes) {
+        this.skip(piece);
+        this.endSkipping();
+      } else {
+        let line = piece;
+        if (this.partial.length > 0) {
+          this.partial.push(piece);
+          line = Buffer.concat(this.partial);
+          this.partial = [];
+          this.partialBytes = 0;
+        }
+        this.handleLine(line.toString('utf8'));
+      }
       if (this.closed) return;
     }
-    if (start < buf.length) this.partial.push(buf.subarray(start));
+    if (start < buf.length) {
+      const rest = buf.subarray(start);
+      if (this.skipping || this.partialBytes + rest.length > this.maxLineBytes) {
+        this.skip(rest);
+      } else {
+        this.partial.push(rest);
+        this.partialBytes += rest.length;
+      }
+    }
   };
+
+  /** Counts (and forgets) a piece of a line over the limit, keeping its first and last bytes. */
+  private skip(piece: Buffer): void {
+    if (!this.skipping) {
+      const held = this.partial.length ? Buffer.concat(this.partial) : Buffer.alloc(0);
+      this.partial = [];
+      this.partialBytes = 0;
+      this.skipping = { bytes: held.length, head: Buffer.from(held.subarray(0, KEEP_BYTES)), tail: Buffer.alloc(0) };
+      this.skipping.tail = Buffer.from(held.subarray(Math.max(0, held.length - KEEP_BYTES)));
+    }
+    const s = this.skipping;
+    if (s.head.length < KEEP_BYTES) s.head = Buffer.concat([s.head, piece.subarray(0, KEEP_BYTES - s.head.length)]);
+    s.tail = piece.length >= KEEP_BYTES
+      ? Buffer.from(piece.subarray(piece.length - KEEP_BYTES))
+      : Buffer.concat([s.tail, piece]).subarray(-KEEP_BYTES);
+    s.bytes += piece.length;
+  }
+
+  /** The newline of a line over the limit came: answer it, and go on with the next line. */
+  private endSkipping(): void {
+    const s = this.skipping!;
+    this.skipping = undefined;
+    const id = idOfTruncated(s.head.toString('utf8'), s.tail.toString('utf8'));
+    this.opts.logger.warn(`the client sent a message of ${s.bytes} bytes, over the limit of ${this.maxLineBytes} bytes (--max-message-size); answered with an error and skipped it`);
+    this.send(errorLine(id, ErrorCode.InvalidRequest, messageTooLarge('the client', s.bytes, this.maxLineBytes), { reason: 'message_too_large', size: s.bytes, limit: this.maxLineBytes }));
+  }
 
   private handleLine(raw: string): void {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') return;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = parseMessage(line);
     } catch (err) {
       this.opts.logger.warn('the client sent a line that is not JSON; answered with a parse error');
       this.send(errorLine(null, ErrorCode.ParseError, `Parse error: ${(err as Error).message}`));
       return;
     }
-    const valid = Array.isArray(value) ? value.length > 0 && value.every(isJsonRpcMessage) : isJsonRpcMessage(value);
-    if (!valid) {
+    if (Array.isArray(value)) {
+      if (value.length === 0) {
+        this.opts.logger.warn('the client sent an empty batch; answered with an invalid-request error');
+        this.send(errorLine(null, ErrorCode.InvalidRequest, 'Invalid Request: an empty batch'));
+        return;
+      }
+      this.opts.onBatch(value);
+      return;
+    }
+    if (!isJsonRpcMessage(value)) {
       const id = (value as { id?: unknown } | null)?.id;
       this.opts.logger.warn('the client sent JSON that is not a JSON-RPC 2.0 message; answered with an invalid-request error');
       this.send(errorLine(isId(id) ? id : null, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message'));
       return;
     }
-    this.opts.onMessage(line, value as JsonRpcMessage | JsonRpcMessage[]);
+    this.opts.onMessage(line, value);
   }
 
   private waitForDrain(): void {
@@ -108,7 +183,7 @@ export class StdioServer {
     const queue = this.queue;
     this.queue = [];
     for (let i = 0; i < queue.length; i++) {
-      if (!this.output.write(queue[i] + '\n')) {
+      if (!this.write(queue[i]!)) {
         this.queue = queue.slice(i + 1).concat(this.queue);
         this.waitForDrain();
         return;

@@ -3,10 +3,11 @@
 // desktop app would, and the server is "remote". Talks to the parent over the fork IPC channel.
 import { startCloud, type CloudStats } from '../cloud/index.js';
 
-export type CloudRequest = { type: 'stats'; id: number } | { type: 'stop' };
+export type CloudRequest = { type: 'stats'; id: number } | { type: 'stop' } | { type: 'restart-mcp'; id: number };
 export type CloudMessage =
   | { type: 'ready'; mcpUrl: string; projectMcpUrl: string; modernMcpUrl: string; dualMcpUrl: string; issuer: string; user: { login: string; password: string } }
   | { type: 'stats'; id: number; stats: CloudStats }
+  | { type: 'restarted'; id: number }
   | { type: 'error'; message: string };
 
 const send = (m: CloudMessage) => process.send!(m);
@@ -22,6 +23,7 @@ try {
   };
   process.on('message', (m: CloudRequest) => {
     if (m.type === 'stats') send({ type: 'stats', id: m.id, stats: { ...cloud.stats } });
+    else if (m.type === 'restart-mcp') void cloud.restartMcpServer().then(() => send({ type: 'restarted', id: m.id }));
     else if (m.type === 'stop') void stop();
   });
   process.on('disconnect', () => void stop()); // the bench went away

@@ -14,6 +14,8 @@ export interface BenchCloud {
   user: { login: string; password: string };
   pid: number;
   stats(): Promise<CloudStats>;
+  /** Restarts the 2025-era MCP server process-internally (connections dropped, same port). */
+  restartMcp(): Promise<void>;
   /** The cloud's own stderr so far (shown when something fails). */
   stderr(): string;
   stop(): Promise<void>;
@@ -55,6 +57,14 @@ export async function startCloudProcess(): Promise<BenchCloud> {
       };
       child.on('message', on);
       request({ type: 'stats', id });
+    }),
+    restartMcp: () => new Promise((resolve) => {
+      const id = ++nextId;
+      const on = (m: CloudMessage) => {
+        if (m.type === 'restarted' && m.id === id) { child.off('message', on); resolve(); }
+      };
+      child.on('message', on);
+      request({ type: 'restart-mcp', id });
     }),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -64,6 +64,8 @@ export interface Cloud {
   verifyAccessToken(token: string): Promise<AccessTokenClaims>;
   stopAuthServer(): Promise<void>;
   startAuthServer(): Promise<void>;
+  /** Restarts the 2025-era MCP server (connections and sessions dropped, same port). */
+  restartMcpServer(): Promise<void>;
   /** Drops every 2025 session: the per-project layout's and the dual-era server's. */
   dropMcpSessions(): void;
   /** Headers of the last requests to the 2025-era server (not the v2 ones: see `v2McpRequests`). */
@@ -171,6 +173,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     },
     stopAuthServer: () => auth.stop(),
     startAuthServer: () => auth.start(),
+    restartMcpServer: () => mcp.restart(),
     dropMcpSessions: () => { mcp.dropSessions(); v2.dropSessions(); },
     lastMcpRequestHeaders: () => mcp.lastRequestHeaders(),
     modernMcpUrl: v2.url('modern'),

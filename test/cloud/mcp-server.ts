@@ -65,6 +65,12 @@ export class McpResourceServer {
     await close(this.server);
   }
 
+  /** Stops (dropping every connection and session) and listens again on the same port: a server restart. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await listen(this.server, this.port);
+  }
+
   private app(layouts: McpLayouts, stats: CloudStats, tamper: Tamper): express.Express {
     const app = express();
     const prm = (binding: ResourceBinding) => (_req: Request, res: Response) => {

@@ -98,3 +98,118 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
     }),
   };
 }
+
+/**
+ * A hostile (or just overloaded) MCP server: stateless Streamable HTTP on 127.0.0.1, no auth. Its
+ * tools are the behaviours: `echo` (SSE), `echo_json` (a JSON body), `huge` ({bytes}: one SSE event of
+ * that size), `huge_json` ({bytes}: a JSON body of that size), `stall` (starts an SSE answer, then
+ * nothing), `trickle` ({ms, every}: progress every `every` ms for `ms`, then the result), and
+ * `busy` ({status, retryAfter, times, key}: answers `status` with that Retry-After `times` times
+ * for `key`, then echoes).
+ */
+export interface HostileMcpServer {
+  url: string;
+  /** JSON-RPC methods (and tool names) of every POST, in order. */
+  calls: string[];
+  stop(): Promise<void>;
+}
+
+export async function startHostileMcpServer(): Promise<HostileMcpServer> {
+  const calls: string[] = [];
+  const busy = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST' }).end();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let m: any;
+      try {
+        m = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }));
+      }
+      const name = m.method === 'tools/call' ? m.params?.name : undefined;
+      calls.push(name ? `tools/call ${name}` : String(m.method ?? 'response'));
+      if (m.id === undefined) return void res.writeHead(202).end();
+      const sse = () => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const event = (message: unknown) => res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      const answer = (result: unknown) => { sse(); event({ jsonrpc: '2.0', id: m.id, result }); res.end(); };
+      const args = m.params?.arguments ?? {};
+      if (m.method === 'initialize') {
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+          jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params?.protocolVersion ?? '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'hostile', version: '1.0.0' } },
+        }));
+      }
+      if (m.method !== 'tools/call') return answer({});
+      const text = (value: string) => ({ content: [{ type: 'text', text: value }] });
+      switch (name) {
+        case 'echo':
+          return answer(text(args.text));
+        case 'echo_json':
+          return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: text(args.text) }));
+        case 'huge':
+        case 'huge_json': {
+          if (name === 'huge') {
+            sse();
+            res.write(`event: message\ndata: {"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":{"content":[{"type":"text","text":"`);
+          } else {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.write(`{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":{"content":[{"type":"text","text":"`);
+          }
+          const chunk = Buffer.alloc(64 * 1024, 0x78);
+          let sent = 0;
+          const pump = () => {
+            while (sent < args.bytes) {
+              sent += chunk.length;
+              if (!res.write(chunk)) return void res.once('drain', pump);
+            }
+            res.end(name === 'huge' ? '"}]}}\n\n' : '"}]}}');
+          };
+          res.on('close', () => (sent = Infinity));
+          return pump();
+        }
+        case 'stall':
+          sse();
+          res.write('id: 1\ndata:\n\n'); // a priming event, then nothing
+          return;
+        case 'trickle': {
+          sse();
+          let progress = 0;
+          const timer = setInterval(() => {
+            progress += args.every;
+            if (progress >= args.ms) {
+              clearInterval(timer);
+              timers.delete(timer);
+              event({ jsonrpc: '2.0', id: m.id, result: text('done') });
+              return void res.end();
+            }
+            event({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: m.params?._meta?.progressToken ?? 't', progress } });
+          }, args.every);
+          timers.add(timer);
+          return;
+        }
+        case 'busy': {
+          const seen = busy.get(args.key) ?? 0;
+          if (seen < args.times) {
+            busy.set(args.key, seen + 1);
+            return void res.writeHead(args.status, { 'content-type': 'text/plain', 'retry-after': String(args.retryAfter) }).end('slow down');
+          }
+          return answer(text(`after ${seen}`));
+        }
+        default:
+          return answer(text('?'));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    calls,
+    stop: () => new Promise<void>((resolve) => {
+      for (const t of timers) clearInterval(t);
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

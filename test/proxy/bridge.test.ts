@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ElicitRequestSchema, LoggingMessageNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ProxyLimits } from '../../src/proxy/limits.js';
 import { startFixture, type Fixture, type FixtureMode } from './fixture-server.js';
 import { INIT_PARAMS, newClient, startProxy, TestAuthorizer, textOf, type ProxyHarness } from './harness.js';
 
@@ -13,7 +14,7 @@ async function fixture(mode: FixtureMode, opts: { tokens?: string[]; adminTokens
   return f;
 }
 
-function proxy(url: string, authorizer = new TestAuthorizer(TOKEN), extra: { requestTimeoutMs?: number; headers?: Record<string, string> } = {}): ProxyHarness {
+function proxy(url: string, authorizer = new TestAuthorizer(TOKEN), extra: { limits?: Partial<ProxyLimits>; headers?: Record<string, string> } = {}): ProxyHarness {
   const p = startProxy({ url, authorizer, ...extra });
   proxies.push(p);
   return p;
@@ -230,13 +231,13 @@ describe('server unreachable', () => {
     expect(await p.waitFor((m) => m.id === 4)).toMatchObject({ result: { content: [{ text: 'back' }] } });
   });
 
-  it('a response that does not start within requestTimeoutMs becomes an error', async () => {
+  it('a response that does not start within the connect timeout becomes an error', async () => {
     const { createServer } = await import('node:http');
     const silent = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
     try {
-      const p = proxy(`http://127.0.0.1:${port}/mcp`, undefined, { requestTimeoutMs: 300 });
+      const p = proxy(`http://127.0.0.1:${port}/mcp`, undefined, { limits: { connectTimeoutMs: 300 } });
       p.write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INIT_PARAMS });
       expect((await p.waitFor((m) => m.id === 1)).error).toMatchObject({ code: -32000, data: { reason: 'timeout' } });
     } finally {

@@ -7,6 +7,7 @@ import type { Authorizer, BearerChallenge } from '../../src/authorization.js';
 import { AppError, Code } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { runProxy } from '../../src/proxy/bridge.js';
+import type { ProxyLimits } from '../../src/proxy/limits.js';
 import { createLogger } from '../../src/log.js';
 
 /**
@@ -78,7 +79,7 @@ export interface ProxyHarness {
   stop(): void;
 }
 
-export function startProxy(opts: { url: string; authorizer: Authorizer; requestTimeoutMs?: number; headers?: Record<string, string> }): ProxyHarness {
+export function startProxy(opts: { url: string; authorizer: Authorizer; limits?: Partial<ProxyLimits>; headers?: Record<string, string> }): ProxyHarness {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const controller = new AbortController();
@@ -111,7 +112,7 @@ export function startProxy(opts: { url: string; authorizer: Authorizer; requestT
     headers: opts.headers,
     authorizer: opts.authorizer,
     logger: createLogger({ debug: true, write: (line) => void logs.push(line) }),
-    requestTimeoutMs: opts.requestTimeoutMs,
+    limits: opts.limits,
     stdin,
     stdout,
     signal: controller.signal,

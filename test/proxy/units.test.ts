@@ -8,9 +8,9 @@ import { StdioServer } from '../../src/proxy/stdio.js';
 import { parseBearerChallenge } from '../../src/authorization.js';
 import { INIT_PARAMS, startProxy, TestAuthorizer } from './harness.js';
 
-function parseAll(chunks: string[]): { events: SseEvent[]; parser: SseParser } {
-  const events: SseEvent[] = [];
-  const parser = new SseParser((e) => events.push(e));
+function parseAll(chunks: string[]): { events: Array<{ type: string; data: string }>; parser: SseParser } {
+  const events: Array<{ type: string; data: string }> = [];
+  const parser = new SseParser((e: SseEvent) => events.push({ type: e.type, data: e.data.toString('utf8') }));
   for (const chunk of chunks) parser.push(chunk);
   return { events, parser };
 }
@@ -51,7 +51,7 @@ describe('StdioServer', () => {
     const input = new PassThrough();
     const lines: string[] = [];
     let closed = false;
-    const server = new StdioServer({ input, output: new PassThrough(), logger: silentLogger, onMessage: (line) => void lines.push(line), onClose: () => (closed = true) });
+    const server = new StdioServer({ input, output: new PassThrough(), logger: silentLogger, onMessage: (line) => void lines.push(line), onBatch: () => {}, onClose: () => (closed = true) });
     server.start();
     const text = '{"jsonrpc":"2.0","method":"a","params":{"t":"héllo"}}\r\n\n{"jsonrpc":"2.0","id":1,"result":{}}\n';
     const bytes = Buffer.from(text);
@@ -71,7 +71,7 @@ describe('StdioServer', () => {
         setTimeout(done, 1);
       },
     });
-    const server = new StdioServer({ input: new PassThrough(), output, logger: silentLogger, onMessage: () => {}, onClose: () => {} });
+    const server = new StdioServer({ input: new PassThrough(), output, logger: silentLogger, onMessage: () => {}, onBatch: () => {}, onClose: () => {} });
     server.start();
     for (let i = 0; i < 200; i++) server.send(JSON.stringify({ jsonrpc: '2.0', method: 'n', params: { i } }));
     await new Promise<void>((resolve) => {

@@ -265,6 +265,7 @@ export class LegacyToModern implements Pairing {
           headers: { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': 'subscriptions/listen' },
           stateless: true,
           signIn: false,
+          longLived: true,
           observe: (_line, m) => {
             if (m.method === 'notifications/subscriptions/acknowledged') acknowledged = true;
             else if (m.method?.startsWith('notifications/') && m.method.endsWith('list_changed')) this.ctx.toClient(notificationLine(m.method));

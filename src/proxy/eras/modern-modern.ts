@@ -71,6 +71,7 @@ export class ModernPassThrough implements Pairing {
       headers: modernHeaders(message, versionOf(message), this.paramHeaders),
       stateless: true,
       observe,
+      longLived: method === 'subscriptions/listen',
     });
     return held;
   }

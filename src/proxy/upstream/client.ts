@@ -9,11 +9,12 @@ import type { Authorizer } from '../../authorization.js';
 import { Code } from '../../errors.js';
 import { headerValue, RequestAbortedError, type HttpCall, type HttpClient, type HttpRequest, type HttpResponse } from '../../http/client.js';
 import type { Logger } from '../../log.js';
-import { asSingleLine, isId, notificationLine, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
+import { asSingleLine, isId, notificationLine, parseMessage, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
+import { DEFAULT_LIMITS, formatSeconds, type ProxyLimits } from '../limits.js';
 import { httpFailure, httpFailureOf, UpstreamError } from './errors.js';
 import { sendWithRetries } from './retry-policy.js';
 import { Session } from './session.js';
-import { discard, isEventStream, readEventStream, readText, runStandaloneStream, type StreamContext } from './streams.js';
+import { discard, isEventStream, readBody, readEventStream, readText, runStandaloneStream, type StreamContext } from './streams.js';
 
 export interface StreamableHttpClientOptions {
   url: string;
@@ -22,8 +23,8 @@ export interface StreamableHttpClientOptions {
   authorizer: Authorizer;
   logger: Logger;
   http: HttpClient;
-  /** Limit for a response to start; a streaming response may then run as long as it needs. */
-  requestTimeoutMs?: number;
+  /** Message size and time bounds (default: DEFAULT_LIMITS). */
+  limits?: Partial<ProxyLimits>;
   /** Each server→client message no exchange kept for itself, as one line of JSON (and parsed). */
   onMessage(line: string, message: JsonRpcMessage): void;
 }
@@ -52,9 +53,13 @@ export interface OutgoingMessage {
    * server requests on its stream); returns true to keep the message from onMessage.
    */
   observe?: (line: string, message: JsonRpcMessage) => boolean;
+  /**
+   * A stream that may rightly stay quiet for hours (`subscriptions/listen`): no idle bound and no
+   * --request-timeout.
+   */
+  longLived?: boolean;
 }
 
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DELETE_TIMEOUT_MS = 800;
 const INITIALIZED = notificationLine('notifications/initialized');
 /** Ids of the requests the proxy makes itself; never reported to the client. */
@@ -79,6 +84,12 @@ interface Exchange extends CallHolder {
   stateless?: boolean;
   signIn?: boolean;
   cancelled: boolean;
+  longLived?: boolean;
+  /** When --request-timeout ends this exchange (ms since the epoch). */
+  deadline?: number;
+  timedOut?: boolean;
+  /** Aborts a Retry-After wait. */
+  waiting?: AbortController;
 }
 
 export class StreamableHttpClient {
@@ -87,6 +98,7 @@ export class StreamableHttpClient {
   private readonly postHeaders: Record<string, string>;
   private readonly getHeaders: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly limits: ProxyLimits;
   private readonly session = new Session();
   private readonly pending = new Map<JsonRpcId, Exchange>();
   private readonly openCalls = new Set<HttpCall>();
@@ -100,7 +112,8 @@ export class StreamableHttpClient {
   constructor(private readonly opts: StreamableHttpClientOptions) {
     this.url = new URL(opts.url);
     this.host = this.url.host;
-    this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.timeoutMs = this.limits.connectTimeoutMs;
     this.postHeaders = { ...opts.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     this.getHeaders = { ...opts.headers, accept: 'text/event-stream' };
     this.streams = {
@@ -108,6 +121,8 @@ export class StreamableHttpClient {
       logger: opts.logger,
       deliver: (text) => this.deliver(text),
       sleep: (ms) => this.sleep(ms),
+      maxMessageBytes: this.limits.maxMessageBytes,
+      idleTimeoutMs: this.limits.idleTimeoutMs,
     };
   }
 
@@ -119,22 +134,42 @@ export class StreamableHttpClient {
     if (message.initializeParams !== undefined) return this.sendClientInitialize(message);
     await this.session.settled();
     const exchange = this.track(message.requestIds, false);
-    if (message.observe || message.headers || message.stateless || message.signIn === false) {
+    if (message.observe || message.headers || message.stateless || message.signIn === false || message.longLived) {
       exchange.observe = message.observe;
       exchange.headers = message.headers;
       exchange.stateless = message.stateless;
       exchange.signIn = message.signIn;
+      exchange.longLived = message.longLived;
       if (message.stateless) exchange.renewable = false;
     }
+    const timer = this.startDeadline(exchange);
     try {
       await this.exchange(message.body, exchange);
       if (message.initialized) this.openStandaloneStream();
     } catch (err) {
+      if (exchange.timedOut) throw this.failure(this.requestTimeout(), exchange);
       if (exchange.cancelled) return;
       throw this.failure(err, exchange);
     } finally {
+      clearTimeout(timer);
       this.untrack(exchange);
     }
+  }
+
+  /** --request-timeout: the most one request may take to be answered (retries and waits included). */
+  private startDeadline(exchange: Exchange): NodeJS.Timeout | undefined {
+    const ms = this.limits.requestTimeoutMs;
+    if (ms === undefined || exchange.longLived || exchange.remaining.size === 0) return undefined;
+    exchange.deadline = Date.now() + ms;
+    return setTimeout(() => {
+      exchange.timedOut = true;
+      exchange.waiting?.abort();
+      exchange.call?.abort();
+    }, ms);
+  }
+
+  private requestTimeout(): UpstreamError {
+    return new UpstreamError(Code.UPSTREAM_TIMEOUT, `The MCP server at ${this.host} did not answer within ${formatSeconds(this.limits.requestTimeoutMs!)} (--request-timeout); gave up on the request. Raise the bound with --request-timeout <seconds> in the appwrite-mcp arguments of your client's config.`);
   }
 
   /**
@@ -179,6 +214,7 @@ export class StreamableHttpClient {
     exchange.remaining.delete(id);
     if (exchange.remaining.size === 0) {
       exchange.cancelled = true;
+      exchange.waiting?.abort();
       exchange.call?.abort();
     }
   }
@@ -257,6 +293,8 @@ export class StreamableHttpClient {
       authorizer: this.opts.authorizer,
       closed: () => this.closed,
       signIn: exchange.signIn,
+      wait: (ms) => this.waitFor(exchange, ms),
+      budgetMs: () => (exchange.deadline === undefined ? Infinity : exchange.deadline - Date.now()),
       renewSession: exchange.renewable
         ? (expired) => this.session.recover(expired, () => {
           this.opts.logger.info(`the session with ${this.host} expired; starting a new one`);
@@ -292,12 +330,14 @@ export class StreamableHttpClient {
       this.route(asSingleLine(text), message, exchange);
       return;
     }
-    throw httpFailureOf(res.status, text, this.opts.url);
+    throw httpFailureOf(res.status, text, this.opts.url, headerValue(res.headers, 'retry-after'));
   }
 
   private async readResponse(res: HttpResponse, exchange: Exchange): Promise<void> {
     if (isEventStream(res)) {
-      const streams = exchange.observe ? { ...this.streams, deliver: (text: string) => this.deliver(text, exchange) } : this.streams;
+      const streams = exchange.observe || exchange.longLived
+        ? { ...this.streams, deliver: (text: Buffer) => this.deliver(text, exchange), idleTimeoutMs: exchange.longLived ? Infinity : this.limits.idleTimeoutMs }
+        : this.streams;
       const answered = await readEventStream(streams, res, {
         answered: () => exchange.remaining.size === 0,
         abandoned: () => this.closed || exchange.cancelled,
@@ -309,8 +349,8 @@ export class StreamableHttpClient {
     }
     const type = headerValue(res.headers, 'content-type') ?? '';
     if (res.status !== 202 && type.includes('json')) {
-      const text = (await readText(res.body)).trim();
-      if (text) this.deliver(text, exchange);
+      const body = await readBody(res.body, { limit: this.limits.maxMessageBytes, idleMs: exchange.longLived ? undefined : this.limits.idleTimeoutMs, host: this.host });
+      if (body.length) this.deliver(body, exchange);
     } else {
       discard(res);
     }
@@ -361,6 +401,7 @@ export class StreamableHttpClient {
         sendWithRetries({
           authorizer: this.opts.authorizer,
           closed: () => this.closed,
+          wait: (ms) => this.sleep(ms),
           send: async (token) => {
             const headers = this.session.headers(this.getHeaders, token, { sessionId });
             if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
@@ -393,11 +434,12 @@ export class StreamableHttpClient {
   // ── routing what comes back ──────────────────────────────────────────────────────────────
 
   /** One server message (or batch) in, one line per message out to the client. */
-  private deliver(text: string, exchange?: Exchange): void {
-    const line = asSingleLine(text);
+  private deliver(data: Buffer | string, exchange?: Exchange): void {
+    const line = asSingleLine(typeof data === 'string' ? data : data.toString('utf8')).trim();
+    if (!line) return;
     let message: unknown;
     try {
-      message = JSON.parse(line);
+      message = parseMessage(line);
     } catch {
       this.opts.logger.warn(`the MCP server at ${this.host} sent a message that is not JSON; dropped it`);
       return;
@@ -442,6 +484,19 @@ export class StreamableHttpClient {
     const failure = UpstreamError.from(err, this.host);
     failure.unanswered = [...exchange.remaining].filter((id) => typeof id !== 'string' || !id.startsWith(INTERNAL_ID_PREFIX));
     return failure;
+  }
+
+  /** A Retry-After wait for `exchange`: false when it was cancelled, timed out or the client closed. */
+  private async waitFor(exchange: Exchange, ms: number): Promise<boolean> {
+    exchange.waiting = new AbortController();
+    try {
+      await sleepFor(ms, undefined, { signal: AbortSignal.any([exchange.waiting.signal, this.closing.signal]) });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      exchange.waiting = undefined;
+    }
   }
 
   /** Waits `ms`; false when the client closed meanwhile. */

@@ -5,6 +5,8 @@ import { RequestAbortedError, ResponseTimeoutError, type HttpResponse } from '..
 import { tlsHint } from '../../net.js';
 import { loginCommand } from '../../target.js';
 import { ErrorCode as RpcCode, type JsonRpcId } from '../jsonrpc.js';
+import { formatSeconds } from '../limits.js';
+import { retryAfterMs } from './retry-policy.js';
 import { readText } from './streams.js';
 
 const AUTH_CODES: readonly ErrorCode[] = [Code.SIGN_IN_REQUIRED, Code.AS_UNREACHABLE, Code.TOKEN_REJECTED, Code.STEP_UP_FAILED, Code.UPSTREAM_FORBIDDEN, Code.LOCK_TIMEOUT];
@@ -15,12 +17,15 @@ export class UpstreamError extends AppError {
   readonly status?: number;
   /** The start of the response body of an HTTP error (what era detection reads). */
   readonly body?: string;
+  /** When the server said to try again (429/503 Retry-After), in seconds from when it said so. */
+  readonly retryAfter?: number;
 
-  constructor(code: ErrorCode, message: string, options: { status?: number; body?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { status?: number; body?: string; cause?: unknown; retryAfter?: number } = {}) {
     super(code, message, { cause: options.cause });
     this.name = 'UpstreamError';
     this.status = options.status;
     this.body = options.body;
+    this.retryAfter = options.retryAfter;
   }
 
   /** The JSON-RPC error code: -32001 when signing in is the problem, -32000 otherwise. */
@@ -29,8 +34,11 @@ export class UpstreamError extends AppError {
   }
 
   /** The JSON-RPC error `data`. */
-  get data(): { reason: ErrorCode; status?: number } {
-    return this.status === undefined ? { reason: this.code } : { reason: this.code, status: this.status };
+  get data(): { reason: ErrorCode; status?: number; retryAfter?: number } {
+    const data: { reason: ErrorCode; status?: number; retryAfter?: number } = { reason: this.code };
+    if (this.status !== undefined) data.status = this.status;
+    if (this.retryAfter !== undefined) data.retryAfter = this.retryAfter;
+    return data;
   }
 
   /** Normalises whatever a send failed with: auth, timeout, network or already an UpstreamError. */
@@ -49,14 +57,25 @@ export class UpstreamError extends AppError {
 
 /** The error for a non-2xx answer that no retry could fix, with the useful part of its body. */
 export async function httpFailure(res: HttpResponse, url: string): Promise<UpstreamError> {
-  return httpFailureOf(res.status, await readText(res.body, 16_384).catch(() => ''), url);
+  return httpFailureOf(res.status, await readText(res.body, 16_384).catch(() => ''), url, headerOf(res, 'retry-after'));
+}
+
+function headerOf(res: HttpResponse, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The same, for a body already read. */
-export function httpFailureOf(status: number, body: string, url: string): UpstreamError {
+export function httpFailureOf(status: number, body: string, url: string, retryAfter?: string): UpstreamError {
   const host = new URL(url).host;
   const detail = errorDetail(body);
   const suffix = detail ? `: ${detail}` : '';
+  if (status === 429 || status === 503) {
+    const ms = retryAfterMs(retryAfter);
+    const when = ms === undefined ? 'Try again shortly.' : `It asks to retry in ${formatSeconds(ms)}${ms >= 60_000 ? ` (at ${new Date(Date.now() + ms).toISOString()})` : ''}; try again then.`;
+    const what = status === 429 ? `is rate-limiting requests (HTTP 429)` : `is unavailable (HTTP 503)`;
+    return new UpstreamError(status === 429 ? Code.UPSTREAM_RATE_LIMITED : Code.UPSTREAM_UNAVAILABLE, `The MCP server at ${host} ${what}${suffix}. ${when}`, { status, body, retryAfter: ms === undefined ? undefined : Math.ceil(ms / 1000) });
+  }
   if (status >= 500) {
     return new UpstreamError(Code.UPSTREAM_SERVER_ERROR, `The MCP server at ${host} is unavailable (HTTP ${status})${suffix}. Try again shortly.`, { status, body });
   }

@@ -1,9 +1,15 @@
 // How a request recovers from the answers that a retry can fix: a 401 (a new token from the
-// authorizer), a 403 insufficient_scope (step-up), and a 404 on a session (a new session). Each
-// at most once per request, so a server that keeps refusing gets a clear error, not a loop.
+// authorizer), a 403 insufficient_scope (step-up), a 404 on a session (a new session), and a 429 or
+// 503 with a Retry-After the request can wait for (the server did not process the request: RFC 6585
+// §4, RFC 9110 §15.6.4). The first three at most once per request, Retry-After at most
+// MAX_RETRY_AFTER_RETRIES times, each wait at most MAX_RETRY_AFTER_MS and within the request's
+// --request-timeout; so a server that keeps refusing gets a clear error, not a loop.
 import { parseBearerChallenge, type Authorizer, type BearerChallenge } from '../../authorization.js';
 import { headerValue, RequestAbortedError, type HttpResponse } from '../../http/client.js';
 import { discard } from './streams.js';
+
+export const MAX_RETRY_AFTER_RETRIES = 2;
+export const MAX_RETRY_AFTER_MS = 10_000;
 
 export interface Attempt {
   res: HttpResponse;
@@ -20,6 +26,10 @@ export interface RetryOptions {
   /** False: a 401 or 403 is returned as is; the authorizer is not asked (it could start a browser sign-in). */
   signIn?: boolean;
   closed(): boolean;
+  /** Waits out a Retry-After; false when the request was given up meanwhile. Absent: no such retries. */
+  wait?(ms: number): Promise<boolean>;
+  /** What is left of the request's time (Infinity: no --request-timeout). */
+  budgetMs?(): number;
 }
 
 /** Sends until an answer no retry applies to, which is returned (2xx or not). */
@@ -28,6 +38,7 @@ export async function sendWithRetries(o: RetryOptions): Promise<HttpResponse> {
   let refreshed = o.signIn === false;
   let steppedUp = o.signIn === false;
   let renewed = !o.renewSession;
+  let waits = 0;
   for (;;) {
     if (o.closed()) throw new RequestAbortedError();
     const { res, sessionId } = await o.send(token);
@@ -52,10 +63,31 @@ export async function sendWithRetries(o: RetryOptions): Promise<HttpResponse> {
       await o.renewSession!(sessionId);
       continue;
     }
+    if ((res.status === 429 || res.status === 503) && o.wait && waits < MAX_RETRY_AFTER_RETRIES) {
+      const ms = retryAfterMs(headerValue(res.headers, 'retry-after'));
+      if (ms !== undefined && ms <= MAX_RETRY_AFTER_MS && ms < (o.budgetMs?.() ?? Infinity)) {
+        waits++;
+        discard(res);
+        if (!(await o.wait(ms))) throw new RequestAbortedError();
+        continue;
+      }
+    }
     return res;
   }
 }
 
 export function challengeOf(res: HttpResponse): BearerChallenge {
   return parseBearerChallenge(headerValue(res.headers, 'www-authenticate')) ?? {};
+}
+
+/**
+ * A Retry-After value (RFC 9110 §10.2.3) in ms from now: delay-seconds or an HTTP-date (a date in
+ * the past is 0). Undefined when absent or unreadable.
+ */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -1,72 +1,106 @@
-// Incremental text/event-stream parser (WHATWG HTML §9.2.6). Fed decoded text as it arrives; a
-// line is joined from its pieces once, so a multi-megabyte `data:` line costs O(n), not O(n²).
+// Incremental text/event-stream parser (WHATWG HTML §9.2.6), on bytes: fed the response's Buffers as
+// they arrive, it splits lines on CR/LF bytes (which never occur inside a UTF-8 multi-byte
+// sequence), keeps `data:` values as views of the chunks, and joins an event's data once, when it
+// is dispatched. A multi-megabyte `data:` line costs O(n) and one copy. An event larger than
+// `maxEventBytes` is not gathered: the parser stops and reports it (the caller drops the stream).
 
 export interface SseEvent {
   /** The `event:` field, or "message". */
   type: string;
-  /** The `data:` lines joined with "\n". */
-  data: string;
+  /** The `data:` lines joined with "\n", as UTF-8 bytes. */
+  data: Buffer;
 }
+
+const LF = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const NEWLINE = Buffer.from('\n');
 
 export class SseParser {
   /** The `id:` of the last event seen: what `Last-Event-ID` carries when resuming. */
   lastEventId: string | undefined;
   /** The server's `retry:` reconnection delay in ms. */
   retryMs: number | undefined;
+  /** Set once an event went over maxEventBytes: its size so far. Nothing more is parsed. */
+  oversized: number | undefined;
 
-  private partial: string[] = [];
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
   private endedWithCR = false;
-  private data: string[] = [];
+  private data: Buffer[] = [];
+  private dataBytes = 0;
   private type = '';
 
-  constructor(private readonly onEvent: (event: SseEvent) => void) {}
+  constructor(private readonly onEvent: (event: SseEvent) => void, private readonly maxEventBytes = Infinity) {}
 
-  push(text: string): void {
+  push(input: Buffer | string): void {
+    if (this.oversized !== undefined) return;
+    const chunk = typeof input === 'string' ? Buffer.from(input) : input;
     let start = 0;
-    if (this.endedWithCR && text.charCodeAt(0) === 0x0a) start = 1; // the LF of a CRLF split across chunks
+    if (this.endedWithCR && chunk[0] === LF) start = 1; // the LF of a CRLF split across chunks
     this.endedWithCR = false;
-    let lf = text.indexOf('\n', start);
-    let cr = text.indexOf('\r', start);
+    let lf = chunk.indexOf(LF, start);
+    let cr = chunk.indexOf(CR, start);
     while (lf !== -1 || cr !== -1) {
       const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
-      let line = text.slice(start, end);
+      let line = chunk.subarray(start, end);
       if (this.partial.length > 0) {
         this.partial.push(line);
-        line = this.partial.join('');
+        line = Buffer.concat(this.partial);
         this.partial = [];
+        this.partialBytes = 0;
       }
       start = end + 1;
       if (end === cr) {
-        if (end + 1 === text.length) this.endedWithCR = true;
-        else if (text.charCodeAt(end + 1) === 0x0a) start++;
+        if (end + 1 === chunk.length) this.endedWithCR = true;
+        else if (chunk[end + 1] === LF) start++;
       }
       this.processLine(line);
-      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
-      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
+      if (this.oversized !== undefined) return;
+      if (lf !== -1 && lf < start) lf = chunk.indexOf(LF, start);
+      if (cr !== -1 && cr < start) cr = chunk.indexOf(CR, start);
     }
-    if (start < text.length) this.partial.push(text.slice(start));
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.partial.push(rest);
+      this.partialBytes += rest.length;
+      if (this.dataBytes + this.partialBytes > this.maxEventBytes) this.overflow(this.dataBytes + this.partialBytes);
+    }
   }
 
-  private processLine(line: string): void {
-    if (line === '') return this.dispatch();
-    if (line.charCodeAt(0) === 0x3a) return; // ":" comment (keep-alive)
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 0x20) value = value.slice(1);
+  private overflow(bytes: number): void {
+    this.oversized = bytes;
+    this.partial = [];
+    this.data = [];
+  }
+
+  private processLine(line: Buffer): void {
+    if (line.length === 0) return this.dispatch();
+    if (line[0] === COLON) return; // a comment (keep-alive)
+    const colon = line.indexOf(COLON);
+    const field = (colon === -1 ? line : line.subarray(0, colon)).toString('latin1');
+    let value = colon === -1 ? line.subarray(line.length) : line.subarray(colon + 1);
+    if (value[0] === SPACE) value = value.subarray(1);
     switch (field) {
       case 'data':
+        this.dataBytes += value.length + (this.data.length ? 1 : 0);
+        if (this.dataBytes > this.maxEventBytes) return this.overflow(this.dataBytes);
         this.data.push(value);
         break;
       case 'event':
-        this.type = value;
+        this.type = value.toString('utf8');
         break;
-      case 'id':
-        if (!value.includes('\0')) this.lastEventId = value;
+      case 'id': {
+        const id = value.toString('utf8');
+        if (!id.includes('\0')) this.lastEventId = id;
         break;
-      case 'retry':
-        if (/^\d+$/.test(value)) this.retryMs = Number(value);
+      }
+      case 'retry': {
+        const retry = value.toString('latin1');
+        if (/^\d+$/.test(retry)) this.retryMs = Number(retry);
         break;
+      }
     }
   }
 
@@ -74,8 +108,9 @@ export class SseParser {
     const type = this.type || 'message';
     this.type = '';
     if (this.data.length === 0) return; // e.g. a priming event that only sets an id
-    const data = this.data.length === 1 ? this.data[0]! : this.data.join('\n');
+    const data = this.data.length === 1 ? this.data[0]! : Buffer.concat(this.data.flatMap((d, i) => (i ? [NEWLINE, d] : [d])));
     this.data = [];
+    this.dataBytes = 0;
     this.onEvent({ type, data });
   }
 }

@@ -2,11 +2,12 @@
 // Last-Event-ID when it drops before its answers came), and the standalone GET stream that
 // carries server-initiated messages for the life of a session.
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type { HttpResponse } from '../../http/client.js';
 import { headerValue } from '../../http/client.js';
-import { isAppError } from '../../errors.js';
+import { Code, isAppError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { formatSeconds, messageTooLarge } from '../limits.js';
+import { UpstreamError } from './errors.js';
 import { SseParser } from './sse.js';
 
 const DEFAULT_RETRY_MS = 1_000;
@@ -17,8 +18,12 @@ const MAX_STANDALONE_FAILURES = 5;
 export interface StreamContext {
   host: string;
   logger: Logger;
-  /** One server message (or batch) as JSON text. */
-  deliver(text: string): void;
+  /** One server message (or batch) as JSON text (UTF-8 bytes). */
+  deliver(text: Buffer): void;
+  /** The most bytes one message (an SSE event's data, a JSON body) may have. */
+  maxMessageBytes: number;
+  /** The most a started response may go without sending a byte (Infinity: no bound). */
+  idleTimeoutMs: number;
   /** Waits `ms`; false when the client closed meanwhile. */
   sleep(ms: number): Promise<boolean>;
 }
@@ -29,20 +34,60 @@ export function discard(res: HttpResponse): void {
   res.body.resume();
 }
 
-/** The whole body as text (the first `limit` bytes); rejects when the connection drops mid-body. */
-export function readText(body: Readable, limit = Infinity): Promise<string> {
+/**
+ * The whole body (rejects when the connection drops mid-body). Over `limit` bytes: with `truncate`,
+ * the first `limit` bytes (the rest is read and dropped); else the body is destroyed and the promise
+ * rejects with a message-too-large error. `idleMs`: a body that sends nothing for that long is
+ * destroyed and rejects with a timeout.
+ */
+export function readBody(body: Readable, o: { limit?: number; truncate?: boolean; idleMs?: number; host?: string } = {}): Promise<Buffer> {
+  const limit = o.limit ?? Infinity;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      clearTimeout(timer);
+      body.destroy();
+      reject(err);
+    };
+    const arm = () => {
+      if (o.idleMs === undefined || !Number.isFinite(o.idleMs)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(idleError(o.host ?? 'the server', o.idleMs!)), o.idleMs);
+    };
+    arm();
     body.on('data', (chunk: Buffer) => {
-      if (size < limit) chunks.push(chunk);
+      arm();
+      if (size + chunk.length > limit) {
+        if (!o.truncate) return fail(new UpstreamError(Code.MESSAGE_TOO_LARGE, messageTooLarge(`the MCP server at ${o.host}`, size + chunk.length, limit, true)));
+        if (size < limit) chunks.push(chunk.subarray(0, limit - size));
+      } else {
+        chunks.push(chunk);
+      }
       size += chunk.length;
     });
-    body.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    body.once('error', reject);
+    body.once('end', () => {
+      clearTimeout(timer);
+      failed = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    body.once('error', (err) => fail(err));
     // 'close' before 'end': the connection dropped mid-body; a truncated message must not be delivered
-    body.once('close', () => reject(new Error('the response was cut off')));
+    body.once('close', () => fail(new Error('the response was cut off')));
   });
+}
+
+/** The whole body as text (the first `limit` bytes); rejects when the connection drops mid-body. */
+export async function readText(body: Readable, limit = Infinity): Promise<string> {
+  return (await readBody(body, { limit, truncate: true })).toString('utf8');
+}
+
+export function idleError(host: string, idleMs: number): UpstreamError {
+  return new UpstreamError(Code.UPSTREAM_IDLE, `The MCP server at ${host} started answering, then sent nothing for ${formatSeconds(idleMs)}; gave up on the request. If its tools take longer than that without sending progress, raise the bound with --idle-timeout <seconds> in the appwrite-mcp arguments of your client's config.`);
 }
 
 export function isEventStream(res: HttpResponse): boolean {
@@ -70,7 +115,8 @@ export async function readEventStream(
   for (let attempt = 0; ; attempt++) {
     if (res) {
       const parser = parserFor(ctx, lastEventId);
-      await pump(ctx, res.body, parser, res === first ? undefined : answered);
+      const outcome = await pump(ctx, res.body, parser, res === first ? undefined : answered);
+      if (outcome !== 'ended' && !answered()) throw streamFailure(ctx, outcome, parser);
       lastEventId = parser.lastEventId;
       retryMs = parser.retryMs ?? retryMs;
     }
@@ -111,9 +157,22 @@ export async function runStandaloneStream(ctx: StreamContext, o: StandaloneStrea
       }
       failures = 0;
       const parser = parserFor(ctx, lastEventId);
-      await pump(ctx, res.body, parser);
+      const outcome = await pump(ctx, res.body, parser);
+      if (outcome === 'oversized') {
+        // Resuming would replay the same event: start afresh (what the server sent meanwhile is lost).
+        ctx.logger.warn(streamFailure(ctx, outcome, parser).message);
+        lastEventId = undefined;
+        if (++failures >= MAX_STANDALONE_FAILURES) return;
+        if (!(await ctx.sleep(retryDelay(retryMs) * 2 ** failures))) return;
+        continue;
+      }
+      // Idle: a stream of server notifications may rightly be quiet for hours; after the idle bound
+      // it is reopened (resumed with Last-Event-ID, so a server that keeps events loses none),
+      // which also finds a connection that died without a word.
+      if (outcome === 'idle') ctx.logger.debug(`the stream of server notifications from ${ctx.host} was idle for ${formatSeconds(ctx.idleTimeoutMs)}; reopening it`);
       lastEventId = parser.lastEventId;
       retryMs = parser.retryMs ?? retryMs;
+      if (outcome === 'idle') continue;
     } catch (err) {
       if (!o.current()) return;
       if (isAppError(err)) {
@@ -133,30 +192,53 @@ function parserFor(ctx: StreamContext, lastEventId: string | undefined): SsePars
   const parser = new SseParser((event) => {
     // An event with an empty data field carries no message: the priming event (an id, for resuming)
     // that MCP 2025-11-25 servers send first on each stream.
-    if (event.type === 'message' && event.data !== '') ctx.deliver(event.data);
-  });
+    if (event.type === 'message' && event.data.length !== 0) ctx.deliver(event.data);
+  }, ctx.maxMessageBytes);
   parser.lastEventId = lastEventId;
   return parser;
 }
 
-/** Feeds `body` to `parser` until it ends; with `until`, stops early once that holds. */
-function pump(ctx: StreamContext, body: Readable, parser: SseParser, until?: () => boolean): Promise<void> {
+type PumpOutcome = 'ended' | 'idle' | 'oversized';
+
+function streamFailure(ctx: StreamContext, outcome: 'idle' | 'oversized', parser: SseParser): UpstreamError {
+  if (outcome === 'idle') return idleError(ctx.host, ctx.idleTimeoutMs);
+  return new UpstreamError(Code.MESSAGE_TOO_LARGE, messageTooLarge(`the MCP server at ${ctx.host}`, parser.oversized!, ctx.maxMessageBytes, true));
+}
+
+/**
+ * Feeds `body` to `parser` until it ends; with `until`, stops early once that holds. Drops the
+ * stream (destroys it) when it is idle for ctx.idleTimeoutMs or an event goes over the size limit.
+ */
+function pump(ctx: StreamContext, body: Readable, parser: SseParser, until?: () => boolean): Promise<PumpOutcome> {
   return new Promise((resolve) => {
-    const decoder = new StringDecoder('utf8');
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const idle = Number.isFinite(ctx.idleTimeoutMs);
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => stop('idle'), ctx.idleTimeoutMs);
+    };
     const onData = (chunk: Buffer) => {
-      parser.push(decoder.write(chunk));
-      if (until?.()) {
-        body.destroy();
-        finish();
-      }
+      if (idle) arm();
+      parser.push(chunk);
+      if (parser.oversized !== undefined) stop('oversized');
+      else if (until?.()) stop('ended');
     };
-    const finish = () => {
+    const stop = (outcome: PumpOutcome) => {
+      body.destroy();
+      finish(outcome);
+    };
+    const finish = (outcome: PumpOutcome = 'ended') => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
       body.off('data', onData);
-      resolve();
+      resolve(outcome);
     };
+    if (idle) arm();
     body.on('data', onData);
-    body.once('end', finish);
-    body.once('close', finish);
+    body.once('end', () => finish());
+    body.once('close', () => finish());
     body.once('error', (err) => {
       ctx.logger.debug(`a stream from ${ctx.host} dropped: ${err.message}`);
       finish();
