@@ -17,6 +17,8 @@ const header = (value: string, previous: string[] = []) => {
   return [...previous, value];
 };
 
+const repeatable = (v: string, prev: string[] = []) => [...prev, v];
+
 const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (env APPWRITE_MCP_STORE; default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
 
 /** Every command's options, with what the user left out filled in from config.json (src/config.ts). */
@@ -38,6 +40,10 @@ async function options(command: Command): Promise<Record<string, any>> {
     scope: opts.scope ?? defaults.scope,
     clientId: opts.clientId ?? (env.APPWRITE_MCP_CLIENT_ID ? undefined : defaults.clientId),
     clientMetadataUrl: opts.clientMetadataUrl ?? (env.APPWRITE_MCP_CLIENT_METADATA_URL ? undefined : defaults.clientMetadataUrl),
+    quiet: opts.quiet || opts.silent,
+    ignoreTool: opts.ignoreTool ?? defaults.ignoreTools,
+    allowTool: opts.allowTool ?? defaults.allowTools,
+    readOnly: opts.readOnly ?? defaults.readOnly,
   };
 }
 
@@ -65,7 +71,8 @@ function addClientOptions(command: Command): Command {
     .option('--private-key-file <pem>', 'PKCS#8 PEM private key: authenticate the client with a signed JWT (private_key_jwt)')
     .option('--idp-token-endpoint <url>', 'enterprise-managed sign-in: exchange the ID token in APPWRITE_MCP_IDP_ID_TOKEN at this IdP token endpoint for an ID-JAG')
     .option('--idp-client-id <id>', 'enterprise-managed sign-in: the client id at the IdP (its secret, if any, in APPWRITE_MCP_IDP_CLIENT_SECRET)')
-    .option('--authorize-param <key=value>', 'an extra authorization request parameter, e.g. prompt=login (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--static-oauth-client-info <json>', 'a pre-registered client as mcp-remote takes it: {"client_id","client_secret"} as JSON or @file (${VAR} expanded); same as --client-id with its secret')
+    .option('--authorize-param <key=value>', 'an extra authorization request parameter, e.g. prompt=login (repeatable)', repeatable)
     .option('--resource <uri>', 'the RFC 8707 resource to ask a token for, instead of the one the server\'s metadata names')
     .option('--no-resource', 'ask without a resource, for authorization servers that reject the parameter (the token is then not bound to the server)')
     .option('--callback-port <port>', 'a fixed port for the sign-in callback (a pre-registered redirect URI must match exactly)')
@@ -87,6 +94,7 @@ const program = new Command('appwrite-mcp')
   .addOption(new Option('--profile <name>', 'keep this sign-in apart from others to the same server (env APPWRITE_MCP_PROFILE; also selects a section of config.json)'))
   .addOption(new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted; env APPWRITE_MCP_DEBUG)'))
   .addOption(new Option('--quiet', 'only warnings and errors on stderr, for clients that show it to the user (env APPWRITE_MCP_QUIET)'))
+  .addOption(new Option('--silent', 'the same as --quiet (mcp-remote\'s name)'))
   .addHelpText('after', `
 Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Codex, Claude Code):
   appwrite-mcp setup <client>     or by hand: { "command": "npx", "args": ["-y", "appwrite-mcp"] }
@@ -125,10 +133,23 @@ addClientOptions(program
   .addOption(new Option('--auth-timeout <seconds>', 'how long a request waits for a browser sign-in (initialize then gets a sign-in placeholder)').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
   .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions) or modern (2026-07-28: stateless)').choices(['auto', '2025', 'modern']).default('auto'))
+  .option('--ignore-tool <glob>', 'hide the tools whose names match (* is a wildcard; repeatable); calls to them are refused', repeatable)
+  .option('--allow-tool <glob>', 'show only the tools whose names match some --allow-tool (* is a wildcard; repeatable)', repeatable)
+  .option('--read-only', 'show only the tools the server annotates as read-only (readOnlyHint); refuse calls to any other')
   .addOption(storeOption())
+  .argument('[url]', 'the server URL, as mcp-remote takes it (same as --url)')
+  .argument('[callback-port]', 'a fixed port for the sign-in callback, as mcp-remote takes it (same as --callback-port)')
   .allowExcessArguments(true)
-  .action(async (_opts, command: Command) => {
-    if (command.args.length) {
+  .action(async (_url, _port, _opts, command: Command) => {
+    // mcp-remote's positional form, `<url> [callback port]`: anything else is a mistyped command.
+    const [first, second, ...more] = command.args;
+    const mcpRemoteForm = first !== undefined && /^https?:\/\//i.test(first) && (second === undefined || /^\d+$/.test(second)) && more.length === 0;
+    if (mcpRemoteForm) {
+      const given = command.optsWithGlobals().url as string | undefined;
+      if (given !== undefined && given !== first) throw new AppError(Code.USAGE, `two server URLs: --url ${given} and ${first}`);
+      command.setOptionValue('url', first);
+      if (second !== undefined) command.setOptionValue('callbackPort', second);
+    } else if (command.args.length) {
       // The proxy is the default command, so a mistyped command name lands here.
       const close = suggest(command.args[0]!);
       throw new AppError(Code.USAGE, `unknown command "${command.args[0]}"`, {

@@ -15,6 +15,9 @@ export interface ProxyOptions extends CommonOptions, AuthFlags {
   authTimeout: number;
   browser: boolean;
   protocol?: ProtocolChoice;
+  ignoreTool?: string[];
+  allowTool?: string[];
+  readOnly?: boolean;
 }
 
 export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
@@ -35,7 +38,9 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
   // What is learned about the server's protocol era is kept beside the sign-ins, per server and headers.
   const eraCache = new FileEraCache(signIns.dir, signInKey(target), logger);
-  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache });
+  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache,
+    tools: { ignore: opts.ignoreTool, allow: opts.allowTool, readOnly: opts.readOnly },
+  });
   // Refreshed tokens that could not be saved yet get a last try before the process goes.
   await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets

@@ -19,6 +19,7 @@ import { cancelledRequestOf, reportFailure, type ClientEra, type Pairing, type P
 import { isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
 import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer } from './placeholder.js';
 import { StdioServer } from './stdio.js';
+import { ToolFilter, type ToolFilterOptions } from './tool-filter.js';
 import { StreamableHttpClient } from './upstream/client.js';
 
 export interface ProxyOptions {
@@ -38,6 +39,8 @@ export interface ProxyOptions {
   protocol?: ProtocolChoice;
   /** What was learned about the server's era, kept across runs (default: this process only). */
   eraCache?: EraCache;
+  /** Which tools the client sees and may call (`--ignore-tool`, `--allow-tool`, `--read-only`); default all. */
+  tools?: ToolFilterOptions;
 }
 
 /** Runs until the client closes stdin or `signal` aborts; the session is ended (DELETE) before it resolves. */
@@ -103,6 +106,8 @@ class Bridge {
   private readonly closing = new AbortController();
   private readonly ctx: PairingContext;
   private readonly eras: Eras;
+  /** Only when a tool filter was asked for: without one, no message is looked into for it. */
+  private readonly tools: ToolFilter | undefined;
 
   constructor(
     private readonly opts: ProxyOptions,
@@ -111,11 +116,13 @@ class Bridge {
     eraCache: EraCache,
   ) {
     this.host = new URL(opts.url).host;
+    this.tools = ToolFilter.from(opts.tools ?? {});
     this.ctx = {
       upstream,
+      // Every pairing's results reach the client here, in the client's era: the one place to filter tools/list.
       toClient: (line) => {
         if (this.gate && answers(line, this.gate.id)) this.gate.release();
-        this.stdio.send(line);
+        this.stdio.send(this.tools?.listing ? this.tools.filter(line) : line);
       },
       logger: opts.logger,
       host: this.host,
@@ -126,6 +133,12 @@ class Bridge {
   }
 
   receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
+    // Checked once connected (held messages come back through here); the placeholder's own tool is never filtered.
+    if (this.tools && this.mode === 'ready') {
+      const allowed = this.refuseHiddenTools(line, message);
+      if (!allowed) return;
+      [line, message] = allowed;
+    }
     if (this.mode === 'opening') {
       this.held.push([line, message]);
       return;
@@ -158,6 +171,24 @@ class Bridge {
       this.pairing = new LegacyPassThrough(this.ctx);
       this.pairing.receive(line, message);
     }
+  }
+
+  /** Answers each `tools/call` for a hidden tool; what is left to forward, if anything. */
+  private refuseHiddenTools(line: string, message: JsonRpcMessage | JsonRpcMessage[]): [string, JsonRpcMessage | JsonRpcMessage[]] | undefined {
+    const tools = this.tools!;
+    if (!Array.isArray(message)) {
+      const refusal = tools.check(message);
+      if (refusal === undefined) return [line, message];
+      this.stdio.send(refusal);
+      return undefined;
+    }
+    const rest = message.filter((m) => {
+      const refusal = tools.check(m);
+      if (refusal !== undefined) this.stdio.send(refusal);
+      return refusal === undefined;
+    });
+    if (rest.length === message.length) return [line, message];
+    return rest.length ? [JSON.stringify(rest), rest] : undefined;
   }
 
   /** A server message that no request claimed. */
@@ -240,6 +271,7 @@ class Bridge {
     const text = `${reason} ${LIST_UPDATES_BY_ITSELF}`;
     this.placeholder = { server: new PlaceholderServer({ version: VERSION, message: text }), message: text, clientEra, listens: [] };
     this.mode = 'placeholder';
+    this.tools?.forget(message.id);
     this.answerAsPlaceholder(line, message);
     void this.switchWhenSignedIn(clientEra, message);
   }

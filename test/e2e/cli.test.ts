@@ -54,6 +54,28 @@ describe('command line', () => {
     expect(typo.stderr).toContain('Did you mean status?');
   });
 
+  it('takes mcp-remote\'s forms: `<url> [callback port]` positionally, --silent, --static-oauth-client-info', async () => {
+    // The positional URL is the server URL (a plain-http non-loopback one is refused, naming it) …
+    const url = await runCli(['http://mcp.example.com/mcp'], env());
+    expect(url.code).toBe(2);
+    expect(url.stderr).toContain('http://mcp.example.com/mcp');
+    // … and the number after it the callback port.
+    const port = await runCli(['https://mcp.example.com/mcp', '99999'], env());
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain('--callback-port "99999" is not a port number');
+    const twice = await runCli(['https://a.example/mcp', '--url', 'https://b.example/mcp'], env());
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('two server URLs');
+    const silent = await runCli(['--silent', 'status', '--url', 'https://x.example/mcp'], env());
+    expect(silent.code, silent.stderr).toBe(3);
+    const disagree = await runCli(['https://mcp.example.com/mcp', '--static-oauth-client-info', '{"client_id":"a","client_secret":"${NOT_SET_ANYWHERE_42}"}'], env());
+    expect(disagree.code).toBe(2);
+    expect(disagree.stderr).toContain('the environment variable NOT_SET_ANYWHERE_42 is not set');
+    const both = await runCli(['https://mcp.example.com/mcp', '--client-id', 'b', '--static-oauth-client-info', '{"client_id":"a"}'], env());
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('disagree');
+  });
+
   it('--help names every environment variable the CLI reads', async () => {
     const help = (await runCli(['--help'], env())).stdout;
     const read = new Set<string>();
