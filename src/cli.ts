@@ -19,6 +19,14 @@ const header = (value: string, previous: string[] = []) => {
 
 const repeatable = (v: string, prev: string[] = []) => [...prev, v];
 
+/** `--transport`: ours, and mcp-remote's names for the same choices. */
+const TRANSPORTS: Record<string, string> = { auto: 'auto', http: 'http', sse: 'sse', 'http-first': 'auto', 'http-only': 'http', 'sse-only': 'sse', 'sse-first': 'sse-first' };
+const transport = (value: string) => {
+  const choice = TRANSPORTS[value];
+  if (!choice) throw new InvalidArgumentError(`"${value}" is not a transport: use auto, http or sse (mcp-remote's http-first, http-only, sse-only and sse-first work too)`);
+  return choice;
+};
+
 const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (env APPWRITE_MCP_STORE; default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
 
 /** Every command's options, with what the user left out filled in from config.json (src/config.ts). */
@@ -44,6 +52,8 @@ async function options(command: Command): Promise<Record<string, any>> {
     ignoreTool: opts.ignoreTool ?? defaults.ignoreTools,
     allowTool: opts.allowTool ?? defaults.allowTools,
     readOnly: opts.readOnly ?? defaults.readOnly,
+    transport: opts.transport ?? defaults.transport ?? 'auto',
+    pingInterval: opts.pingInterval ?? defaults.pingInterval,
   };
 }
 
@@ -133,9 +143,11 @@ addClientOptions(program
   .addOption(new Option('--auth-timeout <seconds>', 'how long a request waits for a browser sign-in (initialize then gets a sign-in placeholder)').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
   .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions) or modern (2026-07-28: stateless)').choices(['auto', '2025', 'modern']).default('auto'))
+  .addOption(new Option('--transport <kind>', 'how to reach the server: auto (Streamable HTTP, falling back to the older HTTP+SSE transport of 2024-11-05 when the server refuses it; remembered), http (Streamable HTTP only) or sse (HTTP+SSE only) (default auto)').argParser(transport))
   .option('--ignore-tool <glob>', 'hide the tools whose names match (* is a wildcard; repeatable); calls to them are refused', repeatable)
   .option('--allow-tool <glob>', 'show only the tools whose names match some --allow-tool (* is a wildcard; repeatable)', repeatable)
   .option('--read-only', 'show only the tools the server annotates as read-only (readOnlyHint); refuse calls to any other')
+  .addOption(new Option('--ping-interval <seconds>', 'ping the server after this many idle seconds, to keep the connection alive and find a dead one early (default: off)').argParser(seconds))
   .addOption(storeOption())
   .argument('[url]', 'the server URL, as mcp-remote takes it (same as --url)')
   .argument('[callback-port]', 'a fixed port for the sign-in callback, as mcp-remote takes it (same as --callback-port)')

@@ -4,6 +4,7 @@ import { AppError, Code } from '../errors.js';
 import { runProxy } from '../proxy/bridge.js';
 import { FileEraCache } from '../proxy/eras/cache.js';
 import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
+import type { TransportChoice } from '../proxy/upstream/client.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
@@ -18,6 +19,8 @@ export interface ProxyOptions extends CommonOptions, AuthFlags {
   ignoreTool?: string[];
   allowTool?: string[];
   readOnly?: boolean;
+  transport?: TransportChoice;
+  pingInterval?: number;
 }
 
 export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
@@ -25,6 +28,9 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   const authTimeoutMs = opts.authTimeout * 1000;
   if (authTimeoutMs >= 60_000) {
     throw new AppError(Code.USAGE, `--auth-timeout ${opts.authTimeout} is too long: MCP clients give initialize 60 s at most`);
+  }
+  if ((opts.transport === 'sse' || opts.transport === 'sse-first') && opts.protocol === 'modern') {
+    throw new AppError(Code.USAGE, `--transport ${opts.transport} and --protocol modern do not go together: the HTTP+SSE transport (2024-11-05) predates MCP 2026-07-28`);
   }
   const plan = signInPlan(opts, process.env);
   const { logger, http, ctx, signIns } = createCommandContext(opts);
@@ -40,6 +46,8 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   const eraCache = new FileEraCache(signIns.dir, signInKey(target), logger);
   await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache,
     tools: { ignore: opts.ignoreTool, allow: opts.allowTool, readOnly: opts.readOnly },
+    transport: opts.transport ?? 'auto',
+    pingIntervalMs: opts.pingInterval === undefined ? undefined : opts.pingInterval * 1000,
   });
   // Refreshed tokens that could not be saved yet get a last try before the process goes.
   await authorizer.close?.();

@@ -13,14 +13,15 @@ import { modernResultMembers } from './eras/about.js';
 import { MemoryEraCache, type EraCache } from './eras/cache.js';
 import { isSignInPending } from './eras/detect.js';
 import { LegacyPassThrough } from './eras/legacy-legacy.js';
-import { isModernMessage, META } from './eras/modern.js';
+import { isModernMessage, META, MODERN_VERSION } from './eras/modern.js';
 import { Eras, type ProtocolChoice } from './eras/negotiate.js';
 import { cancelledRequestOf, reportFailure, type ClientEra, type Pairing, type PairingContext } from './eras/pairing.js';
 import { isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
 import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer } from './placeholder.js';
 import { StdioServer } from './stdio.js';
+import { Pinger } from './pinger.js';
 import { ToolFilter, type ToolFilterOptions } from './tool-filter.js';
-import { StreamableHttpClient } from './upstream/client.js';
+import { StreamableHttpClient, type TransportChoice } from './upstream/client.js';
 
 export interface ProxyOptions {
   url: string;
@@ -39,6 +40,10 @@ export interface ProxyOptions {
   protocol?: ProtocolChoice;
   /** What was learned about the server's era, kept across runs (default: this process only). */
   eraCache?: EraCache;
+  /** Streamable HTTP, the HTTP+SSE transport of 2024-11-05, or either (`auto`, the default; the verdict is kept in eraCache). */
+  transport?: TransportChoice;
+  /** Ping the server after this long without traffic (ms); default never. */
+  pingIntervalMs?: number;
   /** Which tools the client sees and may call (`--ignore-tool`, `--allow-tool`, `--read-only`); default all. */
   tools?: ToolFilterOptions;
 }
@@ -68,6 +73,11 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
     requestTimeoutMs: opts.requestTimeoutMs,
     http: opts.http,
     onMessage: (line, message) => bridge.fromServer(line, message),
+    transport: opts.transport,
+    transportMemory: {
+      load: async () => (await eraCache.load())?.transport,
+      save: (transport) => eraCache.save({ transport }),
+    },
   });
   const bridge = new Bridge(opts, stdio, upstream, eraCache);
 
@@ -108,6 +118,8 @@ class Bridge {
   private readonly eras: Eras;
   /** Only when a tool filter was asked for: without one, no message is looked into for it. */
   private readonly tools: ToolFilter | undefined;
+  private readonly pinger: Pinger | undefined;
+  private readonly upstream: StreamableHttpClient;
 
   constructor(
     private readonly opts: ProxyOptions,
@@ -117,10 +129,21 @@ class Bridge {
   ) {
     this.host = new URL(opts.url).host;
     this.tools = ToolFilter.from(opts.tools ?? {});
+    this.upstream = upstream;
+    if (opts.pingIntervalMs) {
+      this.pinger = new Pinger({
+        intervalMs: opts.pingIntervalMs,
+        logger: opts.logger,
+        host: this.host,
+        ping: (signal) => this.ping(signal),
+        reconnect: () => upstream.reconnect(),
+      });
+    }
     this.ctx = {
       upstream,
       // Every pairing's results reach the client here, in the client's era: the one place to filter tools/list.
       toClient: (line) => {
+        this.pinger?.touch();
         if (this.gate && answers(line, this.gate.id)) this.gate.release();
         this.stdio.send(this.tools?.listing ? this.tools.filter(line) : line);
       },
@@ -133,6 +156,7 @@ class Bridge {
   }
 
   receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
+    this.pinger?.touch();
     // Checked once connected (held messages come back through here); the placeholder's own tool is never filtered.
     if (this.tools && this.mode === 'ready') {
       const allowed = this.refuseHiddenTools(line, message);
@@ -191,13 +215,36 @@ class Bridge {
     return rest.length ? [JSON.stringify(rest), rest] : undefined;
   }
 
+  /**
+   * The proxy's own ping, in the server's era: within the 2025 session (once there is one), or as a
+   * stateless 2026-07-28 request with the proxy's own envelope. Never waits for a sign-in.
+   */
+  private ping(signal: AbortSignal): Promise<unknown> | undefined {
+    const pairing = this.pairing;
+    if (!pairing || this.mode !== 'ready') return undefined;
+    if (pairing.serverEra === '2025') {
+      if (!this.upstream.sessionInfo.protocolVersion) return undefined;
+      return this.upstream.call('ping', undefined, { signIn: false, signal });
+    }
+    const meta = { [META.protocolVersion]: MODERN_VERSION, [META.clientInfo]: this.ctx.ownInfo, [META.clientCapabilities]: {} };
+    return this.upstream.call('ping', undefined, {
+      build: (id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'ping', params: { _meta: meta } }),
+      headers: { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': 'ping' },
+      stateless: true,
+      signIn: false,
+      signal,
+    });
+  }
+
   /** A server message that no request claimed. */
   fromServer(line: string, message: JsonRpcMessage): void {
+    this.pinger?.touch();
     if (this.pairing) this.pairing.fromServer(line, message);
     else this.ctx.toClient(line);
   }
 
   close(): void {
+    this.pinger?.stop();
     this.closing.abort();
     this.pairing?.close();
   }

@@ -26,6 +26,7 @@ process.stdout.write([
   `MCP server (project):  ${cloud.projectMcpUrl('demo-project')}`,
   `authorization server:  ${cloud.issuer}`,
   `project issuer:        ${cloud.projectIssuer('demo-project')}`,
+  `MCP server (HTTP+SSE only, 2024-11-05): ${cloud.legacySseUrl}  (issuer ${cloud.legacySseIssuer})`,
   `MCP server (2026-07-28 only, SDK v2): ${cloud.modernMcpUrl}  (issuer ${cloud.modernIssuer})`,
   `MCP server (both eras, SDK v2):       ${cloud.dualMcpUrl}  (issuer ${cloud.dualIssuer})`,
   `sign in as:            ${cloud.user.login} / ${cloud.user.password}`,

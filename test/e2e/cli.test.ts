@@ -54,7 +54,7 @@ describe('command line', () => {
     expect(typo.stderr).toContain('Did you mean status?');
   });
 
-  it('takes mcp-remote\'s forms: `<url> [callback port]` positionally, --silent, --static-oauth-client-info', async () => {
+  it('takes mcp-remote\'s forms: `<url> [callback port]` positionally, --silent, --static-oauth-client-info, --transport names', async () => {
     // The positional URL is the server URL (a plain-http non-loopback one is refused, naming it) …
     const url = await runCli(['http://mcp.example.com/mcp'], env());
     expect(url.code).toBe(2);
@@ -74,6 +74,9 @@ describe('command line', () => {
     const both = await runCli(['https://mcp.example.com/mcp', '--client-id', 'b', '--static-oauth-client-info', '{"client_id":"a"}'], env());
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('disagree');
+    const transport = await runCli(['https://mcp.example.com/mcp', '--transport', 'websocket'], env());
+    expect(transport.code).toBe(2);
+    expect(transport.stderr).toContain('mcp-remote\'s http-first, http-only, sse-only and sse-first work too');
   });
 
   it('--help names every environment variable the CLI reads', async () => {
