@@ -91,7 +91,7 @@ describe('the HTTP+SSE transport (2024-11-05)', () => {
     const from = first.received.length;
     expect(textOf(await first.client.callTool({ name: 'slow', arguments: { steps: 3, delayMs: 10 } }, undefined, { onprogress: () => {} }))).toBe('done after 3 steps');
     // Counted on the wire: the 1.32 client may run onprogress after the result it came before.
-    const progress = first.received.slice(from).filter((m) => 'method' in m && m.method === 'notifications/progress').map((m) => (m as { params: { progress: number } }).params.progress);
+    const progress = first.received.slice(from).filter((m) => 'method' in m && m.method === 'notifications/progress').map((m) => (m as unknown as { params: { progress: number } }).params.progress);
     expect(progress).toEqual([1, 2, 3]);
     expect(first.stderr()).toContain('speaks the older HTTP+SSE transport (2024-11-05): using that');
     await first.close();
