@@ -3,6 +3,7 @@
 // (the SDK's SSEServerTransport behind the same bearer auth and protected-resource metadata as the
 // others), its stateful 2025 server and its 2026-07-28-only server.
 import { existsSync, readFileSync } from 'node:fs';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type 
 import { NO_KEYCHAIN_ENV, tempConfigDir } from '../helpers/cli.js';
 import { connectV2 } from '../helpers/era-clients.js';
 import { connectProxy, textOf, type ProxyClient } from '../helpers/proxy-client.js';
+import { readStored } from '../helpers/stored.js';
 
 let cloud: Cloud;
 let browser: Browser;
@@ -151,7 +153,73 @@ describe('the HTTP+SSE transport (2024-11-05)', () => {
   });
 });
 
+/** A TCP relay to `target` that can go dead (connections accepted, nothing passed) and come back. */
+async function startRelay(target: URL): Promise<{ origin: string; freeze(): void; thaw(): void; close(): Promise<void> }> {
+  let frozen = false;
+  const pairs = new Set<[Socket, Socket | undefined]>();
+  const server = createTcpServer((client) => {
+    client.on('error', () => {});
+    if (frozen) {
+      pairs.add([client, undefined]);
+      return;
+    }
+    const upstream = connect(Number(target.port), target.hostname);
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+    pairs.add([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    freeze() {
+      frozen = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe();
+        upstream?.unpipe();
+        client.pause();
+        upstream?.pause();
+      }
+    },
+    thaw() {
+      frozen = false;
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream?.destroy();
+      }
+      pairs.clear();
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream?.destroy();
+      }
+      server.close(() => resolve());
+    }),
+  };
+}
+
 describe('--ping-interval', () => {
+  it('a ping the network swallows: logged, the connection rebuilt, and requests work again once the network is back', async () => {
+    const url = cloud.projectMcpUrl('demo-project');
+    const c = await signedIn(url);
+    const token = (await readStored(c.dir, url))!.accessToken!;
+    const relay = await startRelay(new URL(url));
+    cleanups.push(() => relay.close());
+    const p = await proxy({ ...c, env: { ...c.env, APPWRITE_MCP_TOKEN: token } }, ['--url', `${relay.origin}/demo-project/mcp`, '--ping-interval', '0.5']);
+    await p.client.listTools();
+    relay.freeze();
+    const deadline = Date.now() + 10_000;
+    while (!/ping: \S+ did not answer within 2 s; reconnecting/.test(p.stderr()) && Date.now() < deadline) await sleep(50);
+    expect(p.stderr()).toMatch(/ping: \S+ did not answer within 2 s; reconnecting/);
+    relay.thaw();
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'back' } }))).toBe('back');
+    expect(p.stderr()).not.toContain(token);
+    await p.close();
+  });
+
   it('pings a 2025 session while idle, and the client never sees the answers', async () => {
     const url = cloud.projectMcpUrl('demo-project');
     const c = await signedIn(url);
