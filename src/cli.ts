@@ -27,6 +27,12 @@ const transport = (value: string) => {
   return choice;
 };
 
+const protocol = (value: string) => {
+  if (value === 'legacy') return '2025';
+  if (value === 'auto' || value === '2025' || value === 'modern') return value;
+  throw new InvalidArgumentError(`"${value}" is not a protocol era: use auto, 2025 or modern`);
+};
+
 const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (env APPWRITE_MCP_STORE; default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
 
 /** Every command's options, with what the user left out filled in from config.json (src/config.ts). */
@@ -127,8 +133,15 @@ Environment:
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY  outbound proxy
   NODE_EXTRA_CA_CERTS             extra trusted CAs (corporate TLS inspection)
 
-Defaults for --url, --scope, --store, --client-id and --client-metadata-url can live in config.json
-in the config directory (see the README), with a section per profile.
+Defaults for --url, --scope, --store, --client-id and --client-metadata-url, and the proxy's
+--ignore-tool, --allow-tool, --read-only, --transport and --ping-interval (ignoreTools, allowTools,
+readOnly, transport, pingInterval) can live in config.json in the config directory (see the README),
+with a section per profile.
+
+Coming from mcp-remote: \`appwrite-mcp <url> [callback-port]\` takes the same positional arguments,
+and --header, --header-file, --ignore-tool, --transport (http-first, http-only, sse-first, sse-only),
+--protocol legacy, --silent, --static-oauth-client-info and the auth flags work as there (see the
+README's table for every flag).
 
 Protocol eras: the proxy serves MCP 2025 clients (initialize, sessions) and 2026-07-28 clients
 (stateless) alike and translates when the server speaks the other era; it finds out which once per
@@ -142,7 +155,7 @@ addClientOptions(program
   .description('run the stdio MCP server that forwards to the hosted server (the default command)')
   .addOption(new Option('--auth-timeout <seconds>', 'how long a request waits for a browser sign-in (initialize then gets a sign-in placeholder)').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
-  .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions) or modern (2026-07-28: stateless)').choices(['auto', '2025', 'modern']).default('auto'))
+  .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions; mcp-remote\'s "legacy") or modern (2026-07-28: stateless)').argParser(protocol).default('auto'))
   .addOption(new Option('--transport <kind>', 'how to reach the server: auto (Streamable HTTP, falling back to the older HTTP+SSE transport of 2024-11-05 when the server refuses it; remembered), http (Streamable HTTP only) or sse (HTTP+SSE only) (default auto)').argParser(transport))
   .option('--ignore-tool <glob>', 'hide the tools whose names match (* is a wildcard; repeatable); calls to them are refused', repeatable)
   .option('--allow-tool <glob>', 'show only the tools whose names match some --allow-tool (* is a wildcard; repeatable)', repeatable)

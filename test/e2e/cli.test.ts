@@ -74,6 +74,12 @@ describe('command line', () => {
     const both = await runCli(['https://mcp.example.com/mcp', '--client-id', 'b', '--static-oauth-client-info', '{"client_id":"a"}'], env());
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('disagree');
+    const protocol = await runCli(['https://mcp.example.com/mcp', '--protocol', 'legacy', '--transport', 'sse-only', '--auth-timeout', '90'], env());
+    expect(protocol.code).toBe(2);
+    expect(protocol.stderr).toContain('MCP clients give initialize 60 s at most'); // both names taken; the timeout is what is refused
+    const clash = await runCli(['https://mcp.example.com/mcp', '--transport', 'sse', '--protocol', 'modern'], env());
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('the HTTP+SSE transport (2024-11-05) predates MCP 2026-07-28');
     const transport = await runCli(['https://mcp.example.com/mcp', '--transport', 'websocket'], env());
     expect(transport.code).toBe(2);
     expect(transport.stderr).toContain('mcp-remote\'s http-first, http-only, sse-only and sse-first work too');
