@@ -118,7 +118,8 @@ export class StreamableHttpClient {
   private readonly session = new Session();
   private readonly pending = new Map<JsonRpcId, Exchange>();
   private readonly openCalls = new Set<HttpCall>();
-  private standaloneSession: string | undefined;
+  /** The GET stream's session; a new object per stream, so that a replaced stream's loop ends. */
+  private standaloneSession: { id: string } | undefined;
   private readonly standalone: CallHolder = {};
   private internalIds = 0;
   private closed = false;
@@ -134,6 +135,8 @@ export class StreamableHttpClient {
   private readonly sseHolder: CallHolder = {};
   private readonly sseWaiting = new Set<Exchange>();
   private sseRenewing: Promise<unknown> | undefined;
+  /** The stream the fallback's GET opened, not used by a session yet: the initialize takes it. */
+  private sseUnused = false;
 
   constructor(private readonly opts: StreamableHttpClientOptions) {
     this.url = new URL(opts.url);
@@ -231,6 +234,7 @@ export class StreamableHttpClient {
     for (const call of this.openCalls) call.abort();
     this.openCalls.clear();
     this.sse?.close();
+    for (const exchange of [...this.sseWaiting]) exchange.abandon?.(new RequestAbortedError());
     if (this.session.id) await this.deleteSession(this.session.id);
   }
 
@@ -318,7 +322,7 @@ export class StreamableHttpClient {
       if (exchange.stateless && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403) return this.readErrorAnswer(res, exchange);
       const failure = await httpFailure(res, this.opts.url);
       if (exchange.initialize && this.fallback && SSE_FALLBACK_STATUSES.has(res.status) && !refusedForProtocolVersion(failure.body)) {
-        if (await this.switchToSse(failure)) return this.exchangeSse(body, exchange);
+        if (await this.switchToSse(failure, exchange.signIn)) return this.exchangeSse(body, exchange);
       }
       throw failure;
     }
@@ -423,9 +427,9 @@ export class StreamableHttpClient {
   }
 
   /** `auto`: the initialize POST was refused; a GET shows whether the server speaks HTTP+SSE. */
-  private async switchToSse(failure: UpstreamError): Promise<boolean> {
+  private async switchToSse(failure: UpstreamError, signIn: boolean | undefined): Promise<boolean> {
     try {
-      await this.openSse();
+      await this.openSse(signIn);
     } catch (err) {
       if (err instanceof UpstreamError && err.code === Code.UPSTREAM_HTTP_ERROR && err.status !== undefined) {
         this.opts.logger.debug(`${this.host}: no HTTP+SSE transport either (${err.message})`);
@@ -435,6 +439,7 @@ export class StreamableHttpClient {
     }
     this.opts.logger.info(`${this.host} refused Streamable HTTP (HTTP ${failure.status}) and speaks the older HTTP+SSE transport (2024-11-05): using that`);
     this.mode = 'sse';
+    this.sseUnused = true;
     return true;
   }
 
@@ -470,8 +475,12 @@ export class StreamableHttpClient {
       // 2026-07-28 requests (a probe) have no place on this transport: an answer the era detection reads as "2025".
       throw new UpstreamError(Code.UPSTREAM_HTTP_ERROR, `The MCP server at ${this.host} speaks the HTTP+SSE transport (2024-11-05), which has no stateless requests.`, { status: 405 });
     }
-    if (exchange.initialize) {
+    if (exchange.initialize && this.sseUnused && this.sse?.alive) {
+      this.sseUnused = false;
+      this.settleMode('sse');
+    } else if (exchange.initialize) {
       this.session.reset();
+      this.sseUnused = false;
       try {
         await this.openSse(exchange.signIn);
       } catch (err) {
@@ -580,10 +589,11 @@ export class StreamableHttpClient {
 
   private openStandaloneStream(): void {
     const sessionId = this.session.id;
-    if (!sessionId || this.closed || this.standaloneSession === sessionId) return;
-    this.standaloneSession = sessionId;
+    if (!sessionId || this.closed || this.standaloneSession?.id === sessionId) return;
+    const mark = { id: sessionId };
+    this.standaloneSession = mark;
     void runStandaloneStream(this.streams, {
-      current: () => !this.closed && this.standaloneSession === sessionId,
+      current: () => !this.closed && this.standaloneSession === mark,
       open: (lastEventId) =>
         sendWithRetries({
           authorizer: this.opts.authorizer,
