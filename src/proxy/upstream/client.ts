@@ -445,8 +445,7 @@ export class StreamableHttpClient {
 
   /** Opens the event stream (a new session); the old one, if any, is closed first. */
   private async openSse(signIn?: boolean): Promise<LegacySseConnection> {
-    this.sse?.close();
-    this.sse = undefined;
+    this.closeSse('a new session replaced it');
     const res = await sendWithRetries({
       authorizer: this.opts.authorizer,
       closed: () => this.closed,
@@ -539,12 +538,19 @@ export class StreamableHttpClient {
     return this.sseRenewing;
   }
 
-  private sseDropped(connection: LegacySseConnection, reason: string): void {
-    if (this.sse !== connection) return;
+  /** Closes the stream, if any; what waited for answers on it gets an error (they will not come). */
+  private closeSse(reason: string): void {
+    const connection = this.sse;
     this.sse = undefined;
+    connection?.close();
     const waiting = [...this.sseWaiting];
     this.sseWaiting.clear();
     for (const exchange of waiting) exchange.abandon?.(new UpstreamError(Code.STREAM_CLOSED, `The event stream from ${this.host} ended before the answer came (${reason}).`));
+  }
+
+  private sseDropped(connection: LegacySseConnection, reason: string): void {
+    if (this.sse !== connection) return;
+    this.closeSse(reason);
     if (this.closed || this.session.initializeParams === undefined) return;
     this.opts.logger.info(`the event stream from ${this.host} ended (${reason}); reconnecting`);
     void this.reconnectSse();
@@ -572,8 +578,7 @@ export class StreamableHttpClient {
   async reconnect(): Promise<void> {
     if (this.closed) return;
     if (this.mode === 'sse') {
-      this.sse?.close();
-      this.sse = undefined;
+      this.closeSse('a ping found the connection dead');
       if (this.session.initializeParams !== undefined) await this.renewSse();
       return;
     }
