@@ -119,6 +119,14 @@ describe('command line', () => {
       expect(work.stderr).toMatch(/login --url https:\/\/b\.example\/mcp --profile work/);
       const flag = await runCli(['token', '--url', 'https://c.example/mcp'], { ...e, APPWRITE_MCP_PROFILE: 'work' });
       expect(flag.stderr).toContain('not signed in to https://c.example/mcp');
+      writeFileSync(join(dir.dir, 'config.json'), JSON.stringify({ url: 'https://a.example/mcp', ignoreTools: ['admin_*'], allowTools: ['*'], readOnly: true, transport: 'sse', pingInterval: 30 }));
+      const proxyKeys = await runCli(['token'], e);
+      expect(proxyKeys.code).toBe(3);
+      expect(proxyKeys.stderr).not.toContain('ignoring unknown setting');
+      writeFileSync(join(dir.dir, 'config.json'), JSON.stringify({ transport: 'websocket' }));
+      const wrong = await runCli(['status'], e);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toContain('"transport" has the wrong type');
       writeFileSync(join(dir.dir, 'config.json'), '{ "url": ');
       const broken = await runCli(['status'], e);
       expect(broken.code).toBe(2);

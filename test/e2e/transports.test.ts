@@ -2,7 +2,7 @@
 // real MCP client (SDK 1.32 Client over stdio), against the local cloud: its HTTP+SSE-only server
 // (the SDK's SSEServerTransport behind the same bearer auth and protected-resource metadata as the
 // others), its stateful 2025 server and its 2026-07-28-only server.
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -107,9 +107,7 @@ describe('the HTTP+SSE transport (2024-11-05)', () => {
 
   it('--transport sse goes straight to the event stream; --transport http fails with a clear error', async () => {
     const c = config();
-    const { cpSync } = await import('node:fs');
     cpSync(legacy.dir, c.dir, { recursive: true });
-    const { rmSync } = await import('node:fs');
     rmSync(join(c.dir, 'eras.json'), { force: true });
     const sse = await proxy(c, ['--url', cloud.legacySseUrl, '--transport', 'sse']);
     expect(textOf(await sse.client.callTool({ name: 'echo', arguments: { text: 'sse only' } }))).toBe('sse only');
@@ -120,6 +118,9 @@ describe('the HTTP+SSE transport (2024-11-05)', () => {
     const started = Date.now();
     await expect(proxy(c, ['--url', cloud.legacySseUrl, '--transport', 'http'])).rejects.toThrow(/answered HTTP 405: Method not allowed: this server speaks the HTTP\+SSE transport/);
     expect(Date.now() - started).toBeLessThan(20_000);
+    // The same choice from config.json.
+    writeFileSync(join(c.dir, 'config.json'), JSON.stringify({ transport: 'http' }));
+    await expect(proxy(c, ['--url', cloud.legacySseUrl])).rejects.toThrow(/answered HTTP 405/);
   });
 
   it('the stream ends (the server forgot the session): the proxy reconnects with a new session, and calls go on', async () => {
