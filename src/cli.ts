@@ -59,7 +59,8 @@ async function options(command: Command): Promise<Record<string, any>> {
     allowTool: opts.allowTool ?? defaults.allowTools,
     readOnly: opts.readOnly ?? defaults.readOnly,
     transport: opts.transport ?? defaults.transport ?? 'auto',
-    pingInterval: opts.pingInterval ?? defaults.pingInterval,
+    pingInterval: opts.pingInterval ?? (opts.keepAlive ? 30 : defaults.pingInterval),
+    callbackHost: opts.callbackHost ?? opts.host,
   };
 }
 
@@ -93,7 +94,8 @@ function addClientOptions(command: Command): Command {
     .option('--no-resource', 'ask without a resource, for authorization servers that reject the parameter (the token is then not bound to the server)')
     .option('--callback-port <port>', 'a fixed port for the sign-in callback (a pre-registered redirect URI must match exactly)')
     .addOption(new Option('--callback-host <host>', 'the sign-in callback\'s host').choices(['127.0.0.1', 'localhost', '[::1]', '::1']))
-    .option('--callback-path <path>', 'the sign-in callback\'s path (default /callback)');
+    .option('--callback-path <path>', 'the sign-in callback\'s path (default /callback)')
+    .addOption(new Option('--host <host>', 'mcp-remote\'s name for --callback-host').hideHelp());
 }
 
 const program = new Command('appwrite-mcp')
@@ -140,8 +142,8 @@ with a section per profile.
 
 Coming from mcp-remote: \`appwrite-mcp <url> [callback-port]\` takes the same positional arguments,
 and --header, --header-file, --ignore-tool, --transport (http-first, http-only, sse-first, sse-only),
---protocol legacy, --silent, --static-oauth-client-info and the auth flags work as there (see the
-README's table for every flag).
+--protocol legacy, --silent, --keep-alive, --host, --static-oauth-client-info and the auth flags
+work as there (see the README's table for every flag).
 
 Protocol eras: the proxy serves MCP 2025 clients (initialize, sessions) and 2026-07-28 clients
 (stateless) alike and translates when the server speaks the other era; it finds out which once per
@@ -160,6 +162,9 @@ addClientOptions(program
   .option('--ignore-tool <glob>', 'hide the tools whose names match (* is a wildcard; repeatable); calls to them are refused', repeatable)
   .option('--allow-tool <glob>', 'show only the tools whose names match some --allow-tool (* is a wildcard; repeatable)', repeatable)
   .option('--read-only', 'show only the tools the server annotates as read-only (readOnlyHint); refuse calls to any other')
+  .addOption(new Option('--keep-alive', 'mcp-remote\'s keep-alive: the same as --ping-interval 30'))
+  .addOption(new Option('--enable-proxy', 'mcp-remote\'s flag; HTTPS_PROXY, HTTP_PROXY and NO_PROXY are always honoured').hideHelp())
+  .addOption(new Option('--disable-cookies', 'mcp-remote\'s flag; appwrite-mcp never keeps or sends cookies').hideHelp())
   .addOption(new Option('--ping-interval <seconds>', 'ping the server after this many idle seconds, to keep the connection alive and find a dead one early (default: off)').argParser(seconds))
   .addOption(storeOption())
   .argument('[url]', 'the server URL, as mcp-remote takes it (same as --url)')

@@ -77,6 +77,12 @@ describe('command line', () => {
     const protocol = await runCli(['https://mcp.example.com/mcp', '--protocol', 'legacy', '--transport', 'sse-only', '--auth-timeout', '90'], env());
     expect(protocol.code).toBe(2);
     expect(protocol.stderr).toContain('MCP clients give initialize 60 s at most'); // both names taken; the timeout is what is refused
+    const host = await runCli(['https://mcp.example.com/mcp', '--host', 'example.com'], env());
+    expect(host.code).toBe(2);
+    expect(host.stderr).toContain('"example.com" is not a loopback host');
+    const noOps = await runCli(['https://mcp.example.com/mcp', '--enable-proxy', '--disable-cookies', '--keep-alive', '--auth-timeout', '90'], env());
+    expect(noOps.code).toBe(2);
+    expect(noOps.stderr).toContain('MCP clients give initialize 60 s at most');
     const clash = await runCli(['https://mcp.example.com/mcp', '--transport', 'sse', '--protocol', 'modern'], env());
     expect(clash.code).toBe(2);
     expect(clash.stderr).toContain('the HTTP+SSE transport (2024-11-05) predates MCP 2026-07-28');
