@@ -23,6 +23,22 @@ const header = (value: string, previous: string[] = []) => {
   return [...previous, value];
 };
 
+const repeatable = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `--transport`: ours, and mcp-remote's names for the same choices. */
+const TRANSPORTS: Record<string, string> = { auto: 'auto', http: 'http', sse: 'sse', 'http-first': 'auto', 'http-only': 'http', 'sse-only': 'sse', 'sse-first': 'sse-first' };
+const transport = (value: string) => {
+  const choice = TRANSPORTS[value];
+  if (!choice) throw new InvalidArgumentError(`"${value}" is not a transport: use auto, http or sse (mcp-remote's http-first, http-only, sse-only and sse-first work too)`);
+  return choice;
+};
+
+const protocol = (value: string) => {
+  if (value === 'legacy') return '2025';
+  if (value === 'auto' || value === '2025' || value === 'modern') return value;
+  throw new InvalidArgumentError(`"${value}" is not a protocol era: use auto, 2025 or modern`);
+};
+
 const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (env APPWRITE_MCP_STORE; default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
 
 /** Every command's options, with what the user left out filled in from config.json (src/config.ts). */
@@ -44,6 +60,13 @@ async function options(command: Command): Promise<Record<string, any>> {
     scope: opts.scope ?? defaults.scope,
     clientId: opts.clientId ?? (env.APPWRITE_MCP_CLIENT_ID ? undefined : defaults.clientId),
     clientMetadataUrl: opts.clientMetadataUrl ?? (env.APPWRITE_MCP_CLIENT_METADATA_URL ? undefined : defaults.clientMetadataUrl),
+    quiet: opts.quiet || opts.silent,
+    ignoreTool: opts.ignoreTool ?? defaults.ignoreTools,
+    allowTool: opts.allowTool ?? defaults.allowTools,
+    readOnly: opts.readOnly ?? defaults.readOnly,
+    transport: opts.transport ?? defaults.transport ?? 'auto',
+    pingInterval: opts.pingInterval ?? (opts.keepAlive ? 30 : defaults.pingInterval),
+    callbackHost: opts.callbackHost ?? opts.host,
   };
 }
 
@@ -71,12 +94,14 @@ function addClientOptions(command: Command): Command {
     .option('--private-key-file <pem>', 'PKCS#8 PEM private key: authenticate the client with a signed JWT (private_key_jwt)')
     .option('--idp-token-endpoint <url>', 'enterprise-managed sign-in: exchange the ID token in APPWRITE_MCP_IDP_ID_TOKEN at this IdP token endpoint for an ID-JAG')
     .option('--idp-client-id <id>', 'enterprise-managed sign-in: the client id at the IdP (its secret, if any, in APPWRITE_MCP_IDP_CLIENT_SECRET)')
-    .option('--authorize-param <key=value>', 'an extra authorization request parameter, e.g. prompt=login (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--static-oauth-client-info <json>', 'a pre-registered client as mcp-remote takes it: {"client_id","client_secret"} as JSON or @file (${VAR} expanded); same as --client-id with its secret')
+    .option('--authorize-param <key=value>', 'an extra authorization request parameter, e.g. prompt=login (repeatable)', repeatable)
     .option('--resource <uri>', 'the RFC 8707 resource to ask a token for, instead of the one the server\'s metadata names')
     .option('--no-resource', 'ask without a resource, for authorization servers that reject the parameter (the token is then not bound to the server)')
     .option('--callback-port <port>', 'a fixed port for the sign-in callback (a pre-registered redirect URI must match exactly)')
     .addOption(new Option('--callback-host <host>', 'the sign-in callback\'s host').choices(['127.0.0.1', 'localhost', '[::1]', '::1']))
-    .option('--callback-path <path>', 'the sign-in callback\'s path (default /callback)');
+    .option('--callback-path <path>', 'the sign-in callback\'s path (default /callback)')
+    .addOption(new Option('--host <host>', 'mcp-remote\'s name for --callback-host').hideHelp());
 }
 
 const program = new Command('appwrite-mcp')
@@ -93,6 +118,7 @@ const program = new Command('appwrite-mcp')
   .addOption(new Option('--profile <name>', 'keep this sign-in apart from others to the same server (env APPWRITE_MCP_PROFILE; also selects a section of config.json)'))
   .addOption(new Option('--debug', 'verbose diagnostics on stderr (tokens are always redacted; env APPWRITE_MCP_DEBUG)'))
   .addOption(new Option('--quiet', 'only warnings and errors on stderr, for clients that show it to the user (env APPWRITE_MCP_QUIET)'))
+  .addOption(new Option('--silent', 'the same as --quiet (mcp-remote\'s name)'))
   .addHelpText('after', `
 Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Codex, Claude Code):
   appwrite-mcp setup <client>     or by hand: { "command": "npx", "args": ["-y", "appwrite-mcp"] }
@@ -115,8 +141,15 @@ Environment:
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY  outbound proxy
   NODE_EXTRA_CA_CERTS             extra trusted CAs (corporate TLS inspection)
 
-Defaults for --url, --scope, --store, --client-id and --client-metadata-url can live in config.json
-in the config directory (see the README), with a section per profile.
+Defaults for --url, --scope, --store, --client-id and --client-metadata-url, and the proxy's
+--ignore-tool, --allow-tool, --read-only, --transport and --ping-interval (ignoreTools, allowTools,
+readOnly, transport, pingInterval) can live in config.json in the config directory (see the README),
+with a section per profile.
+
+Coming from mcp-remote: \`appwrite-mcp <url> [callback-port]\` takes the same positional arguments,
+and --header, --header-file, --ignore-tool, --transport (http-first, http-only, sse-first, sse-only),
+--protocol legacy, --silent, --keep-alive, --host, --static-oauth-client-info and the auth flags
+work as there (see the README's table for every flag).
 
 Protocol eras: the proxy serves MCP 2025 clients (initialize, sessions) and 2026-07-28 clients
 (stateless) alike and translates when the server speaks the other era; it finds out which once per
@@ -139,11 +172,29 @@ addClientOptions(program
   .addOption(new Option('--connect-timeout <seconds>', 'how long the server may take to start answering an HTTP request (connect + response headers)').argParser(seconds).default(30))
   .addOption(new Option('--request-timeout <seconds>', 'the most one request may take to be answered, retries included (default: no bound beyond --idle-timeout)').argParser(seconds))
   .addOption(new Option('--idle-timeout <seconds>', 'how long an answer that has started may go without the server sending anything (progress, keep-alive) before it is given up').argParser(seconds).default(300))
-  .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions) or modern (2026-07-28: stateless)').choices(['auto', '2025', 'modern']).default('auto'))
+  .addOption(new Option('--protocol <era>', 'the MCP protocol era the server speaks: auto (detect it once and remember it), 2025 (2025-11-25 and earlier: initialize and sessions; mcp-remote\'s "legacy") or modern (2026-07-28: stateless)').argParser(protocol).default('auto'))
+  .addOption(new Option('--transport <kind>', 'how to reach the server: auto (Streamable HTTP, falling back to the older HTTP+SSE transport of 2024-11-05 when the server refuses it; remembered), http (Streamable HTTP only) or sse (HTTP+SSE only) (default auto)').argParser(transport))
+  .option('--ignore-tool <glob>', 'hide the tools whose names match (* is a wildcard; repeatable); calls to them are refused', repeatable)
+  .option('--allow-tool <glob>', 'show only the tools whose names match some --allow-tool (* is a wildcard; repeatable)', repeatable)
+  .option('--read-only', 'show only the tools the server annotates as read-only (readOnlyHint); refuse calls to any other')
+  .addOption(new Option('--keep-alive', 'mcp-remote\'s keep-alive: the same as --ping-interval 30'))
+  .addOption(new Option('--enable-proxy', 'mcp-remote\'s flag; HTTPS_PROXY, HTTP_PROXY and NO_PROXY are always honoured').hideHelp())
+  .addOption(new Option('--disable-cookies', 'mcp-remote\'s flag; appwrite-mcp never keeps or sends cookies').hideHelp())
+  .addOption(new Option('--ping-interval <seconds>', 'ping the server after this many idle seconds, to keep the connection alive and find a dead one early (default: off)').argParser(seconds))
   .addOption(storeOption())
+  .argument('[url]', 'the server URL, as mcp-remote takes it (same as --url)')
+  .argument('[callback-port]', 'a fixed port for the sign-in callback, as mcp-remote takes it (same as --callback-port)')
   .allowExcessArguments(true)
-  .action(async (_opts, command: Command) => {
-    if (command.args.length) {
+  .action(async (_url, _port, _opts, command: Command) => {
+    // mcp-remote's positional form, `<url> [callback port]`: anything else is a mistyped command.
+    const [first, second, ...more] = command.args;
+    const mcpRemoteForm = first !== undefined && /^https?:\/\//i.test(first) && (second === undefined || /^\d+$/.test(second)) && more.length === 0;
+    if (mcpRemoteForm) {
+      const given = command.optsWithGlobals().url as string | undefined;
+      if (given !== undefined && given !== first) throw new AppError(Code.USAGE, `two server URLs: --url ${given} and ${first}`);
+      command.setOptionValue('url', first);
+      if (second !== undefined) command.setOptionValue('callbackPort', second);
+    } else if (command.args.length) {
       // The proxy is the default command, so a mistyped command name lands here.
       const close = suggest(command.args[0]!);
       throw new AppError(Code.USAGE, `unknown command "${command.args[0]}"`, {

@@ -13,6 +13,13 @@ export interface Defaults {
   store?: 'keychain' | 'file';
   clientId?: string;
   clientMetadataUrl?: string;
+  /** Proxy: tool globs to hide (`--ignore-tool`), to show only (`--allow-tool`), read-only tools only. */
+  ignoreTools?: string[];
+  allowTools?: string[];
+  readOnly?: boolean;
+  /** Proxy: `--transport` and `--ping-interval` (seconds). */
+  transport?: 'auto' | 'http' | 'sse';
+  pingInterval?: number;
 }
 
 const KEYS: Record<keyof Defaults, (v: unknown) => boolean> = {
@@ -21,6 +28,11 @@ const KEYS: Record<keyof Defaults, (v: unknown) => boolean> = {
   store: (v) => v === 'keychain' || v === 'file',
   clientId: (v) => typeof v === 'string',
   clientMetadataUrl: (v) => typeof v === 'string',
+  ignoreTools: (v) => Array.isArray(v) && v.every((g) => typeof g === 'string'),
+  allowTools: (v) => Array.isArray(v) && v.every((g) => typeof g === 'string'),
+  readOnly: (v) => typeof v === 'boolean',
+  transport: (v) => v === 'auto' || v === 'http' || v === 'sse',
+  pingInterval: (v) => typeof v === 'number' && Number.isFinite(v) && v > 0,
 };
 
 export const CONFIG_FILE_NAME = 'config.json';

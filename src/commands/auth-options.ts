@@ -3,6 +3,7 @@
 // which grant (the browser, `login --device-code`, --client-credentials, or enterprise-managed
 // --idp-token-endpoint).
 // Secrets come from the environment or stdin, never from argv (other users can read it in `ps`).
+import { readFileSync } from 'node:fs';
 import type { BearerChallenge } from '../authorization.js';
 import type { CallbackAddress } from '../auth/callback-server.js';
 import type { SignInResult, SignInStep } from '../auth/sign-in.js';
@@ -30,6 +31,8 @@ export interface AuthFlags {
   idpClientId?: string;
   /** `login --device-code`: the device authorization grant (RFC 8628) instead of the browser redirect. */
   deviceCode?: boolean;
+  /** mcp-remote's `--static-oauth-client-info`: `{"client_id", "client_secret"?}` as JSON or `@file`, `${VAR}` expanded. */
+  staticOauthClientInfo?: string;
 }
 
 /** What the user says about the authorization request itself, whatever the grant. */
@@ -82,8 +85,12 @@ function requestTweaks(flags: AuthFlags): RequestTweaks {
 
 export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecretFromStdin?: string): SignInPlan {
   const tweaks = requestTweaks(flags);
-  const clientId = flags.clientId ?? (env.APPWRITE_MCP_CLIENT_ID || undefined);
-  const clientSecret = clientSecretFromStdin ?? (env.APPWRITE_MCP_CLIENT_SECRET || undefined);
+  const info = flags.staticOauthClientInfo === undefined ? undefined : staticClientInfo(flags.staticOauthClientInfo, env);
+  if (info && flags.clientId !== undefined && flags.clientId !== info.clientId) {
+    throw new AppError(Code.USAGE, `--client-id "${flags.clientId}" and --static-oauth-client-info (client_id "${info.clientId}") disagree`);
+  }
+  const clientId = flags.clientId ?? info?.clientId ?? (env.APPWRITE_MCP_CLIENT_ID || undefined);
+  const clientSecret = clientSecretFromStdin ?? info?.clientSecret ?? (env.APPWRITE_MCP_CLIENT_SECRET || undefined);
   registerSecret(clientSecret);
   const metadataUrl = flags.clientMetadataUrl ?? (env.APPWRITE_MCP_CLIENT_METADATA_URL || undefined);
   const clientMetadataUrl = metadataUrl === undefined ? undefined : parseSecureUrl(metadataUrl, '--client-metadata-url').href;
@@ -126,6 +133,37 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
     throw new AppError(Code.USAGE, '--private-key-file is for --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
   return { ...tweaks, unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, clientMetadataUrl };
+}
+
+/**
+ * `--static-oauth-client-info` as mcp-remote takes it: JSON, or `@path` to a JSON file, with
+ * `${VAR}` replaced from the environment; `client_id` required, `client_secret` optional. The same
+ * client as `--client-id` with APPWRITE_MCP_CLIENT_SECRET; a secret should come from `@file` or
+ * `${VAR}`, not be written on the command line (other users can read it in `ps`).
+ */
+function staticClientInfo(value: string, env: NodeJS.ProcessEnv): { clientId: string; clientSecret?: string } {
+  let text = value;
+  if (value.startsWith('@')) {
+    try {
+      text = readFileSync(value.slice(1), 'utf8');
+    } catch (err) {
+      throw new AppError(Code.USAGE, `cannot read --static-oauth-client-info ${value}: ${(err as Error).message}`);
+    }
+  }
+  const expanded = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
+    const v = env[variable];
+    if (v === undefined) throw new AppError(Code.USAGE, `--static-oauth-client-info: the environment variable ${variable} is not set`);
+    return JSON.stringify(v).slice(1, -1);
+  });
+  let parsed: { client_id?: unknown; client_secret?: unknown };
+  try {
+    parsed = JSON.parse(expanded) as typeof parsed;
+  } catch (err) {
+    throw new AppError(Code.USAGE, `--static-oauth-client-info is not valid JSON (${(err as Error).message})`, { hint: 'Give {"client_id": "…", "client_secret": "${MY_SECRET}"} or @path/to/client.json.' });
+  }
+  if (typeof parsed?.client_id !== 'string' || !parsed.client_id) throw new AppError(Code.USAGE, '--static-oauth-client-info needs a "client_id" string');
+  if (parsed.client_secret !== undefined && typeof parsed.client_secret !== 'string') throw new AppError(Code.USAGE, '--static-oauth-client-info: "client_secret" must be a string');
+  return { clientId: parsed.client_id, ...(parsed.client_secret ? { clientSecret: parsed.client_secret } : {}) };
 }
 
 export interface SignInRun {

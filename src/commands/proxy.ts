@@ -5,6 +5,7 @@ import { runProxy } from '../proxy/bridge.js';
 import { FileEraCache } from '../proxy/eras/cache.js';
 import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
 import type { ProxyLimits } from '../proxy/limits.js';
+import type { TransportChoice } from '../proxy/upstream/client.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
@@ -20,6 +21,11 @@ export interface ProxyOptions extends CommonOptions, AuthFlags {
   connectTimeout: number;
   requestTimeout?: number;
   idleTimeout: number;
+  ignoreTool?: string[];
+  allowTool?: string[];
+  readOnly?: boolean;
+  transport?: TransportChoice;
+  pingInterval?: number;
 }
 
 export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
@@ -27,6 +33,9 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   const authTimeoutMs = opts.authTimeout * 1000;
   if (authTimeoutMs >= 60_000) {
     throw new AppError(Code.USAGE, `--auth-timeout ${opts.authTimeout} is too long: MCP clients give initialize 60 s at most`);
+  }
+  if ((opts.transport === 'sse' || opts.transport === 'sse-first') && opts.protocol === 'modern') {
+    throw new AppError(Code.USAGE, `--transport ${opts.transport} and --protocol modern do not go together: the HTTP+SSE transport (2024-11-05) predates MCP 2026-07-28`);
   }
   const plan = signInPlan(opts, process.env);
   const { logger, http, ctx, signIns } = createCommandContext(opts);
@@ -46,7 +55,11 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
     requestTimeoutMs: opts.requestTimeout === undefined ? undefined : opts.requestTimeout * 1000,
     idleTimeoutMs: opts.idleTimeout * 1000,
   };
-  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache, limits });
+  await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache, limits,
+    tools: { ignore: opts.ignoreTool, allow: opts.allowTool, readOnly: opts.readOnly },
+    transport: opts.transport ?? 'auto',
+    pingIntervalMs: opts.pingInterval === undefined ? undefined : opts.pingInterval * 1000,
+  });
   // Refreshed tokens that could not be saved yet get a last try before the process goes.
   await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets

@@ -117,6 +117,13 @@ export class HttpClient {
     return response;
   }) as typeof fetch;
 
+  /** Destroys the idle pooled sockets (after a request found the network dead: they are likely dead too). */
+  dropIdleConnections(): void {
+    for (const agent of Object.values(this.agents)) {
+      for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+    }
+  }
+
   /** Drops pooled connections. */
   close(): void {
     this.agents['http:'].destroy();

@@ -13,7 +13,7 @@ import { modernResultMembers } from './eras/about.js';
 import { MemoryEraCache, type EraCache } from './eras/cache.js';
 import { isSignInPending } from './eras/detect.js';
 import { LegacyPassThrough } from './eras/legacy-legacy.js';
-import { isModernMessage, META } from './eras/modern.js';
+import { isModernMessage, META, MODERN_VERSION } from './eras/modern.js';
 import { Eras, type ProtocolChoice } from './eras/negotiate.js';
 import { cancelledRequestOf, reportFailure, type ClientEra, type Pairing, type PairingContext } from './eras/pairing.js';
 import { Batches } from './batches.js';
@@ -21,7 +21,9 @@ import { isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMe
 import { DEFAULT_LIMITS, type ProxyLimits } from './limits.js';
 import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer } from './placeholder.js';
 import { StdioServer } from './stdio.js';
-import { StreamableHttpClient } from './upstream/client.js';
+import { Pinger } from './pinger.js';
+import { ToolFilter, type ToolFilterOptions } from './tool-filter.js';
+import { StreamableHttpClient, type TransportChoice } from './upstream/client.js';
 
 export interface ProxyOptions {
   url: string;
@@ -40,6 +42,12 @@ export interface ProxyOptions {
   protocol?: ProtocolChoice;
   /** What was learned about the server's era, kept across runs (default: this process only). */
   eraCache?: EraCache;
+  /** Streamable HTTP, the HTTP+SSE transport of 2024-11-05, or either (`auto`, the default; the verdict is kept in eraCache). */
+  transport?: TransportChoice;
+  /** Ping the server after this long without traffic (ms); default never. */
+  pingIntervalMs?: number;
+  /** Which tools the client sees and may call (`--ignore-tool`, `--allow-tool`, `--read-only`); default all. */
+  tools?: ToolFilterOptions;
 }
 
 /** Runs until the client closes stdin or `signal` aborts; the session is ended (DELETE) before it resolves. */
@@ -70,6 +78,11 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
     limits,
     http: opts.http,
     onMessage: (line, message) => bridge.fromServer(line, message),
+    transport: opts.transport,
+    transportMemory: {
+      load: async () => (await eraCache.load())?.transport,
+      save: (transport) => eraCache.save({ transport }),
+    },
   });
   const bridge = new Bridge(opts, stdio, upstream, eraCache);
 
@@ -110,6 +123,10 @@ class Bridge {
   private readonly eras: Eras;
   /** Batches from the client whose answers are being gathered into one line. */
   private readonly batches: Batches;
+  /** Only when a tool filter was asked for: without one, no message is looked into for it. */
+  private readonly tools: ToolFilter | undefined;
+  private readonly pinger: Pinger | undefined;
+  private readonly upstream: StreamableHttpClient;
 
   constructor(
     private readonly opts: ProxyOptions,
@@ -119,6 +136,17 @@ class Bridge {
   ) {
     this.host = new URL(opts.url).host;
     this.batches = new Batches((line) => this.stdio.send(line));
+    this.tools = ToolFilter.from(opts.tools ?? {});
+    this.upstream = upstream;
+    if (opts.pingIntervalMs) {
+      this.pinger = new Pinger({
+        intervalMs: opts.pingIntervalMs,
+        logger: opts.logger,
+        host: this.host,
+        ping: (signal) => this.ping(signal),
+        reconnect: () => upstream.reconnect(),
+      });
+    }
     this.ctx = {
       upstream,
       toClient: (line) => this.toClient(line),
@@ -139,9 +167,11 @@ class Bridge {
     for (const [line, message] of this.batches.open(members)) this.receive(line, message);
   }
 
-  /** Every line to the client goes through here. */
+  /** Every line to the client goes through here, from every pairing, in the client's era: the one place to filter tools/list. */
   private toClient(line: string): void {
+    this.pinger?.touch();
     if (this.gate && answers(line, this.gate.id)) this.gate.release();
+    if (this.tools?.listing) line = this.tools.filter(line);
     if (this.batches.pending && this.batches.take(line)) return;
     this.stdio.send(line);
   }
@@ -149,6 +179,13 @@ class Bridge {
   receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
     const cancelled = this.batches.pending ? cancelledRequestOf(message) : undefined;
     if (cancelled !== undefined) this.batches.cancelled(cancelled);
+    this.pinger?.touch();
+    // Checked once connected (held messages come back through here); the placeholder's own tool is never filtered.
+    if (this.tools && this.mode === 'ready') {
+      const allowed = this.refuseHiddenTools(line, message);
+      if (!allowed) return;
+      [line, message] = allowed;
+    }
     if (this.mode === 'opening') {
       this.held.push([line, message]);
       return;
@@ -183,13 +220,54 @@ class Bridge {
     }
   }
 
+  /** Answers each `tools/call` for a hidden tool; what is left to forward, if anything. */
+  private refuseHiddenTools(line: string, message: JsonRpcMessage | JsonRpcMessage[]): [string, JsonRpcMessage | JsonRpcMessage[]] | undefined {
+    const tools = this.tools!;
+    if (!Array.isArray(message)) {
+      const refusal = tools.check(message);
+      if (refusal === undefined) return [line, message];
+      this.toClient(refusal);
+      return undefined;
+    }
+    const rest = message.filter((m) => {
+      const refusal = tools.check(m);
+      if (refusal !== undefined) this.toClient(refusal);
+      return refusal === undefined;
+    });
+    if (rest.length === message.length) return [line, message];
+    return rest.length ? [JSON.stringify(rest), rest] : undefined;
+  }
+
+  /**
+   * The proxy's own ping, in the server's era: within the 2025 session (once there is one), or as a
+   * stateless 2026-07-28 request with the proxy's own envelope. Never waits for a sign-in.
+   */
+  private ping(signal: AbortSignal): Promise<unknown> | undefined {
+    const pairing = this.pairing;
+    if (!pairing || this.mode !== 'ready') return undefined;
+    if (pairing.serverEra === '2025') {
+      if (!this.upstream.sessionInfo.protocolVersion) return undefined;
+      return this.upstream.call('ping', undefined, { signIn: false, signal });
+    }
+    const meta = { [META.protocolVersion]: MODERN_VERSION, [META.clientInfo]: this.ctx.ownInfo, [META.clientCapabilities]: {} };
+    return this.upstream.call('ping', undefined, {
+      build: (id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'ping', params: { _meta: meta } }),
+      headers: { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': 'ping' },
+      stateless: true,
+      signIn: false,
+      signal,
+    });
+  }
+
   /** A server message that no request claimed. */
   fromServer(line: string, message: JsonRpcMessage): void {
+    this.pinger?.touch();
     if (this.pairing) this.pairing.fromServer(line, message);
     else this.ctx.toClient(line);
   }
 
   close(): void {
+    this.pinger?.stop();
     this.closing.abort();
     this.pairing?.close();
   }
@@ -263,6 +341,7 @@ class Bridge {
     const text = `${reason} ${LIST_UPDATES_BY_ITSELF}`;
     this.placeholder = { server: new PlaceholderServer({ version: VERSION, message: text }), message: text, clientEra, listens: [] };
     this.mode = 'placeholder';
+    this.tools?.forget(message.id);
     this.answerAsPlaceholder(line, message);
     void this.switchWhenSignedIn(clientEra, message);
   }

@@ -9,7 +9,7 @@ import { AuthServer } from './auth-server.js';
 import { verifyAccessToken, type AccessTokenClaims, type ResourceBinding } from './bearer.js';
 import type { ClientMetadataDocuments } from './client-metadata.js';
 import { createIssuer, type Issuer } from './issuer.js';
-import { McpResourceServer } from './mcp-server.js';
+import { LEGACY_SSE_PATH, McpResourceServer } from './mcp-server.js';
 import { McpResourceServerV2, type SlowRun, type V2Request, type V2ServerName } from './mcp-server-v2.js';
 import { APPWRITE_SCOPES, appwriteScopeModel, type ScopeModel } from './scopes.js';
 import { zeroStats, type CloudStats, type DevicePoll } from './stats.js';
@@ -70,6 +70,9 @@ export interface Cloud {
   dropMcpSessions(): void;
   /** Headers of the last requests to the 2025-era server (not the v2 ones: see `v2McpRequests`). */
   lastMcpRequestHeaders(): Record<string, string | string[] | undefined>[];
+  /** MCP server (SDK 1.32) that speaks only the HTTP+SSE transport of 2024-11-05: GET for the event stream, POST to the endpoint it names. */
+  legacySseUrl: string;
+  legacySseIssuer: string;
   /** MCP server built with the SDK v2 serving the 2026-07-28 revision only (stateless, no sessions). */
   modernMcpUrl: string;
   /** MCP server built with the SDK v2 serving 2025 sessions and 2026-07-28 requests on one URL. */
@@ -87,8 +90,9 @@ export interface Cloud {
 }
 
 const ROOT_ISSUER_NAME = 'console';
+const LEGACY_ISSUER_NAME = 'legacy';
 const V2_ISSUER_NAMES: Record<V2ServerName, string> = { modern: 'modern', dual: 'dual' };
-const RESERVED_PROJECT_IDS = [ROOT_ISSUER_NAME, 'mcp', ...Object.values(V2_ISSUER_NAMES)];
+const RESERVED_PROJECT_IDS = [ROOT_ISSUER_NAME, LEGACY_ISSUER_NAME, 'mcp', ...Object.values(V2_ISSUER_NAMES)];
 const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
@@ -114,13 +118,14 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     stats,
     ...(root ? { scopeModel: rootScopes, clientMetadataDocuments: options.clientMetadataDocuments, deviceFlow: options.deviceFlow ?? true, deviceCodeTtl: options.deviceCodeTtl } : {}),
   });
-  const [root, modern, dual, ...projectIssuers] = await Promise.all([
+  const [root, legacy, modern, dual, ...projectIssuers] = await Promise.all([
     issuerFor(ROOT_ISSUER_NAME, `${mcp.origin}/`, true),
+    issuerFor(LEGACY_ISSUER_NAME, `${mcp.origin}${LEGACY_SSE_PATH}`),
     issuerFor(V2_ISSUER_NAMES.modern, v2.url('modern')),
     issuerFor(V2_ISSUER_NAMES.dual, v2.url('dual')),
     ...projects.map((id) => issuerFor(id, projectResource(id))),
   ]);
-  const allIssuers = [root, ...projectIssuers, modern, dual];
+  const allIssuers = [root, ...projectIssuers, legacy, modern, dual];
   const byIssuerUrl = new Map(allIssuers.map((i) => [i.issuer, i]));
 
   const bindingOf = (issuer: Issuer, prmUrl: string): ResourceBinding => ({
@@ -137,6 +142,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     root: bindingOf(root, prmBase),
     alias: bindingOf(root, `${prmBase}/mcp`),
     projects: new Map(projectIssuers.map((i) => [i.name, bindingOf(i, `${prmBase}/${i.name}/mcp`)])),
+    legacy: bindingOf(legacy, `${prmBase}${LEGACY_SSE_PATH}`),
   }, stats, options.tamper ?? {});
   v2.serve({
     modern: bindingOf(modern, `${v2.origin}/.well-known/oauth-protected-resource/modern/mcp`),
@@ -176,6 +182,8 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     restartMcpServer: () => mcp.restart(),
     dropMcpSessions: () => { mcp.dropSessions(); v2.dropSessions(); },
     lastMcpRequestHeaders: () => mcp.lastRequestHeaders(),
+    legacySseUrl: `${mcp.origin}${LEGACY_SSE_PATH}`,
+    legacySseIssuer: legacy.issuer,
     modernMcpUrl: v2.url('modern'),
     dualMcpUrl: v2.url('dual'),
     modernIssuer: modern.issuer,

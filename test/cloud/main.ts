@@ -27,6 +27,7 @@ process.stdout.write([
   `authorization server:  ${cloud.issuer}`,
   `project issuer:        ${cloud.projectIssuer('demo-project')}`,
   `device sign-in:        ${cloud.issuer}/device  (login --device-code with the root server; RFC 8628)`,
+  `MCP server (HTTP+SSE only, 2024-11-05): ${cloud.legacySseUrl}  (issuer ${cloud.legacySseIssuer})`,
   `MCP server (2026-07-28 only, SDK v2): ${cloud.modernMcpUrl}  (issuer ${cloud.modernIssuer})`,
   `MCP server (both eras, SDK v2):       ${cloud.dualMcpUrl}  (issuer ${cloud.dualIssuer})`,
   `sign in as:            ${cloud.user.login} / ${cloud.user.password}`,

@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -24,13 +25,20 @@ export interface McpLayouts {
   root: ResourceBinding;              // served at `/`
   alias: ResourceBinding;             // `/mcp`: same resource, its own metadata URL
   projects: Map<string, ResourceBinding>;
+  /** The HTTP+SSE transport of 2024-11-05 only: GET `/legacy/sse` (event stream), POST `/legacy/messages?sessionId=…`. */
+  legacy?: ResourceBinding;
 }
+
+/** Where the HTTP+SSE-only server lives on this origin. */
+export const LEGACY_SSE_PATH = '/legacy/sse';
+const LEGACY_MESSAGES_PATH = '/legacy/messages';
 
 interface Session { projectId: string; transport: StreamableHTTPServerTransport; server: McpServer }
 type AuthedRequest = Request & { auth?: AuthInfo };
 
 export class McpResourceServer {
   private readonly sessions = new Map<string, Session>();
+  private readonly sseSessions = new Map<string, { transport: SSEServerTransport; server: McpServer }>();
   private readonly headers: IncomingHttpHeaders[] = [];
 
   private constructor(private readonly server: Server, readonly port: number) {}
@@ -58,6 +66,11 @@ export class McpResourceServer {
       void server.close();
     }
     this.sessions.clear();
+    for (const { transport, server } of this.sseSessions.values()) {
+      void transport.close();
+      void server.close();
+    }
+    this.sseSessions.clear();
   }
 
   async stop(): Promise<void> {
@@ -90,10 +103,15 @@ export class McpResourceServer {
       if (this.headers.length > HEADER_HISTORY) this.headers.shift();
       next();
     };
+    const countPings = (req: Request, _res: Response, next: NextFunction) => {
+      for (const m of [req.body].flat()) if ((m as { method?: unknown } | null)?.method === 'ping') stats.mcpPings++;
+      next();
+    };
     const guard = (binding: (req: Request) => ResourceBinding) => [
       record,
       bearerGuard(binding, stats),
       express.json({ limit: MAX_BODY }),
+      countPings,
       adminScopeGuard(binding),
     ];
 
@@ -105,7 +123,37 @@ export class McpResourceServer {
     };
     const project = (req: Request) => layouts.projects.get(String(req.params.projectId))!;
     app.all('/:projectId/mcp', knownProject, ...guard(project), this.statefulHandler(stats));
+    if (layouts.legacy) this.serveLegacySse(app, layouts.legacy, guard);
     return app;
+  }
+
+  /** An MCP server that speaks only the HTTP+SSE transport (SDK 1.32's SSEServerTransport), behind the same bearer auth. */
+  private serveLegacySse(app: express.Express, binding: ResourceBinding, guard: (binding: (req: Request) => ResourceBinding) => express.RequestHandler[]) {
+    const legacy = () => binding;
+    app.get(`/.well-known/oauth-protected-resource${LEGACY_SSE_PATH}`, (_req, res) => { res.json(mcpProtectedResourceMetadata(binding, {})); });
+    app.get(LEGACY_SSE_PATH, ...guard(legacy), async (_req: AuthedRequest, res: Response) => {
+      const server = createMcpServer();
+      const transport = new SSEServerTransport(LEGACY_MESSAGES_PATH, res);
+      this.sseSessions.set(transport.sessionId, { transport, server });
+      res.on('close', () => {
+        this.sseSessions.delete(transport.sessionId);
+        void server.close();
+      });
+      await server.connect(transport);
+    });
+    // What a server of that time answers a Streamable HTTP POST (or DELETE) on its SSE URL.
+    app.all(LEGACY_SSE_PATH, ...guard(legacy), (_req: Request, res: Response) => {
+      res.set('allow', 'GET');
+      jsonRpcError(res, 405, -32000, 'Method not allowed: this server speaks the HTTP+SSE transport (GET for the event stream)');
+    });
+    app.post(LEGACY_MESSAGES_PATH, ...guard(legacy), async (req: AuthedRequest, res: Response) => {
+      const session = this.sseSessions.get(String(req.query.sessionId));
+      if (!session) {
+        jsonRpcError(res, 404, -32001, 'Session not found');
+        return;
+      }
+      await session.transport.handlePostMessage(req, res, req.body);
+    });
   }
 
   private statefulHandler(stats: CloudStats) {

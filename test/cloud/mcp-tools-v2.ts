@@ -63,11 +63,13 @@ export function createMcpServerV2(options: V2ServerOptions, request: McpRequestC
 
   server.registerTool('echo', {
     description: 'Returns the text unchanged.',
+    annotations: { readOnlyHint: true },
     inputSchema: z.object({ text: z.string() }),
   }, async ({ text: value }) => text(value));
 
   server.registerTool('whoami', {
     description: 'Describes the access token this request was made with.',
+    annotations: { readOnlyHint: true },
   }, async (ctx) => {
     const claims = ctx.http?.authInfo?.extra?.claims as AccessTokenClaims;
     const { sub, scope, aud, client_id, exp } = claims;

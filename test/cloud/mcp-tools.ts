@@ -16,11 +16,13 @@ export function createMcpServer(): McpServer {
 
   server.registerTool('echo', {
     description: 'Returns the text unchanged.',
+    annotations: { readOnlyHint: true },
     inputSchema: { text: z.string() },
   }, async ({ text: value }) => text(value));
 
   server.registerTool('whoami', {
     description: 'Describes the access token this request was made with.',
+    annotations: { readOnlyHint: true },
   }, async (extra) => {
     const claims = (extra.authInfo as AuthInfo).extra?.claims as AccessTokenClaims;
     const { sub, scope, aud, client_id, exp } = claims;

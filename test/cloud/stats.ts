@@ -8,6 +8,8 @@ export interface CloudStats {
   authorizeRequests: number;
   mcpRequests: number;
   mcpUnauthorized: number;
+  /** JSON-RPC `ping` requests the 2025-era server received (every layout, HTTP+SSE included). */
+  mcpPings: number;
   sessionDeletes: number;
   /** Client ID Metadata Documents fetched by the AS, and those it refused. */
   clientMetadataFetches: number;
@@ -33,6 +35,7 @@ export function zeroStats(): CloudStats {
     authorizeRequests: 0,
     mcpRequests: 0,
     mcpUnauthorized: 0,
+    mcpPings: 0,
     sessionDeletes: 0,
     clientMetadataFetches: 0,
     clientMetadataRejections: 0,

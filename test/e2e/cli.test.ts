@@ -54,6 +54,43 @@ describe('command line', () => {
     expect(typo.stderr).toContain('Did you mean status?');
   });
 
+  it('takes mcp-remote\'s forms: `<url> [callback port]` positionally, --silent, --static-oauth-client-info, --transport names', async () => {
+    // The positional URL is the server URL (a plain-http non-loopback one is refused, naming it) …
+    const url = await runCli(['http://mcp.example.com/mcp'], env());
+    expect(url.code).toBe(2);
+    expect(url.stderr).toContain('http://mcp.example.com/mcp');
+    // … and the number after it the callback port.
+    const port = await runCli(['https://mcp.example.com/mcp', '99999'], env());
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain('--callback-port "99999" is not a port number');
+    const twice = await runCli(['https://a.example/mcp', '--url', 'https://b.example/mcp'], env());
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('two server URLs');
+    const silent = await runCli(['--silent', 'status', '--url', 'https://x.example/mcp'], env());
+    expect(silent.code, silent.stderr).toBe(3);
+    const disagree = await runCli(['https://mcp.example.com/mcp', '--static-oauth-client-info', '{"client_id":"a","client_secret":"${NOT_SET_ANYWHERE_42}"}'], env());
+    expect(disagree.code).toBe(2);
+    expect(disagree.stderr).toContain('the environment variable NOT_SET_ANYWHERE_42 is not set');
+    const both = await runCli(['https://mcp.example.com/mcp', '--client-id', 'b', '--static-oauth-client-info', '{"client_id":"a"}'], env());
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('disagree');
+    const protocol = await runCli(['https://mcp.example.com/mcp', '--protocol', 'legacy', '--transport', 'sse-only', '--auth-timeout', '90'], env());
+    expect(protocol.code).toBe(2);
+    expect(protocol.stderr).toContain('MCP clients give initialize 60 s at most'); // both names taken; the timeout is what is refused
+    const host = await runCli(['https://mcp.example.com/mcp', '--host', 'example.com'], env());
+    expect(host.code).toBe(2);
+    expect(host.stderr).toContain('"example.com" is not a loopback host');
+    const noOps = await runCli(['https://mcp.example.com/mcp', '--enable-proxy', '--disable-cookies', '--keep-alive', '--auth-timeout', '90'], env());
+    expect(noOps.code).toBe(2);
+    expect(noOps.stderr).toContain('MCP clients give initialize 60 s at most');
+    const clash = await runCli(['https://mcp.example.com/mcp', '--transport', 'sse', '--protocol', 'modern'], env());
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('the HTTP+SSE transport (2024-11-05) predates MCP 2026-07-28');
+    const transport = await runCli(['https://mcp.example.com/mcp', '--transport', 'websocket'], env());
+    expect(transport.code).toBe(2);
+    expect(transport.stderr).toContain('mcp-remote\'s http-first, http-only, sse-only and sse-first work too');
+  });
+
   it('--help names every environment variable the CLI reads', async () => {
     const help = (await runCli(['--help'], env())).stdout;
     const read = new Set<string>();
@@ -88,6 +125,14 @@ describe('command line', () => {
       expect(work.stderr).toMatch(/login --url https:\/\/b\.example\/mcp --profile work/);
       const flag = await runCli(['token', '--url', 'https://c.example/mcp'], { ...e, APPWRITE_MCP_PROFILE: 'work' });
       expect(flag.stderr).toContain('not signed in to https://c.example/mcp');
+      writeFileSync(join(dir.dir, 'config.json'), JSON.stringify({ url: 'https://a.example/mcp', ignoreTools: ['admin_*'], allowTools: ['*'], readOnly: true, transport: 'sse', pingInterval: 30 }));
+      const proxyKeys = await runCli(['token'], e);
+      expect(proxyKeys.code).toBe(3);
+      expect(proxyKeys.stderr).not.toContain('ignoring unknown setting');
+      writeFileSync(join(dir.dir, 'config.json'), JSON.stringify({ transport: 'websocket' }));
+      const wrong = await runCli(['status'], e);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toContain('"transport" has the wrong type');
       writeFileSync(join(dir.dir, 'config.json'), '{ "url": ');
       const broken = await runCli(['status'], e);
       expect(broken.code).toBe(2);

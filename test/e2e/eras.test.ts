@@ -447,3 +447,38 @@ describe('--protocol', () => {
     expect(existsSync(join(dir, 'eras.json'))).toBe(false);
   });
 });
+
+describe('tool filtering (--ignore-tool, --allow-tool, --read-only) in every pairing', () => {
+  const pairings: Array<['v1' | 'v2', ServerKind]> = [['v1', '2025'], ['v1', 'modern'], ['v2', 'modern'], ['v2', '2025']];
+  for (const [kind, server] of pairings) {
+    it(`${kind === 'v1' ? '2025' : '2026-07-28'} client → ${server === '2025' ? '2025' : '2026-07-28'} server: hidden tools are not listed and calls to them are refused`, async () => {
+      const all = server === '2025' ? V1_TOOLS : V2_TOOLS;
+      const dir = signedInCopy();
+      const ignoring = await viaProxy(kind, server, { dir, args: ['--ignore-tool', 'ADMIN_*', '--ignore-tool', 'slow'] });
+      expect((await ignoring.listTools()).map((t) => t.name).sort()).toEqual(all.filter((n) => n !== 'admin_action' && n !== 'slow'));
+      await expect(ignoring.call('admin_action', {})).rejects.toThrow(/Tool "admin_action" is not available: appwrite-mcp hides it \(--ignore-tool ADMIN_\*\)/);
+      expect(textOf(await ignoring.call('echo', { text: 'shown' }))).toBe('shown');
+      if (kind === 'v2' && server === 'modern') {
+        // The 2026-07-28 list result keeps everything but the hidden tools (resultType, cache hints).
+        const listed = ignoring.received.find((m) => Array.isArray(m.result?.tools))!;
+        expect(listed.result.resultType).toBe('complete');
+      }
+
+      const readOnly = await viaProxy(kind, server, { dir, args: ['--read-only'] });
+      expect((await readOnly.listTools()).map((t) => t.name).sort()).toEqual(['echo', 'whoami']);
+      await expect(readOnly.call('slow', { steps: 1 })).rejects.toThrow(/--read-only and the server does not annotate this tool as read-only/);
+      expect(JSON.parse(textOf(await readOnly.call('whoami', {}))).sub).toBe(cloud.user.sub);
+    });
+  }
+
+  it('--allow-tool is an allow-list (case-insensitive globs), --ignore-tool wins over it; --read-only refuses a tool not listed yet', async () => {
+    const dir = signedInCopy();
+    const allowing = await viaProxy('v1', '2025', { dir, args: ['--allow-tool', 'E*', '--allow-tool', 'whoami', '--allow-tool', 'ask_*', '--ignore-tool', 'ASK_USER'] });
+    expect((await allowing.listTools()).map((t) => t.name).sort()).toEqual(['echo', 'whoami']);
+    await expect(allowing.call('slow', { steps: 1 })).rejects.toThrow(/shows only the tools --allow-tool names \(E\*, whoami, ask_\*\)/);
+    const readOnly = await viaProxy('v1', '2025', { dir, args: ['--read-only'] });
+    await expect(readOnly.call('echo', { text: 'too early' })).rejects.toThrow(/has not seen this tool in a tools\/list result yet/);
+    await readOnly.listTools();
+    expect(textOf(await readOnly.call('echo', { text: 'listed' }))).toBe('listed');
+  });
+});

@@ -16,6 +16,8 @@ export interface EraRecord {
   legacyRefused?: boolean;
   /** What the server said about itself, to answer `initialize` / `server/discover` without asking. */
   about?: ServerAbout;
+  /** `--transport auto`: the server refused Streamable HTTP and speaks HTTP+SSE (2024-11-05), or no longer does. */
+  transport?: 'http' | 'sse';
   /** When `modern` was last established (epoch ms). */
   checkedAt: number;
 }

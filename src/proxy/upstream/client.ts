@@ -15,6 +15,21 @@ import { httpFailure, httpFailureOf, UpstreamError } from './errors.js';
 import { sendWithRetries } from './retry-policy.js';
 import { Session } from './session.js';
 import { discard, isEventStream, readBody, readEventStream, readText, runStandaloneStream, type StreamContext } from './streams.js';
+import { LegacySseConnection } from './legacy-sse.js';
+
+/**
+ * How to reach the server: `http` Streamable HTTP only; `sse` the HTTP+SSE transport of 2024-11-05
+ * only; `auto` Streamable HTTP, falling back to HTTP+SSE when the server refuses the `initialize`
+ * POST with 400/404/405 and answers a GET with an event stream (the spec's backwards compatibility);
+ * `sse-first` the other way round (what `auto` does once it has learned that a server speaks HTTP+SSE).
+ */
+export type TransportChoice = 'auto' | 'http' | 'sse' | 'sse-first';
+
+/** Where the verdict of `auto` is kept across runs (beside the protocol era). */
+export interface TransportMemory {
+  load(): Promise<'http' | 'sse' | undefined>;
+  save(transport: 'http' | 'sse'): Promise<void>;
+}
 
 export interface StreamableHttpClientOptions {
   url: string;
@@ -27,6 +42,9 @@ export interface StreamableHttpClientOptions {
   limits?: Partial<ProxyLimits>;
   /** Each server→client message no exchange kept for itself, as one line of JSON (and parsed). */
   onMessage(line: string, message: JsonRpcMessage): void;
+  /** Default `auto`. */
+  transport?: TransportChoice;
+  transportMemory?: TransportMemory;
 }
 
 /** A client message to POST. */
@@ -90,7 +108,17 @@ interface Exchange extends CallHolder {
   timedOut?: boolean;
   /** Aborts a Retry-After wait. */
   waiting?: AbortController;
+  /** HTTP+SSE: called once every request in it has its response. */
+  answered?: () => void;
+  /** HTTP+SSE: ends the wait for the responses (the stream dropped, or the request was cancelled). */
+  abandon?: (err: Error) => void;
 }
+
+/** The statuses of a refused `initialize` POST after which `auto` tries HTTP+SSE (MCP 2025-03-26, "Backwards Compatibility"). */
+const SSE_FALLBACK_STATUSES = new Set([400, 404, 405]);
+/** A 2026-07-28-only server's refusal of a 2025 initialize (-32022): not a transport matter, no fallback. */
+const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+const SSE_RECONNECT_ATTEMPTS = 5;
 
 export class StreamableHttpClient {
   private readonly url: URL;
@@ -102,12 +130,25 @@ export class StreamableHttpClient {
   private readonly session = new Session();
   private readonly pending = new Map<JsonRpcId, Exchange>();
   private readonly openCalls = new Set<HttpCall>();
-  private standaloneSession: string | undefined;
+  /** The GET stream's session; a new object per stream, so that a replaced stream's loop ends. */
+  private standaloneSession: { id: string } | undefined;
   private readonly standalone: CallHolder = {};
   private internalIds = 0;
   private closed = false;
   private readonly closing = new AbortController();
   private readonly streams: StreamContext;
+  /** The transport in use: undecided until the first exchange looks at the choice and what was learned. */
+  private mode: 'http' | 'sse' | undefined;
+  /** Whether the other transport may still be tried when this one is refused. */
+  private fallback = false;
+  private modeDecided: Promise<void> | undefined;
+  /** HTTP+SSE: the stream, and the exchanges waiting for responses on it. */
+  private sse: LegacySseConnection | undefined;
+  private readonly sseHolder: CallHolder = {};
+  private readonly sseWaiting = new Set<Exchange>();
+  private sseRenewing: Promise<unknown> | undefined;
+  /** The stream the fallback's GET opened, not used by a session yet: the initialize takes it. */
+  private sseUnused = false;
 
   constructor(private readonly opts: StreamableHttpClientOptions) {
     this.url = new URL(opts.url);
@@ -185,10 +226,11 @@ export class StreamableHttpClient {
    * A request of the proxy's own (e.g. a probe): POSTs it and resolves with its response, which the
    * client never sees. Messages on its stream other than the response go to onMessage.
    */
-  async call(method: string, params: unknown, opts: Pick<OutgoingMessage, 'headers' | 'stateless' | 'signIn'> & { build?: (id: string) => string } = {}): Promise<JsonRpcMessage> {
+  async call(method: string, params: unknown, opts: Pick<OutgoingMessage, 'headers' | 'stateless' | 'signIn'> & { build?: (id: string) => string; signal?: AbortSignal } = {}): Promise<JsonRpcMessage> {
     const id = `${INTERNAL_ID_PREFIX}${method.replace(/\W+/g, '-')}-${++this.internalIds}`;
     let response: JsonRpcMessage | undefined;
     const body = opts.build ? opts.build(id) : JSON.stringify({ jsonrpc: '2.0', id, method, params });
+    opts.signal?.addEventListener('abort', () => this.cancel(id), { once: true });
     await this.send({
       body,
       requestIds: [id],
@@ -216,6 +258,7 @@ export class StreamableHttpClient {
       exchange.cancelled = true;
       exchange.waiting?.abort();
       exchange.call?.abort();
+      exchange.abandon?.(new RequestAbortedError());
     }
   }
 
@@ -226,6 +269,8 @@ export class StreamableHttpClient {
     this.closing.abort();
     for (const call of this.openCalls) call.abort();
     this.openCalls.clear();
+    this.sse?.close();
+    for (const exchange of [...this.sseWaiting]) exchange.abandon?.(new RequestAbortedError());
     if (this.session.id) await this.deleteSession(this.session.id);
   }
 
@@ -289,6 +334,8 @@ export class StreamableHttpClient {
   // ── one POST ─────────────────────────────────────────────────────────────────────────────
 
   private async exchange(body: string, exchange: Exchange): Promise<void> {
+    if (this.mode === undefined) await (this.modeDecided ??= this.decideMode());
+    if (this.mode === 'sse') return this.exchangeSse(body, exchange);
     const res = await sendWithRetries({
       authorizer: this.opts.authorizer,
       closed: () => this.closed,
@@ -311,9 +358,16 @@ export class StreamableHttpClient {
     });
     if (res.status < 200 || res.status >= 300) {
       if (exchange.stateless && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403) return this.readErrorAnswer(res, exchange);
-      throw await httpFailure(res, this.opts.url);
+      const failure = await httpFailure(res, this.opts.url);
+      if (exchange.initialize && this.fallback && SSE_FALLBACK_STATUSES.has(res.status) && !refusedForProtocolVersion(failure.body)) {
+        if (await this.switchToSse(failure, exchange.signIn)) return this.exchangeSse(body, exchange);
+      }
+      throw failure;
     }
-    if (exchange.initialize) this.session.id = headerValue(res.headers, 'mcp-session-id') || undefined;
+    if (exchange.initialize) {
+      this.session.id = headerValue(res.headers, 'mcp-session-id') || undefined;
+      this.settleMode('http');
+    }
     return this.readResponse(res, exchange);
   }
 
@@ -389,14 +443,203 @@ export class StreamableHttpClient {
     }
   }
 
+  // ── the transport: Streamable HTTP or the HTTP+SSE of 2024-11-05 ─────────────────────────
+
+  private async decideMode(): Promise<void> {
+    const choice = this.opts.transport ?? 'auto';
+    if (choice === 'http' || choice === 'sse') {
+      this.mode = choice;
+      return;
+    }
+    const learned = choice === 'sse-first' ? 'sse' : await this.opts.transportMemory?.load().catch(() => undefined);
+    this.mode = learned === 'sse' ? 'sse' : 'http';
+    this.fallback = true;
+  }
+
+  /** A handshake worked on `mode`: no more falling back; `auto` remembers it when it was news. */
+  private settleMode(mode: 'http' | 'sse'): void {
+    if (!this.fallback) return;
+    this.fallback = false;
+    if ((this.opts.transport ?? 'auto') !== 'auto') return;
+    void this.opts.transportMemory?.load().catch(() => undefined).then((learned) => {
+      if (learned !== mode && !(learned === undefined && mode === 'http')) return this.opts.transportMemory?.save(mode);
+    }).catch(() => {});
+  }
+
+  /** `auto`: the initialize POST was refused; a GET shows whether the server speaks HTTP+SSE. */
+  private async switchToSse(failure: UpstreamError, signIn: boolean | undefined): Promise<boolean> {
+    try {
+      await this.openSse(signIn);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.code === Code.UPSTREAM_HTTP_ERROR && err.status !== undefined) {
+        this.opts.logger.debug(`${this.host}: no HTTP+SSE transport either (${err.message})`);
+        return false;
+      }
+      throw err;
+    }
+    this.opts.logger.info(`${this.host} refused Streamable HTTP (HTTP ${failure.status}) and speaks the older HTTP+SSE transport (2024-11-05): using that`);
+    this.mode = 'sse';
+    this.sseUnused = true;
+    return true;
+  }
+
+  /** Opens the event stream (a new session); the old one, if any, is closed first. */
+  private async openSse(signIn?: boolean): Promise<LegacySseConnection> {
+    this.closeSse('a new session replaced it');
+    const res = await sendWithRetries({
+      authorizer: this.opts.authorizer,
+      closed: () => this.closed,
+      signIn,
+      send: async (token) => {
+        const headers = token === undefined ? this.getHeaders : { ...this.getHeaders, authorization: `Bearer ${token}` };
+        return { res: await this.start(this.sseHolder, { method: 'GET', url: this.url, headers, timeoutMs: this.timeoutMs }) };
+      },
+    });
+    if (res.status === 401 || res.status === 403 || res.status >= 500) throw await httpFailure(res, this.opts.url);
+    const connection = await LegacySseConnection.open(res, {
+      url: this.url,
+      logger: this.opts.logger,
+      timeoutMs: this.timeoutMs,
+      maxMessageBytes: this.limits.maxMessageBytes,
+      deliver: (text) => this.deliver(text),
+      onDrop: (dropped, reason) => this.sseDropped(dropped, reason),
+      abort: () => this.sseHolder.call?.abort(),
+    });
+    this.sse = connection;
+    return connection;
+  }
+
+  /** One message over HTTP+SSE: POSTed to the endpoint (202), its responses awaited on the stream. */
+  private async exchangeSse(body: string, exchange: Exchange): Promise<void> {
+    if (exchange.stateless) {
+      // 2026-07-28 requests (a probe) have no place on this transport: an answer the era detection reads as "2025".
+      throw new UpstreamError(Code.UPSTREAM_HTTP_ERROR, `The MCP server at ${this.host} speaks the HTTP+SSE transport (2024-11-05), which has no stateless requests.`, { status: 405 });
+    }
+    if (exchange.initialize && this.sseUnused && this.sse?.alive) {
+      this.sseUnused = false;
+      this.settleMode('sse');
+    } else if (exchange.initialize) {
+      this.session.reset();
+      this.sseUnused = false;
+      try {
+        await this.openSse(exchange.signIn);
+      } catch (err) {
+        // Learned (or `sse-first`) but not so: back to Streamable HTTP, remembered.
+        if (!this.fallback || !(err instanceof UpstreamError) || err.code !== Code.UPSTREAM_HTTP_ERROR || err.status === undefined) throw err;
+        this.opts.logger.info(`${this.host} does not offer the HTTP+SSE transport (HTTP ${err.status}): using Streamable HTTP`);
+        this.mode = 'http';
+        this.fallback = false;
+        if ((this.opts.transport ?? 'auto') === 'auto') await this.opts.transportMemory?.save('http').catch(() => {});
+        return this.exchange(body, exchange);
+      }
+      this.settleMode('sse');
+    } else if (!this.sse?.alive) {
+      // The handshake's own messages cannot renew the session they are part of.
+      if (!exchange.renewable) throw new UpstreamError(Code.STREAM_CLOSED, `The event stream from ${this.host} ended during the handshake (HTTP+SSE transport).`);
+      await this.renewSse();
+    }
+    const res = await sendWithRetries({
+      authorizer: this.opts.authorizer,
+      closed: () => this.closed,
+      signIn: exchange.signIn,
+      // The stream ended (or the server forgot it: 404): a new stream and a new session, once.
+      renewSession: exchange.renewable ? async () => { await this.renewSse(); } : undefined,
+      send: async (token) => {
+        const connection = this.sse;
+        if (!connection?.alive) throw new UpstreamError(Code.STREAM_CLOSED, `The event stream from ${this.host} ended (HTTP+SSE transport).`);
+        const headers = this.session.headers(exchange.headers ? { ...this.postHeaders, ...exchange.headers } : this.postHeaders, token, { initialize: exchange.initialize });
+        return { res: await this.start(exchange, { method: 'POST', url: connection.endpoint, headers, body, timeoutMs: this.timeoutMs }), sessionId: 'sse' };
+      },
+    });
+    if (res.status < 200 || res.status >= 300) throw await httpFailure(res, this.opts.url);
+    discard(res);
+    if (exchange.remaining.size === 0 || exchange.cancelled) return;
+    const connection = this.sse!;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.sseWaiting.delete(exchange);
+        exchange.answered = undefined;
+        exchange.abandon = undefined;
+      };
+      exchange.answered = () => (done(), resolve());
+      exchange.abandon = (err) => (done(), reject(err));
+      this.sseWaiting.add(exchange);
+      if (!connection.alive) exchange.abandon(new UpstreamError(Code.STREAM_CLOSED, `The MCP server at ${this.host} closed the event stream before answering (HTTP+SSE transport).`));
+    });
+  }
+
+  /** A new stream and session with the client's initialize params, shared by every request that needs it. */
+  private renewSse(): Promise<unknown> {
+    this.sseRenewing ??= this.session.gate((async () => {
+      if (this.session.initializeParams === undefined) {
+        throw new UpstreamError(Code.NO_SESSION, `The event stream from ${this.host} ended and the client never initialized a session to renew.`);
+      }
+      await this.initializeSession();
+    })()).finally(() => (this.sseRenewing = undefined));
+    return this.sseRenewing;
+  }
+
+  /** Closes the stream, if any; what waited for answers on it gets an error (they will not come). */
+  private closeSse(reason: string): void {
+    const connection = this.sse;
+    this.sse = undefined;
+    connection?.close();
+    const waiting = [...this.sseWaiting];
+    this.sseWaiting.clear();
+    for (const exchange of waiting) exchange.abandon?.(new UpstreamError(Code.STREAM_CLOSED, `The event stream from ${this.host} ended before the answer came (${reason}).`));
+  }
+
+  private sseDropped(connection: LegacySseConnection, reason: string): void {
+    if (this.sse !== connection) return;
+    this.closeSse(reason);
+    if (this.closed || this.session.initializeParams === undefined) return;
+    this.opts.logger.info(`the event stream from ${this.host} ended (${reason}); reconnecting`);
+    void this.reconnectSse();
+  }
+
+  /** Re-opens the stream (and the session) in the background, so server notifications keep coming. */
+  private async reconnectSse(): Promise<void> {
+    for (let attempt = 0; attempt < SSE_RECONNECT_ATTEMPTS && !this.closed; attempt++) {
+      if (!(await this.sleep(500 * 2 ** attempt))) return;
+      if (this.sse?.alive || this.closed) return;
+      try {
+        await this.renewSse();
+        return;
+      } catch (err) {
+        this.opts.logger.warn(`reconnecting to ${this.host} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * A dead connection found (a failed ping): drop what may be stale and start over where the
+   * transport needs it. HTTP+SSE: a new stream and session. Streamable HTTP: pooled sockets dropped
+   * and the GET stream reopened (a session the server forgot is renewed by the 404 on the next request).
+   */
+  async reconnect(): Promise<void> {
+    if (this.closed) return;
+    if (this.mode === 'sse') {
+      this.closeSse('a ping found the connection dead');
+      if (this.session.initializeParams !== undefined) await this.renewSse();
+      return;
+    }
+    this.opts.http.dropIdleConnections();
+    if (this.session.id) {
+      this.standaloneSession = undefined;
+      this.standalone.call?.abort();
+      this.openStandaloneStream();
+    }
+  }
+
   // ── the standalone GET stream and DELETE ─────────────────────────────────────────────────
 
   private openStandaloneStream(): void {
     const sessionId = this.session.id;
-    if (!sessionId || this.closed || this.standaloneSession === sessionId) return;
-    this.standaloneSession = sessionId;
+    if (!sessionId || this.closed || this.standaloneSession?.id === sessionId) return;
+    const mark = { id: sessionId };
+    this.standaloneSession = mark;
     void runStandaloneStream(this.streams, {
-      current: () => !this.closed && this.standaloneSession === sessionId,
+      current: () => !this.closed && this.standaloneSession === mark,
       open: (lastEventId) =>
         sendWithRetries({
           authorizer: this.opts.authorizer,
@@ -459,8 +702,13 @@ export class StreamableHttpClient {
       if (exchange) {
         this.pending.delete(m.id);
         exchange.remaining.delete(m.id);
+        if (exchange.remaining.size === 0) exchange.answered?.();
         if (exchange.intercept?.(m)) return;
         if (exchange.observe?.(line, m)) return;
+      } else if (typeof m.id === 'string' && m.id.startsWith(INTERNAL_ID_PREFIX)) {
+        // A late answer to a request of the proxy's own that was given up on (a ping past its timeout).
+        this.opts.logger.debug(`a late answer from ${this.host} to ${m.id}; dropped`);
+        return;
       }
     } else if (via?.observe?.(line, m)) {
       return;
@@ -513,4 +761,14 @@ export class StreamableHttpClient {
 function protocolVersionOf(response: JsonRpcMessage): string | undefined {
   const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
   return typeof version === 'string' ? version : undefined;
+}
+
+/** True when a refused request's body is a JSON-RPC error -32022 (unsupported protocol version). */
+function refusedForProtocolVersion(body: string | undefined): boolean {
+  if (!body) return false;
+  try {
+    return (JSON.parse(body) as JsonRpcMessage).error?.code === UNSUPPORTED_PROTOCOL_VERSION;
+  } catch {
+    return false;
+  }
 }
