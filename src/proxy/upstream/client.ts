@@ -315,7 +315,7 @@ export class StreamableHttpClient {
     });
     if (res.status < 200 || res.status >= 300) {
       if (exchange.stateless && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403) return this.readErrorAnswer(res, exchange);
-      throw await httpFailure(res, this.opts.url);
+      throw await httpFailure(res, this.opts.url, this.limits.idleTimeoutMs);
     }
     if (exchange.initialize) this.session.id = headerValue(res.headers, 'mcp-session-id') || undefined;
     return this.readResponse(res, exchange);
@@ -323,7 +323,7 @@ export class StreamableHttpClient {
 
   /** 2026-07-28: a 4xx carrying a JSON-RPC error for the request is its answer. */
   private async readErrorAnswer(res: HttpResponse, exchange: Exchange): Promise<void> {
-    const text = (await readText(res.body, 1_048_576).catch(() => '')).trim();
+    const text = (await readText(res.body, 1_048_576, this.limits.idleTimeoutMs).catch(() => '')).trim();
     let message: JsonRpcMessage | undefined;
     try {
       message = JSON.parse(text) as JsonRpcMessage;

@@ -82,9 +82,12 @@ export function readBody(body: Readable, o: { limit?: number; truncate?: boolean
   });
 }
 
-/** The whole body as text (the first `limit` bytes); rejects when the connection drops mid-body. */
-export async function readText(body: Readable, limit = Infinity): Promise<string> {
-  return (await readBody(body, { limit, truncate: true })).toString('utf8');
+/**
+ * The whole body as text (the first `limit` bytes); rejects when the connection drops mid-body, or
+ * when it sends nothing for `idleMs` (an error answer whose body stalls must not hang its request).
+ */
+export async function readText(body: Readable, limit = Infinity, idleMs?: number): Promise<string> {
+  return (await readBody(body, { limit, truncate: true, idleMs })).toString('utf8');
 }
 
 export function idleError(host: string, idleMs: number): UpstreamError {
