@@ -14,9 +14,19 @@ export interface HttpRequest {
   method: string;
   url: URL;
   headers: Record<string, string>;
-  body?: string | Uint8Array;
+  /** A body in pieces (a large message as it arrived) is written piece by piece, with its Content-Length. */
+  body?: string | Uint8Array | BodyPieces;
   /** Limit for the response to start (connect + headers). The body may then take as long as it likes. */
   timeoutMs: number;
+}
+
+export interface BodyPieces {
+  pieces: readonly Uint8Array[];
+  length: number;
+}
+
+function isPieces(body: HttpRequest['body']): body is BodyPieces {
+  return typeof body === 'object' && !(body instanceof Uint8Array);
 }
 
 export interface HttpResponse {
@@ -146,7 +156,8 @@ export class HttpClient {
     let aborted = false;
     const response = new Promise<HttpResponse>((resolve, reject) => {
       const attempt = (staleRetriesLeft: number) => {
-        req = send({ ...target, method: init.method, headers: init.headers });
+        const body = init.body;
+        req = send({ ...target, method: init.method, headers: isPieces(body) ? { ...init.headers, 'content-length': String(body.length) } : init.headers });
         const timer = setTimeout(() => req.destroy(new ResponseTimeoutError(init.timeoutMs)), init.timeoutMs);
         req.once('response', (res) => {
           clearTimeout(timer);
@@ -158,7 +169,12 @@ export class HttpClient {
           if (staleRetriesLeft > 0 && !aborted && req.reusedSocket && isStaleConnectionError(err)) attempt(staleRetriesLeft - 1);
           else reject(err);
         });
-        req.end(init.body);
+        if (isPieces(body)) {
+          for (const piece of body.pieces) req.write(piece);
+          req.end();
+        } else {
+          req.end(body);
+        }
       };
       attempt(MAX_STALE_RETRIES);
     });
@@ -181,7 +197,7 @@ export class HttpClient {
       const res = await undici.request(init.url, {
         method: init.method as 'GET',
         headers: init.headers,
-        body: init.body,
+        body: isPieces(init.body) ? Buffer.concat(init.body.pieces) : init.body,
         dispatcher,
         signal: controller.signal,
         headersTimeout: init.timeoutMs,

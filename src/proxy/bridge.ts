@@ -19,6 +19,7 @@ import { cancelledRequestOf, reportFailure, type ClientEra, type Pairing, type P
 import { Batches } from './batches.js';
 import { isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
 import { DEFAULT_LIMITS, type ProxyLimits } from './limits.js';
+import { textOf, type Line } from './message-bytes.js';
 import { LIST_CHANGED_NOTIFICATIONS, LIST_UPDATES_BY_ITSELF, PlaceholderServer } from './placeholder.js';
 import { StdioServer } from './stdio.js';
 import { Pinger } from './pinger.js';
@@ -106,13 +107,13 @@ interface Placeholder {
   message: string;
   clientEra: ClientEra;
   /** A modern client's `subscriptions/listen` requests, held open until the switch. */
-  listens: Array<[string, JsonRpcMessage]>;
+  listens: Array<[Line, JsonRpcMessage]>;
 }
 
 class Bridge {
   private mode: Mode = 'ready';
   /** Messages that arrived while a pairing was connecting, in order. */
-  private held: Array<[string, JsonRpcMessage | JsonRpcMessage[]]> = [];
+  private held: Array<[Line, JsonRpcMessage | JsonRpcMessage[]]> = [];
   private pairing: Pairing | undefined;
   private placeholder: Placeholder | undefined;
   /** While a modern client's first request is on its way: released by the first answer to it. */
@@ -168,15 +169,20 @@ class Bridge {
   }
 
   /** Every line to the client goes through here, from every pairing, in the client's era: the one place to filter tools/list. */
-  private toClient(line: string): void {
+  private toClient(line: Line): void {
     this.pinger?.touch();
-    if (this.gate && answers(line, this.gate.id)) this.gate.release();
-    if (this.tools?.listing) line = this.tools.filter(line);
-    if (this.batches.pending && this.batches.take(line)) return;
+    if (this.gate && answers(textOf(line), this.gate.id)) this.gate.release();
+    if (this.tools?.listing) line = this.tools.filter(textOf(line));
+    if (this.batches.pending && this.batches.take(textOf(line))) return;
     this.stdio.send(line);
   }
 
-  receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
+  /** A message for the pairing: as bytes only to one that forwards it as it is (else decoded). */
+  private forPairing(line: Line): Line {
+    return this.pairing?.asIs ? line : textOf(line);
+  }
+
+  receive(line: Line, message: JsonRpcMessage | JsonRpcMessage[]): void {
     const cancelled = this.batches.pending ? cancelledRequestOf(message) : undefined;
     if (cancelled !== undefined) this.batches.cancelled(cancelled);
     this.pinger?.touch();
@@ -196,22 +202,22 @@ class Bridge {
     }
     if (Array.isArray(message)) {
       // Batches exist in the 2025 era only.
-      (this.pairing ??= new LegacyPassThrough(this.ctx)).receive(line, message);
+      (this.pairing ??= new LegacyPassThrough(this.ctx)).receive(textOf(line), message);
       return;
     }
     if (message.method === 'server/discover' && isRequest(message)) {
       // Answered here, never held for a sign-in; only a 2026-07-28 server the bridge knows nothing about yet is asked.
       if (!this.pairing) void this.discover(message);
-      else if (!this.pairing.about && this.pairing.serverEra === 'modern') this.pairing.receive(line, message);
+      else if (!this.pairing.about && this.pairing.serverEra === 'modern') this.pairing.receive(this.forPairing(line), message);
       else this.toClient(this.eras.discoverAnswer(message, this.pairing));
       return;
     }
     if (message.method === 'initialize' && isRequest(message) && !isModernMessage(message)) {
-      void this.open('2025', line, message);
+      void this.open('2025', textOf(line), message);
     } else if (this.pairing) {
-      this.pairing.receive(line, message);
+      this.pairing.receive(this.forPairing(line), message);
     } else if (isModernMessage(message)) {
-      if (isRequest(message)) void this.open('modern', line, message);
+      if (isRequest(message)) void this.open('modern', textOf(line), message);
       else this.opts.logger.debug(`${message.method ?? 'a response'} before any request: nothing to do with it`);
     } else {
       // A 2025 client that sent something before initialize (or never initializes): pass it on.
@@ -221,7 +227,7 @@ class Bridge {
   }
 
   /** Answers each `tools/call` for a hidden tool; what is left to forward, if anything. */
-  private refuseHiddenTools(line: string, message: JsonRpcMessage | JsonRpcMessage[]): [string, JsonRpcMessage | JsonRpcMessage[]] | undefined {
+  private refuseHiddenTools(line: Line, message: JsonRpcMessage | JsonRpcMessage[]): [Line, JsonRpcMessage | JsonRpcMessage[]] | undefined {
     const tools = this.tools!;
     if (!Array.isArray(message)) {
       const refusal = tools.check(message);
@@ -260,9 +266,9 @@ class Bridge {
   }
 
   /** A server message that no request claimed. */
-  fromServer(line: string, message: JsonRpcMessage): void {
+  fromServer(line: Line, message: JsonRpcMessage): void {
     this.pinger?.touch();
-    if (this.pairing) this.pairing.fromServer(line, message);
+    if (this.pairing) this.pairing.fromServer(this.forPairing(line), message);
     else this.ctx.toClient(line);
   }
 
@@ -336,7 +342,7 @@ class Bridge {
 
   // ── until sign-in is ready ───────────────────────────────────────────────────────────────
 
-  private startPlaceholder(clientEra: ClientEra, reason: string, line: string, message: JsonRpcMessage): void {
+  private startPlaceholder(clientEra: ClientEra, reason: string, line: Line, message: JsonRpcMessage): void {
     this.opts.logger.info(`answering as a placeholder until sign-in to ${this.host} is complete`);
     const text = `${reason} ${LIST_UPDATES_BY_ITSELF}`;
     this.placeholder = { server: new PlaceholderServer({ version: VERSION, message: text }), message: text, clientEra, listens: [] };
@@ -346,7 +352,7 @@ class Bridge {
     void this.switchWhenSignedIn(clientEra, message);
   }
 
-  private answerAsPlaceholder(line: string, message: JsonRpcMessage): void {
+  private answerAsPlaceholder(line: Line, message: JsonRpcMessage): void {
     const p = this.placeholder!;
     if (p.clientEra === '2025') {
       const answer = p.server.answer(message);
@@ -386,7 +392,7 @@ class Bridge {
       // A modern client hears of list changes only on the subscriptions it opened.
       for (const [listenLine, listen] of listens) {
         for (const method of LIST_CHANGED_NOTIFICATIONS) this.stdio.send(notificationLine(method, { _meta: { [META.subscriptionId]: listen.id } }));
-        pairing.receive(listenLine, listen);
+        pairing.receive(pairing.asIs ? listenLine : textOf(listenLine), listen);
       }
     } catch (err) {
       if (this.closing.signal.aborted) return;

@@ -5,13 +5,17 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { ErrorCode, errorLine, isId, isJsonRpcMessage, parseMessage, type JsonRpcMessage } from './jsonrpc.js';
 import { idOfTruncated, messageTooLarge } from './limits.js';
+import { BYTES_PATH_MIN, MessageBytes, scanMessage, type Line } from './message-bytes.js';
 
 export interface StdioServerOptions {
   input?: Readable;
   output?: Writable;
   logger: Logger;
-  /** One valid message: `line` is the exact text received, `message` its parsed form. */
-  onMessage(line: string, message: JsonRpcMessage): void;
+  /**
+   * One valid message: `line` is the exact text received (a large one as its bytes, see
+   * message-bytes.ts), `message` its parsed form.
+   */
+  onMessage(line: Line, message: JsonRpcMessage): void;
   /** A batch (JSON-RPC 2.0 §6): a non-empty array, its members as parsed (each may be invalid). */
   onBatch(members: unknown[]): void;
   /** The most bytes one line may have (default: no limit). A longer line is answered with an error and skipped. */
@@ -40,7 +44,7 @@ export class StdioServer {
   private partialBytes = 0;
   private skipping: Skipping | undefined;
   private readonly maxLineBytes: number;
-  private queue: string[] = [];
+  private queue: Line[] = [];
   private waitingForDrain = false;
   private closed = false;
 
@@ -59,7 +63,7 @@ export class StdioServer {
   }
 
   /** Writes one message (a single line of JSON) to the client, in order, respecting backpressure. */
-  send(line: string): void {
+  send(line: Line): void {
     if (this.closed) return;
     if (this.waitingForDrain) {
       this.queue.push(line);
@@ -69,7 +73,11 @@ export class StdioServer {
   }
 
   /** One line out: a large one and its newline as two writes, so that it is not copied to add one. */
-  private write(line: string): boolean {
+  private write(line: Line): boolean {
+    if (typeof line !== 'string') {
+      for (const piece of line.pieces) this.output.write(piece);
+      return this.output.write('\n');
+    }
     if (line.length < LARGE_LINE_CHARS) return this.output.write(line + '\n');
     this.output.write(line);
     return this.output.write('\n');
@@ -96,14 +104,15 @@ export class StdioServer {
         this.skip(piece);
         this.endSkipping();
       } else {
-        let line = piece;
-        if (this.partial.length > 0) {
-          this.partial.push(piece);
-          line = Buffer.concat(this.partial);
+        if (this.partial.length === 0) {
+          this.handleLine(piece);
+        } else {
+          const pieces = this.partial;
+          pieces.push(piece);
           this.partial = [];
           this.partialBytes = 0;
+          this.handleLine(pieces);
         }
-        this.handleLine(line.toString('utf8'));
       }
       if (this.closed) return;
     }
@@ -144,7 +153,21 @@ export class StdioServer {
     this.send(errorLine(id, ErrorCode.InvalidRequest, messageTooLarge('the client', s.bytes, this.maxLineBytes), { reason: 'message_too_large', size: s.bytes, limit: this.maxLineBytes }));
   }
 
-  private handleLine(raw: string): void {
+  /** One line's bytes (without its LF): a large one goes on as its bytes when it is one plain message. */
+  private handleLine(bytes: Buffer | Buffer[]): void {
+    const size = Array.isArray(bytes) ? bytes.reduce((n, p) => n + p.length, 0) : bytes.length;
+    if (size < BYTES_PATH_MIN) {
+      this.handleText((Array.isArray(bytes) ? Buffer.concat(bytes, size) : bytes).toString('utf8'));
+      return;
+    }
+    const pieces = withoutTrailingCR(Array.isArray(bytes) ? bytes.filter((p) => p.length > 0) : [bytes]);
+    const line = new MessageBytes(pieces);
+    const message = scanMessage(line);
+    if (message && isJsonRpcMessage(message)) this.opts.onMessage(line, message);
+    else this.handleText(line.text());
+  }
+
+  private handleText(raw: string): void {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') return;
     let value: unknown;
@@ -208,4 +231,13 @@ export class StdioServer {
     this.queue = [];
     this.onEnd();
   };
+}
+
+/** The pieces of a line, less the CR of a CRLF ending. */
+function withoutTrailingCR(pieces: Buffer[]): Buffer[] {
+  const last = pieces[pieces.length - 1];
+  if (last?.[last.length - 1] !== 0x0d) return pieces;
+  const out = pieces.slice(0, -1);
+  if (last.length > 1) out.push(last.subarray(0, last.length - 1));
+  return out;
 }

@@ -81,6 +81,17 @@ try {
     `| B. ${SEQUENTIAL} sequential 100 KB echo calls, then ${IN_FLIGHT_CALLS} with 32 in flight | ${mb(median(workload.map((w) => w.peak)))} MB (${range(workload.map((w) => w.peak))}); target ≤ 70 MB |`,
     `| C. one ${LARGE_MB} MB echo (request and response each ${LARGE_MB} MB) | ${mb(median(large.map((l) => l.peak)))} MB (${range(large.map((l) => l.peak))}); idle before it ${mb(median(large.map((l) => l.idle)))} MB; growth ${mb(median(large.map((l) => l.peak - l.idle)))} MB = ${(median(large.map((l) => l.peak - l.idle)) / (LARGE_MB * MB)).toFixed(1)} × the message; target ≤ 3 × |`,
   );
+  // The issue's acceptance targets, judged on the median.
+  const peakB = median(workload.map((w) => w.peak));
+  const growthC = median(large.map((l) => l.peak - l.idle));
+  const targetA = peakB <= 70 * MB;
+  const targetC = growthC <= 3 * LARGE_MB * MB;
+  rows.push(
+    '',
+    `per run: B ${workload.map((w) => mb(w.peak)).join(' / ')} MB; C peak ${large.map((l) => `${mb(l.peak)} (+${mb(l.peak - l.idle)})`).join(' / ')} MB`,
+    `target A (workload B peak ≤ 70 MB): ${targetA ? 'PASS' : 'FAIL'} (${mb(peakB)} MB)`,
+    `target B (one ${LARGE_MB} MB message: peak ≤ idle + 3 × the message): ${targetC ? 'PASS' : 'FAIL'} (+${mb(growthC)} MB = ${(growthC / (LARGE_MB * MB)).toFixed(1)} ×)`,
+  );
   process.stdout.write(`${rows.join('\n')}\n`);
 } finally {
   signIn.cleanup();

@@ -103,7 +103,7 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
  * A hostile (or just overloaded) MCP server: stateless Streamable HTTP on 127.0.0.1, no auth. Its
  * tools are the behaviours: `echo` (SSE), `echo_json` (a JSON body), `huge` ({bytes}: one SSE event of
  * that size), `huge_json` ({bytes}: a JSON body of that size), `stall` (starts an SSE answer, then
- * nothing), `trickle` ({ms, every}: progress every `every` ms for `ms`, then the result), and
+ * nothing), `stall_error` ({status}: an error status whose body starts, then nothing), `trickle` ({ms, every}: progress every `every` ms for `ms`, then the result), and
  * `busy` ({status, retryAfter, times, key}: answers `status` with that Retry-After `times` times
  * for `key`, then echoes).
  */
@@ -172,6 +172,11 @@ export async function startHostileMcpServer(): Promise<HostileMcpServer> {
         case 'stall':
           sse();
           res.write('id: 1\ndata:\n\n'); // a priming event, then nothing
+          return;
+        case 'stall_error':
+          // An error answer whose body starts, then stops coming (the connection stays open).
+          res.writeHead(args.status ?? 500, { 'content-type': 'text/plain' });
+          res.write('the server broke and');
           return;
         case 'trickle': {
           sse();

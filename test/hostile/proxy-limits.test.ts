@@ -81,6 +81,16 @@ describe('a server that stalls (--idle-timeout)', () => {
     expect(text(await call(p, 'echo', { text: 'after' }))).toBe('after');
   });
 
+  it('an HTTP error whose body starts and then stalls is reported after the idle bound, not waited on forever', async () => {
+    const { p } = await setUp(['--idle-timeout', '1']);
+    const started = Date.now();
+    const answer = await call(p, 'stall_error', { status: 500 }, { id: 'stalled-error', timeoutMs: 15_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(answer.error.code).toBe(-32000);
+    expect(answer.error.message).toMatch(/HTTP 500/);
+    expect(text(await call(p, 'echo', { text: 'after' }))).toBe('after');
+  });
+
   it('progress resets the bound: a tool that runs past it while reporting progress is answered', async () => {
     const { p } = await setUp(['--idle-timeout', '1']);
     const answer = await call(p, 'trickle', { ms: 2500, every: 300 });

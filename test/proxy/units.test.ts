@@ -5,6 +5,7 @@ import { silentLogger } from '../../src/log.js';
 import { proxyApplies, proxySettings } from '../../src/http/env-proxy.js';
 import { SseParser, type SseEvent } from '../../src/proxy/upstream/sse.js';
 import { StdioServer } from '../../src/proxy/stdio.js';
+import { textOf } from '../../src/proxy/message-bytes.js';
 import { parseBearerChallenge } from '../../src/authorization.js';
 import { INIT_PARAMS, startProxy, TestAuthorizer } from './harness.js';
 
@@ -51,7 +52,7 @@ describe('StdioServer', () => {
     const input = new PassThrough();
     const lines: string[] = [];
     let closed = false;
-    const server = new StdioServer({ input, output: new PassThrough(), logger: silentLogger, onMessage: (line) => void lines.push(line), onBatch: () => {}, onClose: () => (closed = true) });
+    const server = new StdioServer({ input, output: new PassThrough(), logger: silentLogger, onMessage: (line) => void lines.push(textOf(line)), onBatch: () => {}, onClose: () => (closed = true) });
     server.start();
     const text = '{"jsonrpc":"2.0","method":"a","params":{"t":"héllo"}}\r\n\n{"jsonrpc":"2.0","id":1,"result":{}}\n';
     const bytes = Buffer.from(text);

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, Code } from '../../errors.js';
 import { editNested, editObject } from '../json-text.js';
+import { textOf } from '../message-bytes.js';
 import { errorLine, ErrorCode, isId, isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
 import { initializeResult, type ServerAbout } from './about.js';
 import {
@@ -164,7 +165,7 @@ export class LegacyToModern implements Pairing {
       stateless: true,
       observe: (l, m) => {
         if (m.method === undefined) {
-          if (m.id === id) answer = { line: l, message: m };
+          if (m.id === id) answer = { line: textOf(l), message: m };
           return true;
         }
         if (isId(m.id)) {

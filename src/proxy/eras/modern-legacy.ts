@@ -9,6 +9,7 @@
 // the `subscriptions/listen` it opened here.
 import { randomBytes } from 'node:crypto';
 import { editNested, editObject, member, members, topLevel } from '../json-text.js';
+import { textOf } from '../message-bytes.js';
 import { errorLine, ErrorCode, isId, isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
 import type { ServerAbout } from './about.js';
 import { discoverResult, modernResultMembers } from './about.js';
@@ -106,7 +107,7 @@ export class ModernToLegacy implements Pairing {
     };
     this.byClientId.set(id, flow);
     try {
-      await this.ctx.upstream.send({ body: legacyBody(line, message), requestIds: [id], observe: (l, m) => this.observe(flow, l, m) });
+      await this.ctx.upstream.send({ body: legacyBody(line, message), requestIds: [id], observe: (l, m) => this.observe(flow, textOf(l), m) });
     } catch (err) {
       if (flow.clientId === id && flow.asked.size === 0) throw err; // nothing answered yet: the caller reports it
       if (flow.clientId !== undefined) reportFailure(this.ctx, withoutUnanswered(err), flow.clientId);

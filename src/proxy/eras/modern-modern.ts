@@ -4,6 +4,7 @@
 // `tools/list` results that pass by, or fetched once when the server says one was missing).
 // Cancellation is an aborted POST; a posted notifications/cancelled would change nothing.
 import { isRequest, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
+import type { Line } from '../message-bytes.js';
 import type { ServerAbout } from './about.js';
 import { envelopeOf, isParamHeaderMismatch, learnParamHeaders, META, modernHeaders, MODERN_VERSION, type ParamHeaders } from './modern.js';
 import { cancelledRequestOf, reportFailure, type Pairing, type PairingContext } from './pairing.js';
@@ -14,11 +15,12 @@ export class ModernPassThrough implements Pairing {
   readonly name = '2026-07-28 client ⇄ 2026-07-28 server';
   readonly clientEra = 'modern';
   readonly serverEra = 'modern';
+  readonly asIs = true;
   private readonly paramHeaders: ParamHeaders = new Map();
 
   constructor(private readonly ctx: PairingContext, public about: ServerAbout | undefined) {}
 
-  receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void {
+  receive(line: Line, message: JsonRpcMessage | JsonRpcMessage[]): void {
     if (Array.isArray(message)) {
       for (const m of message) this.receive(JSON.stringify(m), m);
       return;
@@ -38,7 +40,7 @@ export class ModernPassThrough implements Pairing {
       .catch((err: unknown) => reportFailure(this.ctx, err));
   }
 
-  async handle(line: string, message: JsonRpcMessage): Promise<void> {
+  async handle(line: Line, message: JsonRpcMessage): Promise<void> {
     const mismatch = await this.post(line, message, true);
     if (!mismatch) return;
     // The server wants an Mcp-Param-* header for an argument it declared: learn the declarations, once.
@@ -46,24 +48,24 @@ export class ModernPassThrough implements Pairing {
     await this.post(line, message, false);
   }
 
-  fromServer(line: string): void {
+  fromServer(line: Line): void {
     this.ctx.toClient(line);
   }
 
   close(): void {}
 
   /** Resolves with the response when it is a missing-Mcp-Param refusal that a retry can fix (kept from the client). */
-  private async post(line: string, message: JsonRpcMessage, retryable: boolean): Promise<JsonRpcMessage | undefined> {
+  private async post(line: Line, message: JsonRpcMessage, retryable: boolean): Promise<JsonRpcMessage | undefined> {
     const id = message.id as JsonRpcId;
     const method = message.method;
     let held: JsonRpcMessage | undefined;
     const observe = method === 'tools/list'
-      ? (_line: string, m: JsonRpcMessage) => {
+      ? (_line: Line, m: JsonRpcMessage) => {
         if (m.id === id && m.result) learnParamHeaders(m.result, this.paramHeaders);
         return false;
       }
       : method === 'tools/call' && retryable
-        ? (_line: string, m: JsonRpcMessage) => (m.id === id && isParamHeaderMismatch(m) ? ((held = m), true) : false)
+        ? (_line: Line, m: JsonRpcMessage) => (m.id === id && isParamHeaderMismatch(m) ? ((held = m), true) : false)
         : undefined;
     await this.ctx.upstream.send({
       body: line,

@@ -4,6 +4,7 @@
 // messages. Nothing outside src/proxy/eras/ knows which era is which.
 import type { Logger } from '../../log.js';
 import { errorLine, isRequest, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
+import type { Line } from '../message-bytes.js';
 import type { OutgoingMessage, StreamableHttpClient } from '../upstream/client.js';
 import { UpstreamError } from '../upstream/errors.js';
 import type { ServerAbout } from './about.js';
@@ -14,7 +15,7 @@ export type ServerEra = '2025' | 'modern';
 export interface PairingContext {
   upstream: StreamableHttpClient;
   /** Writes one line (one JSON-RPC message) to the stdio client. */
-  toClient(line: string): void;
+  toClient(line: Line): void;
   logger: Logger;
   host: string;
   /** The serverInfo to give when the server gave none: appwrite-mcp's own. */
@@ -30,18 +31,23 @@ export interface Pairing {
   readonly serverEra: ServerEra;
   /** What the server said about itself, once known. */
   readonly about: ServerAbout | undefined;
+  /**
+   * True for a pairing that forwards every message as it arrived, both ways: it takes a large
+   * message as its bytes (a Line that may be a MessageBytes). The others are given text.
+   */
+  readonly asIs?: boolean;
   /** One client message (or 2025 batch). A request that fails is answered with a JSON-RPC error. */
-  receive(line: string, message: JsonRpcMessage | JsonRpcMessage[]): void;
+  receive(line: Line, message: JsonRpcMessage | JsonRpcMessage[]): void;
   /** One client request, its failure left to the caller (the bridge: sign-in pending → placeholder). */
-  handle(line: string, message: JsonRpcMessage): Promise<void>;
+  handle(line: Line, message: JsonRpcMessage): Promise<void>;
   /** A server message that came on no request's stream (the 2025 GET stream). */
-  fromServer(line: string, message: JsonRpcMessage): void;
+  fromServer(line: Line, message: JsonRpcMessage): void;
   /** Stops what is in flight (the upstream client aborts the HTTP requests themselves). */
   close(): void;
 }
 
 /** The OutgoingMessage for a client message forwarded as it is. */
-export function describe(line: string, message: JsonRpcMessage | JsonRpcMessage[]): OutgoingMessage {
+export function describe(line: Line, message: JsonRpcMessage | JsonRpcMessage[]): OutgoingMessage {
   if (!Array.isArray(message)) {
     return {
       body: line,

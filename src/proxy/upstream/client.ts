@@ -11,6 +11,7 @@ import { headerValue, RequestAbortedError, type HttpCall, type HttpClient, type 
 import type { Logger } from '../../log.js';
 import { asSingleLine, isId, notificationLine, parseMessage, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
 import { DEFAULT_LIMITS, formatSeconds, type ProxyLimits } from '../limits.js';
+import { BYTES_PATH_MIN, MessageBytes, scanMessage, textOf, type Line } from '../message-bytes.js';
 import { httpFailure, httpFailureOf, UpstreamError } from './errors.js';
 import { sendWithRetries } from './retry-policy.js';
 import { Session } from './session.js';
@@ -40,8 +41,11 @@ export interface StreamableHttpClientOptions {
   http: HttpClient;
   /** Message size and time bounds (default: DEFAULT_LIMITS). */
   limits?: Partial<ProxyLimits>;
-  /** Each server→client message no exchange kept for itself, as one line of JSON (and parsed). */
-  onMessage(line: string, message: JsonRpcMessage): void;
+  /**
+   * Each server→client message no exchange kept for itself, as one line of JSON (and parsed); a
+   * large one as its bytes (see message-bytes.ts).
+   */
+  onMessage(line: Line, message: JsonRpcMessage): void;
   /** Default `auto`. */
   transport?: TransportChoice;
   transportMemory?: TransportMemory;
@@ -49,8 +53,8 @@ export interface StreamableHttpClientOptions {
 
 /** A client message to POST. */
 export interface OutgoingMessage {
-  /** The exact text the client sent. */
-  body: string;
+  /** The exact text the client sent (a large message: its bytes). */
+  body: Line;
   /** Ids of the requests in it: the send completes once each has its response. */
   requestIds: JsonRpcId[];
   /** Set for the client's `initialize`: its params, kept for re-initializing an expired session. */
@@ -70,7 +74,7 @@ export interface OutgoingMessage {
    * Sees every message that comes back on this POST (its responses, and the notifications and
    * server requests on its stream); returns true to keep the message from onMessage.
    */
-  observe?: (line: string, message: JsonRpcMessage) => boolean;
+  observe?: (line: Line, message: JsonRpcMessage) => boolean;
   /**
    * A stream that may rightly stay quiet for hours (`subscriptions/listen`): no idle bound and no
    * --request-timeout.
@@ -333,9 +337,9 @@ export class StreamableHttpClient {
 
   // ── one POST ─────────────────────────────────────────────────────────────────────────────
 
-  private async exchange(body: string, exchange: Exchange): Promise<void> {
+  private async exchange(body: Line, exchange: Exchange): Promise<void> {
     if (this.mode === undefined) await (this.modeDecided ??= this.decideMode());
-    if (this.mode === 'sse') return this.exchangeSse(body, exchange);
+    if (this.mode === 'sse') return this.exchangeSse(textOf(body), exchange);
     const res = await sendWithRetries({
       authorizer: this.opts.authorizer,
       closed: () => this.closed,
@@ -358,9 +362,9 @@ export class StreamableHttpClient {
     });
     if (res.status < 200 || res.status >= 300) {
       if (exchange.stateless && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403) return this.readErrorAnswer(res, exchange);
-      const failure = await httpFailure(res, this.opts.url);
+      const failure = await httpFailure(res, this.opts.url, this.limits.idleTimeoutMs);
       if (exchange.initialize && this.fallback && SSE_FALLBACK_STATUSES.has(res.status) && !refusedForProtocolVersion(failure.body)) {
-        if (await this.switchToSse(failure, exchange.signIn)) return this.exchangeSse(body, exchange);
+        if (await this.switchToSse(failure, exchange.signIn)) return this.exchangeSse(textOf(body), exchange);
       }
       throw failure;
     }
@@ -373,7 +377,7 @@ export class StreamableHttpClient {
 
   /** 2026-07-28: a 4xx carrying a JSON-RPC error for the request is its answer. */
   private async readErrorAnswer(res: HttpResponse, exchange: Exchange): Promise<void> {
-    const text = (await readText(res.body, 1_048_576).catch(() => '')).trim();
+    const text = (await readText(res.body, 1_048_576, this.limits.idleTimeoutMs).catch(() => '')).trim();
     let message: JsonRpcMessage | undefined;
     try {
       message = JSON.parse(text) as JsonRpcMessage;
@@ -390,7 +394,7 @@ export class StreamableHttpClient {
   private async readResponse(res: HttpResponse, exchange: Exchange): Promise<void> {
     if (isEventStream(res)) {
       const streams = exchange.observe || exchange.longLived
-        ? { ...this.streams, deliver: (text: Buffer) => this.deliver(text, exchange), idleTimeoutMs: exchange.longLived ? Infinity : this.limits.idleTimeoutMs }
+        ? { ...this.streams, deliver: (text: Buffer | MessageBytes) => this.deliver(text, exchange), idleTimeoutMs: exchange.longLived ? Infinity : this.limits.idleTimeoutMs }
         : this.streams;
       const answered = await readEventStream(streams, res, {
         answered: () => exchange.remaining.size === 0,
@@ -676,9 +680,17 @@ export class StreamableHttpClient {
 
   // ── routing what comes back ──────────────────────────────────────────────────────────────
 
-  /** One server message (or batch) in, one line per message out to the client. */
-  private deliver(data: Buffer | string, exchange?: Exchange): void {
-    const line = asSingleLine(typeof data === 'string' ? data : data.toString('utf8')).trim();
+  /**
+   * One server message (or batch) in, one line per message out to the client. A large one that is
+   * one plain message on one line goes on as its bytes, never decoded (unless something reads it).
+   */
+  private deliver(data: Buffer | MessageBytes, exchange?: Exchange): void {
+    if (data.length >= BYTES_PATH_MIN) {
+      const bytes = data instanceof MessageBytes ? data : new MessageBytes([data]);
+      const message = bytes.pieces.some((p) => p.includes(0x0a) || p.includes(0x0d)) ? undefined : scanMessage(bytes);
+      if (message) return this.route(trimmed(bytes), message, exchange);
+    }
+    const line = asSingleLine(data instanceof MessageBytes ? data.text() : data.toString('utf8')).trim();
     if (!line) return;
     let message: unknown;
     try {
@@ -695,7 +707,7 @@ export class StreamableHttpClient {
   }
 
   /** `via`: the POST whose stream the message came on (none: the standalone GET stream). */
-  private route(line: string, message: unknown, via?: Exchange): void {
+  private route(line: Line, message: unknown, via?: Exchange): void {
     const m = message as JsonRpcMessage;
     if (typeof m === 'object' && m !== null && m.method === undefined && isId(m.id)) {
       const exchange = this.pending.get(m.id);
@@ -756,6 +768,15 @@ export class StreamableHttpClient {
       return false;
     }
   }
+}
+
+/** The bytes without JSON whitespace before and after the message (views, no copy). */
+function trimmed(bytes: MessageBytes): MessageBytes {
+  const pieces = bytes.pieces.filter((p) => p.length > 0);
+  const space = (c: number | undefined) => c === 0x20 || c === 0x09;
+  while (pieces.length && space(pieces[0]![0])) pieces[0] = pieces[0]!.subarray(1);
+  while (pieces.length && space(pieces.at(-1)!.at(-1))) pieces[pieces.length - 1] = pieces.at(-1)!.subarray(0, -1);
+  return pieces.length === bytes.pieces.length && pieces.every((p, i) => p === bytes.pieces[i]) ? bytes : new MessageBytes(pieces.filter((p) => p.length > 0));
 }
 
 function protocolVersionOf(response: JsonRpcMessage): string | undefined {

@@ -56,8 +56,9 @@ export class UpstreamError extends AppError {
 }
 
 /** The error for a non-2xx answer that no retry could fix, with the useful part of its body. */
-export async function httpFailure(res: HttpResponse, url: string): Promise<UpstreamError> {
-  return httpFailureOf(res.status, await readText(res.body, 16_384).catch(() => ''), url, headerOf(res, 'retry-after'));
+export async function httpFailure(res: HttpResponse, url: string, idleMs?: number): Promise<UpstreamError> {
+  // A body that stalls (idleMs) or drops: the failure is reported without it.
+  return httpFailureOf(res.status, await readText(res.body, 16_384, idleMs).catch(() => ''), url, headerOf(res, 'retry-after'));
 }
 
 function headerOf(res: HttpResponse, name: string): string | undefined {

@@ -9,6 +9,7 @@ import type { Logger } from '../../log.js';
 import { formatSeconds, messageTooLarge } from '../limits.js';
 import { UpstreamError } from './errors.js';
 import { SseParser } from './sse.js';
+import type { MessageBytes } from '../message-bytes.js';
 
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 10_000;
@@ -18,8 +19,8 @@ const MAX_STANDALONE_FAILURES = 5;
 export interface StreamContext {
   host: string;
   logger: Logger;
-  /** One server message (or batch) as JSON text (UTF-8 bytes). */
-  deliver(text: Buffer): void;
+  /** One server message (or batch) as JSON text (UTF-8 bytes, in one piece or several). */
+  deliver(text: Buffer | MessageBytes): void;
   /** The most bytes one message (an SSE event's data, a JSON body) may have. */
   maxMessageBytes: number;
   /** The most a started response may go without sending a byte (Infinity: no bound). */
@@ -81,9 +82,12 @@ export function readBody(body: Readable, o: { limit?: number; truncate?: boolean
   });
 }
 
-/** The whole body as text (the first `limit` bytes); rejects when the connection drops mid-body. */
-export async function readText(body: Readable, limit = Infinity): Promise<string> {
-  return (await readBody(body, { limit, truncate: true })).toString('utf8');
+/**
+ * The whole body as text (the first `limit` bytes); rejects when the connection drops mid-body, or
+ * when it sends nothing for `idleMs` (an error answer whose body stalls must not hang its request).
+ */
+export async function readText(body: Readable, limit = Infinity, idleMs?: number): Promise<string> {
+  return (await readBody(body, { limit, truncate: true, idleMs })).toString('utf8');
 }
 
 export function idleError(host: string, idleMs: number): UpstreamError {
