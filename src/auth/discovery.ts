@@ -60,11 +60,25 @@ export async function checkToken(ctx: AuthContext, mcpUrl: string, token: string
   await res.body?.cancel().catch(() => {});
   const session = res.headers.get('mcp-session-id');
   if (session) await request(ctx, mcpUrl, { method: 'DELETE', headers: { ...headers, authorization: `Bearer ${token}`, 'mcp-session-id': session } }).then((r) => r.body?.cancel(), () => {}).catch(() => {});
+  let via = '';
+  if (res.status === 400 || res.status === 404 || res.status === 405) {
+    // Perhaps a server of the HTTP+SSE transport (2024-11-05): its event stream is opened with a GET.
+    try {
+      const get = await request(ctx, mcpUrl, { method: 'GET', headers: { ...headers, authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
+      await get.body?.cancel().catch(() => {});
+      if ((get.headers.get('content-type') ?? '').startsWith('text/event-stream') || get.status === 401 || get.status === 403) {
+        res = get;
+        via = ' (GET of the HTTP+SSE event stream)';
+      }
+    } catch {
+      // Not that either: the POST's answer stands.
+    }
+  }
   if (res.status === 401 || res.status === 403) {
     const challenge = parseBearerChallenge(res.headers.get('www-authenticate'));
-    return { accepts: false, detail: `HTTP ${res.status}${challenge?.error ? ` ${challenge.error}` : ''}${challenge?.errorDescription ? `: ${challenge.errorDescription}` : ''}` };
+    return { accepts: false, detail: `HTTP ${res.status}${via}${challenge?.error ? ` ${challenge.error}` : ''}${challenge?.errorDescription ? `: ${challenge.errorDescription}` : ''}` };
   }
-  return { accepts: true, detail: `HTTP ${res.status}` };
+  return { accepts: true, detail: `HTTP ${res.status}${via}` };
 }
 
 /** The well-known PRM URLs for an MCP URL: path-inserted first, then the root form (RFC 9728 §3.1). */

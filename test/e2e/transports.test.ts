@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { startCloud, type Cloud } from '../cloud/index.js';
 import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
-import { NO_KEYCHAIN_ENV, tempConfigDir } from '../helpers/cli.js';
+import { NO_KEYCHAIN_ENV, runCli, tempConfigDir } from '../helpers/cli.js';
 import { connectV2 } from '../helpers/era-clients.js';
 import { connectProxy, textOf, type ProxyClient } from '../helpers/proxy-client.js';
-import { readStored } from '../helpers/stored.js';
+import { readStored, revokeStored } from '../helpers/stored.js';
 
 let cloud: Cloud;
 let browser: Browser;
@@ -103,6 +103,20 @@ describe('the HTTP+SSE transport (2024-11-05)', () => {
     const second = await proxy(legacy, ['--url', cloud.legacySseUrl]);
     expect(JSON.parse(textOf(await second.client.callTool({ name: 'whoami', arguments: {} }))).aud).toBe(cloud.legacySseUrl);
     expect(second.stderr()).not.toContain('refused Streamable HTTP');
+  });
+
+  it('status --check asks an HTTP+SSE server through its event stream: accepted, then refused once the token is revoked', async () => {
+    const c = config();
+    cpSync(legacy.dir, c.dir, { recursive: true });
+    const ok = await runCli(['status', '--check', '--json', '--url', cloud.legacySseUrl], c.env);
+    expect(ok.code, ok.stderr).toBe(0);
+    const server = JSON.parse(ok.stdout).servers[0].server;
+    expect(server).toMatchObject({ accepts: true, detail: 'HTTP 200 (GET of the HTTP+SSE event stream)' });
+    // A revoked token: refused (here already by the POST, whose 401 comes before its 405).
+    await revokeStored(c.dir, cloud.legacySseUrl, 'access_token');
+    const refused = await runCli(['status', '--check', '--json', '--url', cloud.legacySseUrl], c.env);
+    expect(refused.code, refused.stdout).toBe(4);
+    expect(JSON.parse(refused.stdout).servers[0].server).toMatchObject({ accepts: false, detail: expect.stringMatching(/^HTTP 401 .*revoked/) });
   });
 
   it('--transport sse goes straight to the event stream; --transport http fails with a clear error', async () => {
