@@ -106,8 +106,7 @@ describe('the HTTP+SSE transport (2024-11-05)', () => {
   });
 
   it('status --check asks an HTTP+SSE server through its event stream: accepted, then refused once the token is revoked', async () => {
-    const c = config();
-    cpSync(legacy.dir, c.dir, { recursive: true });
+    const c = await signedIn(cloud.legacySseUrl); // its own sign-in: the token is revoked below
     const ok = await runCli(['status', '--check', '--json', '--url', cloud.legacySseUrl], c.env);
     expect(ok.code, ok.stderr).toBe(0);
     const server = JSON.parse(ok.stdout).servers[0].server;
