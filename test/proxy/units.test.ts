@@ -3,6 +3,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { proxyApplies, proxySettings } from '../../src/http/env-proxy.js';
+import { MessageBytes } from '../../src/proxy/message-bytes.js';
 import { SseParser, type SseEvent } from '../../src/proxy/upstream/sse.js';
 import { StdioServer } from '../../src/proxy/stdio.js';
 import { textOf } from '../../src/proxy/message-bytes.js';
@@ -11,7 +12,7 @@ import { INIT_PARAMS, startProxy, TestAuthorizer } from './harness.js';
 
 function parseAll(chunks: string[]): { events: Array<{ type: string; data: string }>; parser: SseParser } {
   const events: Array<{ type: string; data: string }> = [];
-  const parser = new SseParser((e: SseEvent) => events.push({ type: e.type, data: e.data.toString('utf8') }));
+  const parser = new SseParser((e: SseEvent) => events.push({ type: e.type, data: e.data instanceof MessageBytes ? e.data.text() : e.data.toString('utf8') }));
   for (const chunk of chunks) parser.push(chunk);
   return { events, parser };
 }
@@ -44,6 +45,22 @@ describe('SseParser', () => {
     expect(performance.now() - started).toBeLessThan(500);
     expect(events).toHaveLength(1);
     expect(events[0]!.data.length).toBe(big.length);
+  });
+
+  it('keeps a data line of a megabyte or more in the pieces it arrived in (multi-byte characters split across them too), joined lines by "\n"', () => {
+    const big = 'ü€'.repeat(400_000); // 2 MB of UTF-8, chunk boundaries inside characters
+    const bytes = Buffer.from(`event: message\ndata: {"a":"${big}"}\ndata: second line\n\ndata: small\n\n`);
+    const events: SseEvent[] = [];
+    const parser = new SseParser((e) => events.push(e));
+    for (let i = 0; i < bytes.length; i += 65_537) parser.push(bytes.subarray(i, i + 65_537));
+    expect(events).toHaveLength(2);
+    const first = events[0]!.data;
+    expect(first).toBeInstanceOf(MessageBytes);
+    expect((first as MessageBytes).pieces.length).toBeGreaterThan(10);
+    expect((first as MessageBytes).text()).toBe(`{"a":"${big}"}\nsecond line`);
+    expect(first.length).toBe(Buffer.byteLength(`{"a":"${big}"}\nsecond line`));
+    expect(events[1]!.data).toBeInstanceOf(Buffer);
+    expect(events[1]!.data.toString()).toBe('small');
   });
 });
 

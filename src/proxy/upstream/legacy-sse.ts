@@ -10,6 +10,7 @@ import { Code } from '../../errors.js';
 import type { HttpResponse } from '../../http/client.js';
 import type { Logger } from '../../log.js';
 import { UpstreamError } from './errors.js';
+import { MessageBytes } from '../message-bytes.js';
 import { SseParser } from './sse.js';
 import { discard, isEventStream } from './streams.js';
 
@@ -20,7 +21,7 @@ export interface LegacySseOptions {
   /** Bound on the wait for the `endpoint` event once the stream is open. */
   timeoutMs: number;
   /** One server message (or batch) as JSON text (UTF-8 bytes). */
-  deliver(text: Buffer): void;
+  deliver(text: Buffer | MessageBytes): void;
   /** An event larger than this drops the stream (`--max-message-size`). */
   maxMessageBytes?: number;
   /** The stream ended (not called after close()). */
@@ -81,10 +82,11 @@ export class LegacySseConnection {
         if (event.type === 'endpoint') {
           if (settled) return; // a second endpoint changes nothing
           let endpoint: URL;
+          const named = event.data instanceof MessageBytes ? '' : event.data.toString('utf8');
           try {
-            endpoint = new URL(event.data.toString('utf8').trim(), url);
+            endpoint = new URL(named.trim(), url);
           } catch {
-            return fail(new UpstreamError(Code.UPSTREAM_HTTP_ERROR, `The MCP server at ${url.host} named an endpoint that is not a URL: ${JSON.stringify(event.data.subarray(0, 200).toString('utf8'))}.`));
+            return fail(new UpstreamError(Code.UPSTREAM_HTTP_ERROR, `The MCP server at ${url.host} named an endpoint that is not a URL: ${JSON.stringify(named.slice(0, 200))}.`));
           }
           if (endpoint.origin !== url.origin) {
             return fail(new UpstreamError(Code.UPSTREAM_HTTP_ERROR, `The MCP server at ${url.host} named an endpoint on another origin (${endpoint.origin}); appwrite-mcp sends your sign-in only to ${url.origin}, so it refuses to use it.`));

@@ -7,15 +7,21 @@
 export interface SseEvent {
   /** The `event:` field, or "message". */
   type: string;
-  /** The `data:` lines joined with "\n", as UTF-8 bytes. */
-  data: Buffer;
+  /**
+   * The `data:` lines joined with "\n", as UTF-8 bytes; an event of BYTES_PATH_MIN or more as the
+   * pieces it arrived in (never joined: see message-bytes.ts).
+   */
+  data: Buffer | MessageBytes;
 }
+
+import { BYTES_PATH_MIN, MessageBytes } from '../message-bytes.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
 const NEWLINE = Buffer.from('\n');
+const DATA_FIELD = Buffer.from('data:');
 
 export class SseParser {
   /** The `id:` of the last event seen: what `Last-Event-ID` carries when resuming. */
@@ -28,7 +34,8 @@ export class SseParser {
   private partial: Buffer[] = [];
   private partialBytes = 0;
   private endedWithCR = false;
-  private data: Buffer[] = [];
+  /** The event's `data:` values so far, each as one Buffer or (a large one) its pieces. */
+  private data: Array<Buffer | Buffer[]> = [];
   private dataBytes = 0;
   private type = '';
 
@@ -45,9 +52,12 @@ export class SseParser {
     while (lf !== -1 || cr !== -1) {
       const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
       let line = chunk.subarray(start, end);
+      let pieces: Buffer[] | undefined;
       if (this.partial.length > 0) {
         this.partial.push(line);
-        line = Buffer.concat(this.partial);
+        // A large `data:` line is kept in the pieces it arrived in; anything else is joined.
+        if (this.partialBytes + line.length >= BYTES_PATH_MIN && startsWith(this.partial[0]!, DATA_FIELD)) pieces = this.partial;
+        else line = Buffer.concat(this.partial);
         this.partial = [];
         this.partialBytes = 0;
       }
@@ -56,7 +66,8 @@ export class SseParser {
         if (end + 1 === chunk.length) this.endedWithCR = true;
         else if (chunk[end + 1] === LF) start++;
       }
-      this.processLine(line);
+      if (pieces) this.dataPieces(pieces);
+      else this.processLine(line);
       if (this.oversized !== undefined) return;
       if (lf !== -1 && lf < start) lf = chunk.indexOf(LF, start);
       if (cr !== -1 && cr < start) cr = chunk.indexOf(CR, start);
@@ -104,13 +115,31 @@ export class SseParser {
     }
   }
 
+  /** A `data:` line of BYTES_PATH_MIN or more, in pieces (the first starts with "data:"). */
+  private dataPieces(pieces: Buffer[]): void {
+    let first = pieces[0]!.subarray(DATA_FIELD.length);
+    if (first[0] === SPACE) first = first.subarray(1);
+    const value = [first, ...pieces.slice(1)].filter((p) => p.length > 0);
+    const length = value.reduce((n, p) => n + p.length, 0);
+    this.dataBytes += length + (this.data.length ? 1 : 0);
+    if (this.dataBytes > this.maxEventBytes) return this.overflow(this.dataBytes);
+    this.data.push(value);
+  }
+
   private dispatch(): void {
     const type = this.type || 'message';
     this.type = '';
     if (this.data.length === 0) return; // e.g. a priming event that only sets an id
-    const data = this.data.length === 1 ? this.data[0]! : Buffer.concat(this.data.flatMap((d, i) => (i ? [NEWLINE, d] : [d])));
+    const values = this.data;
+    const bytes = this.dataBytes;
     this.data = [];
     this.dataBytes = 0;
-    this.onEvent({ type, data });
+    if (values.length === 1 && !Array.isArray(values[0])) return this.onEvent({ type, data: values[0] });
+    const pieces = values.flatMap((d, i) => [...(i ? [NEWLINE] : []), ...(Array.isArray(d) ? d : [d])]);
+    this.onEvent({ type, data: bytes >= BYTES_PATH_MIN ? new MessageBytes(pieces, bytes) : Buffer.concat(pieces) });
   }
+}
+
+function startsWith(buffer: Buffer, prefix: Buffer): boolean {
+  return buffer.length >= prefix.length && buffer.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }
