@@ -168,7 +168,7 @@ describe('the HTTP+SSE transport (2024-11-05)', () => {
 });
 
 /** A TCP relay to `target` that can go dead (connections accepted, nothing passed) and come back. */
-async function startRelay(target: URL): Promise<{ origin: string; freeze(): void; thaw(): void; close(): Promise<void> }> {
+async function startRelay(target: URL): Promise<{ origin: string; freeze(): void; thaw(): void; down(): Promise<void>; up(): Promise<void>; close(): Promise<void> }> {
   let frozen = false;
   const pairs = new Set<[Socket, Socket | undefined]>();
   const server = createTcpServer((client) => {
@@ -186,8 +186,9 @@ async function startRelay(target: URL): Promise<{ origin: string; freeze(): void
     pairs.add([client, upstream]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
   return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    origin: `http://127.0.0.1:${port}`,
     freeze() {
       frozen = true;
       for (const [client, upstream] of pairs) {
@@ -205,15 +206,48 @@ async function startRelay(target: URL): Promise<{ origin: string; freeze(): void
       }
       pairs.clear();
     },
+    /** Stops listening (a connection is then refused), dropping every connection. */
+    down: () => new Promise<void>((resolve) => {
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream?.destroy();
+      }
+      pairs.clear();
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    }),
+    up: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
     close: () => new Promise<void>((resolve) => {
       for (const [client, upstream] of pairs) {
         client.destroy();
         upstream?.destroy();
       }
+      if (!server.listening) return resolve();
       server.close(() => resolve());
     }),
   };
 }
+
+describe('a server that is restarting', () => {
+  it('a refused connection reached no one: the request is sent again for a few seconds and answered once the server listens again', async () => {
+    const url = cloud.projectMcpUrl('demo-project');
+    const c = await signedIn(url);
+    const token = (await readStored(c.dir, url))!.accessToken!;
+    const relay = await startRelay(new URL(url));
+    cleanups.push(() => relay.close());
+    const p = await proxy({ ...c, env: { ...c.env, APPWRITE_MCP_TOKEN: token } }, ['--url', `${relay.origin}/demo-project/mcp`]);
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
+    await relay.down();
+    setTimeout(() => void relay.up(), 1_200);
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
+    // Down for longer than the retries last: a clear error, and the proxy goes on once it is back.
+    await relay.down();
+    await expect(p.client.callTool({ name: 'echo', arguments: { text: 'lost' } })).rejects.toThrow(/unreachable \(ECONNREFUSED\)/);
+    await relay.up();
+    expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'again' } }))).toBe('again');
+    await p.close();
+  });
+});
 
 describe('--ping-interval', () => {
   it('a ping the network swallows: logged, the connection rebuilt, and requests work again once the network is back', async () => {

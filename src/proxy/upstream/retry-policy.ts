@@ -3,13 +3,16 @@
 // 503 with a Retry-After the request can wait for (the server did not process the request: RFC 6585
 // §4, RFC 9110 §15.6.4). The first three at most once per request, Retry-After at most
 // MAX_RETRY_AFTER_RETRIES times, each wait at most MAX_RETRY_AFTER_MS and within the request's
-// --request-timeout; so a server that keeps refusing gets a clear error, not a loop.
+// --request-timeout; so a server that keeps refusing gets a clear error, not a loop. A connection
+// the server's host refused (nothing listening: a server restarting) reached no one, so the request
+// is sent again a few times over about 4 s (CONNECTION_REFUSED_DELAYS_MS).
 import { parseBearerChallenge, type Authorizer, type BearerChallenge } from '../../authorization.js';
 import { headerValue, RequestAbortedError, type HttpResponse } from '../../http/client.js';
 import { discard } from './streams.js';
 
 export const MAX_RETRY_AFTER_RETRIES = 2;
 export const MAX_RETRY_AFTER_MS = 10_000;
+export const CONNECTION_REFUSED_DELAYS_MS = [250, 500, 1000, 2000];
 
 export interface Attempt {
   res: HttpResponse;
@@ -39,9 +42,20 @@ export async function sendWithRetries(o: RetryOptions): Promise<HttpResponse> {
   let steppedUp = o.signIn === false;
   let renewed = !o.renewSession;
   let waits = 0;
+  let refusals = 0;
   for (;;) {
     if (o.closed()) throw new RequestAbortedError();
-    const { res, sessionId } = await o.send(token);
+    let attempt: Attempt;
+    try {
+      attempt = await o.send(token);
+    } catch (err) {
+      const delay = CONNECTION_REFUSED_DELAYS_MS[refusals];
+      if (!connectionRefused(err) || !o.wait || delay === undefined || delay >= (o.budgetMs?.() ?? Infinity)) throw err;
+      refusals++;
+      if (!(await o.wait(delay))) throw new RequestAbortedError();
+      continue;
+    }
+    const { res, sessionId } = attempt;
     if (res.status === 401 && !refreshed) {
       refreshed = true;
       discard(res);
@@ -74,6 +88,11 @@ export async function sendWithRetries(o: RetryOptions): Promise<HttpResponse> {
     }
     return res;
   }
+}
+
+function connectionRefused(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  return e?.code === 'ECONNREFUSED' || e?.cause?.code === 'ECONNREFUSED';
 }
 
 export function challengeOf(res: HttpResponse): BearerChallenge {
