@@ -499,7 +499,7 @@ export class StreamableHttpClient {
         return { res: await this.start(this.sseHolder, { method: 'GET', url: this.url, headers, timeoutMs: this.timeoutMs }) };
       },
     });
-    if (res.status === 401 || res.status === 403 || res.status >= 500) throw await httpFailure(res, this.opts.url);
+    if (res.status === 401 || res.status === 403 || res.status >= 500) throw await httpFailure(res, this.opts.url, this.limits.idleTimeoutMs);
     const connection = await LegacySseConnection.open(res, {
       url: this.url,
       logger: this.opts.logger,
@@ -555,7 +555,7 @@ export class StreamableHttpClient {
         return { res: await this.start(exchange, { method: 'POST', url: connection.endpoint, headers, body, timeoutMs: this.timeoutMs }), sessionId: 'sse' };
       },
     });
-    if (res.status < 200 || res.status >= 300) throw await httpFailure(res, this.opts.url);
+    if (res.status < 200 || res.status >= 300) throw await httpFailure(res, this.opts.url, this.limits.idleTimeoutMs);
     discard(res);
     if (exchange.remaining.size === 0 || exchange.cancelled) return;
     const connection = this.sse!;

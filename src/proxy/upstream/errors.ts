@@ -55,8 +55,12 @@ export class UpstreamError extends AppError {
   }
 }
 
-/** The error for a non-2xx answer that no retry could fix, with the useful part of its body. */
-export async function httpFailure(res: HttpResponse, url: string, idleMs?: number): Promise<UpstreamError> {
+/**
+ * The error for a non-2xx answer that no retry could fix, with the useful part of its body. `idleMs`
+ * (the --idle-timeout) is required: a server that sends the status and then stalls its body must
+ * not hang the request.
+ */
+export async function httpFailure(res: HttpResponse, url: string, idleMs: number): Promise<UpstreamError> {
   // A body that stalls (idleMs) or drops: the failure is reported without it.
   return httpFailureOf(res.status, await readText(res.body, 16_384, idleMs).catch(() => ''), url, headerOf(res, 'retry-after'));
 }
