@@ -16,7 +16,7 @@ import { httpFailure, httpFailureOf, UpstreamError } from './errors.js';
 import { sendWithRetries } from './retry-policy.js';
 import { Session } from './session.js';
 import { discard, isEventStream, readBody, readEventStream, readText, runStandaloneStream, type StreamContext } from './streams.js';
-import { LegacySseConnection } from './legacy-sse.js';
+import type { LegacySseConnection } from './legacy-sse.js';
 
 /**
  * How to reach the server: `http` Streamable HTTP only; `sse` the HTTP+SSE transport of 2024-11-05
@@ -500,6 +500,8 @@ export class StreamableHttpClient {
       },
     });
     if (res.status === 401 || res.status === 403 || res.status >= 500) throw await httpFailure(res, this.opts.url, this.limits.idleTimeoutMs);
+    // Loaded only for a server of the older transport: most runs never need it.
+    const { LegacySseConnection } = await import('./legacy-sse.js');
     const connection = await LegacySseConnection.open(res, {
       url: this.url,
       logger: this.opts.logger,
