@@ -47,16 +47,24 @@ export function parseHeaders(values: string[], env: NodeJS.ProcessEnv = process.
       throw new AppError(Code.USAGE, '--header Authorization is not allowed: appwrite-mcp sets it from your sign-in', { hint: 'Use APPWRITE_MCP_TOKEN to supply a token yourself.' });
     }
     const raw = value.slice(i + 1).trim();
-    const expanded = raw.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
-      const v = env[variable];
-      if (v === undefined) throw new AppError(Code.USAGE, `--header ${name}: the environment variable ${variable} is not set`);
-      return v;
-    });
+    const expanded = expandVariables(raw, env, `--header ${name}`);
     if (expanded !== raw) registerSecret(expanded);
     if (/[\r\n]/.test(expanded)) throw new AppError(Code.USAGE, `--header ${name}: the value has a line break`);
     headers[name] = expanded;
   }
   return headers;
+}
+
+/**
+ * `${VAR}` in a flag's value, replaced from the environment (an unset one is a usage error naming
+ * `flag`); `quote` encodes each value for where it lands (as is by default).
+ */
+export function expandVariables(text: string, env: NodeJS.ProcessEnv, flag: string, quote: (value: string) => string = (v) => v): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
+    const v = env[variable];
+    if (v === undefined) throw new AppError(Code.USAGE, `${flag}: the environment variable ${variable} is not set`);
+    return quote(v);
+  });
 }
 
 /** `--header-file`: one `Name: value` per line; blank lines and lines starting with # are skipped. Values are secrets. */

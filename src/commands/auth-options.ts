@@ -12,6 +12,7 @@ import { registerSecret } from '../log.js';
 import { parseSecureUrl } from '../net.js';
 import type { SignIns } from '../store/sign-ins.js';
 import type { Target } from '../store/types.js';
+import { expandVariables } from '../target.js';
 import type { AuthContext } from '../auth/oauth.js';
 import type { StoredAuthorizer } from '../auth/stored-authorizer.js';
 import type { Logger } from '../log.js';
@@ -150,11 +151,8 @@ function staticClientInfo(value: string, env: NodeJS.ProcessEnv): { clientId: st
       throw new AppError(Code.USAGE, `cannot read --static-oauth-client-info ${value}: ${(err as Error).message}`);
     }
   }
-  const expanded = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
-    const v = env[variable];
-    if (v === undefined) throw new AppError(Code.USAGE, `--static-oauth-client-info: the environment variable ${variable} is not set`);
-    return JSON.stringify(v).slice(1, -1);
-  });
+  // Inside JSON strings: each value goes in escaped.
+  const expanded = expandVariables(text, env, '--static-oauth-client-info', (v) => JSON.stringify(v).slice(1, -1));
   let parsed: { client_id?: unknown; client_secret?: unknown };
   try {
     parsed = JSON.parse(expanded) as typeof parsed;
