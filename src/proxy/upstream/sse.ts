@@ -41,6 +41,11 @@ export class SseParser {
 
   constructor(private readonly onEvent: (event: SseEvent) => void, private readonly maxEventBytes = Infinity) {}
 
+  /** Bytes of the event being gathered (0 between events). */
+  get gathering(): number {
+    return this.dataBytes + this.partialBytes;
+  }
+
   push(input: Buffer | string): void {
     if (this.oversized !== undefined) return;
     const chunk = typeof input === 'string' ? Buffer.from(input) : input;

@@ -9,7 +9,8 @@ import type { Logger } from '../../log.js';
 import { formatSeconds, messageTooLarge } from '../limits.js';
 import { UpstreamError } from './errors.js';
 import { SseParser } from './sse.js';
-import type { MessageBytes } from '../message-bytes.js';
+import { BYTES_PATH_MIN, MessageBytes } from '../message-bytes.js';
+import { largeMessageBytes } from '../young-gc.js';
 
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 10_000;
@@ -39,9 +40,10 @@ export function discard(res: HttpResponse): void {
  * The whole body (rejects when the connection drops mid-body). Over `limit` bytes: with `truncate`,
  * the first `limit` bytes (the rest is read and dropped); else the body is destroyed and the promise
  * rejects with a message-too-large error. `idleMs`: a body that sends nothing for that long is
- * destroyed and rejects with a timeout.
+ * destroyed and rejects with a timeout. A body of BYTES_PATH_MIN or more comes as the pieces it
+ * arrived in, not joined (see message-bytes.ts).
  */
-export function readBody(body: Readable, o: { limit?: number; truncate?: boolean; idleMs?: number; host?: string } = {}): Promise<Buffer> {
+export function readBody(body: Readable, o: { limit?: number; truncate?: boolean; idleMs?: number; host?: string } = {}): Promise<Buffer | MessageBytes> {
   const limit = o.limit ?? Infinity;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -63,6 +65,7 @@ export function readBody(body: Readable, o: { limit?: number; truncate?: boolean
     arm();
     body.on('data', (chunk: Buffer) => {
       arm();
+      if (size >= BYTES_PATH_MIN) largeMessageBytes(chunk.length);
       if (size + chunk.length > limit) {
         if (!o.truncate) return fail(new UpstreamError(Code.MESSAGE_TOO_LARGE, messageTooLarge(`the MCP server at ${o.host}`, size + chunk.length, limit, true)));
         if (size < limit) chunks.push(chunk.subarray(0, limit - size));
@@ -74,7 +77,8 @@ export function readBody(body: Readable, o: { limit?: number; truncate?: boolean
     body.once('end', () => {
       clearTimeout(timer);
       failed = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      const kept = Math.min(size, limit);
+      resolve(kept >= BYTES_PATH_MIN ? new MessageBytes(chunks, kept) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
     body.once('error', (err) => fail(err));
     // 'close' before 'end': the connection dropped mid-body; a truncated message must not be delivered
@@ -87,7 +91,8 @@ export function readBody(body: Readable, o: { limit?: number; truncate?: boolean
  * when it sends nothing for `idleMs` (an error answer whose body stalls must not hang its request).
  */
 export async function readText(body: Readable, limit = Infinity, idleMs?: number): Promise<string> {
-  return (await readBody(body, { limit, truncate: true, idleMs })).toString('utf8');
+  const bytes = await readBody(body, { limit, truncate: true, idleMs });
+  return bytes instanceof MessageBytes ? bytes.text() : bytes.toString('utf8');
 }
 
 export function idleError(host: string, idleMs: number): UpstreamError {
@@ -225,6 +230,7 @@ function pump(ctx: StreamContext, body: Readable, parser: SseParser, until?: () 
     const onData = (chunk: Buffer) => {
       if (idle) arm();
       parser.push(chunk);
+      if (parser.gathering >= BYTES_PATH_MIN) largeMessageBytes(chunk.length);
       if (parser.oversized !== undefined) stop('oversized');
       else if (until?.()) stop('ended');
     };
