@@ -3,7 +3,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { proxyApplies, proxySettings } from '../../src/http/env-proxy.js';
-import { MessageBytes } from '../../src/proxy/message-bytes.js';
+import { MessageBytes, scanMessage } from '../../src/proxy/message-bytes.js';
 import { SseParser, type SseEvent } from '../../src/proxy/upstream/sse.js';
 import { StdioServer } from '../../src/proxy/stdio.js';
 import { largeMessageBytes } from '../../src/proxy/young-gc.js';
@@ -124,6 +124,32 @@ describe('parseBearerChallenge (src/authorization.ts, used by the proxy)', () =>
       resourceMetadata: 'https://h/.well-known/oauth-protected-resource',
     });
     expect(parseBearerChallenge('Basic realm="x"')).toBeUndefined();
+  });
+});
+
+describe('scanMessage (the routing view of a large message kept as bytes)', () => {
+  const inPieces = (text: string, size: number) => {
+    const bytes = Buffer.from(text);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.subarray(i, i + size));
+    return new MessageBytes(pieces);
+  };
+  // Brackets and escaped quotes inside strings, multi-byte characters, nesting, `id` after `result`.
+  const result = { items: Array.from({ length: 300 }, (_, i) => ({ n: i, s: `é"[{${'\\'.repeat(i % 3)}}]"ü`, v: [i, [true, null, { k: '}' }]] })) };
+  const id = 'a\\"b';
+  const text = ` {"result": ${JSON.stringify(result)} , "jsonrpc":"2.0","id":${JSON.stringify(id)}}\t`;
+
+  it.each([1, 2, 7, 64, 100_000])('finds the members of a message in pieces of %i bytes, and reads result lazily', (size) => {
+    const message = scanMessage(inPieces(text, size));
+    expect(message?.jsonrpc).toBe('2.0');
+    expect(message?.id).toBe('a\\"b');
+    expect(message?.result).toEqual(result);
+  });
+
+  it('gives up (the text path answers) on what is not one JSON object', () => {
+    for (const bad of [text.slice(0, -20), `[${text}]`, `${text}x`, '{"id":1,"result":{"a":[1,2}}', '{"id":1 "result":{}}']) {
+      expect(scanMessage(inPieces(bad, 5))).toBeUndefined();
+    }
   });
 });
 
