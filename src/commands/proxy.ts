@@ -75,8 +75,8 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
  *
  * And no optimizing compilers (TurboFan, Maglev): the proxy's work is done in native code (JSON,
  * Buffers, sockets, the regex engine), and the compilers' own memory costs more than they save:
- * peak RSS 66.5 → 60 MB in `npm run bench`, 72 → 67 MB in the 100 KB workload of `npm run
- * bench:memory`, with latency and throughput unchanged or better (issue "Hardening", item 12).
+ * peak RSS 66.3 → 63.6 MB in `npm run bench --quick`, 72.4 → 69 MB in the 100 KB workload of
+ * `npm run bench:memory`, latency and throughput within the noise (issue "Hardening", item 12).
  */
 const GC_TUNING_DELAY_MS = 250;
 async function tuneGarbageCollectorForLongRun(): Promise<void> {
