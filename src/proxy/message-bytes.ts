@@ -66,7 +66,7 @@ class Cursor {
   private base = 0;
   /** The current piece as latin1 text (one char per byte), for the regex search of skipValue. */
   private text: string | undefined;
-  private textOf = -1;
+  private textPiece = -1;
 
   constructor(private readonly pieces: readonly Buffer[]) {
     this.settle();
@@ -98,7 +98,7 @@ class Cursor {
       const piece = this.pieces[this.p]!;
       // The piece's latin1 text when skipValue made it (many short strings: a string search is
       // cheaper than a call into Buffer's); else the bytes (a long string is never decoded).
-      const q = this.textOf === this.p ? this.text!.indexOf('"', this.i) : piece.indexOf(QUOTE, this.i);
+      const q = this.textPiece === this.p ? this.text!.indexOf('"', this.i) : piece.indexOf(QUOTE, this.i);
       if (q === -1) {
         this.i = piece.length;
         this.settle();
@@ -166,9 +166,9 @@ class Cursor {
   }
 
   private latin1(): string {
-    if (this.textOf !== this.p) {
+    if (this.textPiece !== this.p) {
       this.text = this.pieces[this.p]!.toString('latin1');
-      this.textOf = this.p;
+      this.textPiece = this.p;
     }
     return this.text!;
   }

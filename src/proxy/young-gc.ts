@@ -8,9 +8,6 @@
 // (a scavenge: about a millisecond, the handles are young) every COLLECT_EVERY_BYTES of one large
 // message keeps those buffers to that much. Small messages never get here: their strings drive
 // V8's own collections.
-import v8 from 'node:v8';
-import vm from 'node:vm';
-
 /** Bytes of one large message between two scavenges. */
 const COLLECT_EVERY_BYTES = 2 * 1024 * 1024;
 
@@ -31,12 +28,12 @@ export function largeMessageBytes(bytes: number): void {
 /**
  * V8's `gc` function, exposed after start-up the way Jest's leak detector does it: setting the flag
  * makes a new context get the function (the main context stays as it was). Looked up on the first
- * large message only, so that a proxy that never sees one pays nothing.
+ * large message only, node:v8 and node:vm included, so that a proxy that never sees one pays nothing.
  */
 function lookUpGc(): Gc | null {
   try {
-    v8.setFlagsFromString('--expose-gc');
-    const found: unknown = vm.runInNewContext('gc');
+    process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc');
+    const found: unknown = process.getBuiltinModule('node:vm').runInNewContext('gc');
     return typeof found === 'function' ? (found as Gc) : null;
   } catch {
     return null;
