@@ -228,14 +228,20 @@ async function startRelay(target: URL): Promise<{ origin: string; freeze(): void
   };
 }
 
+/** A signed-in proxy (token from the environment) whose server it reaches through a relay the test can stop or freeze. */
+async function proxyBehindRelay(extraArgs: string[] = []) {
+  const url = cloud.projectMcpUrl('demo-project');
+  const c = await signedIn(url);
+  const token = (await readStored(c.dir, url))!.accessToken!;
+  const relay = await startRelay(new URL(url));
+  cleanups.push(() => relay.close());
+  const p = await proxy({ ...c, env: { ...c.env, APPWRITE_MCP_TOKEN: token } }, ['--url', `${relay.origin}/demo-project/mcp`, ...extraArgs]);
+  return { p, relay, token };
+}
+
 describe('a server that is restarting', () => {
   it('a refused connection reached no one: the request is sent again for a few seconds and answered once the server listens again', async () => {
-    const url = cloud.projectMcpUrl('demo-project');
-    const c = await signedIn(url);
-    const token = (await readStored(c.dir, url))!.accessToken!;
-    const relay = await startRelay(new URL(url));
-    cleanups.push(() => relay.close());
-    const p = await proxy({ ...c, env: { ...c.env, APPWRITE_MCP_TOKEN: token } }, ['--url', `${relay.origin}/demo-project/mcp`]);
+    const { p, relay } = await proxyBehindRelay();
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
     await relay.down();
     setTimeout(() => void relay.up(), 1_200);
@@ -251,12 +257,7 @@ describe('a server that is restarting', () => {
 
 describe('--ping-interval', () => {
   it('a ping the network swallows: logged, the connection rebuilt, and requests work again once the network is back', async () => {
-    const url = cloud.projectMcpUrl('demo-project');
-    const c = await signedIn(url);
-    const token = (await readStored(c.dir, url))!.accessToken!;
-    const relay = await startRelay(new URL(url));
-    cleanups.push(() => relay.close());
-    const p = await proxy({ ...c, env: { ...c.env, APPWRITE_MCP_TOKEN: token } }, ['--url', `${relay.origin}/demo-project/mcp`, '--ping-interval', '0.5']);
+    const { p, relay, token } = await proxyBehindRelay(['--ping-interval', '0.5']);
     await p.client.listTools();
     relay.freeze();
     const deadline = Date.now() + 10_000;
