@@ -1,0 +1,2 @@
+export declare const LINES: readonly string[];
+export declare function nodeBinary(line: string | number): string;
