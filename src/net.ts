@@ -37,28 +37,3 @@ export function parseSecureUrl(raw: string, what: string, code: ErrorCode = Code
   }
   throw new AppError(code, `${what} "${raw}" must be an https:// URL`);
 }
-
-const TLS_ERROR_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
-]);
-
-/** For a certificate error code, what the user can do about it; undefined for other errors. */
-export function tlsHint(code: string | undefined): string | undefined {
-  if (!code || !TLS_ERROR_CODES.has(code)) return undefined;
-  return `the server's TLS certificate is not trusted (${code}); if your network uses its own certificate authority, set NODE_EXTRA_CA_CERTS to its certificate file`;
-}
-
-/** Why a request never got an answer, in a few words ("connection refused", "timed out", a TLS hint). */
-export function describeNetworkError(err: unknown): string {
-  const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string }; message?: string };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timed out';
-  const code = e?.cause?.code ?? e?.code;
-  const tls = tlsHint(code);
-  if (tls) return tls;
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
-  if (code === 'ECONNRESET') return 'connection reset';
-  return code ?? e?.cause?.message ?? e?.message ?? String(err);
-}

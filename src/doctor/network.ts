@@ -9,7 +9,7 @@ import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { proxyApplies, proxySettings } from '../http/env-proxy.js';
 import { errorMessage } from '../errors.js';
-import { describeNetworkError, tlsHint } from '../net.js';
+import { classifyNetworkError, describeNetworkError, tlsHint } from '../http/network-error.js';
 import { deadline, fail, ms, ok, skip, warn, type CheckResult } from './report.js';
 
 export interface NetworkOptions {
@@ -107,7 +107,7 @@ async function walk(o: NetworkOptions): Promise<NetworkOutcome> {
     }
   } catch (err) {
     socket?.destroy();
-    const refused = (err as { code?: string }).code === 'ECONNREFUSED';
+    const refused = classifyNetworkError(err).kind === 'refused';
     results.push(fail('connect', proxy
       ? `cannot get through the proxy to ${host}:${port}: ${describeConnectError(err)}`
       : `cannot connect to ${host}:${port}: ${describeConnectError(err)}`, {
@@ -148,7 +148,7 @@ async function walk(o: NetworkOptions): Promise<NetworkOutcome> {
     return { results, reachable: true };
   } catch (err) {
     socket.destroy();
-    const code = (err as { code?: string }).code;
+    const { code } = classifyNetworkError(err);
     const hint = tlsHint(code);
     const detail = [
       extra.path ? `NODE_EXTRA_CA_CERTS=${extra.path}${extra.error ? ` (could not be read: ${extra.error})` : ` (${extra.fingerprints.size} certificate${extra.fingerprints.size === 1 ? '' : 's'})`}` : 'NODE_EXTRA_CA_CERTS is not set: only Node\'s built-in CA list is trusted',
@@ -182,8 +182,6 @@ function safeUrl(raw: string): string {
 }
 
 function describeConnectError(err: unknown): string {
-  const e = err as { name?: string; message?: string };
-  if (e?.name === 'TimeoutError') return e.message ?? 'timed out';
   return describeNetworkError(err);
 }
 

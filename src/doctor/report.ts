@@ -1,5 +1,6 @@
 // What every doctor check hands back: one line for people (✓ / ! / ✗ / ·), the same as JSON for
 // scripts, and for every failure the exact command or setting that fixes it.
+import { NetworkTimeoutError } from '../http/network-error.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -38,12 +39,7 @@ export function deadline<T>(work: Promise<T>, ms: number, message: string): Prom
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-export class DeadlineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TimeoutError';
-  }
-}
+export class DeadlineError extends NetworkTimeoutError {}
 
 export function ms(n: number): string {
   return n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;

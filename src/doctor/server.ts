@@ -10,6 +10,7 @@ import { Code, errorMessage, isAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Target } from '../store/types.js';
 import { fail, ms, ok, skip, warn, type CheckResult } from './report.js';
+import { classifyNetworkError } from '../http/network-error.js';
 
 /** One HTTP exchange as the doctor's fetch saw it. */
 export interface Exchange {
@@ -160,7 +161,7 @@ export async function checkServer(o: ServerCheckOptions, report: (r: CheckResult
       ],
     }));
   } catch (err) {
-    if (isAppError(err, Code.UNREACHABLE) || (err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') {
+    if (isAppError(err, Code.UNREACHABLE) || ['timeout', 'aborted'].includes(classifyNetworkError(err).kind)) {
       facts.asUnreachable = errorMessage(err);
       report(fail('authorization-server', `cannot reach the authorization server ${issuer}: ${errorMessage(err)}`, {
         fix: `The authorization server is down or blocked from this machine: check your network, VPN, HTTPS_PROXY and NO_PROXY for ${new URL(issuer).host}, or try again later. Until it answers, the proxy can neither refresh a token nor sign in.`,

@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { AppError, Code } from '../errors.js';
-import { describeNetworkError } from '../net.js';
+import { classifyNetworkError, describeNetworkError, NetworkAbortedError, NetworkTimeoutError } from './network-error.js';
 import { VERSION } from '../version.js';
 import { proxyApplies, proxySettings, type Env, type ProxySettings } from './env-proxy.js';
 
@@ -42,20 +42,14 @@ export interface HttpCall {
 }
 
 /** The response did not start within the request's timeoutMs. */
-export class ResponseTimeoutError extends Error {
+export class ResponseTimeoutError extends NetworkTimeoutError {
   constructor(timeoutMs: number) {
     super(`no response within ${Math.round(timeoutMs / 1000)} s`);
-    this.name = 'TimeoutError';
   }
 }
 
 /** The caller aborted the request. */
-export class RequestAbortedError extends Error {
-  constructor() {
-    super('request aborted');
-    this.name = 'AbortError';
-  }
-}
+export class RequestAbortedError extends NetworkAbortedError {}
 
 export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
   const value = headers[name];
@@ -252,8 +246,7 @@ function webStream(body: Readable, url: URL, signal: AbortSignal | undefined): R
 }
 
 function isStaleConnectionError(err: Error): boolean {
-  const code = (err as { code?: string }).code;
-  return code === 'ECONNRESET' || code === 'EPIPE';
+  return classifyNetworkError(err).kind === 'reset';
 }
 
 /** The error for a server that could not be reached at all; names the origin and why. */

@@ -1,6 +1,7 @@
 // The stand-in server the proxy presents while sign-in is not finished, so that the client's
 // initialize is answered in time (clients give it 60 s at most) and the user is told what to do.
 // Once signed in, the bridge switches to the real server and announces list changes.
+import { Code, rpcReason } from '../errors.js';
 import { ErrorCode, errorLine, isRequest, resultLine, type JsonRpcMessage } from './jsonrpc.js';
 
 /** Newest first. */
@@ -55,6 +56,6 @@ export class PlaceholderServer {
       case 'prompts/list':
         return resultLine(id, { prompts: [] });
     }
-    return errorLine(id, ErrorCode.AuthorizationFailed, this.opts.message, { reason: 'sign_in_required' });
+    return errorLine(id, ErrorCode.AuthorizationFailed, this.opts.message, { reason: rpcReason(Code.SIGN_IN_REQUIRED) });
   }
 }

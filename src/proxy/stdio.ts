@@ -2,6 +2,7 @@
 // Unlike the SDK's StdioServerTransport this reports stdin EOF, answers malformed lines instead of
 // dropping them, and never validates message schemas (the upstream server does that).
 import type { Readable, Writable } from 'node:stream';
+import { Code, rpcReason } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ErrorCode, errorLine, isId, isJsonRpcMessage, parseMessage, type JsonRpcMessage } from './jsonrpc.js';
 import { idOfTruncated, messageTooLarge } from './limits.js';
@@ -150,7 +151,7 @@ export class StdioServer {
     this.skipping = undefined;
     const id = idOfTruncated(s.head.toString('utf8'), s.tail.toString('utf8'));
     this.opts.logger.warn(`the client sent a message of ${s.bytes} bytes, over the limit of ${this.maxLineBytes} bytes (--max-message-size); answered with an error and skipped it`);
-    this.send(errorLine(id, ErrorCode.InvalidRequest, messageTooLarge('the client', s.bytes, this.maxLineBytes), { reason: 'message_too_large', size: s.bytes, limit: this.maxLineBytes }));
+    this.send(errorLine(id, ErrorCode.InvalidRequest, messageTooLarge('the client', s.bytes, this.maxLineBytes), { reason: rpcReason(Code.MESSAGE_TOO_LARGE), size: s.bytes, limit: this.maxLineBytes }));
   }
 
   /** One line's bytes (without its LF): a large one goes on as its bytes when it is one plain message. */

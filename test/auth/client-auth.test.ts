@@ -54,10 +54,10 @@ describe('dynamic client registration', () => {
 
   it('reports the AS\'s error, and an answer without client_id', async () => {
     const refused = await as({ status: 400, body: { error: 'invalid_client_metadata', error_description: 'redirect_uris must be https' } });
-    await expect(registerClient(ctx, refused.meta, 'http://127.0.0.1:1/callback')).rejects.toMatchObject({ code: 'registration_failed', message: expect.stringContaining('invalid_client_metadata: redirect_uris must be https') });
+    await expect(registerClient(ctx, refused.meta, 'http://127.0.0.1:1/callback')).rejects.toMatchObject({ code: 'OAUTH_REGISTRATION_FAILED', message: expect.stringContaining('invalid_client_metadata: redirect_uris must be https') });
     await new Promise<void>((resolve) => server!.close(() => resolve()));
     const empty = await as({ status: 201, body: { client_secret: 'x' } });
-    await expect(registerClient(ctx, empty.meta, 'http://127.0.0.1:1/callback')).rejects.toMatchObject({ code: 'registration_failed', message: expect.stringContaining('without a "client_id"') });
+    await expect(registerClient(ctx, empty.meta, 'http://127.0.0.1:1/callback')).rejects.toMatchObject({ code: 'OAUTH_REGISTRATION_FAILED', message: expect.stringContaining('without a "client_id"') });
   });
 });
 
@@ -83,6 +83,6 @@ describe('client authentication', () => {
 
   it('refuses to authenticate with a secret it does not have, naming the variable', () => {
     expect(() => clientAuth({ client: { issuer: 'x', clientId: 'c', method: 'preregistered', redirectUris: [], registeredAt: 0, authMethod: 'client_secret_post' } }))
-      .toThrow(expect.objectContaining({ code: 'usage', hint: expect.stringContaining('APPWRITE_MCP_CLIENT_SECRET') }));
+      .toThrow(expect.objectContaining({ code: 'CLI_USAGE', hint: expect.stringContaining('APPWRITE_MCP_CLIENT_SECRET') }));
   });
 });

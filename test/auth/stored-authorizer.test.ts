@@ -153,7 +153,7 @@ describe('StoredAuthorizer', () => {
     expect(warnings[0]).toMatch(/could not save the refreshed sign-in to OS keychain .*did not answer within 0.1 s.*Using the new tokens from memory and trying again/);
     // The store still has rt-1, already spent at the AS: another copy must not use it. It waits for the lock instead.
     expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-1');
-    await expect(w.signIns.acquireLock('tokens', URL_, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'lock_timeout' });
+    await expect(w.signIns.acquireLock('tokens', URL_, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
     // Still failing on the first retries: no new warning, nothing lost.
     w.clock.advance(1_000);
     await until(() => w.logs.some((l) => l.includes('failed again')));
@@ -227,7 +227,7 @@ describe('StoredAuthorizer', () => {
     expect(w.as.grants).toBe(1);
     const error = await a.onUnauthorized(undefined, {}).catch((e: AppError) => e);
     expect(w.as.grants).toBe(1);
-    expect(error).toMatchObject({ code: 'sign_in_required' });
+    expect(error).toMatchObject({ code: 'AUTH_SIGN_IN_REQUIRED' });
     expect((error as AppError).message).toMatch(/Sign-in to https:\/\/mcp\.example\/ is required \(your sign-in has expired or was revoked\): run `npx appwrite-mcp login --url https:\/\/mcp\.example\/`/);
   });
 
@@ -242,7 +242,7 @@ describe('StoredAuthorizer', () => {
     await new Promise((resolve) => setTimeout(resolve, 50)); // the refresh is under way, waiting on the AS
     expect(w.as.grants).toBe(0);
     w.clock.advance(30_000);
-    await expect(waiting).rejects.toMatchObject({ code: 'as_unreachable', message: expect.stringContaining('taking more than 30 s') });
+    await expect(waiting).rejects.toMatchObject({ code: 'AUTH_AS_UNREACHABLE', message: expect.stringContaining('taking more than 30 s') });
     w.as.hang = undefined;
     answer(); // the AS answers at last: the refresh completes in the background and serves the next request
     await until(async () => (await w.signIns.load(URL_))?.tokens?.accessToken === `at-2-${'a'.repeat(40)}`);
@@ -258,9 +258,9 @@ describe('StoredAuthorizer', () => {
     w.clock.advance(HOUR - 30_000); // due for refresh, still valid for 30 s
     expect(await a.getToken()).toBe(`at-1-${'a'.repeat(40)}`);
     w.clock.advance(60_000); // now expired
-    await expect(a.getToken()).rejects.toMatchObject({ code: 'as_unreachable' });
+    await expect(a.getToken()).rejects.toMatchObject({ code: 'AUTH_AS_UNREACHABLE' });
     const grants = w.as.grants;
-    await expect(a.getToken()).rejects.toMatchObject({ code: 'as_unreachable' }); // within 1 s: fails fast
+    await expect(a.getToken()).rejects.toMatchObject({ code: 'AUTH_AS_UNREACHABLE' }); // within 1 s: fails fast
     expect(w.as.grants).toBe(grants);
     w.as.down = false;
     w.clock.advance(1_000);
@@ -320,7 +320,7 @@ describe('StoredAuthorizer', () => {
     await until(() => challengeSeen !== undefined && w.clock.pendingSleeps > 0);
     w.clock.advance(30_000);
     const error = await waiting.catch((e: AppError) => e);
-    expect(error).toMatchObject({ code: 'sign_in_pending' });
+    expect(error).toMatchObject({ code: 'AUTH_SIGN_IN_PENDING' });
     expect((error as AppError).message).toMatch(/a browser tab has been opened; finish signing in there, or run `npx appwrite-mcp login --url https:\/\/mcp\.example\/`/);
     expect(challengeSeen).toEqual(challenge);
     expect(await a.getToken()).toBeUndefined();

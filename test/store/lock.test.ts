@@ -14,7 +14,7 @@ describe('lock', () => {
     const started = performance.now();
     const first = await acquireLock(dir, 'a');
     const uncontendedMs = performance.now() - started;
-    await expect(acquireLock(dir, 'a', { timeoutMs: 150 })).rejects.toMatchObject({ code: 'lock_timeout' });
+    await expect(acquireLock(dir, 'a', { timeoutMs: 150 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
     await first.release();
     await expect(stat(lockPath(dir, 'a'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await withLock(dir, 'a', async () => 42)).toBe(42);
@@ -26,7 +26,7 @@ describe('lock', () => {
     const held = await acquireLock(dir, 'sign-in https://x/mcp');
     cleanups.push(() => held.release());
     const error = await acquireLock(dir, 'sign-in https://x/mcp', { timeoutMs: 100 }).catch((e) => e);
-    expect(error).toMatchObject({ code: 'lock_timeout' });
+    expect(error).toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
     expect(error.message).toContain('"sign-in https://x/mcp"');
     const reason = new Error('stop');
     const controller = new AbortController();
@@ -42,7 +42,7 @@ describe('lock', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect((await stat(lockPath(dir, 'long'))).mtimeMs).toBeGreaterThan(Date.now() - 1000);
     // A waiter with a short staleMs still does not steal it, because the holder keeps touching it.
-    await expect(acquireLock(dir, 'long', { staleMs: 300, timeoutMs: 600 })).rejects.toMatchObject({ code: 'lock_timeout' });
+    await expect(acquireLock(dir, 'long', { staleMs: 300, timeoutMs: 600 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
     await rm(lockPath(dir, 'long'));
     await new Promise((r) => setTimeout(r, 150));
     expect(held.signal.aborted).toBe(true);
@@ -70,7 +70,7 @@ describe('lock', () => {
       holder.stdout.on('data', (d) => { if (String(d).includes('held')) resolve(); });
       holder.on('exit', () => reject(new Error('holder exited early')));
     });
-    await expect(acquireLock(dir, 'victim', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'lock_timeout' });
+    await expect(acquireLock(dir, 'victim', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
     holder.kill('SIGKILL');
     await new Promise((r) => holder.once('exit', r));
     const started = performance.now();

@@ -82,7 +82,7 @@ describe('without a Secret Service', () => {
   it('prefer "keychain" fails with a clear keychain_unavailable error', async () => {
     const run = await runFixture('open-store', [await tempDir(), 'keychain', '3000'], { env: noBus });
     const { error } = JSON.parse(run.stdout);
-    expect(error).toMatchObject({ name: 'AppError', code: 'keychain_unavailable' });
+    expect(error).toMatchObject({ name: 'AppError', code: 'STORE_KEYCHAIN_UNAVAILABLE' });
     expect(error.message).toMatch(/no Secret Service on D-Bus.*\/nonexistent/);
   });
 
@@ -97,7 +97,7 @@ describe('without a Secret Service', () => {
     const run = await runFixture('open-store', [join(dir, 'config'), 'keychain', '400'], { env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}` }, killAfterMs: 20_000 });
     expect(run.signal, 'the child froze instead of timing out').toBeNull();
     const { error, ms } = JSON.parse(run.stdout);
-    expect(error).toMatchObject({ code: 'keychain_timeout', message: expect.stringMatching(/did not answer within 0.4 s/) });
+    expect(error).toMatchObject({ code: 'STORE_KEYCHAIN_TIMEOUT', message: expect.stringMatching(/did not answer within 0.4 s/) });
     expect(ms).toBeGreaterThanOrEqual(390);
     expect(ms).toBeLessThan(1000);
     expect(connections.length).toBeGreaterThan(0);

@@ -131,7 +131,7 @@ describe('SignIns', () => {
     const { signIns, keychain, store } = await fakeSignIns(await tempDir());
     const record = await signIns.saveSignIn(newSignIn(tokens('h')), store);
     keychain.writes = 'fail';
-    await expect(signIns.forget(record)).rejects.toMatchObject({ code: 'keychain_failed' });
+    await expect(signIns.forget(record)).rejects.toMatchObject({ code: 'STORE_KEYCHAIN_FAILED' });
     expect(await signIns.record(record.key)).toBeDefined();
     keychain.writes = 'ok';
     expect(await signIns.forget(record)).toEqual({ deleted: true });
@@ -165,7 +165,7 @@ describe('SignIns', () => {
     keychain.writes = 'hang';
     const error = await signIns.saveRefresh(record, tokens('j')).catch((e: AppError) => e);
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ code: 'save_failed' });
+    expect(error).toMatchObject({ code: 'STORE_SAVE_FAILED' });
     expect((error as AppError).message).toMatch(/could not save the refreshed sign-in to OS keychain .*did not answer within 0.2 s/);
   });
 

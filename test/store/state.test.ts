@@ -50,7 +50,7 @@ describe('state', () => {
     await writeFile(statePath(dir), JSON.stringify({ version: 3, signIns: {}, clients: {} }));
     const error = await loadState(dir, quiet).catch((e) => e);
     expect(error).toBeInstanceOf(AppError);
-    expect(error.code).toBe('state_version');
+    expect(error.code).toBe('STORE_STATE_VERSION');
     expect(error.message).toMatch(/version 3.*only understands versions up to 2/);
     expect(await readFile(statePath(dir), 'utf8')).toContain('"version":3');
   });

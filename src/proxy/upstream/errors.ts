@@ -1,8 +1,8 @@
 // Why a client message could not be delivered to the MCP server, in words for the user: the
 // bridge turns an UpstreamError into one JSON-RPC error per request left unanswered.
-import { AppError, Code, isAppError, type ErrorCode } from '../../errors.js';
+import { AppError, Code, isAppError, rpcReason, type ErrorCode } from '../../errors.js';
 import { RequestAbortedError, ResponseTimeoutError, type HttpResponse } from '../../http/client.js';
-import { tlsHint } from '../../net.js';
+import { classifyNetworkError } from '../../http/network-error.js';
 import { loginCommand } from '../../target.js';
 import { ErrorCode as RpcCode, type JsonRpcId } from '../jsonrpc.js';
 import { formatSeconds } from '../limits.js';
@@ -34,8 +34,8 @@ export class UpstreamError extends AppError {
   }
 
   /** The JSON-RPC error `data`. */
-  get data(): { reason: ErrorCode; status?: number; retryAfter?: number } {
-    const data: { reason: ErrorCode; status?: number; retryAfter?: number } = { reason: this.code };
+  get data(): { reason: string; status?: number; retryAfter?: number } {
+    const data: { reason: string; status?: number; retryAfter?: number } = { reason: rpcReason(this.code) };
     if (this.status !== undefined) data.status = this.status;
     if (this.retryAfter !== undefined) data.retryAfter = this.retryAfter;
     return data;
@@ -47,10 +47,9 @@ export class UpstreamError extends AppError {
     if (isAppError(err)) return new UpstreamError(err.code, err.message, { cause: err });
     if (err instanceof RequestAbortedError) return new UpstreamError(Code.CANCELLED, 'The request was cancelled.', { cause: err });
     if (err instanceof ResponseTimeoutError) return new UpstreamError(Code.UPSTREAM_TIMEOUT, `The MCP server at ${host} did not answer (${err.message}).`, { cause: err });
-    const code = (err as { code?: string }).code;
-    const tls = tlsHint(code);
-    if (tls) return new UpstreamError(Code.UPSTREAM_TLS, `Cannot connect to the MCP server at ${host}: ${tls}.`, { cause: err });
-    const detail = code ?? (err as Error).message ?? String(err);
+    const failure = classifyNetworkError(err);
+    if (failure.kind === 'tls') return new UpstreamError(Code.UPSTREAM_TLS, `Cannot connect to the MCP server at ${host}: ${failure.description}.`, { cause: err });
+    const detail = failure.code ?? (err as Error).message ?? String(err);
     return new UpstreamError(Code.UNREACHABLE, `The MCP server at ${host} is unreachable (${detail}). Check your network connection; requests will work again once it is reachable.`, { cause: err });
   }
 }

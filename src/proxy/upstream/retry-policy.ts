@@ -9,6 +9,7 @@
 import { parseBearerChallenge, type Authorizer, type BearerChallenge } from '../../authorization.js';
 import { headerValue, RequestAbortedError, type HttpResponse } from '../../http/client.js';
 import { discard } from './streams.js';
+import { classifyNetworkError } from '../../http/network-error.js';
 
 export const MAX_RETRY_AFTER_RETRIES = 2;
 export const MAX_RETRY_AFTER_MS = 10_000;
@@ -91,8 +92,7 @@ export async function sendWithRetries(o: RetryOptions): Promise<HttpResponse> {
 }
 
 function connectionRefused(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } } | undefined;
-  return e?.code === 'ECONNREFUSED' || e?.cause?.code === 'ECONNREFUSED';
+  return classifyNetworkError(err).kind === 'refused';
 }
 
 export function challengeOf(res: HttpResponse): BearerChallenge {
