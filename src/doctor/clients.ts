@@ -1,12 +1,13 @@
 // Doctor, part 6: which MCP client configs on this machine start appwrite-mcp, and for which
-// server. The file clients and their paths come from setup (src/setup/clients.ts), read with
-// setup's own JSON(C) and TOML readers; Claude Code's files (which setup leaves to `claude mcp
-// add`) are read here: ~/.claude.json (user scope, and local scope per project) and the project's
-// .mcp.json.
+// server. The file clients, their paths and entry shapes come from setup (src/setup/clients.ts),
+// read with setup's own JSON(C), TOML and YAML readers; Claude Code's files (which setup leaves to
+// `claude mcp add`) are read here: ~/.claude.json (user scope, and local scope per project) and the
+// project's .mcp.json.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { CLIENT_IDS, CLIENTS, type SetupEnvironment } from '../setup/clients.js';
+import { STDIO, type EntryShape } from '../setup/entry-shapes.js';
 import { runsAppwriteMcp } from '../setup/entry.js';
 import { isJsonObject, parseJsonDocument, type JsonValue } from '../setup/json-document.js';
 import { parseTomlDocument, type TomlValue } from '../setup/toml-document.js';
@@ -36,9 +37,10 @@ interface ConfigSource {
   client: string;
   label: string;
   file: string;
-  format: 'json' | 'jsonc' | 'toml';
-  /** Where the servers sit in a JSON file: a path of keys to the map of servers, with a scope label. */
+  format: 'json' | 'jsonc' | 'toml' | 'yaml';
+  /** Where the servers sit in a JSON or YAML file: a path of keys to the map of servers, with a scope label. */
   containers: Array<{ path: string[]; scope?: string }>;
+  shape: EntryShape;
 }
 
 /** Every config file a client on this machine may keep MCP servers in. */
@@ -46,16 +48,16 @@ export function configSources(e: SetupEnvironment): ConfigSource[] {
   const sources: ConfigSource[] = [];
   for (const c of CLIENTS) {
     if (c.kind === 'file') {
-      const containers = c.containerKey ? [{ path: [c.containerKey] }] : [];
-      sources.push({ client: c.id, label: c.label, file: c.userFile(e), format: c.format, containers });
-      if (c.projectFile) sources.push({ client: c.id, label: `${c.label} (project)`, file: c.projectFile(e.cwd), format: c.format, containers });
+      const common = { client: c.id, format: c.format, containers: [{ path: [c.containerKey] }], shape: c.shape };
+      for (const file of c.userFiles(e)) sources.push({ ...common, label: c.label, file });
+      for (const file of c.projectFiles?.(e.cwd) ?? []) sources.push({ ...common, label: `${c.label} (project)`, file });
     } else if (c.id === 'claude-code') {
       const dir = e.env.CLAUDE_CONFIG_DIR && isAbsolute(e.env.CLAUDE_CONFIG_DIR) ? e.env.CLAUDE_CONFIG_DIR : e.home;
       sources.push({
-        client: c.id, label: c.label, file: join(dir, '.claude.json'), format: 'json',
+        client: c.id, label: c.label, file: join(dir, '.claude.json'), format: 'json', shape: STDIO,
         containers: [{ path: ['mcpServers'], scope: 'user scope' }, { path: ['projects', e.cwd, 'mcpServers'], scope: `local scope, ${e.cwd}` }],
       });
-      sources.push({ client: c.id, label: `${c.label} (project)`, file: join(e.cwd, '.mcp.json'), format: 'json', containers: [{ path: ['mcpServers'], scope: 'project scope' }] });
+      sources.push({ client: c.id, label: `${c.label} (project)`, file: join(e.cwd, '.mcp.json'), format: 'json', shape: STDIO, containers: [{ path: ['mcpServers'], scope: 'project scope' }] });
     }
   }
   return sources;
@@ -83,7 +85,7 @@ export async function findClientEntries(e: SetupEnvironment, defaultUrl: ConfigD
     }
     if (text.replace(/^\uFEFF/, '').trim() === '') continue;
     try {
-      const servers = source.format === 'toml' ? tomlServers(text) : jsonServers(text, source);
+      const servers = source.format === 'toml' ? tomlServers(text) : mappedServers(source.format === 'yaml' ? await yamlRoot(text) : parseJsonDocument(text, { jsonc: source.format === 'jsonc' }).value, source);
       for (const s of servers) {
         if (!runsAppwriteMcp(s.command, s.args)) continue;
         const profile = flagValue(s.args, '--profile') ?? (typeof s.env?.APPWRITE_MCP_PROFILE === 'string' && s.env.APPWRITE_MCP_PROFILE ? s.env.APPWRITE_MCP_PROFILE : undefined);
@@ -103,8 +105,13 @@ export async function findClientEntries(e: SetupEnvironment, defaultUrl: ConfigD
 
 interface RawServer { name: string; command?: unknown; args?: unknown; env?: Record<string, unknown> }
 
-function jsonServers(text: string, source: ConfigSource): RawServer[] {
-  const root = parseJsonDocument(text, { jsonc: source.format === 'jsonc' }).value;
+/** A YAML file's content as plain data: no client keeps one yet. */
+async function yamlRoot(_text: string): Promise<JsonValue> {
+  throw new Error('YAML configs are not read yet');
+}
+
+/** The servers of a JSON or YAML config, read through the client's entry shape. */
+function mappedServers(root: JsonValue, source: ConfigSource): RawServer[] {
   const out: RawServer[] = [];
   for (const container of source.containers) {
     let node: JsonValue | undefined = root;
@@ -112,7 +119,8 @@ function jsonServers(text: string, source: ConfigSource): RawServer[] {
     if (!isJsonObject(node)) continue;
     for (const [name, entry] of Object.entries(node)) {
       if (!isJsonObject(entry)) continue;
-      out.push({ name: container.scope ? `${name} (${container.scope})` : name, command: entry.command, args: entry.args, env: isJsonObject(entry.env) ? entry.env : undefined });
+      const { command, args, env } = source.shape.read(entry);
+      out.push({ name: container.scope ? `${name} (${container.scope})` : name, command, args, env: isJsonObject(env) ? env : undefined });
     }
   }
   return out;

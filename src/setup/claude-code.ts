@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter as hostDelimiter, resolve } from 'node:path';
 import type { ServerCommand } from './entry.js';
-import type { SetupEnvironment } from './clients.js';
+import type { SetupEnvironment } from './client-types.js';
 
 export type ClaudeScope = 'user' | 'project';
 
@@ -16,6 +16,11 @@ export function claudeAddArgs(name: string, server: ServerCommand, scope: Claude
 
 export function claudeRemoveArgs(name: string, scope: ClaudeScope): string[] {
   return ['mcp', 'remove', '--scope', scope, name];
+}
+
+/** `mcp add-json --scope <scope> <name> <json>`: the whole entry, so that its env and other keys stay. */
+export function claudeAddJsonArgs(name: string, entry: object, scope: ClaudeScope): string[] {
+  return ['mcp', 'add-json', '--scope', scope, name, JSON.stringify(entry)];
 }
 
 /** The executable `name` resolves to on PATH (with PATHEXT on Windows), or undefined. */

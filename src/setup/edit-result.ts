@@ -1,15 +1,21 @@
 // What editing one client config file comes to, whatever its format.
+import type { ServerCommand } from './entry.js';
 
+/** Each with `server`: the command line the entry runs afterwards. */
 export type EditResult =
-  | { kind: 'unchanged' }
+  | { kind: 'unchanged'; server: ServerCommand; notes: string[] }
   | {
+      server: ServerCommand;
       /** `created`: the file did not exist or was empty; `added`: a new entry; `updated`: our entry had other values; `replaced`: another server's entry, replaced with --force. */
       kind: 'created' | 'added' | 'updated' | 'replaced';
       text: string;
-      /** For people: what changed, one line each (`args: [...] → [...]`). */
+      /** For people: what changed, one line each (`--url: … → …`), never a value that may be secret. */
       changes: string[];
       /** Keys of the existing entry that were left as they were (env, …). */
       kept: string[];
+      /** The user's own flags in the entry's args, kept (names only). */
+      keptFlags: string[];
+      notes: string[];
     };
 
 /**

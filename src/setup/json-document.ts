@@ -4,6 +4,7 @@
 // `//` and `/* */` comments and trailing commas.
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
 
 interface NodeBase {
   /** Offset of the value's first character. */
@@ -227,7 +228,7 @@ export function findProperty(node: JsonObjectNode, key: string): JsonProperty | 
   return undefined;
 }
 
-export function isJsonObject(value: unknown): value is { [key: string]: JsonValue } {
+export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

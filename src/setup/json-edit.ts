@@ -3,22 +3,20 @@
 // replaced in place, everything else (other servers, unknown keys, comments, key order) is left
 // byte for byte. The result is parsed again and checked before it is handed back.
 import { ConfigProblem, applyEdits, detectEol, firstOnLine, lineIndent, type EditResult, type TextEdit } from './edit-result.js';
-import { runsAppwriteMcp } from './entry.js';
+import { editResult, type Decision } from './decide.js';
 import {
   JsonSyntaxError, findProperty, isJsonObject, jsonEqual, parseJsonDocument,
-  type JsonNode, type JsonObjectNode, type JsonValue,
+  type JsonNode, type JsonObject, type JsonObjectNode, type JsonValue,
 } from './json-document.js';
 
 export interface JsonEntryRequest {
-  /** `mcpServers` (Claude Desktop, Cursor, Windsurf) or `servers` (VS Code). */
+  /** The key that maps names to servers: `mcpServers`, `servers` (VS Code), `context_servers` (Zed), `mcp` (OpenCode). */
   containerKey: string;
   name: string;
-  /** The entry's fields, in the order a new entry gets them. */
-  fields: { [key: string]: JsonValue };
-  /** Accept comments and trailing commas (VS Code). */
+  /** Accept comments and trailing commas (VS Code, Zed, Gemini CLI, OpenCode). */
   jsonc: boolean;
-  /** Replace an entry with this name that runs another server. */
-  force: boolean;
+  /** What to do with the entry as it is (undefined: there is none). */
+  decide(existing: JsonValue | undefined): Decision;
   /** For messages: the flag that prints the snippet to add by hand. */
   printCommand: string;
 }
@@ -88,15 +86,18 @@ function renderReplacement(text: string, node: JsonNode, value: JsonValue, keySt
   return renderJson(value, style, lineIndent(text, keyStart));
 }
 
-const show = (v: JsonValue | undefined) => (v === undefined ? '(none)' : JSON.stringify(v));
-
 /**
- * Sets `containerKey.name` to an entry with `fields` in `text` (the file's content; empty when it does
- * not exist). Throws ConfigProblem when the file does not parse or has a shape this does not edit.
+ * Sets `containerKey.name` in `text` (the file's content; empty when it does not exist) as
+ * `req.decide` says. Throws ConfigProblem when the file does not parse or has a shape this does
+ * not edit.
  */
 export function setJsonEntry(text: string, req: JsonEntryRequest): EditResult {
-  const { containerKey, name, fields } = req;
-  if (text.replace(/^\uFEFF/, '').trim() === '') return { kind: 'created', text: newJsonDocument(containerKey, name, fields), changes: [], kept: [] };
+  const { containerKey, name } = req;
+  if (text.replace(/^\uFEFF/, '').trim() === '') {
+    const decision = req.decide(undefined);
+    if (decision.kind !== 'add') throw new Error('internal error: a new entry was not added');
+    return editResult(decision, newJsonDocument(containerKey, name, decision.entry), true);
+  }
 
   let root: JsonNode;
   try {
@@ -109,64 +110,42 @@ export function setJsonEntry(text: string, req: JsonEntryRequest): EditResult {
   if (root.kind !== 'object') throw new ConfigProblem('the top level is not a JSON object', `Nothing was changed. The file should look like {"${containerKey}": {…}}; fix it or move it away.`);
 
   const style = detectStyle(text);
-  const edits: TextEdit[] = [];
-  let kind: 'added' | 'updated' | 'replaced' = 'added';
-  const changes: string[] = [];
-  const kept: string[] = [];
   const containerProp = findProperty(root, containerKey);
-
-  if (!containerProp) {
-    edits.push(...insertProperties(text, root, [[containerKey, { [name]: fields }]], style));
-  } else if (containerProp.value.kind !== 'object') {
+  if (containerProp && containerProp.value.kind !== 'object') {
     throw new ConfigProblem(`"${containerKey}" is not a JSON object`, `Nothing was changed. "${containerKey}" should map server names to entries; fix it by hand.`);
+  }
+  const container = containerProp?.value as JsonObjectNode | undefined;
+  const entryProp = container && findProperty(container, name);
+  const decision = req.decide(entryProp?.value.value);
+  if (decision.kind === 'unchanged') return decision;
+
+  const edits: TextEdit[] = [];
+  if (decision.kind === 'add') {
+    edits.push(...(container ? insertProperties(text, container, [[name, decision.entry]], style) : insertProperties(text, root, [[containerKey, { [name]: decision.entry }]], style)));
+  } else if (decision.kind === 'replace') {
+    edits.push({ start: entryProp!.value.start, end: entryProp!.value.end, text: renderJson(decision.entry, style, lineIndent(text, entryProp!.keyStart)) });
   } else {
-    const container = containerProp.value;
-    const entryProp = findProperty(container, name);
-    if (!entryProp) {
-      edits.push(...insertProperties(text, container, [[name, fields]], style));
-    } else {
-      const existing = entryProp.value;
-      const current = existing.value;
-      const currentFields = isJsonObject(current) ? current : undefined;
-      if (currentFields && Object.keys(fields).every((k) => jsonEqual(currentFields[k], fields[k]))) return { kind: 'unchanged' };
-      const ours = existing.kind === 'object' && currentFields !== undefined && runsAppwriteMcp(currentFields.command, currentFields.args);
-      if (!ours && !req.force) {
-        throw new ConfigProblem(
-          `"${containerKey}" already has an entry named "${name}" that runs something else: ${JSON.stringify(current)}`,
-          `Nothing was changed. Add appwrite-mcp under another name with --name <name>, or replace that entry with --force (a backup of the file is kept).`,
-        );
-      }
-      if (existing.kind === 'object' && ours) {
-        kind = 'updated';
-        const missing: Array<[string, JsonValue]> = [];
-        for (const [k, v] of Object.entries(fields)) {
-          const prop = findProperty(existing, k);
-          if (!prop) missing.push([k, v]);
-          else if (!jsonEqual(prop.value.value, v)) edits.push({ start: prop.value.start, end: prop.value.end, text: renderReplacement(text, prop.value, v, prop.keyStart, style) });
-          if (!jsonEqual(currentFields![k], v)) changes.push(`${k}: ${show(currentFields![k])} → ${show(v)}`);
-        }
-        if (missing.length) edits.push(...insertProperties(text, existing, missing, style));
-        kept.push(...Object.keys(currentFields!).filter((k) => !(k in fields)));
-      } else {
-        kind = 'replaced';
-        edits.push({ start: existing.start, end: existing.end, text: renderJson(fields, style, lineIndent(text, entryProp.keyStart)) });
-        changes.push(`replaced ${JSON.stringify(current)}`);
-      }
+    const existing = entryProp!.value as JsonObjectNode;
+    const missing: Array<[string, JsonValue]> = [];
+    for (const [k, v] of Object.entries(decision.set)) {
+      const prop = findProperty(existing, k);
+      if (!prop) missing.push([k, v]);
+      else edits.push({ start: prop.value.start, end: prop.value.end, text: renderReplacement(text, prop.value, v, prop.keyStart, style) });
     }
+    if (missing.length) edits.push(...insertProperties(text, existing, missing, style));
   }
 
   const result = applyEdits(text, edits);
-  verify(result, root.value as { [key: string]: JsonValue }, req);
-  return { kind, text: result, changes, kept };
+  verify(result, root.value as JsonObject, decision, req);
+  return editResult(decision, result);
 }
 
-/** The edited text must parse, and equal the original document with only the entry's fields set. */
-function verify(result: string, before: { [key: string]: JsonValue }, req: JsonEntryRequest): void {
+/** The edited text must parse, and equal the original document with only the entry changed as decided. */
+function verify(result: string, before: JsonObject, decision: Exclude<Decision, { kind: 'unchanged' }>, req: JsonEntryRequest): void {
   const expected = structuredClone(before);
-  const container = isJsonObject(expected[req.containerKey]) ? (expected[req.containerKey] as { [key: string]: JsonValue }) : {};
-  const entry = isJsonObject(container[req.name]) && runsAppwriteMcp((container[req.name] as { [key: string]: JsonValue }).command, (container[req.name] as { [key: string]: JsonValue }).args)
-    ? { ...(container[req.name] as { [key: string]: JsonValue }), ...req.fields }
-    : req.fields;
+  const container = isJsonObject(expected[req.containerKey]) ? (expected[req.containerKey] as JsonObject) : {};
+  const entry = decision.kind === 'update' ? { ...(container[req.name] as JsonObject), ...decision.set } : decision.entry;
+  // defineProperty: a name such as "__proto__" is data, as JSON.parse makes it.
   Object.defineProperty(container, req.name, { value: entry, enumerable: true, writable: true, configurable: true });
   Object.defineProperty(expected, req.containerKey, { value: container, enumerable: true, writable: true, configurable: true });
   let after: JsonValue;

@@ -19,8 +19,8 @@ export class TomlSyntaxError extends Error {
   }
 }
 
-/** A decoded value, as far as `setup` needs one: strings, arrays, and "something else". */
-export type TomlValue = string | TomlValue[] | { other: string };
+/** A decoded value, as far as `setup` needs one: strings, arrays, and "something else" (an inline table's key names kept). */
+export type TomlValue = string | TomlValue[] | { other: string; keys?: string[] };
 
 export interface TomlHeader {
   path: string[];
@@ -252,14 +252,15 @@ export function parseTomlDocument(text: string): TomlDocument {
     }
     if (c === '{') {
       const start = pos;
+      const keys: string[] = [];
       pos++;
       for (;;) {
         skipBlank();
         if (text[pos] === '}') {
           pos++;
-          return { other: text.slice(start, pos) };
+          return { other: text.slice(start, pos), keys };
         }
-        dottedKey();
+        keys.push(dottedKey()[0]!);
         skipSpaces();
         if (text[pos] !== '=') fail(`expected "=" after a key, found ${describe(pos)}`);
         pos++;
@@ -272,7 +273,7 @@ export function parseTomlDocument(text: string): TomlDocument {
         }
         if (text[pos] === '}') {
           pos++;
-          return { other: text.slice(start, pos) };
+          return { other: text.slice(start, pos), keys };
         }
         fail(`expected "," or "}" in an inline table, found ${describe(pos)}`);
       }

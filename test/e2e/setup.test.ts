@@ -38,7 +38,7 @@ describe('appwrite-mcp setup', () => {
     const config = JSON.parse(readFileSync(cursorFile, 'utf8'));
     expect(config.mcpServers).toEqual({
       other: { command: 'uvx', args: ['other-mcp'] },
-      appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp', '--url', 'https://mcp.example.com/p1/mcp'] },
+      appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp@0.1', '--url', 'https://mcp.example.com/p1/mcp'] },
     });
     const backups = readdirSync(join(home, '.cursor')).filter((f) => f.endsWith('.bak'));
     expect(backups).toHaveLength(1);
@@ -53,7 +53,7 @@ describe('appwrite-mcp setup', () => {
   it('--print shows the file and the snippet and writes nothing', async () => {
     const r = await runCli(['setup', 'vscode', '--print'], env());
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ servers: { appwrite: { type: 'stdio', command: 'npx', args: ['-y', 'appwrite-mcp'] } } });
+    expect(JSON.parse(r.stdout)).toEqual({ servers: { appwrite: { type: 'stdio', command: 'npx', args: ['-y', 'appwrite-mcp@0.1'] } } });
     expect(r.stderr).toContain(`VS Code reads ${join(home, '.config/Code/User/mcp.json')}`);
     expect(existsSync(join(home, '.config'))).toBe(false);
   });
@@ -61,14 +61,14 @@ describe('appwrite-mcp setup', () => {
   it('writes Codex\'s config.toml', async () => {
     const r = await runCli(['setup', 'codex'], env());
     expect(r.code).toBe(0);
-    expect(readFileSync(join(home, '.codex/config.toml'), 'utf8')).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n');
+    expect(readFileSync(join(home, '.codex/config.toml'), 'utf8')).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n');
   });
 
   it('runs claude mcp add when claude is on PATH', async () => {
     const r = await runCli(['setup', 'claude-code'], env());
     expect(r.code).toBe(0);
-    expect(readFileSync(claudeLog, 'utf8')).toBe('mcp add --scope user appwrite -- npx -y appwrite-mcp\n');
-    expect(r.stderr).toContain('✓ Claude Code: ran claude mcp add --scope user appwrite -- npx -y appwrite-mcp');
+    expect(readFileSync(claudeLog, 'utf8')).toBe('mcp add --scope user appwrite -- npx -y appwrite-mcp@0.1\n');
+    expect(r.stderr).toContain('✓ Claude Code: ran claude mcp add --scope user appwrite -- npx -y appwrite-mcp@0.1');
   });
 
   it('refuses a file it cannot parse with exit 1, leaving it as it was', async () => {

@@ -3,19 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { setJsonEntry, type JsonEntryRequest } from '../../src/setup/json-edit.js';
 import { JsonSyntaxError, parseJsonDocument } from '../../src/setup/json-document.js';
 import { ConfigProblem, type EditResult } from '../../src/setup/edit-result.js';
-import { serverCommand } from '../../src/setup/entry.js';
+import { decide } from '../../src/setup/decide.js';
+import { STDIO, typed, type EntryShape } from '../../src/setup/entry-shapes.js';
+import type { Wanted } from '../../src/setup/merge.js';
 
-const npx = serverCommand('linux');
-const req = (over: Partial<JsonEntryRequest> = {}): JsonEntryRequest => ({
-  containerKey: 'mcpServers',
-  name: 'appwrite',
-  fields: { command: npx.command, args: npx.args },
-  jsonc: false,
-  force: false,
-  printCommand: 'appwrite-mcp setup cursor --print',
-  ...over,
-});
-const vscodeReq = (over: Partial<JsonEntryRequest> = {}) => req({ containerKey: 'servers', fields: { type: 'stdio', command: 'npx', args: ['-y', 'appwrite-mcp'] }, jsonc: true, ...over });
+interface Over extends Partial<Omit<JsonEntryRequest, 'decide'>> {
+  shape?: EntryShape;
+  wanted?: Partial<Wanted>;
+}
+/** A request as `setup cursor` makes it (appwrite-mcp 0.1.x on Linux), with `over` changed. */
+const req = ({ shape = STDIO, wanted = {}, ...over }: Over = {}): JsonEntryRequest => {
+  const base = { containerKey: 'mcpServers', name: 'appwrite', jsonc: false, printCommand: 'appwrite-mcp setup cursor --print', ...over };
+  const w: Wanted = { platform: 'linux', spec: 'appwrite-mcp@0.1', force: false, ...wanted };
+  return { ...base, decide: (existing) => decide(existing, { name: base.name, shape, wanted: w, where: `"${base.containerKey}"` }) };
+};
+const vscodeReq = (over: Over = {}) => req({ containerKey: 'servers', shape: typed('stdio'), jsonc: true, ...over });
 
 function changed(result: EditResult): Extract<EditResult, { text: string }> {
   if (result.kind === 'unchanged') throw new Error('expected a change');
@@ -36,8 +38,8 @@ describe('setJsonEntry: adding', () => {
     for (const empty of ['', '  \n', '\uFEFF']) {
       const r = changed(setJsonEntry(empty, req()));
       expect(r.kind).toBe('created');
-      expect(r.text).toBe('{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n');
-      expect(JSON.parse(r.text)).toEqual({ mcpServers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp'] } } });
+      expect(r.text).toBe('{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n');
+      expect(JSON.parse(r.text)).toEqual({ mcpServers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp@0.1'] } } });
     }
   });
 
@@ -45,30 +47,30 @@ describe('setJsonEntry: adding', () => {
     const before = '{\n    "mcpServers": {\n        "other": {"command": "uvx", "args": ["x"], "env": {"K": "v"}}\n    },\n    "globalShortcut": "Ctrl+Space"\n}\n';
     const r = changed(setJsonEntry(before, req()));
     expect(r.kind).toBe('added');
-    expect(r.text).toBe('{\n    "mcpServers": {\n        "other": {"command": "uvx", "args": ["x"], "env": {"K": "v"}},\n        "appwrite": {\n            "command": "npx",\n            "args": ["-y", "appwrite-mcp"]\n        }\n    },\n    "globalShortcut": "Ctrl+Space"\n}\n');
+    expect(r.text).toBe('{\n    "mcpServers": {\n        "other": {"command": "uvx", "args": ["x"], "env": {"K": "v"}},\n        "appwrite": {\n            "command": "npx",\n            "args": ["-y", "appwrite-mcp@0.1"]\n        }\n    },\n    "globalShortcut": "Ctrl+Space"\n}\n');
   });
 
   it('keeps tabs and CRLF line endings', () => {
     const before = '{\r\n\t"mcpServers": {\r\n\t\t"other": {\r\n\t\t\t"command": "x"\r\n\t\t}\r\n\t}\r\n}';
     const r = changed(setJsonEntry(before, req()));
-    expect(r.text).toBe('{\r\n\t"mcpServers": {\r\n\t\t"other": {\r\n\t\t\t"command": "x"\r\n\t\t},\r\n\t\t"appwrite": {\r\n\t\t\t"command": "npx",\r\n\t\t\t"args": ["-y", "appwrite-mcp"]\r\n\t\t}\r\n\t}\r\n}');
+    expect(r.text).toBe('{\r\n\t"mcpServers": {\r\n\t\t"other": {\r\n\t\t\t"command": "x"\r\n\t\t},\r\n\t\t"appwrite": {\r\n\t\t\t"command": "npx",\r\n\t\t\t"args": ["-y", "appwrite-mcp@0.1"]\r\n\t\t}\r\n\t}\r\n}');
   });
 
   it('keeps a one-line file on one line', () => {
     const r = changed(setJsonEntry('{"mcpServers":{"other":{"command":"x"}}}', req()));
-    expect(r.text).toBe('{"mcpServers":{"other":{"command":"x"},"appwrite":{"command":"npx","args":["-y","appwrite-mcp"]}}}');
+    expect(r.text).toBe('{"mcpServers":{"other":{"command":"x"},"appwrite":{"command":"npx","args":["-y","appwrite-mcp@0.1"]}}}');
   });
 
   it('creates the container key when the file has none, and fills empty objects', () => {
     expect(changed(setJsonEntry('{\n  "theme": "dark"\n}\n', req())).text).toBe(
-      '{\n  "theme": "dark",\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n',
+      '{\n  "theme": "dark",\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n',
     );
-    expect(changed(setJsonEntry('{}\n', req())).text).toBe('{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n');
+    expect(changed(setJsonEntry('{}\n', req())).text).toBe('{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n');
     expect(changed(setJsonEntry('{\n  "mcpServers": {}\n}\n', req())).text).toBe(
-      '{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n',
+      '{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n',
     );
     expect(changed(setJsonEntry('{\n  "mcpServers": {\n  }\n}\n', req())).text).toBe(
-      '{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n',
+      '{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n',
     );
   });
 
@@ -82,31 +84,34 @@ describe('setJsonEntry: adding', () => {
   });
 
   it('writes the Windows form (cmd /c npx)', () => {
-    const win = serverCommand('win32', 'https://mcp.example.com/p1/mcp');
-    const r = changed(setJsonEntry('', req({ fields: { command: win.command, args: win.args } })));
-    expect(JSON.parse(r.text).mcpServers.appwrite).toEqual({ command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp', '--url', 'https://mcp.example.com/p1/mcp'] });
+    const r = changed(setJsonEntry('', req({ wanted: { platform: 'win32', url: 'https://mcp.example.com/p1/mcp' } })));
+    expect(JSON.parse(r.text).mcpServers.appwrite).toEqual({ command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp@0.1', '--url', 'https://mcp.example.com/p1/mcp'] });
   });
 });
 
 describe('setJsonEntry: existing entries', () => {
-  const current = '{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"],\n      "env": {"DEBUG": "1"}\n    }\n  }\n}\n';
+  const current = '{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"],\n      "env": {"DEBUG": "1"}\n    }\n  }\n}\n';
 
   it('is idempotent', () => {
-    expect(setJsonEntry(current, req())).toEqual({ kind: 'unchanged' });
+    expect(setJsonEntry(current, req()).kind).toBe('unchanged');
     const fresh = changed(setJsonEntry('{"a": 1}', req())).text;
-    expect(setJsonEntry(fresh, req())).toEqual({ kind: 'unchanged' });
+    expect(setJsonEntry(fresh, req()).kind).toBe('unchanged');
   });
 
   it('updates only the values that differ, says what changed and keeps the other keys', () => {
-    const r = changed(setJsonEntry(current, req({ fields: { command: 'npx', args: ['-y', 'appwrite-mcp', '--url', 'https://h.example/p/mcp'] } })));
+    const r = changed(setJsonEntry(current, req({ wanted: { url: 'https://h.example/p/mcp' } })));
     expect(r.kind).toBe('updated');
-    expect(r.text).toBe(current.replace('["-y", "appwrite-mcp"]', '["-y", "appwrite-mcp", "--url", "https://h.example/p/mcp"]'));
-    expect(r.changes).toEqual(['args: ["-y","appwrite-mcp"] → ["-y","appwrite-mcp","--url","https://h.example/p/mcp"]']);
+    expect(r.text).toBe(current.replace('["-y", "appwrite-mcp@0.1"]', '["-y", "appwrite-mcp@0.1", "--url", "https://h.example/p/mcp"]'));
+    expect(r.changes).toEqual(['--url: (none: the default server) → https://h.example/p/mcp']);
     expect(r.kept).toEqual(['env']);
+    // The pin moves on its own, everything else stays.
+    const older = changed(setJsonEntry(current.replace('appwrite-mcp@0.1', 'appwrite-mcp'), req()));
+    expect(older.text).toBe(current);
+    expect(older.changes).toEqual(['package: appwrite-mcp → appwrite-mcp@0.1']);
   });
 
   it('recognises other forms of appwrite-mcp as its own (pinned version, checkout, cmd /c)', () => {
-    for (const args of ['["-y", "appwrite-mcp@0.1.0"]', '["/home/me/appwrite-mcp/bin/appwrite-mcp.js"]', '["/c", "npx", "-y", "appwrite-mcp"]']) {
+    for (const args of ['["-y", "appwrite-mcp@0.1.0"]', '["/home/me/appwrite-mcp/bin/appwrite-mcp.js"]', '["/c", "npx", "-y", "appwrite-mcp@0.1"]']) {
       const text = `{"mcpServers": {"appwrite": {"command": "x", "args": ${args}}}}`;
       expect(changed(setJsonEntry(text, req())).kind).toBe('updated');
     }
@@ -115,14 +120,14 @@ describe('setJsonEntry: existing entries', () => {
   it('keeps a multi-line args array multi-line', () => {
     const before = '{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": [\n        "-y",\n        "appwrite-mcp@0.0.1"\n      ]\n    }\n  }\n}\n';
     const r = changed(setJsonEntry(before, req()));
-    expect(r.text).toBe(before.replace('"appwrite-mcp@0.0.1"', '"appwrite-mcp"'));
+    expect(r.text).toBe(before.replace('"appwrite-mcp@0.0.1"', '"appwrite-mcp@0.1"'));
   });
 
   it('adds a missing field to the entry (VS Code\'s type)', () => {
-    const before = '{\n  "servers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n';
+    const before = '{\n  "servers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n';
     const r = changed(setJsonEntry(before, vscodeReq()));
-    expect(r.text).toBe('{\n  "servers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"],\n      "type": "stdio"\n    }\n  }\n}\n');
-    expect(r.changes).toEqual(['type: (none) → "stdio"']);
+    expect(r.text).toBe('{\n  "servers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"],\n      "type": "stdio"\n    }\n  }\n}\n');
+    expect(r.changes).toEqual(['added type: "stdio"']);
   });
 
   it('refuses an entry of that name that runs another server, and replaces it with force', () => {
@@ -131,9 +136,9 @@ describe('setJsonEntry: existing entries', () => {
     expect(p.message).toContain('already has an entry named "appwrite" that runs something else');
     expect(p.hint).toContain('--name');
     expect(p.hint).toContain('--force');
-    const r = changed(setJsonEntry(foreign, req({ force: true })));
+    const r = changed(setJsonEntry(foreign, req({ wanted: { force: true } })));
     expect(r.kind).toBe('replaced');
-    expect(JSON.parse(r.text)).toEqual({ mcpServers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp'] }, z: {} } });
+    expect(JSON.parse(r.text)).toEqual({ mcpServers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp@0.1'] }, z: {} } });
     expect(r.text).toContain('\n    "z": {}\n');
     // A remote entry (url) is someone else's too.
     expect(() => setJsonEntry('{"mcpServers": {"appwrite": {"url": "https://mcp.appwrite.io/"}}}', req())).toThrow(ConfigProblem);
@@ -202,31 +207,31 @@ describe('setJsonEntry: JSONC (VS Code)', () => {
       '    "appwrite": {',
       '      "type": "stdio",',
       '      "command": "npx",',
-      '      "args": ["-y", "appwrite-mcp"]',
+      '      "args": ["-y", "appwrite-mcp@0.1"]',
       '    },',
       '  },',
       '}',
       '',
     ].join('\n'));
-    expect(setJsonEntry(r.text, vscodeReq())).toEqual({ kind: 'unchanged' });
+    expect(setJsonEntry(r.text, vscodeReq()).kind).toBe('unchanged');
   });
 
   it('puts the comma after the last value, not after its line comment', () => {
     const before = '{\n  "servers": {\n    "a": { "command": "x" } // note\n  }\n}\n';
     const r = changed(setJsonEntry(before, vscodeReq()));
-    expect(r.text).toBe('{\n  "servers": {\n    "a": { "command": "x" }, // note\n    "appwrite": {\n      "type": "stdio",\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n');
-    expect(parseJsonDocument(r.text, { jsonc: true }).value).toEqual({ servers: { a: { command: 'x' }, appwrite: { type: 'stdio', command: 'npx', args: ['-y', 'appwrite-mcp'] } } });
+    expect(r.text).toBe('{\n  "servers": {\n    "a": { "command": "x" }, // note\n    "appwrite": {\n      "type": "stdio",\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n');
+    expect(parseJsonDocument(r.text, { jsonc: true }).value).toEqual({ servers: { a: { command: 'x' }, appwrite: { type: 'stdio', command: 'npx', args: ['-y', 'appwrite-mcp@0.1'] } } });
   });
 
   it('adds into an object that holds only a comment', () => {
     const r = changed(setJsonEntry('{\n  "servers": {\n    // none yet\n  }\n}\n', vscodeReq()));
-    expect(r.text).toBe('{\n  "servers": {\n    // none yet\n    "appwrite": {\n      "type": "stdio",\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n');
+    expect(r.text).toBe('{\n  "servers": {\n    // none yet\n    "appwrite": {\n      "type": "stdio",\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n');
   });
 
   it('updates in place around comments', () => {
     const before = '{\n  "servers": {\n    "appwrite": {\n      "type": "stdio", // local\n      "command": "npx",\n      /* pinned */ "args": ["-y", "appwrite-mcp@0.0.1"],\n    },\n  },\n}\n';
     const r = changed(setJsonEntry(before, vscodeReq()));
-    expect(r.text).toBe(before.replace('"appwrite-mcp@0.0.1"', '"appwrite-mcp"'));
+    expect(r.text).toBe(before.replace('"appwrite-mcp@0.0.1"', '"appwrite-mcp@0.1"'));
   });
 
   it('still refuses what VS Code would not read, saying where', () => {
@@ -239,6 +244,6 @@ describe('setJsonEntry: indentation', () => {
   it('takes the indentation from the first property, not from a comment above the document', () => {
     const before = '/*\n * my config\n */\n{\n    "servers": {}\n}\n';
     const r = changed(setJsonEntry(before, vscodeReq()));
-    expect(r.text).toBe('/*\n * my config\n */\n{\n    "servers": {\n        "appwrite": {\n            "type": "stdio",\n            "command": "npx",\n            "args": ["-y", "appwrite-mcp"]\n        }\n    }\n}\n');
+    expect(r.text).toBe('/*\n * my config\n */\n{\n    "servers": {\n        "appwrite": {\n            "type": "stdio",\n            "command": "npx",\n            "args": ["-y", "appwrite-mcp@0.1"]\n        }\n    }\n}\n');
   });
 });

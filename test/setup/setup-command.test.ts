@@ -1,61 +1,21 @@
 // `setup` against real files in temp dirs, with the environment (platform, HOME, APPDATA, …)
 // injected, so that every client and every platform's paths are exercised on this machine.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { runSetup, type SetupDeps, type SetupOptions } from '../../src/commands/setup.js';
+import type { SetupOptions } from '../../src/commands/setup.js';
 import { runProgram, spawnSpec, findExecutable } from '../../src/setup/claude-code.js';
 import { suggestClients, type SetupEnvironment } from '../../src/setup/clients.js';
-import { AppError } from '../../src/errors.js';
 import { writeScript } from '../helpers/cli.js';
+import { read, runIn, useWorld, write } from './harness.js';
 
-let root: string;
-let home: string;
-let project: string;
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'appwrite-mcp-setup-'));
-  home = join(root, 'home');
-  project = join(root, 'project');
-  mkdirSync(home);
-  mkdirSync(project);
-});
-afterEach(() => rmSync(root, { recursive: true, force: true }));
-
-const NOW = new Date('2026-03-04T05:06:07.890Z');
-
-interface Outcome {
-  code?: number;
-  error?: AppError;
-  stdout: string;
-  stderr: string;
-}
-
-async function setup(client: string, opts: SetupOptions = {}, env: Partial<SetupEnvironment> = {}): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const deps: SetupDeps = {
-    environment: { platform: 'linux', env: { PATH: '' }, home, cwd: project, ...env },
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    run: (spec, o) => runProgram(spec, { ...o, timeoutMs: 10_000 }),
-    now: () => NOW,
-  };
-  try {
-    return { code: await runSetup(client, opts, deps), stdout, stderr };
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    return { error: err, stdout, stderr };
-  }
-}
-
-const read = (path: string) => readFileSync(path, 'utf8');
-const write = (path: string, text: string) => {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
-};
-const NPX = { command: 'npx', args: ['-y', 'appwrite-mcp'] };
+const world = useWorld();
+const setup = (client: string, opts: SetupOptions = {}, env: Partial<SetupEnvironment> = {}) => runIn(world, client, opts, { env });
+// The test world's paths, read when a test runs.
+const w = new Proxy({} as { root: string; home: string; project: string }, { get: (_, k: 'root' | 'home' | 'project') => world[k] });
+void runProgram;
+const NPX = { command: 'npx', args: ['-y', 'appwrite-mcp@0.1'] };
 
 describe('setup: where each client keeps its config', () => {
   it.each([
@@ -69,30 +29,30 @@ describe('setup: where each client keeps its config', () => {
     ['vscode', 'darwin', {}, 'Library/Application Support/Code/User/mcp.json', 'servers'],
     ['vscode', 'win32', { APPDATA: '@/AppData/Roaming' }, 'AppData/Roaming/Code/User/mcp.json', 'servers'],
   ] as const)('%s on %s %j → ~/%s', async (client, platform, env, file, key) => {
-    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace('@', home)]));
+    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace('@', w.home)]));
     const r = await setup(client, {}, { platform, env: resolved });
     expect(r.error).toBeUndefined();
-    const path = join(home, file);
+    const path = join(w.home, file);
     expect(r.stderr).toContain(`created ${path}`);
     const entry = JSON.parse(read(path))[key].appwrite;
-    const command = platform === 'win32' ? { command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp'] } : NPX;
+    const command = platform === 'win32' ? { command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp@0.1'] } : NPX;
     expect(entry).toEqual(client === 'vscode' ? { type: 'stdio', ...command } : command);
   });
 
   it('codex: ~/.codex/config.toml, or $CODEX_HOME/config.toml', async () => {
     await setup('codex');
-    expect(parseToml(read(join(home, '.codex/config.toml')))).toEqual({ mcp_servers: { appwrite: NPX } });
-    const codexHome = join(root, 'codex-home');
+    expect(parseToml(read(join(w.home, '.codex/config.toml')))).toEqual({ mcp_servers: { appwrite: NPX } });
+    const codexHome = join(w.root, 'codex-home');
     await setup('codex', { url: 'https://mcp.example.com/p1/mcp' }, { env: { CODEX_HOME: codexHome } });
-    expect(parseToml(read(join(codexHome, 'config.toml')))).toEqual({ mcp_servers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp', '--url', 'https://mcp.example.com/p1/mcp'] } } });
+    expect(parseToml(read(join(codexHome, 'config.toml')))).toEqual({ mcp_servers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp@0.1', '--url', 'https://mcp.example.com/p1/mcp'] } } });
   });
 
   it('--project: the project\'s .cursor/mcp.json and .vscode/mcp.json (the current dir, or the one given)', async () => {
     await setup('cursor', { project: true });
-    expect(JSON.parse(read(join(project, '.cursor/mcp.json'))).mcpServers.appwrite).toEqual(NPX);
+    expect(JSON.parse(read(join(w.project, '.cursor/mcp.json'))).mcpServers.appwrite).toEqual(NPX);
     await setup('vscode', { project: 'sub' });
-    expect(JSON.parse(read(join(project, 'sub/.vscode/mcp.json'))).servers.appwrite).toEqual({ type: 'stdio', ...NPX });
-    expect(existsSync(join(home, '.cursor'))).toBe(false);
+    expect(JSON.parse(read(join(w.project, 'sub/.vscode/mcp.json'))).servers.appwrite).toEqual({ type: 'stdio', ...NPX });
+    expect(existsSync(join(w.home, '.cursor'))).toBe(false);
     const r = await setup('windsurf', { project: true });
     expect(r.error?.exitCode).toBe(2);
     expect(r.error?.message).toBe('Windsurf has no per-project config; --project works with claude-code, cursor, vscode');
@@ -100,7 +60,7 @@ describe('setup: where each client keeps its config', () => {
 });
 
 describe('setup: editing a file', () => {
-  const cursorFile = () => join(home, '.cursor/mcp.json');
+  const cursorFile = () => join(w.home, '.cursor/mcp.json');
   const existing = '{\n    "mcpServers": {\n        "github": {"command": "docker", "args": ["run", "-i", "ghcr.io/github/github-mcp-server"], "env": {"TOKEN": "t"}}\n    },\n    "unknownKey": [1, 2]\n}\n';
 
   it('adds beside the other servers, keeps them byte for byte, and backs up the previous file with its mode', async () => {
@@ -138,16 +98,16 @@ describe('setup: editing a file', () => {
 
   it('updates an entry whose args changed, says what changed, and never overwrites an older backup', async () => {
     await setup('windsurf');
-    const path = join(home, '.codeium/windsurf/mcp_config.json');
+    const path = join(w.home, '.codeium/windsurf/mcp_config.json');
     const r = await setup('windsurf', { url: 'https://cloud.example.com/proj1/mcp' });
     expect(r.code).toBe(0);
-    expect(JSON.parse(read(path)).mcpServers.appwrite.args).toEqual(['-y', 'appwrite-mcp', '--url', 'https://cloud.example.com/proj1/mcp']);
+    expect(JSON.parse(read(path)).mcpServers.appwrite.args).toEqual(['-y', 'appwrite-mcp@0.1', '--url', 'https://cloud.example.com/proj1/mcp']);
     expect(r.stderr).toContain('updated the server "appwrite"');
-    expect(r.stderr).toContain('args: ["-y","appwrite-mcp"] → ["-y","appwrite-mcp","--url","https://cloud.example.com/proj1/mcp"]');
+    expect(r.stderr).toContain('--url: (none: the default server) → https://cloud.example.com/proj1/mcp');
     expect(r.stderr).toContain('--name <another name>');
     await setup('windsurf', { url: 'https://cloud.example.com/proj2/mcp' });
     expect(readdirSync(dirname(path)).sort()).toEqual(['mcp_config.json', 'mcp_config.json.20260304T050607Z-1.bak', 'mcp_config.json.20260304T050607Z.bak']);
-    expect(JSON.parse(read(`${path}.20260304T050607Z.bak`)).mcpServers.appwrite.args).toEqual(['-y', 'appwrite-mcp']);
+    expect(JSON.parse(read(`${path}.20260304T050607Z.bak`)).mcpServers.appwrite.args).toEqual(['-y', 'appwrite-mcp@0.1']);
   });
 
   it('--name adds a second entry beside the first', async () => {
@@ -182,7 +142,7 @@ describe('setup: editing a file', () => {
     const foreign = '{"mcpServers": {"appwrite": {"command": "uvx", "args": ["mcp-server-appwrite"]}}}';
     write(cursorFile(), foreign);
     const r = await setup('cursor');
-    expect(r.error?.message).toContain('already has an entry named "appwrite" that runs something else: {"command":"uvx","args":["mcp-server-appwrite"]}');
+    expect(r.error?.message).toContain('already has an entry named "appwrite" that runs something else (command "uvx"; 1 argument)');
     expect(read(cursorFile())).toBe(foreign);
     const forced = await setup('cursor', { force: true });
     expect(forced.code).toBe(0);
@@ -191,21 +151,21 @@ describe('setup: editing a file', () => {
   });
 
   it('VS Code: keeps comments and trailing commas in its JSONC mcp.json', async () => {
-    const path = join(project, '.vscode/mcp.json');
+    const path = join(w.project, '.vscode/mcp.json');
     const before = '{\n  // servers for this repo\n  "servers": {\n    "db": { "type": "stdio", "command": "db-mcp" }, /* local */\n  },\n  "inputs": [],\n}\n';
     write(path, before);
     expect((await setup('vscode', { project: true })).code).toBe(0);
     const after = read(path);
-    expect(after).toBe('{\n  // servers for this repo\n  "servers": {\n    "db": { "type": "stdio", "command": "db-mcp" }, /* local */\n    "appwrite": {\n      "type": "stdio",\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    },\n  },\n  "inputs": [],\n}\n');
+    expect(after).toBe('{\n  // servers for this repo\n  "servers": {\n    "db": { "type": "stdio", "command": "db-mcp" }, /* local */\n    "appwrite": {\n      "type": "stdio",\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    },\n  },\n  "inputs": [],\n}\n');
     expect((await setup('vscode', { project: true })).stderr).toContain('already set up');
   });
 
   it('Codex: edits its table and leaves the rest of config.toml byte for byte', async () => {
-    const path = join(home, '.codex/config.toml');
+    const path = join(w.home, '.codex/config.toml');
     const before = 'model = "o3"  # default\n\n[mcp_servers.context7]\ncommand = "npx"\nargs = ["-y", "@upstash/context7-mcp"]\n';
     write(path, before);
     expect((await setup('codex')).code).toBe(0);
-    expect(read(path)).toBe(`${before}\n[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n`);
+    expect(read(path)).toBe(`${before}\n[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n`);
     expect((await setup('codex')).stderr).toContain('already set up');
     const broken = 'model = "o3\n';
     write(path, broken);
@@ -214,48 +174,49 @@ describe('setup: editing a file', () => {
     expect(read(path)).toBe(broken);
   });
 
-  it('writes through a symlink (dotfile managers) instead of replacing it', async () => {
-    const real = join(root, 'dotfiles/cursor-mcp.json');
+  it('writes through a symlink (dotfile managers) instead of replacing it, with the backup beside the real file', async () => {
+    const real = join(w.root, 'dotfiles/cursor-mcp.json');
     write(real, '{"mcpServers": {}}');
-    mkdirSync(join(home, '.cursor'));
+    mkdirSync(join(w.home, '.cursor'));
     symlinkSync(real, cursorFile());
-    await setup('cursor');
+    const r = await setup('cursor');
+    expect(r.stderr).toContain(`added the server "appwrite" to ${real} (through the symlink ${cursorFile()})`);
     expect(JSON.parse(read(real)).mcpServers.appwrite).toEqual(NPX);
-    expect(readdirSync(join(home, '.cursor')).sort()).toEqual(['mcp.json', 'mcp.json.20260304T050607Z.bak']);
+    expect(readdirSync(join(w.home, '.cursor'))).toEqual(['mcp.json']);
     expect(statSync(cursorFile()).isFile()).toBe(true);
-    expect(readdirSync(join(root, 'dotfiles'))).toEqual(['cursor-mcp.json']);
+    expect(readdirSync(join(w.root, 'dotfiles')).sort()).toEqual(['cursor-mcp.json', 'cursor-mcp.json.20260304T050607Z.bak']);
   });
 
   it('Windows: cmd /c npx, in the file and in what it prints', async () => {
-    const env = { platform: 'win32' as const, env: { APPDATA: join(home, 'AppData/Roaming') } };
+    const env = { platform: 'win32' as const, env: { APPDATA: join(w.home, 'AppData/Roaming') } };
     await setup('claude-desktop', { url: 'https://mcp.example.com/p1/mcp' }, env);
-    const entry = JSON.parse(read(join(home, 'AppData/Roaming/Claude/claude_desktop_config.json'))).mcpServers.appwrite;
-    expect(entry).toEqual({ command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp', '--url', 'https://mcp.example.com/p1/mcp'] });
+    const entry = JSON.parse(read(join(w.home, 'AppData/Roaming/Claude/claude_desktop_config.json'))).mcpServers.appwrite;
+    expect(entry).toEqual({ command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp@0.1', '--url', 'https://mcp.example.com/p1/mcp'] });
     const printed = await setup('codex', { print: true }, env);
-    expect(printed.stdout).toBe('[mcp_servers.appwrite]\ncommand = "cmd"\nargs = ["/c", "npx", "-y", "appwrite-mcp"]\n');
+    expect(printed.stdout).toBe('[mcp_servers.appwrite]\ncommand = "cmd"\nargs = ["/c", "npx", "-y", "appwrite-mcp@0.1"]\n');
     // An entry in the Linux form is ours: it is updated to the Windows form.
-    write(join(home, '.cursor/mcp.json'), JSON.stringify({ mcpServers: { appwrite: NPX } }, null, 2));
+    write(join(w.home, '.cursor/mcp.json'), JSON.stringify({ mcpServers: { appwrite: NPX } }, null, 2));
     const r = await setup('cursor', {}, env);
-    expect(r.stderr).toContain('command: "npx" → "cmd"');
-    expect(JSON.parse(read(join(home, '.cursor/mcp.json'))).mcpServers.appwrite).toEqual({ command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp'] });
+    expect(r.stderr).toContain('runs: npx -y appwrite-mcp@0.1 → cmd /c npx -y appwrite-mcp@0.1');
+    expect(JSON.parse(read(join(w.home, '.cursor/mcp.json'))).mcpServers.appwrite).toEqual({ command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp@0.1'] });
   });
 });
 
 describe('setup --print', () => {
   it('shows the path and the snippet and changes nothing', async () => {
     const r = await setup('claude-desktop', { print: true, url: 'https://mcp.example.com/p1/mcp' });
-    const path = join(home, '.config/Claude/claude_desktop_config.json');
+    const path = join(w.home, '.config/Claude/claude_desktop_config.json');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp", "--url", "https://mcp.example.com/p1/mcp"]\n    }\n  }\n}\n');
-    expect(r.stderr).toBe(`Claude Desktop reads ${path}; the entry goes under "mcpServers":\n(--print changed nothing; setup would create the file)\n`);
-    expect(existsSync(join(home, '.config'))).toBe(false);
+    expect(r.stdout).toBe('{\n  "mcpServers": {\n    "appwrite": {\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1", "--url", "https://mcp.example.com/p1/mcp"]\n    }\n  }\n}\n');
+    expect(r.stderr).toBe(`Claude Desktop reads ${path}; the entry goes under "mcpServers":\n(--print changed nothing; setup would create the file)\n  Claude Desktop's own documentation of this file: https://modelcontextprotocol.io/docs/develop/connect-local-servers\n`);
+    expect(existsSync(join(w.home, '.config'))).toBe(false);
   });
 
   it('says what setup would do to the file as it is', async () => {
-    const path = join(home, '.cursor/mcp.json');
+    const path = join(w.home, '.cursor/mcp.json');
     write(path, '{"mcpServers": {"appwrite": {"command": "npx", "args": ["-y", "appwrite-mcp@0.0.1"]}}}');
     const r = await setup('cursor', { print: true });
-    expect(r.stderr).toContain('setup would update "appwrite": args: ["-y","appwrite-mcp@0.0.1"] → ["-y","appwrite-mcp"]');
+    expect(r.stderr).toContain('setup would update "appwrite": package: appwrite-mcp@0.0.1 → appwrite-mcp@0.1');
     expect(read(path)).toBe('{"mcpServers": {"appwrite": {"command": "npx", "args": ["-y", "appwrite-mcp@0.0.1"]}}}');
     write(path, '{');
     expect((await setup('cursor', { print: true })).stderr).toContain('setup could not edit the file as it is: line 1, column 2');
@@ -263,10 +224,10 @@ describe('setup --print', () => {
   });
 
   it('VS Code and Codex snippets', async () => {
-    expect((await setup('vscode', { print: true, name: 'aw' })).stdout).toBe('{\n  "servers": {\n    "aw": {\n      "type": "stdio",\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp"]\n    }\n  }\n}\n');
+    expect((await setup('vscode', { print: true, name: 'aw' })).stdout).toBe('{\n  "servers": {\n    "aw": {\n      "type": "stdio",\n      "command": "npx",\n      "args": ["-y", "appwrite-mcp@0.1"]\n    }\n  }\n}\n');
     const codex = await setup('codex', { print: true });
-    expect(codex.stdout).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n');
-    expect(codex.stderr).toContain(`Codex reads ${join(home, '.codex/config.toml')}; the entry goes as the table [mcp_servers.appwrite]:`);
+    expect(codex.stdout).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n');
+    expect(codex.stderr).toContain(`Codex reads ${join(w.home, '.codex/config.toml')}; the entry goes as the table [mcp_servers.appwrite]:`);
   });
 });
 
@@ -278,25 +239,25 @@ describe('setup: usage errors', () => {
     expect(r.error?.hint).toBe('Did you mean cursor? Clients: claude-desktop, claude-code, codex, cursor, vscode, windsurf.');
     expect(suggestClients('claude')).toEqual(['claude-desktop', 'claude-code']);
     expect(suggestClients('vs-code')).toEqual(['vscode']);
-    expect(suggestClients("code")).toEqual(["claude-code", "codex", "vscode"]);
-    expect(suggestClients('zed')).toEqual([]);
-    expect((await setup('zed')).error?.hint).toBe('Clients: claude-desktop, claude-code, codex, cursor, vscode, windsurf.');
+    expect(suggestClients('code')).toEqual(['claude-code', 'codex', 'vscode']);
+    expect(suggestClients('notepad')).toEqual([]);
+    expect((await setup('notepad')).error?.hint).toBe('Clients: claude-desktop, claude-code, codex, cursor, vscode, windsurf.');
   });
 
   it('a bad --url exits 2 and writes nothing', async () => {
     const r = await setup('cursor', { url: 'http://example.com/mcp' });
     expect(r.error?.exitCode).toBe(2);
     expect(r.error?.message).toContain('plain http://');
-    expect(existsSync(join(home, '.cursor'))).toBe(false);
+    expect(existsSync(join(w.home, '.cursor'))).toBe(false);
   });
 });
 
 describe('setup claude-code', () => {
   /** A fake `claude` that records its arguments and working dir, and answers as told. */
   function fakeClaude(body = 'exit 0'): { bin: string; log: string } {
-    const bin = join(root, 'bin');
+    const bin = join(w.root, 'bin');
     mkdirSync(bin, { recursive: true });
-    const log = join(root, 'claude.log');
+    const log = join(w.root, 'claude.log');
     writeScript(bin, 'claude', `#!/bin/sh\necho "$PWD: $*" >> '${log}'\n${body}\n`);
     return { bin, log };
   }
@@ -305,30 +266,30 @@ describe('setup claude-code', () => {
     const { bin, log } = fakeClaude('echo "Added stdio MCP server appwrite to user config"');
     const r = await setup('claude-code', { url: 'https://mcp.example.com/p1/mcp' }, { env: { PATH: bin } });
     expect(r.code).toBe(0);
-    expect(read(log)).toBe(`${project}: mcp add --scope user appwrite -- npx -y appwrite-mcp --url https://mcp.example.com/p1/mcp\n`);
-    expect(r.stderr).toContain('✓ Claude Code: ran claude mcp add --scope user appwrite -- npx -y appwrite-mcp --url https://mcp.example.com/p1/mcp');
+    expect(read(log)).toBe(`${w.project}: mcp add --scope user appwrite -- npx -y appwrite-mcp@0.1 --url https://mcp.example.com/p1/mcp\n`);
+    expect(r.stderr).toContain('✓ Claude Code: ran claude mcp add --scope user appwrite -- npx -y appwrite-mcp@0.1 --url https://mcp.example.com/p1/mcp');
     expect(r.stderr).toContain('    Added stdio MCP server appwrite to user config');
     expect(r.stdout).toBe('');
   });
 
   it('--project: project scope, run in that directory', async () => {
     const { bin, log } = fakeClaude();
-    mkdirSync(join(project, 'app'));
+    mkdirSync(join(w.project, 'app'));
     await setup('claude-code', { project: 'app' }, { env: { PATH: bin } });
-    expect(read(log)).toBe(`${join(project, 'app')}: mcp add --scope project appwrite -- npx -y appwrite-mcp\n`);
+    expect(read(log)).toBe(`${join(w.project, 'app')}: mcp add --scope project appwrite -- npx -y appwrite-mcp@0.1\n`);
   });
 
   it('prints the line when claude is not on PATH, or with --print, running nothing', async () => {
-    const missing = await setup('claude-code', {}, { env: { PATH: join(root, 'nowhere') } });
+    const missing = await setup('claude-code', {}, { env: { PATH: join(w.root, 'nowhere') } });
     expect(missing.code).toBe(0);
-    expect(missing.stdout).toBe('claude mcp add --scope user appwrite -- npx -y appwrite-mcp\n');
+    expect(missing.stdout).toBe('claude mcp add --scope user appwrite -- npx -y appwrite-mcp@0.1\n');
     expect(missing.stderr).toContain("Claude Code's `claude` command is not on PATH");
     const { bin, log } = fakeClaude();
     const printed = await setup('claude-code', { print: true }, { env: { PATH: bin }, platform: 'linux' });
-    expect(printed.stdout).toBe('claude mcp add --scope user appwrite -- npx -y appwrite-mcp\n');
+    expect(printed.stdout).toBe('claude mcp add --scope user appwrite -- npx -y appwrite-mcp@0.1\n');
     expect(existsSync(log)).toBe(false);
     const win = await setup('claude-code', { print: true }, { platform: 'win32' });
-    expect(win.stdout).toBe('claude mcp add --scope user appwrite -- cmd /c npx -y appwrite-mcp\n');
+    expect(win.stdout).toBe('claude mcp add --scope user appwrite -- cmd /c npx -y appwrite-mcp@0.1\n');
   });
 
   it('an existing server of that name is left alone; --force removes it first', async () => {
@@ -339,7 +300,7 @@ describe('setup claude-code', () => {
     expect(r.stderr).toContain('--force');
     const forced = await setup('claude-code', { force: true }, { env: { PATH: bin } });
     expect(forced.code).toBe(0);
-    expect(read(log).trim().split('\n').slice(1)).toEqual([`${project}: mcp remove --scope user appwrite`, `${project}: mcp add --scope user appwrite -- npx -y appwrite-mcp`]);
+    expect(read(log).trim().split('\n').slice(1)).toEqual([`${w.project}: mcp remove --scope user appwrite`, `${w.project}: mcp add --scope user appwrite -- npx -y appwrite-mcp@0.1`]);
     expect(forced.stderr).toContain("✓ Claude Code: ran");
   });
 
@@ -347,14 +308,14 @@ describe('setup claude-code', () => {
     const { bin } = fakeClaude('echo "boom" >&2; exit 3');
     const r = await setup('claude-code', {}, { env: { PATH: bin } });
     expect(r.error?.exitCode).toBe(1);
-    expect(r.error?.message).toBe('claude mcp add --scope user appwrite -- npx -y appwrite-mcp failed (exit code 3):\n    boom');
+    expect(r.error?.message).toBe('claude mcp add --scope user appwrite -- npx -y appwrite-mcp@0.1 failed (exit code 3):\n    boom');
   });
 
   it('on Windows finds claude.cmd through PATHEXT and runs it through cmd.exe with quoted arguments', async () => {
-    const bin = join(root, 'winbin');
+    const bin = join(w.root, 'winbin');
     mkdirSync(bin);
     writeFileSync(join(bin, 'claude.cmd'), '@echo off\n');
-    const e: SetupEnvironment = { platform: 'win32', env: { Path: `${join(root, 'none')};${bin}`, PATHEXT: '.COM;.EXE;.BAT;.CMD' }, home, cwd: project };
+    const e: SetupEnvironment = { platform: 'win32', env: { Path: `${join(w.root, 'none')};${bin}`, PATHEXT: '.COM;.EXE;.BAT;.CMD' }, home: w.home, cwd: w.project };
     expect(await findExecutable('claude', e)).toBe(join(bin, 'claude.cmd'));
     expect(spawnSpec('C:\\Users\\me\\AppData\\Roaming\\npm\\claude.cmd', ['mcp', 'add', 'appwrite', '--', 'cmd', '/c', 'npx', '--url', 'https://h/mcp?a=1&b=2'], 'win32')).toEqual({
       command: 'cmd.exe',

@@ -6,15 +6,18 @@ import { parse as parseToml } from 'smol-toml';
 import { setTomlServer, type TomlServerRequest } from '../../src/setup/toml-edit.js';
 import { parseTomlDocument, TomlSyntaxError } from '../../src/setup/toml-document.js';
 import { ConfigProblem, type EditResult } from '../../src/setup/edit-result.js';
-import { serverCommand } from '../../src/setup/entry.js';
+import { serverCommand, type ServerCommand } from '../../src/setup/entry.js';
+import { decide } from '../../src/setup/decide.js';
+import { STDIO } from '../../src/setup/entry-shapes.js';
+import type { Wanted } from '../../src/setup/merge.js';
 
-const req = (over: Partial<TomlServerRequest> = {}): TomlServerRequest => ({
-  name: 'appwrite',
-  server: serverCommand('linux'),
-  force: false,
-  printCommand: 'appwrite-mcp setup codex --print',
-  ...over,
-});
+const SPEC = 'appwrite-mcp@0.1';
+const npx = (url?: string): ServerCommand => serverCommand('linux', SPEC, url);
+/** A request as `setup codex` makes it (appwrite-mcp 0.1.x on Linux), with `wanted` changed. */
+const req = (wanted: Partial<Wanted> = {}, name = 'appwrite'): TomlServerRequest => {
+  const w: Wanted = { platform: 'linux', spec: SPEC, force: false, ...wanted };
+  return { name, printCommand: 'appwrite-mcp setup codex --print', decide: (existing) => decide(existing, { name, shape: STDIO, wanted: w, where: "config.toml's [mcp_servers]" }) };
+};
 
 function changed(result: EditResult): Extract<EditResult, { text: string }> {
   if (result.kind === 'unchanged') throw new Error('expected a change');
@@ -31,7 +34,7 @@ function problem(fn: () => unknown): ConfigProblem {
 }
 
 /** smol-toml's reading of `after` equals its reading of `before` with only mcp_servers.<name> set to `server`. */
-function expectOnlyServerChanged(before: string, after: string, name = 'appwrite', server = serverCommand('linux'), keep: Record<string, unknown> = {}) {
+function expectOnlyServerChanged(before: string, after: string, name = 'appwrite', server = npx(), keep: Record<string, unknown> = {}) {
   const expected = structuredClone(parseToml(before)) as Record<string, any>;
   expected.mcp_servers ??= {};
   expected.mcp_servers[name] = { ...keep, command: server.command, args: server.args };
@@ -68,31 +71,30 @@ describe('setTomlServer: adding', () => {
   it('writes the table alone into a missing or empty file', () => {
     const r = changed(setTomlServer('', req()));
     expect(r.kind).toBe('created');
-    expect(r.text).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n');
-    expect(parseToml(r.text)).toEqual({ mcp_servers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp'] } } });
+    expect(r.text).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n');
+    expect(parseToml(r.text)).toEqual({ mcp_servers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp@0.1'] } } });
   });
 
   it('appends the table and leaves every other byte of the file as it was', () => {
     const r = changed(setTomlServer(busy, req()));
     expect(r.kind).toBe('added');
-    expect(r.text).toBe(`${busy}\n\n[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n`);
+    expect(r.text).toBe(`${busy}\n\n[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n`);
     expectOnlyServerChanged(busy, r.text);
-    expect(setTomlServer(r.text, req())).toEqual({ kind: 'unchanged' });
+    expect(setTomlServer(r.text, req()).kind).toBe('unchanged');
   });
 
   it('separates with one blank line and keeps CRLF', () => {
-    expect(changed(setTomlServer('model = "x"\n', req())).text).toBe('model = "x"\n\n[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n');
-    expect(changed(setTomlServer('model = "x"\n\n', req())).text).toBe('model = "x"\n\n[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n');
+    expect(changed(setTomlServer('model = "x"\n', req())).text).toBe('model = "x"\n\n[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n');
+    expect(changed(setTomlServer('model = "x"\n\n', req())).text).toBe('model = "x"\n\n[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n');
     const crlf = 'model = "x"\r\n[tui]\r\nnotifications = true\r\n';
     const r = changed(setTomlServer(crlf, req()));
-    expect(r.text).toBe(`${crlf}\r\n[mcp_servers.appwrite]\r\ncommand = "npx"\r\nargs = ["-y", "appwrite-mcp"]\r\n`);
+    expect(r.text).toBe(`${crlf}\r\n[mcp_servers.appwrite]\r\ncommand = "npx"\r\nargs = ["-y", "appwrite-mcp@0.1"]\r\n`);
     expectOnlyServerChanged(crlf, r.text);
   });
 
   it('writes the Windows form and --url, escaped as TOML strings', () => {
-    const server = serverCommand('win32', 'https://mcp.example.com/p1/mcp?x="1"');
-    const r = changed(setTomlServer('', req({ server })));
-    expect(parseToml(r.text)).toEqual({ mcp_servers: { appwrite: { command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp', '--url', 'https://mcp.example.com/p1/mcp?x="1"'] } } });
+    const r = changed(setTomlServer('', req({ platform: 'win32', url: 'https://mcp.example.com/p1/mcp?x="1"' })));
+    expect(parseToml(r.text)).toEqual({ mcp_servers: { appwrite: { command: 'cmd', args: ['/c', 'npx', '-y', 'appwrite-mcp@0.1', '--url', 'https://mcp.example.com/p1/mcp?x="1"'] } } });
   });
 
   it('adds a table when other servers are written with dotted keys', () => {
@@ -106,7 +108,7 @@ describe('setTomlServer: adding', () => {
   it('adds a table beside sub-tables that already exist for the name', () => {
     const before = '[mcp_servers.appwrite.env]\nAPPWRITE_MCP_DEBUG = "1"\n';
     const r = changed(setTomlServer(before, req()));
-    expectOnlyServerChanged(before, r.text, 'appwrite', serverCommand('linux'), { env: { APPWRITE_MCP_DEBUG: '1' } });
+    expectOnlyServerChanged(before, r.text, 'appwrite', npx(), { env: { APPWRITE_MCP_DEBUG: '1' } });
   });
 });
 
@@ -127,33 +129,33 @@ command = "x"
 `;
 
   it('is idempotent', () => {
-    const same = ours.replace('appwrite-mcp@0.0.1', 'appwrite-mcp');
-    expect(setTomlServer(same, req())).toEqual({ kind: 'unchanged' });
+    const same = ours.replace('appwrite-mcp@0.0.1', SPEC);
+    expect(setTomlServer(same, req()).kind).toBe('unchanged');
   });
 
   it('updates the values in place, keeping comments, other keys and sub-tables', () => {
     const r = changed(setTomlServer(ours, req()));
     expect(r.kind).toBe('updated');
-    expect(r.text).toBe(ours.replace('"appwrite-mcp@0.0.1"', '"appwrite-mcp"'));
-    expect(r.changes).toEqual(['args: ["-y","appwrite-mcp@0.0.1"] → ["-y","appwrite-mcp"]']);
+    expect(r.text).toBe(ours.replace('"appwrite-mcp@0.0.1"', '"appwrite-mcp@0.1"'));
+    expect(r.changes).toEqual(['package: appwrite-mcp@0.0.1 → appwrite-mcp@0.1']);
     expect(r.kept).toEqual(['startup_timeout_sec', 'env']);
-    expectOnlyServerChanged(ours, r.text, 'appwrite', serverCommand('linux'), { startup_timeout_sec: 20, env: { APPWRITE_MCP_DEBUG: '1' } });
+    expectOnlyServerChanged(ours, r.text, 'appwrite', npx(), { startup_timeout_sec: 20, env: { APPWRITE_MCP_DEBUG: '1' } });
   });
 
   it('reads quoted keys and multi-line arrays, and keeps the array multi-line', () => {
-    const before = `[mcp_servers."appwrite"]\ncommand = 'npx'\nargs = [\n    "-y",\n    "appwrite-mcp",\n]\n`;
-    expect(setTomlServer(before, req())).toEqual({ kind: 'unchanged' });
-    const r = changed(setTomlServer(before, req({ server: serverCommand('linux', 'https://h.example/p/mcp') })));
-    expect(r.text).toBe(`[mcp_servers."appwrite"]\ncommand = 'npx'\nargs = [\n    "-y",\n    "appwrite-mcp",\n    "--url",\n    "https://h.example/p/mcp",\n]\n`);
+    const before = `[mcp_servers."appwrite"]\ncommand = 'npx'\nargs = [\n    "-y",\n    "appwrite-mcp@0.1",\n]\n`;
+    expect(setTomlServer(before, req()).kind).toBe('unchanged');
+    const r = changed(setTomlServer(before, req({ url: 'https://h.example/p/mcp' })));
+    expect(r.text).toBe(`[mcp_servers."appwrite"]\ncommand = 'npx'\nargs = [\n    "-y",\n    "appwrite-mcp@0.1",\n    "--url",\n    "https://h.example/p/mcp",\n]\n`);
   });
 
   it('adds missing keys to the table, before the next one', () => {
-    const before = '[mcp_servers.appwrite]\nargs = ["-y", "appwrite-mcp"]\n\n[other]\nx = 1';
+    const before = '[mcp_servers.appwrite]\nargs = ["-y", "appwrite-mcp@0.1"]\n\n[other]\nx = 1';
     const r = changed(setTomlServer(before, req()));
-    expect(r.text).toBe('[mcp_servers.appwrite]\nargs = ["-y", "appwrite-mcp"]\ncommand = "npx"\n\n[other]\nx = 1');
+    expect(r.text).toBe('[mcp_servers.appwrite]\nargs = ["-y", "appwrite-mcp@0.1"]\ncommand = "npx"\n\n[other]\nx = 1');
     expectOnlyServerChanged(before, r.text);
     const atEnd = '[mcp_servers.appwrite]';
-    expect(changed(setTomlServer(atEnd, req())).text).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n');
+    expect(changed(setTomlServer(atEnd, req())).text).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n');
   });
 
   it('refuses a table that runs another server; with force replaces it and its sub-tables only', () => {
@@ -169,12 +171,12 @@ APPWRITE_API_KEY = "secret"
 command = "x"
 `;
     const p = problem(() => setTomlServer(foreign, req()));
-    expect(p.message).toBe('[mcp_servers.appwrite] already exists and runs something else (command = "uvx", args = ["mcp-server-appwrite", "--users"])');
+    expect(p.message).toBe(`config.toml's [mcp_servers] already has an entry named "appwrite" that runs something else (command "uvx"; 2 arguments (flags --users); env APPWRITE_API_KEY)`);
     expect(p.hint).toContain('--force');
     const r = changed(setTomlServer(foreign, req({ force: true })));
     expect(r.kind).toBe('replaced');
-    expect(r.text).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp"]\n\n\n# the next server\n[mcp_servers.other]\ncommand = "x"\n');
-    expect(parseToml(r.text)).toEqual({ mcp_servers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp'] }, other: { command: 'x' } } });
+    expect(r.text).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n\n\n# the next server\n[mcp_servers.other]\ncommand = "x"\n');
+    expect(parseToml(r.text)).toEqual({ mcp_servers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp@0.1'] }, other: { command: 'x' } } });
     // A remote server (url) is someone else's too.
     expect(() => setTomlServer('[mcp_servers.appwrite]\nurl = "https://mcp.appwrite.io/"\n', req())).toThrow(ConfigProblem);
   });
