@@ -273,25 +273,43 @@ Exit codes: 0 everything a proxy run needs is in place (warnings allowed), 1 a c
 
 program
   .command('setup')
-  .description('add appwrite-mcp to an MCP client\'s config (a backup of the previous file is kept)')
-  .argument('<client>', 'claude-desktop, claude-code, codex, cursor, vscode or windsurf')
+  .description('add appwrite-mcp to an MCP client\'s config (a private backup of the previous file is kept)')
+  .argument('<client>', 'claude-desktop, claude-code, cline, codex, copilot-cli, cursor, gemini-cli, goose, jetbrains, junie, lm-studio, opencode, roo-code, vscode, windsurf or zed')
   .option('--name <name>', 'name of the entry in the client', 'appwrite')
-  .option('--project [dir]', 'the project\'s config instead of the user\'s (cursor, vscode, claude-code; default dir: the current one)')
-  .option('--force', 'replace an entry of that name that runs some other server')
-  .option('--print', 'only print the config file\'s path and the snippet to add; change nothing')
+  .option('--project [dir]', 'the project\'s config instead of the user\'s (claude-code, copilot-cli, cursor, gemini-cli, jetbrains, junie, opencode, roo-code, vscode, zed; default dir: the current one)')
+  .option('--force', 'replace an entry of that name that runs some other server; pin this release even over a newer pin')
+  .option('--print', 'only print the config file\'s path and the snippet to add, and what setup would change; change nothing')
   .addHelpText('after', `
-Files:
-  claude-desktop  claude_desktop_config.json (macOS ~/Library/Application Support/Claude/,
-                  Windows %APPDATA%\\Claude\\, Linux $XDG_CONFIG_HOME/Claude/ or ~/.config/Claude/)
+Files (user; --project):
+  claude-desktop  claude_desktop_config.json in ~/Library/Application Support/Claude/ (macOS),
+                  %APPDATA%\\Claude\\ (Windows), $XDG_CONFIG_HOME/Claude/ or ~/.config/Claude/ (Linux)
   claude-code     runs \`claude mcp add --scope user\` (--project: --scope project), or prints it
+  cline           ~/.cline/data/settings/cline_mcp_settings.json (Cline 4+; before: VS Code's
+                  globalStorage/saoudrizwan.claude-dev/settings/)
   codex           $CODEX_HOME/config.toml or ~/.codex/config.toml, table [mcp_servers.<name>]
-  cursor          ~/.cursor/mcp.json (--project: <dir>/.cursor/mcp.json)
+  copilot-cli     ~/.copilot/mcp-config.json ($COPILOT_HOME); <dir>/.github/mcp.json
+  cursor          ~/.cursor/mcp.json; <dir>/.cursor/mcp.json
+  gemini-cli      ~/.gemini/settings.json; <dir>/.gemini/settings.json
+  goose           ~/.config/goose/config.yaml (Windows %APPDATA%\\Block\\goose\\config\\), under extensions:
+  jetbrains       none: AI Assistant is set up in its settings; prints the JSON and the steps
+  junie           ~/.junie/mcp/mcp.json; <dir>/.junie/mcp/mcp.json
+  lm-studio       ~/.lmstudio/mcp.json
+  opencode        ~/.config/opencode/opencode.json (or .jsonc); <dir>/opencode.json
+  roo-code        VS Code's globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json; <dir>/.roo/mcp.json
   vscode          the user profile's mcp.json (Linux ~/.config/Code/User/, macOS ~/Library/Application
-                  Support/Code/User/, Windows %APPDATA%\\Code\\User\\); --project: <dir>/.vscode/mcp.json
+                  Support/Code/User/, Windows %APPDATA%\\Code\\User\\); <dir>/.vscode/mcp.json
   windsurf        ~/.codeium/windsurf/mcp_config.json
+  zed             ~/.config/zed/settings.json (Windows %APPDATA%\\Zed\\); <dir>/.zed/settings.json
 
-Running it twice changes nothing. Before changing a file it saves the previous one as
-<file>.<timestamp>.bak beside it. A file it cannot parse is left untouched.`)
+The entry is \`npx -y appwrite-mcp@<major>\` (before 1.0: \`@0.<minor>\`), so a client restart never runs
+a breaking release. Running setup again changes only what setup owns — the launcher, that pin, and the
+server when --url is given — and keeps the flags you added (--read-only, --header, --profile, …) and
+the entry's other keys; running it twice changes nothing. To move to a new major version, run that
+version's setup: \`npx -y appwrite-mcp@latest setup <client>\`.
+
+Before changing a file it saves the previous one as <file>.<timestamp>.bak beside the real file (mode
+0600, the newest 5 kept). A file it cannot parse is left untouched. With --project it never
+follows a symlink out of the project. Other servers' entries are described by names only, never values.`)
   .action(async (client: string, _opts, command: Command) => {
     const { runSetup } = await import('./commands/setup.js');
     process.exitCode = await runSetup(client, command.optsWithGlobals());

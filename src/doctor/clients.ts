@@ -105,9 +105,13 @@ export async function findClientEntries(e: SetupEnvironment, defaultUrl: ConfigD
 
 interface RawServer { name: string; command?: unknown; args?: unknown; env?: Record<string, unknown> }
 
-/** A YAML file's content as plain data: no client keeps one yet. */
-async function yamlRoot(_text: string): Promise<JsonValue> {
-  throw new Error('YAML configs are not read yet');
+/** A YAML file's content as plain data (one document); the parser is loaded only when there is such a file. */
+async function yamlRoot(text: string): Promise<JsonValue> {
+  const docs = (await import('yaml')).parseAllDocuments(text);
+  if (!Array.isArray(docs) || docs.length !== 1) throw new Error('not one YAML document');
+  const error = docs[0]!.errors[0];
+  if (error) throw new Error(error.message.split('\n')[0]);
+  return docs[0]!.toJS() as JsonValue;
 }
 
 /** The servers of a JSON or YAML config, read through the client's entry shape. */

@@ -14,7 +14,7 @@ import { setTomlServer } from './toml-edit.js';
 
 /**
  * Edits `text` (a config file's content, empty for a new file) as the plan says, in the client's
- * format.
+ * format. The YAML editor (and its parser, a dependency of 1.4 MB) is loaded only for Goose.
  */
 export async function editConfig(client: FileClient | GuiClient, plan: Plan, text: string): Promise<EditResult> {
   const format = client.kind === 'gui' ? 'json' : client.format;
@@ -23,7 +23,7 @@ export async function editConfig(client: FileClient | GuiClient, plan: Plan, tex
   const decideEntry = (existing: unknown) => decide(existing, request);
   const common = { containerKey: client.containerKey, name: plan.name, decide: decideEntry, printCommand: plan.printCommand };
   if (format === 'toml') return setTomlServer(text, common);
-  if (format === 'yaml') throw new Error('internal error: no YAML editor');
+  if (format === 'yaml') return (await import('./yaml-edit.js')).setYamlEntry(text, common);
   return setJsonEntry(text, { ...common, jsonc: format === 'jsonc' });
 }
 

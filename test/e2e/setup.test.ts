@@ -23,7 +23,7 @@ describe('appwrite-mcp setup', () => {
     expect((await runCli(['--help'], env())).stdout).toContain('setup [options] <client>');
     const help = await runCli(['setup', '--help'], env());
     expect(help.code).toBe(0);
-    for (const word of ['claude-desktop', 'claude-code', 'codex', 'cursor', 'vscode', 'windsurf', '--url', '--name', '--project', '--print', '--force', '.bak']) expect(help.stdout).toContain(word);
+    for (const word of ['claude-desktop', 'claude-code', 'cline', 'codex', 'copilot-cli', 'cursor', 'gemini-cli', 'goose', 'jetbrains', 'junie', 'lm-studio', 'opencode', 'roo-code', 'vscode', 'windsurf', 'zed', '--url', '--name', '--project', '--print', '--force', '.bak', 'appwrite-mcp@<major>', '@latest setup']) expect(help.stdout).toContain(word);
   });
 
   it('adds the entry, keeps the other servers, and says "already set up" the second time', async () => {
@@ -64,6 +64,26 @@ describe('appwrite-mcp setup', () => {
     expect(readFileSync(join(home, '.codex/config.toml'), 'utf8')).toBe('[mcp_servers.appwrite]\ncommand = "npx"\nargs = ["-y", "appwrite-mcp@0.1"]\n');
   });
 
+  it('writes Goose\'s config.yaml, and keeps the flags the user adds when run again', async () => {
+    const path = join(home, '.config/goose/config.yaml');
+    mkdirSync(join(home, '.config/goose'), { recursive: true });
+    writeFileSync(path, '# goose\nGOOSE_MODEL: gpt-4o\n');
+    expect((await runCli(['setup', 'goose'], env())).code).toBe(0);
+    writeFileSync(path, readFileSync(path, 'utf8').replace('args: ["-y", "appwrite-mcp@0.1"]', 'args: ["-y", "appwrite-mcp@0.1", "--read-only"]'));
+    const again = await runCli(['setup', 'goose', '--url', 'https://mcp.example.com/p1/mcp'], env());
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('kept your flags: --read-only');
+    expect(readFileSync(path, 'utf8')).toContain('args: ["-y", "appwrite-mcp@0.1", "--url", "https://mcp.example.com/p1/mcp", "--read-only"]');
+    expect(readFileSync(path, 'utf8').startsWith('# goose\nGOOSE_MODEL: gpt-4o\nextensions:\n')).toBe(true);
+  });
+
+  it('prints the JSON and the steps for JetBrains AI Assistant', async () => {
+    const r = await runCli(['setup', 'jetbrains'], env());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ mcpServers: { appwrite: { command: 'npx', args: ['-y', 'appwrite-mcp@0.1'] } } });
+    expect(r.stderr).toContain('Settings | Tools | AI Assistant | Model Context Protocol (MCP)');
+  });
+
   it('runs claude mcp add when claude is on PATH', async () => {
     const r = await runCli(['setup', 'claude-code'], env());
     expect(r.code).toBe(0);
@@ -85,7 +105,7 @@ describe('appwrite-mcp setup', () => {
   it('exits 2 for an unknown or missing client, and a bad URL', async () => {
     const unknown = await runCli(['setup', 'cusor'], env());
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('appwrite-mcp: unknown client "cusor"\n  Did you mean cursor? Clients: claude-desktop, claude-code, codex, cursor, vscode, windsurf.\n');
+    expect(unknown.stderr).toBe('appwrite-mcp: unknown client "cusor"\n  Did you mean cursor? Clients: claude-desktop, claude-code, cline, codex, copilot-cli, cursor, gemini-cli, goose, jetbrains, junie, lm-studio, opencode, roo-code, vscode, windsurf, zed.\n');
     const missing = await runCli(['setup'], env());
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("missing required argument 'client'");

@@ -55,7 +55,7 @@ describe('setup: where each client keeps its config', () => {
     expect(existsSync(join(w.home, '.cursor'))).toBe(false);
     const r = await setup('windsurf', { project: true });
     expect(r.error?.exitCode).toBe(2);
-    expect(r.error?.message).toBe('Windsurf has no per-project config; --project works with claude-code, cursor, vscode');
+    expect(r.error?.message).toBe('Windsurf has no per-project config; --project works with claude-code, copilot-cli, cursor, gemini-cli, jetbrains, junie, opencode, roo-code, vscode, zed');
   });
 });
 
@@ -236,12 +236,13 @@ describe('setup: usage errors', () => {
     const r = await setup('curser');
     expect(r.error?.exitCode).toBe(2);
     expect(r.error?.message).toBe('unknown client "curser"');
-    expect(r.error?.hint).toBe('Did you mean cursor? Clients: claude-desktop, claude-code, codex, cursor, vscode, windsurf.');
+    expect(r.error?.hint).toBe('Did you mean cursor? Clients: claude-desktop, claude-code, cline, codex, copilot-cli, cursor, gemini-cli, goose, jetbrains, junie, lm-studio, opencode, roo-code, vscode, windsurf, zed.');
     expect(suggestClients('claude')).toEqual(['claude-desktop', 'claude-code']);
     expect(suggestClients('vs-code')).toEqual(['vscode']);
-    expect(suggestClients('code')).toEqual(['claude-code', 'codex', 'vscode']);
+    expect(suggestClients('code')).toEqual(['claude-code', 'codex', 'opencode', 'roo-code', 'vscode']);
+    expect(suggestClients('gemni')).toEqual(['gemini-cli']);
     expect(suggestClients('notepad')).toEqual([]);
-    expect((await setup('notepad')).error?.hint).toBe('Clients: claude-desktop, claude-code, codex, cursor, vscode, windsurf.');
+    expect((await setup('notepad')).error?.hint).toBe('Clients: claude-desktop, claude-code, cline, codex, copilot-cli, cursor, gemini-cli, goose, jetbrains, junie, lm-studio, opencode, roo-code, vscode, windsurf, zed.');
   });
 
   it('a bad --url exits 2 and writes nothing', async () => {

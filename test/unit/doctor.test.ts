@@ -1,7 +1,7 @@
 // doctor's pure parts: the client configs it finds (written by `setup` itself where setup writes
 // them, by hand for Claude Code's own files) and the clock verdict from a Date header.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSetup, type SetupDeps } from '../../src/commands/setup.js';
@@ -100,6 +100,42 @@ describe('doctor: client configs', () => {
     const noProfile = await checkClients({ url: URL_A, headers: { 'X-Appwrite-Key': 'k', 'x-appwrite-project': 'p' } }, e, configUrl);
     expect(noProfile.status).toBe('warn');
     expect((await checkClients({ url: 'https://fra.example.test/p1/mcp' }, e, configUrl)).status).toBe('ok');
+  });
+
+  it('finds the entries setup writes for every other client, in each one\'s format and shape', async () => {
+    for (const client of ['cline', 'roo-code', 'gemini-cli', 'zed', 'goose', 'opencode', 'lm-studio', 'copilot-cli', 'junie']) await setup(client, URL_A);
+    for (const client of ['copilot-cli', 'gemini-cli', 'junie', 'opencode', 'roo-code', 'zed']) await setup(client, 'https://mcp.appwrite.io/', { project: true });
+    // Cline before 4.0 kept its file in VS Code's global storage: doctor reads both places.
+    const legacy = join(e.home, '.config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json');
+    mkdirSync(join(legacy, '..'), { recursive: true });
+    writeFileSync(legacy, JSON.stringify({ mcpServers: { old: { command: 'npx', args: ['-y', 'appwrite-mcp@0.0.9', '--profile', 'work'] } } }));
+    // A Goose extension that is someone else's is not counted.
+    const goose = join(e.home, '.config/goose/config.yaml');
+    writeFileSync(goose, `# mine\nGOOSE_MODEL: gpt-4o\n${readFileSync(goose, 'utf8')}  other:\n    type: stdio\n    name: other\n    cmd: uvx\n    args: [mcp-server-git]\n`);
+
+    const { entries, unreadable } = await findClientEntries(e);
+    expect(unreadable).toEqual([]);
+    expect(entries.map((x) => `${x.label} ${x.name} ${x.url}${x.profile ? ` ${x.profile}` : ''}`).sort()).toEqual([
+      `Cline appwrite ${URL_A}`,
+      'Cline old https://mcp.appwrite.io/ work',
+      `Gemini CLI appwrite ${URL_A}`,
+      'Gemini CLI (project) appwrite https://mcp.appwrite.io/',
+      `GitHub Copilot CLI appwrite ${URL_A}`,
+      'GitHub Copilot CLI (project) appwrite https://mcp.appwrite.io/',
+      `Goose appwrite ${URL_A}`,
+      `Junie appwrite ${URL_A}`,
+      'Junie (project) appwrite https://mcp.appwrite.io/',
+      `LM Studio appwrite ${URL_A}`,
+      `OpenCode appwrite ${URL_A}`,
+      'OpenCode (project) appwrite https://mcp.appwrite.io/',
+      `Roo Code appwrite ${URL_A}`,
+      'Roo Code (project) appwrite https://mcp.appwrite.io/',
+      `Zed appwrite ${URL_A}`,
+      'Zed (project) appwrite https://mcp.appwrite.io/',
+    ].sort());
+    const forA = await checkClients({ url: URL_A }, e);
+    expect(forA.summary).toBe('9 client configs start appwrite-mcp for this server: Cline, GitHub Copilot CLI, Gemini CLI, Goose, Junie, LM Studio, OpenCode, Roo Code, Zed');
+    expect(forA.fix ?? '').not.toContain('undefined');
   });
 
   it('Windows entries (cmd /c npx …) count too', async () => {
