@@ -39,6 +39,15 @@ const protocol = (value: string) => {
   throw new InvalidArgumentError(`"${value}" is not a protocol era: use auto, 2025 or modern`);
 };
 
+/** A boolean environment variable: true/1, false/0; empty or unset is undefined. */
+const envBoolean = (name: string, raw: string | undefined): boolean | undefined => {
+  const value = raw?.trim().toLowerCase();
+  if (!value) return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new AppError(Code.USAGE, `${name} is "${raw}": use true or false`);
+};
+
 const storeOption = () => new Option('--store <where>', 'where secrets go: keychain or file (env APPWRITE_MCP_STORE; default: the OS keychain, else a 0600 file)').choices(['keychain', 'file']);
 
 /** Every command's options, with what the user left out filled in from config.json (src/config.ts). */
@@ -63,7 +72,7 @@ async function options(command: Command): Promise<Record<string, any>> {
     quiet: opts.quiet || opts.silent,
     ignoreTool: opts.ignoreTool ?? defaults.ignoreTools,
     allowTool: opts.allowTool ?? defaults.allowTools,
-    readOnly: opts.readOnly ?? defaults.readOnly,
+    readOnly: opts.readOnly ?? envBoolean('APPWRITE_MCP_READ_ONLY', env.APPWRITE_MCP_READ_ONLY) ?? defaults.readOnly,
     transport: opts.transport ?? defaults.transport ?? 'auto',
     pingInterval: opts.pingInterval ?? (opts.keepAlive ? 30 : defaults.pingInterval),
     callbackHost: opts.callbackHost ?? opts.host,
@@ -137,6 +146,7 @@ Environment:
   APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS  bound on each keychain call (default 3000)
   APPWRITE_MCP_DEBUG              any value: as --debug
   APPWRITE_MCP_QUIET              any value: as --quiet
+  APPWRITE_MCP_READ_ONLY          true or false: as --read-only (the proxy)
   APPWRITE_MCP_BROWSER, BROWSER   command that opens the sign-in URL
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY  outbound proxy
   NODE_EXTRA_CA_CERTS             extra trusted CAs (corporate TLS inspection)

@@ -7,12 +7,13 @@ import type { Target } from './store/types.js';
 export const DEFAULT_SERVER_URL = 'https://mcp.appwrite.io/';
 
 /**
- * The MCP server this invocation is about: `--url`, else `APPWRITE_MCP_URL`, else Appwrite's hosted
+ * The MCP server this invocation is about: `--url`, else `APPWRITE_MCP_URL` (empty is unset, as a
+ * cleared setting arrives from a client such as Claude Desktop's bundle settings), else Appwrite's hosted
  * server. Normalized (no fragment, default ports dropped) so that it keys the state the same way
  * whichever way the user typed it.
  */
 export function resolveServerUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const raw = flag ?? env.APPWRITE_MCP_URL ?? DEFAULT_SERVER_URL;
+  const raw = flag ?? (env.APPWRITE_MCP_URL || undefined) ?? DEFAULT_SERVER_URL;
   const url = parseSecureUrl(raw.trim(), 'server URL');
   url.hash = '';
   return url.href;

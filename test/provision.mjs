@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Makes a fresh clone ready for `npm run demo` (argument "demo") or `npm test` ("test"): the npm
 // packages, and on Debian/Ubuntu the system packages the browser and keychain tests use (Chromium,
-// gnome-keyring, D-Bus, secret-tool). Uses only Node built-ins: it runs before `npm ci`.
+// gnome-keyring, D-Bus, secret-tool), and for the tests the pinned Node.js binaries of the supported
+// lines (test/node-lines), which run the suite. Uses only Node built-ins: it runs before `npm ci`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LINES, nodeBinary } from './node-lines/index.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const purpose = process.argv[2] === 'demo' ? 'demo' : 'test';
@@ -16,6 +18,22 @@ const has = (cmd) => quiet('sh', ['-c', `command -v ${cmd}`]);
 if (!existsSync(join(root, 'node_modules/.package-lock.json'))) {
   process.stderr.write('provision: installing npm packages (npm ci)\n');
   if (!run('npm', ['ci', '--no-audit', '--no-fund'])) process.exit(1);
+}
+
+if (purpose === 'test' && process.platform === 'linux' && process.arch === 'x64') {
+  try {
+    for (const line of LINES) nodeBinary(line); // installs them (npm ci --prefix test/node-lines) when missing
+  } catch (err) {
+    process.stderr.write(`provision: ${err.message}\n`);
+    process.exit(1);
+  }
+} else if (purpose === 'demo') {
+  // npm and the build run on any Node.js >= 20.19; the CLI itself supports the lines package.json's
+  // engines names (22.12 and later: 22, 24, 26). The demo runs it on the Node.js that runs npm.
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 12)) {
+    process.stderr.write(`provision: the demo runs appwrite-mcp on this Node.js ${process.version}, which appwrite-mcp no longer supports (it supports Node.js 22.12 and later: the 22, 24 and 26 lines); \`npm test\` runs it on those lines\n`);
+  }
 }
 
 const headless = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
