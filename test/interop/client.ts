@@ -2,29 +2,33 @@
 //
 // The suite (@modelcontextprotocol/conformance `client --command "<cmd>" --scenario <name>`) starts
 // a test server per scenario and runs `<cmd> <server URL>` through a shell, with the scenario's
-// name in MCP_CONFORMANCE_SCENARIO and, for some scenarios, a JSON object of credentials in
-// MCP_CONFORMANCE_CONTEXT. It judges the client by what reaches its servers (and by this process's
-// exit code and whether it ends within --timeout).
+// name in MCP_CONFORMANCE_SCENARIO and, for some scenarios, a JSON object of credentials or test
+// data in MCP_CONFORMANCE_CONTEXT. It judges the client by what reaches its servers (and by this
+// process's exit code and whether it ends within --timeout).
 //
 // What this script is: a stand-in for a desktop MCP client. It spawns a stdio proxy (our built
 // CLI, or mcp-remote for comparison) for the server URL, with an isolated temporary config dir, the
 // file secret store, and BROWSER set to browser.mjs (which follows the suite's /authorize redirect
-// back to the proxy's loopback callback), then connects the official SDK Client over stdio and does
-// what the scenario expects of a client: initialize, tools/list, then tools/call of the scenario's
-// tool. Everything the proxy prints on stderr is passed on, prefixed, to this process's stderr (the
-// suite saves it as stderr.txt).
+// back to the proxy's loopback callback), connects one of two real SDK clients over stdio (--client
+// 2025: SDK 1.32 `Client`; --client 2026: SDK v2 `@modelcontextprotocol/client` 2.4, see
+// desktop-client.ts) and does what the scenario's row in plans.ts says a desktop client does with
+// that server. Everything the proxy prints on stderr is passed on, prefixed, to this process's
+// stderr (the suite saves it as stderr.txt).
 //
-// Usage: node --import tsx test/interop/client.ts --target appwrite-mcp|mcp-remote <server URL>
+// Usage: node --import tsx test/interop/client.ts [--target appwrite-mcp|mcp-remote] [--client 2025|2026] <server URL>
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CLIENT_KINDS, connectClient, type ClientKind, type DesktopClient } from './desktop-client.js';
+import { planFor } from './plans.js';
+import { runPlan } from './run-plan.js';
+import { startWireLog, type WireLog } from './wire-log.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
+// CONFORMANCE_INTEROP_DIR: this folder, when the script runs as the bundle conformance.ts makes of it.
+const here = process.env.CONFORMANCE_INTEROP_DIR ?? dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 
 /** The CIMD client_id the suite's auth/basic-cimd scenario expects (hard-coded in the suite, not passed as context). */
@@ -43,16 +47,14 @@ interface ConformanceContext {
   idp_id_token?: string;
   idp_issuer?: string;
   idp_token_endpoint?: string;
+  /** http-custom-headers: the tool calls (name, arguments) the client is to make. */
+  toolCalls?: { name: string; arguments?: Record<string, unknown> }[];
+  [key: string]: unknown;
 }
 
 /** Whole-run bound, below the suite's --timeout, so that this script reports instead of being killed. */
 const DEADLINE_MS = Number(process.env.CONFORMANCE_CLIENT_DEADLINE_MS) || 40_000;
 const REQUEST_TIMEOUT_MS = 35_000;
-
-/** What the tools of each scenario's server want as arguments. */
-const TOOL_ARGUMENTS: Record<string, Record<string, unknown>> = {
-  add_numbers: { a: 2, b: 3 },
-};
 
 interface ProxySetup {
   command: string;
@@ -158,21 +160,26 @@ function proxySetup(target: Target, url: string, scenario: string, ctx: Conforma
   return { command: process.execPath, args, env, unmapped };
 }
 
-function parseArgs(argv: string[]): { target: Target; url: string } {
+function parseArgs(argv: string[]): { target: Target; client: ClientKind; url: string } {
   let target: Target = 'appwrite-mcp';
+  let client: ClientKind = '2025';
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--target') {
       const value = argv[++i];
       if (value !== 'appwrite-mcp' && value !== 'mcp-remote') throw new Error(`--target must be appwrite-mcp or mcp-remote, not ${value}`);
       target = value;
+    } else if (argv[i] === '--client') {
+      const value = argv[++i] as ClientKind;
+      if (!CLIENT_KINDS.includes(value)) throw new Error(`--client must be ${CLIENT_KINDS.join(' or ')}, not ${value}`);
+      client = value;
     } else {
       rest.push(argv[i]!);
     }
   }
   const url = rest.at(-1);
-  if (!url) throw new Error('usage: client.ts [--target appwrite-mcp|mcp-remote] <server URL>');
-  return { target, url };
+  if (!url) throw new Error('usage: client.ts [--target appwrite-mcp|mcp-remote] [--client 2025|2026] <server URL>');
+  return { target, client, url };
 }
 
 function readContext(): ConformanceContext | undefined {
@@ -218,14 +225,11 @@ function runToEnd(command: string, args: string[], env: Record<string, string>, 
   });
 }
 
-function textOf(result: CallToolResult): string {
-  return result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join(' ');
-}
-
 async function main(): Promise<number> {
-  const { target, url } = parseArgs(process.argv.slice(2));
+  const { target, client: kind, url } = parseArgs(process.argv.slice(2));
   const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '(unknown)';
   const context = readContext();
+  const plan = planFor(scenario);
   const work = mkdtempSync(join(tmpdir(), 'appwrite-mcp-conformance-'));
   const browserLog = join(work, 'browser.log');
   const browser = join(work, 'browser');
@@ -245,8 +249,11 @@ async function main(): Promise<number> {
     // mcp-remote
     MCP_REMOTE_CONFIG_DIR: join(work, 'mcp-remote'),
   };
-  const setup = proxySetup(target, url, scenario, context, env, work);
-  say(`scenario ${scenario}, target ${target}, server ${url}`);
+  // CONFORMANCE_WIRE_LOG: put a logging forwarder between the proxy and the server (wire-log.ts).
+  const wire: WireLog | undefined = process.env.CONFORMANCE_WIRE_LOG ? await startWireLog(url, say) : undefined;
+  const setup = proxySetup(target, wire?.url ?? url, scenario, context, env, work);
+  say(`scenario ${scenario} (wire ${process.env.MCP_CONFORMANCE_PROTOCOL_VERSION ?? '?'}), target ${target}, ${kind} client, server ${url}`);
+  say(`plan: ${JSON.stringify({ ...plan, require: undefined, why: undefined })}`);
   if (context) say(`context keys: ${Object.keys(context).filter((k) => k !== 'name').join(', ')}`);
   for (const item of setup.unmapped) say(`context not passed to ${target}: ${item}`);
 
@@ -254,17 +261,18 @@ async function main(): Promise<number> {
     say(`gave up after ${DEADLINE_MS} ms`);
     void shutdown(1);
   }, DEADLINE_MS);
-  let transport: StdioClientTransport | undefined;
+  let client: DesktopClient | undefined;
   let finished = false;
   const shutdown = async (code: number): Promise<number> => {
     if (finished) return code;
     finished = true;
     clearTimeout(deadline);
     try {
-      await transport?.close();
+      await client?.close();
     } catch {
       // already gone
     }
+    await wire?.close();
     if (existsSync(browserLog)) {
       for (const line of readFileSync(browserLog, 'utf8').split('\n').filter(Boolean)) say(`browser: ${line}`);
     } else {
@@ -282,37 +290,13 @@ async function main(): Promise<number> {
       const code = await runToEnd(setup.command, setup.before.args, setup.env, 25_000, `[${target} login]`);
       say(`${setup.before.why} exited with ${code}`);
     }
-
-    const client = new Client(
-      { name: 'appwrite-mcp-conformance-client', version: '1.0.0' },
-      // SEP-1034: let the SDK fill in the defaults of an elicitation form the user accepted as is.
-      { capabilities: { elicitation: { form: { applyDefaults: true } } } },
-    );
-    client.setRequestHandler(ElicitRequestSchema, async (request) => {
-      say(`elicitation/create: ${request.params.message}; accepting with empty content`);
-      return { action: 'accept', content: {} };
-    });
-    client.onerror = (err) => say(`client error: ${err.message}`);
-
-    transport = new StdioClientTransport({ command: setup.command, args: setup.args, env: setup.env, stderr: 'pipe', cwd: work });
-    relay(transport.stderr as NodeJS.ReadableStream | null, `[${target}]`);
-
-    const options = { timeout: REQUEST_TIMEOUT_MS };
-    await client.connect(transport, options);
-    const server = client.getServerVersion();
-    say(`initialized: server ${server?.name} ${server?.version}`);
-
-    const { tools } = await client.listTools(undefined, options);
-    say(`tools/list: ${tools.map((t) => t.name).join(', ') || '(none)'}`);
-    const tool = tools[0];
-    if (!tool) {
-      // The initialize scenario's server offers no tools: initialize + tools/list is all there is to do.
-      return await shutdown(0);
-    }
-    if (tool.name === 'sign_in') throw new Error(`the proxy is serving its sign-in placeholder: ${tool.description}`);
-    const result = (await client.callTool({ name: tool.name, arguments: TOOL_ARGUMENTS[tool.name] ?? {} }, undefined, options)) as CallToolResult;
-    say(`tools/call ${tool.name}: ${result.isError ? 'error: ' : ''}${textOf(result)}`);
-    return await shutdown(result.isError ? 1 : 0);
+    client = await connectClient(kind, { command: setup.command, args: setup.args, env: setup.env, cwd: work }, {
+      say,
+      stderr: (stream) => relay(stream, `[${target}]`),
+    }, REQUEST_TIMEOUT_MS);
+    say(`connected: server ${client.server()}, era ${client.era()}`);
+    await runPlan(client, plan, { context, say });
+    return await shutdown(0);
   } catch (err) {
     say(`failed: ${(err as Error).message}`);
     return await shutdown(1);
