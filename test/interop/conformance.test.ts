@@ -11,8 +11,7 @@
 // (details: /work/shared-notes/conformance-findings.md). They run as `it.fails`, so a fix that
 // makes one pass fails this file until its line is removed. Every other run must pass.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ClientKind } from './desktop-client.js';
-import { CLIENT_KINDS } from './desktop-client.js';
+import { CLIENT_KINDS, type ClientKind } from './runs.js';
 import { PLANS } from './plans.js';
 import {
   REVISIONS, ensureBuilt, ensureSuiteInstalled, formatTable, listClientScenarios, requiredClientScenarios, runAll, runLabel,

@@ -20,21 +20,17 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLIENT_KINDS, type ClientKind } from './desktop-client.js';
 import { planFor } from './plans.js';
+import { formatTable } from './report.js';
 import {
   ARTIFACTS, NODE22, REVISIONS, SUITE, defaultWires, ensureBuilt, ensureSuiteInstalled, findFile, here, listClientScenarios,
   pinnedSuiteVersion, requiredClientScenarios, root, runSuite, type Check, type Revision,
 } from './suite.js';
 
-export { ensureBuilt, ensureSuiteInstalled, listClientScenarios, requiredClientScenarios, REVISIONS };
+import { CLIENT_KINDS, TARGETS, columnName, runLabel, type ClientKind, type Column, type ScenarioResult, type ScenarioRun, type Target } from './runs.js';
 
-/** One scenario, at the suite's default wire for it or at `wire` (--spec-version V --force). */
-export interface ScenarioRun {
-  scenario: string;
-  wire?: Revision;
-}
-export const runLabel = (r: ScenarioRun) => (r.wire ? `${r.scenario} @${r.wire}` : r.scenario);
+export { ensureBuilt, ensureSuiteInstalled, formatTable, listClientScenarios, requiredClientScenarios, REVISIONS };
+export { TARGETS, columnName, runLabel, type Column, type ScenarioResult, type ScenarioRun, type Target } from './runs.js';
 
 /**
  * Every scenario at its default wire, plus, for each requirement set, a run at that revision's
@@ -44,49 +40,22 @@ export const runLabel = (r: ScenarioRun) => (r.wire ? `${r.scenario} @${r.wire}`
  * at that one wire.
  */
 export function scenarioRuns(scenarios: string[], opts: { allWires?: boolean; only?: Revision } = {}): ScenarioRun[] {
-  if (opts.only) return scenarios.map((scenario) => ({ scenario, wire: opts.only }));
-  const runs: ScenarioRun[] = scenarios.map((scenario) => ({ scenario }));
-  if (!opts.allWires) return runs;
+  if (opts.only) return scenarios.map((scenario) => ({ scenario, wire: opts.only, at: opts.only! }));
   const wires = defaultWires();
+  const runs: ScenarioRun[] = scenarios.map((scenario) => ({ scenario, at: wires.get(scenario) ?? '2025-11-25' }));
+  if (!opts.allWires) return runs;
   for (const revision of REVISIONS) {
     const required = requiredClientScenarios(revision);
-    for (const scenario of scenarios) if (required.includes(scenario) && wires.get(scenario) !== revision) runs.push({ scenario, wire: revision });
+    for (const scenario of scenarios) if (required.includes(scenario) && wires.get(scenario) !== revision) runs.push({ scenario, wire: revision, at: revision });
   }
   return runs;
 }
-export type Target = 'appwrite-mcp' | 'mcp-remote';
-export const TARGETS: Target[] = ['appwrite-mcp', 'mcp-remote'];
 
 /** The suite kills a client still running after this long; the client gives up a little earlier by itself. */
 export const SCENARIO_TIMEOUT_MS = 45_000;
 const CLIENT_DEADLINE_MS = 40_000;
 const SUITE_GRACE_MS = 15_000;
 
-export interface Column {
-  target: Target;
-  client: ClientKind;
-}
-export const columnName = (c: Column) => `${c.target} ${c.client}`;
-
-export interface ScenarioResult extends Column, ScenarioRun {
-  /** The suite's verdict (exit 0) and every check the plan requires succeeded. */
-  pass: boolean;
-  suiteExitCode: number | null;
-  clientExitCode?: number;
-  clientTimedOut: boolean;
-  /** FAILURE and WARNING checks, as "id: description (errorMessage)". */
-  problems: string[];
-  /** Checks the plan requires that did not succeed, as "id: STATUS (errorMessage)". */
-  missing: string[];
-  succeeded: string[];
-  skipped: string[];
-  /** Other things seen in the client's log (a proxy that outlived its stdin). */
-  notes: string[];
-  /** One line saying why it failed (empty when it passed). */
-  reason: string;
-  durationMs: number;
-  resultDir?: string;
-}
 
 /**
  * The client script as one plain ES module (esbuild, which tsx ships with): ~1 s of CPU saved
@@ -137,8 +106,8 @@ export interface RunOptions {
 }
 
 /** Runs one scenario through the suite for one proxy and client; never throws for a failing scenario. */
-export async function runScenario(column: Column, { scenario, wire }: ScenarioRun, o: RunOptions): Promise<ScenarioResult> {
-  const outDir = join(o.outDir ?? ARTIFACTS, column.target, column.client, slug(runLabel({ scenario, wire })));
+export async function runScenario(column: Column, { scenario, wire, at }: ScenarioRun, o: RunOptions): Promise<ScenarioResult> {
+  const outDir = join(o.outDir ?? ARTIFACTS, column.target, column.client, slug(runLabel({ scenario, wire, at })));
   const started = Date.now();
   const run = await runSuite({
     scenario, outDir, timeoutMs: SCENARIO_TIMEOUT_MS, graceMs: SUITE_GRACE_MS, wire, signal: o.signal,
@@ -172,7 +141,7 @@ export async function runScenario(column: Column, { scenario, wire }: ScenarioRu
     else reason = `suite exited with ${run.code}`;
   }
   return {
-    ...column, scenario, wire, pass, suiteExitCode: run.code, clientExitCode, clientTimedOut, problems, missing,
+    ...column, scenario, wire, at, pass, suiteExitCode: run.code, clientExitCode, clientTimedOut, problems, missing,
     succeeded: run.checks.filter((c) => c.status === 'SUCCESS').map((c) => c.id),
     skipped: run.checks.filter((c) => c.status === 'SKIPPED').map((c) => c.id),
     notes, reason, durationMs, resultDir: run.resultDir,
@@ -210,38 +179,6 @@ export async function runAll(
   const order = new Map(runs.map((r, i) => [runLabel(r), i]));
   const col = (r: Column) => columns.findIndex((c) => c.target === r.target && c.client === r.client);
   return results.sort((a, b) => order.get(runLabel(a))! - order.get(runLabel(b))! || col(a) - col(b));
-}
-
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-
-/** One row per scenario: which requirement sets list it, a cell per column, the first column's failure (and the others' when different). */
-export function formatTable(results: ScenarioResult[], columns: Column[], required: Record<Revision, string[]>, width = 160): string {
-  const labels = [...new Set(results.map(runLabel))];
-  const find = (c: Column, label: string) => results.find((x) => x.target === c.target && x.client === c.client && runLabel(x) === label);
-  const lines = [`| scenario | required by | ${columns.map(columnName).join(' | ')} | why it fails |`, `|---|---|${columns.map(() => '---').join('|')}|---|`];
-  for (const label of labels) {
-    const scenario = label.split(' @')[0]!;
-    const req = REVISIONS.filter((rev) => required[rev].includes(scenario)).join(', ') || '-';
-    const cells = columns.map((c) => {
-      const r = find(c, label);
-      return r ? (r.pass ? 'pass' : 'FAIL') : '-';
-    });
-    const reasons = [...new Set(columns.map((c) => find(c, label)).filter((r) => r && !r.pass).map((r) => `${r!.client === columns[0]!.client && r!.target === columns[0]!.target ? '' : `(${columnName(r!)}) `}${r!.reason}`))];
-    lines.push(`| ${label} | ${req} | ${cells.join(' | ')} | ${truncate(reasons.join(' // '), width).replace(/\|/g, '\\|')} |`);
-  }
-  lines.push('');
-  for (const c of columns) {
-    const mine = results.filter((r) => r.target === c.target && r.client === c.client);
-    // A requirement set is met by a scenario when every run of it (at each wire) passed.
-    const per = REVISIONS.map((rev) => {
-      const set = [...new Set(mine.filter((r) => required[rev].includes(r.scenario)).map((r) => r.scenario))];
-      return `${set.filter((s) => mine.filter((r) => r.scenario === s).every((r) => r.pass)).length}/${set.length} required by ${rev}`;
-    });
-    lines.push(`${columnName(c)}: ${mine.filter((r) => r.pass).length} of ${mine.length} runs pass (${per.join(', ')})`);
-  }
-  const lingering = results.filter((r) => r.notes.length);
-  if (lingering.length) lines.push(`proxy did not exit on stdin EOF in: ${lingering.map((r) => `${runLabel(r)} (${columnName(r)})`).join(', ')}`);
-  return lines.join('\n');
 }
 
 interface Args { targets: Target[]; clients: ClientKind[]; scenarios: string[]; concurrency: number; json?: string; cli?: string; outDir?: string; wire?: Revision; allWires?: boolean; wireLog?: boolean }

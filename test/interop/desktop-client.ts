@@ -12,10 +12,10 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { ClientKind } from './runs.js';
 import { sampleValue, type Json } from './sample.js';
 
-export type ClientKind = '2025' | '2026';
-export const CLIENT_KINDS: ClientKind[] = ['2025', '2026'];
+export { CLIENT_KINDS, type ClientKind } from './runs.js';
 
 export interface Spawn {
   command: string;
