@@ -144,7 +144,7 @@ export async function runScenario(column: Column, { scenario, wire, at }: Scenar
     ...column, scenario, wire, at, pass, suiteExitCode: run.code, clientExitCode, clientTimedOut, problems, missing,
     succeeded: run.checks.filter((c) => c.status === 'SUCCESS').map((c) => c.id),
     skipped: run.checks.filter((c) => c.status === 'SKIPPED').map((c) => c.id),
-    notes, reason, durationMs, resultDir: run.resultDir,
+    notes, reason, durationMs, resultDir: run.resultDir, pgid: run.pgid,
   };
 }
 

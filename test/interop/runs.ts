@@ -42,4 +42,6 @@ export interface ScenarioResult extends Column, ScenarioRun {
   reason: string;
   durationMs: number;
   resultDir?: string;
+  /** The process group of the run (checked for leftovers). */
+  pgid?: number;
 }

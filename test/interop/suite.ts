@@ -115,6 +115,8 @@ export interface SuiteRun {
   checks: Check[];
   /** The directory holding checks.json, stdout.txt and stderr.txt (the client's). */
   resultDir: string;
+  /** The process group the run was (suite, shell, client script, proxies). */
+  pgid?: number;
 }
 
 export interface SuiteRunOptions {
@@ -142,6 +144,7 @@ export async function runSuite(o: SuiteRunOptions): Promise<SuiteRun> {
   const args = [SUITE, 'client', '--command', o.command.join(' '), '--scenario', o.scenario, '--timeout', String(o.timeoutMs), '-o', o.outDir];
   if (o.wire) args.push('--spec-version', o.wire, '--force');
   let aborted = false;
+  let pgid: number | undefined;
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
     const child = spawn(NODE22, args, {
       cwd: root,
@@ -149,6 +152,7 @@ export async function runSuite(o: SuiteRunOptions): Promise<SuiteRun> {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', ...o.env },
     });
+    pgid = child.pid;
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -182,5 +186,5 @@ export async function runSuite(o: SuiteRunOptions): Promise<SuiteRun> {
   writeFileSync(join(o.outDir, 'suite-output.txt'), output);
   const checksFile = findFile(o.outDir, 'checks.json');
   const checks: Check[] = checksFile ? JSON.parse(readFileSync(checksFile, 'utf8')) : [];
-  return { code, output, aborted, checks, resultDir: checksFile ? dirname(checksFile) : o.outDir };
+  return { code, output, aborted, checks, resultDir: checksFile ? dirname(checksFile) : o.outDir, pgid };
 }
