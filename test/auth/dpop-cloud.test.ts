@@ -5,8 +5,6 @@
 // the wiring into sign-in and the proxy comes later. What it shows: a copied token (access or
 // refresh) is refused without the key; the nonce dances at both servers take one retry each.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
@@ -22,6 +20,7 @@ import { HttpClient } from '../../src/http/client.js';
 import { silentLogger } from '../../src/log.js';
 import { startDpopCloud, type DpopCloud } from '../cloud/dpop.js';
 import { completeSignIn, launchChromium } from '../helpers/browser.js';
+import { loopbackCallback } from '../helpers/loopback-callback.js';
 
 let cloud: DpopCloud;
 let as: oauth.AuthorizationServer;
@@ -64,7 +63,13 @@ async function post(headers: Record<string, string>, message: object = INITIALIZ
     headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
     body: JSON.stringify(message),
   });
-  return { res, status: res.status, challenge: res.headers.get('www-authenticate') ?? '', body: await res.json() as Record<string, any> };
+  return { res, status: res.status, challenge: res.headers.get('www-authenticate') ?? '', body: messageOf(await res.text()) };
+}
+
+/** The JSON body, or the JSON-RPC message in an SSE answer (the server answers as Appwrite's does). */
+function messageOf(text: string): Record<string, any> {
+  const data = /^data: (.*)$/m.exec(text);
+  return JSON.parse(data ? data[1]! : text) as Record<string, any>;
 }
 
 /** A request the way the proxy will make it: signed, and sent once more for a nonce challenge. */
@@ -158,14 +163,8 @@ describe('refresh tokens of a public client are bound to its key', () => {
 
   /** DCR, then the code flow with PKCE, `resource` and `dpop_jkt` (RFC 9449 §10) through the cloud's pages. */
   async function signIn(key: DpopKey) {
-    let received!: (url: URL) => void;
-    const callback = new Promise<URL>((resolve) => { received = resolve; });
-    const listener = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html', connection: 'close' }).end('<h1 id="result" data-ok="true">signed in</h1>');
-      received(new URL(req.url!, `http://${req.headers.host}`));
-    });
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-    const redirectUri = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/callback`;
+    const callback = await loopbackCallback();
+    const { redirectUri } = callback;
     try {
       const registered = await (await fetch(as.registration_endpoint!, {
         method: 'POST',
@@ -184,11 +183,10 @@ describe('refresh tokens of a public client are bound to its key', () => {
       const { page, ok } = await completeSignIn(browser, url.href, cloud.user);
       await page.context().close();
       expect(ok).toBe(true);
-      const params = oauth.validateAuthResponse(as, client, await callback, state);
+      const params = oauth.validateAuthResponse(as, client, await callback.received, state);
       return { client, params, redirectUri, verifier };
     } finally {
-      listener.close();
-      listener.closeAllConnections();
+      callback.close();
     }
   }
 

@@ -1,4 +1,4 @@
-// An MCP server (SDK 1.32, stateless) that takes DPoP-bound access tokens only (RFC 9449 §7,
+// An MCP server (SDK 1.32, stateless, answering with SSE as Appwrite's does) that takes DPoP-bound access tokens only (RFC 9449 §7,
 // SEP-1932): `Authorization: DPoP <token>` with a JWT from its issuer, for its resource, bound to
 // a key (`cnf.jkt`), and a proof per request (checked by dpop-proof.ts: signature, htm, htu,
 // iat ±5 min, ath, the token's key) that was never seen before and carries a nonce this server
@@ -8,12 +8,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { verifyAccessToken, type ResourceBinding } from './bearer.js';
 import { checkDpopProof, DpopProofError, PROOF_WINDOW_S } from './dpop-proof.js';
 import { close, listen } from './http-server.js';
-import { createMcpServer } from './mcp-tools.js';
+import { statelessHandler } from './mcp-server.js';
 import { DEFAULT_MCP_SCOPES } from './scopes.js';
 
 export const DPOP_MCP_PATH = '/mcp';
@@ -88,7 +87,7 @@ export class DpopResourceServer {
         dpop_bound_access_tokens_required: true,
       });
     });
-    app.all(DPOP_MCP_PATH, (req, res, next) => { this.guard(binding, requireNonce, req, res, next).catch(next); }, express.json(), mcpHandler);
+    app.all(DPOP_MCP_PATH, (req, res, next) => { this.guard(binding, requireNonce, req, res, next).catch(next); }, express.json(), statelessHandler);
     return app;
   }
 
@@ -149,20 +148,4 @@ export class DpopResourceServer {
     this.seenJtis.set(jti, iat);
     return true;
   }
-}
-
-/** Stateless, answering with JSON: a fresh server and transport per request. */
-async function mcpHandler(req: AuthedRequest, res: Response) {
-  if (req.method !== 'POST') {
-    res.set('allow', 'POST').status(405).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this endpoint is stateless' }, id: null });
-    return;
-  }
-  const server = createMcpServer();
-  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-  res.on('close', () => {
-    void transport.close();
-    void server.close();
-  });
-  await server.connect(transport);
-  await transport.handleRequest(req, res, req.body);
 }
