@@ -28,6 +28,12 @@ export interface IssuerOptions {
   deviceFlow?: boolean;
   /** Lifetime of a device code in seconds (default 600, oidc-provider's). */
   deviceCodeTtl?: number;
+  /**
+   * Changes to the oidc-provider configuration before the provider is made (DPoP, static clients,
+   * token formats: see dpop.ts), and what to do with the provider once made (grant types).
+   */
+  configure?: (configuration: Record<string, any>) => void;
+  extend?: (provider: Provider) => void;
 }
 
 export interface Issuer {
@@ -53,7 +59,7 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
   const scopeModel = o.scopeModel ?? MCP_SCOPE_MODEL;
   const cimd = o.clientMetadataDocuments;
 
-  const provider = new Provider(o.issuer, {
+  const configuration: Record<string, any> = {
     adapter: tokens.adapterClass(),
     jwks: { keys: [privateJwk] },
     cookies: {
@@ -135,7 +141,10 @@ export async function createIssuer(o: IssuerOptions): Promise<Issuer> {
       DeviceCode: o.deviceCodeTtl ?? 600,
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${path}/interaction/${interaction.uid}` },
-  });
+  };
+  o.configure?.(configuration);
+  const provider = new Provider(o.issuer, configuration);
+  o.extend?.(provider);
 
   const devicePolls: DevicePoll[] = [];
   provider.use(standardBehaviour(o.stats, scopeModel, devicePolls));

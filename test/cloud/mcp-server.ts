@@ -188,7 +188,7 @@ export class McpResourceServer {
 }
 
 /** Stateless: a fresh server and transport per request, as Appwrite's hosted server does. */
-async function statelessHandler(req: AuthedRequest, res: Response) {
+export async function statelessHandler(req: AuthedRequest, res: Response) {
   if (req.method !== 'POST') {
     res.set('allow', 'POST');
     jsonRpcError(res, 405, -32000, 'Method not allowed: this endpoint is stateless');

@@ -3,10 +3,9 @@
 // indicator, through the real login and consent pages in headless Chromium, then the token endpoint.
 // For tests that drive an MCP client straight at a server, without the proxy.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { completeSignIn, type SignInUser } from './browser.js';
+import { loopbackCallback } from './loopback-callback.js';
 
 export interface CloudTokens { access_token: string; refresh_token?: string; scope?: string; token_type: string }
 
@@ -23,14 +22,8 @@ export async function cloudTokens(
   const { origin, pathname } = new URL(issuer);
   const metadata = await json(await fetch(`${origin}/.well-known/oauth-authorization-server${pathname}`), 'AS metadata');
 
-  let resolveCallback!: (url: URL) => void;
-  const callback = new Promise<URL>((resolve) => { resolveCallback = resolve; });
-  const listener = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html', connection: 'close' }).end('<h1 id="result" data-ok="true">signed in</h1>');
-    resolveCallback(new URL(req.url!, `http://${req.headers.host}`));
-  });
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const redirectUri = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/callback`;
+  const callback = await loopbackCallback();
+  const { redirectUri } = callback;
   try {
     const { client_id: clientId } = await json(await fetch(metadata.registration_endpoint, {
       method: 'POST',
@@ -50,7 +43,7 @@ export async function cloudTokens(
 
     const { page, ok } = await completeSignIn(browser, authorize.href, user);
     await page.context().close();
-    const url = await callback;
+    const url = await callback.received;
     if (!ok || url.searchParams.get('state') !== state || url.searchParams.get('iss') !== issuer) {
       throw new Error(`sign-in did not come back as expected: ${url.href}`);
     }
@@ -63,7 +56,6 @@ export async function cloudTokens(
       }),
     }), 'token') as CloudTokens;
   } finally {
-    listener.close();
-    listener.closeAllConnections();
+    callback.close();
   }
 }
