@@ -68,6 +68,17 @@ describe('message size (--max-message-size)', () => {
     expect(json.error.data.reason).toBe('message_too_large');
     expect(text(await call(p, 'echo', { text: 'fine' }))).toBe('fine');
   });
+
+  it('3 million empty data: lines (18 MB on the wire) count as 18 MB and cost memory like it, not 400 MB', async () => {
+    const { p } = await setUp();
+    const before = memoryOf(p.pid)!.peak;
+    const answer = await call(p, 'data_lines', { lines: 3_000_000 }, { id: 'empty-lines', timeoutMs: 30_000 });
+    expect(answer.error.data.reason).toBe('message_too_large');
+    expect(answer.error.message).toMatch(/sent a message of more than 16(\.\d)? MB, over the limit of 16 MB/);
+    const growth = memoryOf(p.pid)!.peak - before;
+    expect(growth, `peak grew by ${growth >> 20} MB`).toBeLessThan(60 * 1024 * 1024);
+    expect(text(await call(p, 'echo', { text: 'fine' }))).toBe('fine');
+  }, 60_000);
 });
 
 describe('a server that stalls (--idle-timeout)', () => {

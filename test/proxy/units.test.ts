@@ -63,6 +63,17 @@ describe('SseParser', () => {
     expect(events[1]!.data).toBeInstanceOf(Buffer);
     expect(events[1]!.data.toString()).toBe('small');
   });
+
+  it('charges each data: line what it took on the wire, and keeps many short lines compact and in order', () => {
+    const events: SseEvent[] = [];
+    const capped = new SseParser((e) => events.push(e), 5_000);
+    capped.push('data:\n'.repeat(900)); // 5,400 bytes on the wire, 899 bytes of data
+    expect(capped.oversized).toBe(5_004);
+    expect(events).toEqual([]);
+    const lines = Array.from({ length: 20_000 }, (_, i) => `l${i}`);
+    const { events: joined } = parseAll([lines.map((l) => `data: ${l}\n`).join('') + '\n']);
+    expect(joined).toEqual([{ type: 'message', data: lines.join('\n') }]);
+  });
 });
 
 describe('StdioServer', () => {
