@@ -43,7 +43,6 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   const authorizer: Authorizer & { close?(): Promise<void> } = envToken
     ? new EnvTokenAuthorizer(envToken, target.url)
     : await storedAuthorizer({ deps: { ctx, signIns, logger }, target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
-  setTimeout(tuneGarbageCollectorForLongRun, GC_TUNING_DELAY_MS).unref();
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
   // up. A missing one is not signed in to until the server asks (a 401).
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
@@ -65,24 +64,4 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets
   // must not keep the process around. Exit once stdout has drained.
   process.stdout.write('', () => process.exit(0));
-}
-
-/**
- * A proxy lives for hours and holds little: keep V8 from growing its young generation (to 32 MB
- * under load) and filling the old one with garbage before collecting. Measured with `npm run bench`:
- * peak RSS 97 → 66 MB at no cost in latency or throughput. Set after start-up, because any V8 flag
- * set before it makes Node skip the code cache of its built-in modules (+12 ms cold start).
- *
- * And no optimizing compilers (TurboFan, Maglev): the proxy's work is done in native code (JSON,
- * Buffers, sockets, the regex engine), and the compilers' own memory costs more than they save:
- * peak RSS 66.3 → 63.6 MB in `npm run bench --quick`, 72.4 → 69 MB in the 100 KB workload of
- * `npm run bench:memory`, latency and throughput within the noise (issue "Hardening", item 12).
- */
-const GC_TUNING_DELAY_MS = 250;
-async function tuneGarbageCollectorForLongRun(): Promise<void> {
-  const v8 = await import('node:v8');
-  v8.setFlagsFromString('--optimize-for-size');
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-  v8.setFlagsFromString('--no-turbofan');
-  v8.setFlagsFromString('--no-maglev');
 }

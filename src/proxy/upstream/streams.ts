@@ -10,7 +10,6 @@ import { formatSeconds, messageTooLarge } from '../limits.js';
 import { UpstreamError } from './errors.js';
 import { SseParser } from './sse.js';
 import { BYTES_PATH_MIN, MessageBytes } from '../message-bytes.js';
-import { largeMessageBytes } from '../young-gc.js';
 
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 10_000;
@@ -65,7 +64,6 @@ export function readBody(body: Readable, o: { limit?: number; truncate?: boolean
     arm();
     body.on('data', (chunk: Buffer) => {
       arm();
-      if (size >= BYTES_PATH_MIN) largeMessageBytes(chunk.length);
       if (size + chunk.length > limit) {
         if (!o.truncate) return fail(new UpstreamError(Code.MESSAGE_TOO_LARGE, messageTooLarge(`the MCP server at ${o.host}`, size + chunk.length, limit, true)));
         if (size < limit) chunks.push(chunk.subarray(0, limit - size));
@@ -230,7 +228,6 @@ function pump(ctx: StreamContext, body: Readable, parser: SseParser, until?: () 
     const onData = (chunk: Buffer) => {
       if (idle) arm();
       parser.push(chunk);
-      if (parser.gathering >= BYTES_PATH_MIN) largeMessageBytes(chunk.length);
       if (parser.oversized !== undefined) stop('oversized');
       else if (until?.()) stop('ended');
     };
