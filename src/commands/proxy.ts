@@ -1,11 +1,9 @@
 import type { Authorizer } from '../authorization.js';
 import { EnvTokenAuthorizer } from '../auth/env-authorizer.js';
 import { AppError, Code } from '../errors.js';
-import { runProxy } from '../proxy/bridge.js';
 import { FileEraCache } from '../proxy/eras/cache.js';
-import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
 import type { ProxyLimits } from '../proxy/limits.js';
-import type { TransportChoice } from '../proxy/upstream/client.js';
+import { runProxy, type ProtocolChoice, type TransportChoice } from '../proxy/run.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';

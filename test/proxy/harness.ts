@@ -6,7 +6,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Authorizer, BearerChallenge } from '../../src/authorization.js';
 import { AppError, Code } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
-import { runProxy } from '../../src/proxy/bridge.js';
+import { runProxy } from '../../src/proxy/run.js';
 import type { ProxyLimits } from '../../src/proxy/limits.js';
 import { createLogger } from '../../src/log.js';
 

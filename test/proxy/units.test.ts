@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { proxyApplies, proxySettings } from '../../src/http/env-proxy.js';
 import { MessageBytes, scanMessage } from '../../src/proxy/message-bytes.js';
-import { SseParser, type SseEvent } from '../../src/proxy/upstream/sse.js';
-import { StdioServer } from '../../src/proxy/stdio.js';
+import { SseParser, type SseEvent } from '../../src/proxy/transports/sse-parser.js';
+import { StdioTransport } from '../../src/proxy/transports/stdio.js';
 import { textOf } from '../../src/proxy/message-bytes.js';
 import { parseBearerChallenge } from '../../src/authorization.js';
 import { INIT_PARAMS, startProxy, TestAuthorizer } from './harness.js';
@@ -75,13 +75,15 @@ describe('SseParser', () => {
   });
 });
 
-describe('StdioServer', () => {
+describe('StdioTransport', () => {
   it('splits lines across chunks (multi-byte characters too), ignores empty lines, and reports EOF', async () => {
     const input = new PassThrough();
     const lines: string[] = [];
     let closed = false;
-    const server = new StdioServer({ input, output: new PassThrough(), logger: silentLogger, onMessage: (line) => void lines.push(textOf(line)), onBatch: () => {}, onClose: () => (closed = true) });
-    server.start();
+    const server = new StdioTransport({ input, output: new PassThrough(), logger: silentLogger });
+    server.onmessage = (frame) => void lines.push(textOf(frame.line));
+    server.onclose = () => (closed = true);
+    await server.start();
     const text = '{"jsonrpc":"2.0","method":"a","params":{"t":"héllo"}}\r\n\n{"jsonrpc":"2.0","id":1,"result":{}}\n';
     const bytes = Buffer.from(text);
     for (let i = 0; i < bytes.length; i += 3) input.write(bytes.subarray(i, i + 3));
@@ -100,9 +102,9 @@ describe('StdioServer', () => {
         setTimeout(done, 1);
       },
     });
-    const server = new StdioServer({ input: new PassThrough(), output, logger: silentLogger, onMessage: () => {}, onBatch: () => {}, onClose: () => {} });
-    server.start();
-    for (let i = 0; i < 200; i++) server.send(JSON.stringify({ jsonrpc: '2.0', method: 'n', params: { i } }));
+    const server = new StdioTransport({ input: new PassThrough(), output, logger: silentLogger });
+    await server.start();
+    for (let i = 0; i < 200; i++) void server.send(JSON.stringify({ jsonrpc: '2.0', method: 'n', params: { i } }));
     await new Promise<void>((resolve) => {
       const check = () => (Buffer.concat(received).toString().split('\n').length > 200 ? resolve() : setTimeout(check, 5));
       check();

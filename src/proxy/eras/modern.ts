@@ -1,7 +1,8 @@
-// The vocabulary of the stateless revision (MCP 2026-07-28) that the bridge needs: the `_meta`
-// envelope every request carries, the HTTP headers derived from each message (SEP-2243:
-// MCP-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Param-*), and which results carry cache hints.
+// The vocabulary of the stateless revision (MCP 2026-07-28) that the codecs need: the `_meta`
+// envelope every request carries (SEP-2575), its error codes, and which results carry cache hints.
+// Its HTTP headers are in headers.ts.
 import type { JsonRpcMessage } from '../jsonrpc.js';
+import type { ClientIdentity } from './codec.js';
 
 export const MODERN_VERSION = '2026-07-28';
 
@@ -70,77 +71,15 @@ export function envelopeObject(envelope: Envelope): Record<string, unknown> {
   return out;
 }
 
-/** Where a method's `Mcp-Name` comes from (SEP-2243). */
-const NAME_PARAM: Record<string, string> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-};
-
-/** Tool name → its arguments mirrored into headers (`x-mcp-header` in the input schema): [argument, header name]. */
-export type ParamHeaders = Map<string, Array<[string, string]>>;
-
-/**
- * The headers a 2026-07-28 POST must carry for `message`, derived from the message itself (and, for
- * `tools/call`, from the tool's declared `x-mcp-header` arguments).
- */
-export function modernHeaders(message: JsonRpcMessage, version: string, params?: ParamHeaders): Record<string, string> {
-  const headers: Record<string, string> = { 'mcp-protocol-version': version };
-  const method = message.method;
-  if (method === undefined) return headers;
-  headers['mcp-method'] = method;
-  const p = message.params as Record<string, unknown> | undefined;
-  const nameParam = NAME_PARAM[method];
-  if (nameParam !== undefined) {
-    const name = p?.[nameParam];
-    if (typeof name === 'string') headers['mcp-name'] = headerText(name);
-  }
-  if (method === 'tools/call' && params && typeof p?.name === 'string') {
-    const declared = params.get(p.name);
-    const args = p.arguments as Record<string, unknown> | undefined;
-    if (declared && args) {
-      for (const [argument, header] of declared) {
-        const value = args[argument];
-        if (typeof value === 'string') headers[`mcp-param-${header.toLowerCase()}`] = headerText(value);
-        else if (typeof value === 'number' || typeof value === 'boolean') headers[`mcp-param-${header.toLowerCase()}`] = String(value);
-      }
-    }
-  }
-  return headers;
+/** What a modern client's message says about the client (its envelope). */
+export function identityOf(message: JsonRpcMessage): ClientIdentity {
+  const envelope = envelopeOf(message) ?? {};
+  const logLevel = envelope[META.logLevel];
+  return { clientInfo: envelope[META.clientInfo], clientCapabilities: envelope[META.clientCapabilities], ...(typeof logLevel === 'string' ? { logLevel } : {}) };
 }
 
-/**
- * A header value as SEP-2243 sends it: as is when it is plain visible ASCII without surrounding
- * whitespace, else `=?base64?<base64 of its UTF-8>?=`.
- */
-export function headerText(value: string): string {
-  const plain = value.length > 0 && /^[\x20-\x7e\t]*$/.test(value) && value.trim() === value && !/^=\?base64\?.*\?=$/i.test(value);
-  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
-}
-
-/** The `x-mcp-header` declarations in a `tools/list` result, added to `into`. */
-export function learnParamHeaders(result: unknown, into: ParamHeaders): void {
-  const tools = (result as { tools?: unknown } | undefined)?.tools;
-  if (!Array.isArray(tools)) return;
-  for (const tool of tools as Array<{ name?: unknown; inputSchema?: { properties?: Record<string, unknown> } }>) {
-    if (typeof tool?.name !== 'string') continue;
-    const declared: Array<[string, string]> = [];
-    for (const [argument, schema] of Object.entries(tool.inputSchema?.properties ?? {})) {
-      const header = (schema as { 'x-mcp-header'?: unknown } | null)?.['x-mcp-header'];
-      if (typeof header === 'string' && /^[A-Za-z0-9-]+$/.test(header)) declared.push([argument, header]);
-    }
-    if (declared.length) into.set(tool.name, declared);
-    else into.delete(tool.name);
-  }
-}
-
-/** A `-32020` error about an `Mcp-Param-*` header: the tool's declarations were not known (or changed). */
-export function isParamHeaderMismatch(message: JsonRpcMessage): boolean {
-  const error = message.error;
-  if (error?.code !== ModernErrorCode.HeaderMismatch) return false;
-  const header = (error.data as { mismatch?: { header?: unknown } } | undefined)?.mismatch?.header;
-  return /mcp-param-/i.test(typeof header === 'string' ? header : '') || /Mcp-Param-/i.test(error.message);
+/** The revision a modern message names (the default: MODERN_VERSION). */
+export function versionOf(message: JsonRpcMessage): string {
+  const version = envelopeOf(message)?.[META.protocolVersion];
+  return typeof version === 'string' ? version : MODERN_VERSION;
 }
