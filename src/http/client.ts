@@ -6,45 +6,19 @@
 // to every TLS connection.
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
 import { AppError, Code } from '../errors.js';
 import { isLocalhostName, loopbackLookup, type Lookup } from '../net.js';
 import { VERSION } from '../version.js';
 import { proxyApplies, proxySettings, type Env, type ProxySettings } from './env-proxy.js';
 import { fetchOver } from './fetch.js';
 import { classifyNetworkError, describeNetworkError, NetworkAbortedError, NetworkTimeoutError } from './network-error.js';
+import type { BodyPieces, HttpCall, HttpRequest, HttpResponse } from './types.js';
 
 export { MAX_FETCH_BODY_BYTES } from './fetch.js';
-
-export interface HttpRequest {
-  method: string;
-  url: URL;
-  headers: Record<string, string>;
-  /** A body in pieces (a large message as it arrived) is written piece by piece, with its Content-Length. */
-  body?: string | Uint8Array | BodyPieces;
-  /** Limit for the response to start (connect, a proxy's CONNECT, headers). The body may then take as long as it likes. */
-  timeoutMs: number;
-}
-
-export interface BodyPieces {
-  pieces: readonly Uint8Array[];
-  length: number;
-}
+export type { BodyPieces, HttpCall, HttpRequest, HttpResponse } from './types.js';
 
 function isPieces(body: HttpRequest['body']): body is BodyPieces {
   return typeof body === 'object' && !(body instanceof Uint8Array);
-}
-
-export interface HttpResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Readable;
-}
-
-export interface HttpCall {
-  response: Promise<HttpResponse>;
-  /** Destroys the request, or its response stream once started. */
-  abort(): void;
 }
 
 /** The response did not start within the request's timeoutMs. */

@@ -3,7 +3,7 @@
 // registration and token responses: small documents; a server sending megabytes is broken or hostile).
 import type { Readable } from 'node:stream';
 import { AppError, Code } from '../errors.js';
-import type { HttpCall, HttpRequest, HttpResponse } from './client.js';
+import type { HttpCall, HttpRequest, HttpResponse } from './types.js';
 
 /** The most a fetch reads of a response body (AS metadata, registration and token responses). */
 export const MAX_FETCH_BODY_BYTES = 1024 * 1024;

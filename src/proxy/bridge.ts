@@ -5,21 +5,20 @@
 // is answered (the gate); answer as a placeholder while sign-in is not finished; the user's tool
 // filter; batches; pings. Which era each side speaks is the route's business.
 import type { Authorizer } from '../authorization.js';
-import { Code, isAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { Batches } from './batches.js';
 import type { EraCache } from './eras/cache.js';
 import type { Era } from './eras/codec.js';
 import { isSignInPending } from './eras/detect.js';
-import { identityOf, isModernMessage, META } from './eras/modern.js';
+import { identityOf, isModernMessage } from './eras/modern.js';
 import { Eras, type ProtocolChoice } from './eras/negotiate.js';
 import { failureLines, type Route, type RouteContext } from './eras/route.js';
-import { cancelledRequestOf, isRequest, notificationLine, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
+import { cancelledRequestOf, isRequest, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
 import { textOf, type Line } from './message-bytes.js';
+import { FirstRequestGate } from './gate.js';
 import { Pinger } from './pinger.js';
-import { LIST_CHANGED_NOTIFICATIONS } from './placeholder.js';
-import { SignInWait } from './sign-in-wait.js';
+import { connectWhenSignedIn, SignInWait } from './sign-in-wait.js';
 import { ToolFilter, type ToolFilterOptions } from './tool-filter.js';
 import type { StdioTransport } from './transports/stdio.js';
 import type { RequestTracker } from './transports/tracker.js';
@@ -38,17 +37,13 @@ export interface BridgeOptions {
   pingIntervalMs?: number;
 }
 
-/** After sign-in the server may still be briefly unreachable: a few tries, backing off, then give up. */
-const SWITCH_ATTEMPTS = 5;
-
 export class Bridge {
   private mode: 'ready' | 'opening' | 'placeholder' = 'ready';
   /** Messages that arrived while a route was connecting, in order. */
   private held: Frame[] = [];
   private route: Route | undefined;
   private waiting: SignInWait | undefined;
-  /** While a modern client's first request is on its way: released by the first answer to it. */
-  private gate: { id: JsonRpcId; release(): void } | undefined;
+  private readonly gate = new FirstRequestGate();
   private readonly closing = new AbortController();
   private readonly ctx: RouteContext;
   private readonly eras: Eras;
@@ -89,7 +84,7 @@ export class Bridge {
   /** Every line to the client goes through here, in the client's era: the one place to filter tools/list. */
   private toClient(line: Line): void {
     this.pinger?.touch();
-    if (this.gate && answers(textOf(line), this.gate.id)) this.gate.release();
+    if (this.gate.holding) this.gate.see(textOf(line));
     if (this.tools?.listing) line = this.tools.filter(textOf(line));
     if (this.batches.pending && this.batches.take(textOf(line))) return;
     void this.o.client.send(line);
@@ -143,7 +138,7 @@ export class Bridge {
         this.route = await this.eras.for2025Client(frame);
       } else {
         this.route = await this.eras.forModernClient(identityOf(frame.message));
-        await this.first(this.route, frame);
+        await this.gate.pass(this.route, frame);
       }
       this.o.logger.debug(this.route.name);
     } catch (err) {
@@ -158,20 +153,6 @@ export class Bridge {
     }
     if (this.mode === 'opening') this.mode = 'ready';
     this.flushHeld();
-  }
-
-  /** Sends a modern client's first request; resolves once it is answered (or has failed). */
-  private async first(route: Route, frame: Frame): Promise<void> {
-    let release!: () => void;
-    const answered = new Promise<'answered'>((resolve) => (release = () => resolve('answered')));
-    this.gate = { id: frame.message.id as JsonRpcId, release };
-    const handled = route.first(frame).then(() => 'handled' as const);
-    try {
-      // An input round answers the request long before it is done: stop holding messages then.
-      if ((await Promise.race([handled, answered])) === 'answered') handled.catch((err: unknown) => route.report(err, frame.message));
-    } finally {
-      this.gate = undefined;
-    }
   }
 
   private async discover(message: JsonRpcMessage): Promise<void> {
@@ -193,59 +174,22 @@ export class Bridge {
     this.mode = 'placeholder';
     this.tools?.forget(first.message.id);
     this.waiting.answer(first);
-    void this.switchWhenSignedIn(clientEra, first.message);
+    void this.switchWhenSignedIn(this.waiting, clientEra, first.message);
   }
 
-  private async switchWhenSignedIn(clientEra: Era, first: JsonRpcMessage): Promise<void> {
-    try {
-      await this.o.authorizer.whenReady(this.closing.signal);
-      const route = await this.connectAfterSignIn(() => (clientEra === '2025' ? this.eras.reconnect2025(first.params ?? {}) : this.eras.forModernClient(identityOf(first))));
-      if (this.closing.signal.aborted) return;
-      const listens = this.waiting?.listens ?? [];
-      this.route = route;
-      this.waiting = undefined;
-      this.mode = 'ready';
-      this.o.logger.info(`signed in: now connected to ${this.o.host}`);
-      if (clientEra === '2025') {
-        for (const method of LIST_CHANGED_NOTIFICATIONS) void this.o.client.send(notificationLine(method));
-        return;
-      }
-      // A modern client hears of list changes only on the subscriptions it opened.
-      for (const listen of listens) {
-        for (const method of LIST_CHANGED_NOTIFICATIONS) void this.o.client.send(notificationLine(method, { _meta: { [META.subscriptionId]: listen.message.id } }));
-        route.fromClient(listen);
-      }
-    } catch (err) {
-      if (this.closing.signal.aborted) return;
-      this.o.logger.error(`could not connect to ${this.o.host} after sign-in: ${(err as Error).message}`);
-    }
-  }
-
-  private async connectAfterSignIn(connect: () => Promise<Route>): Promise<Route> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await connect();
-      } catch (err) {
-        if (attempt >= SWITCH_ATTEMPTS || this.closing.signal.aborted || isAppError(err, Code.SIGN_IN_REQUIRED, Code.TOKEN_REJECTED, Code.STEP_UP_FAILED)) throw err;
-        this.o.logger.warn(`connecting to ${this.o.host} after sign-in failed (${(err as Error).message}); trying again`);
-        await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)).unref());
-      }
-    }
-  }
-}
-
-/**
- * True when `line` answers request `id` (read only while a gate is up): its response, or for a
- * `subscriptions/listen` (answered only when it ends) the acknowledgment that opens it.
- */
-function answers(line: string, id: JsonRpcId): boolean {
-  try {
-    const m = JSON.parse(line) as JsonRpcMessage;
-    if (m.method === 'notifications/subscriptions/acknowledged') {
-      return (m.params as { _meta?: Record<string, unknown> } | undefined)?._meta?.[META.subscriptionId] === id;
-    }
-    return m.method === undefined && m.id === id;
-  } catch {
-    return false;
+  private async switchWhenSignedIn(wait: SignInWait, clientEra: Era, first: JsonRpcMessage): Promise<void> {
+    const route = await connectWhenSignedIn({
+      authorizer: this.o.authorizer,
+      logger: this.o.logger,
+      host: this.o.host,
+      signal: this.closing.signal,
+      connect: () => (clientEra === '2025' ? this.eras.reconnect2025(first.params ?? {}) : this.eras.forModernClient(identityOf(first))),
+    });
+    if (!route || this.closing.signal.aborted) return;
+    this.route = route;
+    this.waiting = undefined;
+    this.mode = 'ready';
+    this.o.logger.info(`signed in: now connected to ${this.o.host}`);
+    wait.handOver(route, (line) => void this.o.client.send(line));
   }
 }

@@ -6,14 +6,13 @@
 // answers, which go to the server as the responses it waits for, and the original request's result
 // then answers the retry. `server/discover` and `subscriptions/listen` are answered here (listens.ts).
 import { randomBytes } from 'node:crypto';
-import { editNested, editObject, member, members, topLevel } from '../json-text.js';
 import { textOf, type Line } from '../message-bytes.js';
 import { errorLine, ErrorCode, isId, isRequest, notificationLine, resultLine, type JsonRpcId, type JsonRpcMessage } from '../jsonrpc.js';
 import type { Frame, MessageExtra } from '../transports/transport.js';
-import { discoverResult, modernResultMembers } from './about.js';
+import { discoverResult } from './about.js';
 import { frameOf, type ClientCodec, type CodecContext, type Internal, type ServerPort } from './codec.js';
 import { Listens } from './listens.js';
-import { ENVELOPE_KEYS, envelopeOf, identityOf } from './modern.js';
+import { identityOf, legacyBody, modernResponse } from './modern.js';
 
 /** How long a request that was answered `input_required` waits for the client's retry. */
 const RETRY_WAIT_MS = 10 * 60_000;
@@ -89,7 +88,7 @@ export class ClientModern implements ClientCodec {
       this.write(modernResponse(textOf(frame.line), m, flow.clientId, flow.method));
       return this.finish(flow);
     }
-    if (isId(m.id)) return this.serverRequest(m as JsonRpcMessage & { id: JsonRpcId; method: string }, flow);
+    if (isId(m.id)) return this.serverRequest(m as JsonRpcMessage & { id: JsonRpcId; method: string }, flow ?? this.onlyFlow());
     if (!flow) return this.listens.notify(m);
     if (m.method === 'notifications/message' && !flow.logs) return;
     const params = m.params as { progressToken?: unknown } | undefined;
@@ -107,6 +106,18 @@ export class ClientModern implements ClientCodec {
     await this.port.ready(identity).catch(() => {});
     const about = this.port.serverAbout() ?? { capabilities: {}, serverInfo: this.ctx.ownInfo };
     this.write(resultLine(id, discoverResult(about)));
+  }
+
+  /**
+   * The flow a server request that came on no request's stream belongs to, when that is not in
+   * doubt: the only client request in progress, else the only `tools/call` (an SDK 1.x server sends
+   * `server.request()` without a related request on its standalone GET stream).
+   */
+  private onlyFlow(): Flow | undefined {
+    const open = [...this.byUpstream.values()].filter((f) => f.clientId !== undefined);
+    if (open.length === 1) return open[0];
+    const calls = open.filter((f) => f.method === 'tools/call');
+    return calls.length === 1 ? calls[0] : undefined;
   }
 
   /** A request from the server: within a client request it is put to the client as input; outside one, refused. */
@@ -193,31 +204,3 @@ export class ClientModern implements ClientCodec {
     if (flow.state !== undefined && this.byState.get(flow.state) === flow) this.byState.delete(flow.state);
   }
 }
-
-/** The request without the envelope keys (a 2025 server must not see them) and without stale retry members. */
-function legacyBody(line: string, message: JsonRpcMessage): string {
-  const params = message.params as Record<string, unknown> | undefined;
-  if (!params || (!envelopeOf(message) && !('inputResponses' in params) && !('requestState' in params))) return line;
-  return editNested(line, ['params'], (text, start) => {
-    const meta = member(text, start, '_meta');
-    const rest = meta && text[meta.valueStart] === '{' ? members(text, meta.valueStart).filter((m) => !ENVELOPE_KEYS.includes(m.key)) : undefined;
-    if (meta && rest && rest.length > 0) {
-      text = editObject(text, meta.valueStart, { remove: ENVELOPE_KEYS });
-      return editObject(text, start, { remove: ['inputResponses', 'requestState'] });
-    }
-    return editObject(text, start, { remove: meta && rest ? ['_meta', 'inputResponses', 'requestState'] : ['inputResponses', 'requestState'] });
-  });
-}
-
-/** A 2025 response as the modern client must see it: `resultType`, cache hints, the client's id. */
-function modernResponse(line: string, m: JsonRpcMessage, clientId: JsonRpcId, method: string): string {
-  let out = line;
-  const result = m.result;
-  if (result && typeof result === 'object' && !Array.isArray(result)) {
-    const set = modernResultMembers(method, (key) => key in result);
-    if (Object.keys(set).length) out = editNested(out, ['result'], (text, start) => editObject(text, start, { set }));
-  }
-  if (m.id !== clientId) out = editObject(out, topLevel(out), { set: { id: JSON.stringify(clientId) } });
-  return out;
-}
-

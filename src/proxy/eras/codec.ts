@@ -15,15 +15,11 @@ import type { JsonRpcMessage } from '../jsonrpc.js';
 import type { RequestTracker } from '../transports/tracker.js';
 import type { Frame, MessageExtra, SendOptions, UpstreamTransport } from '../transports/transport.js';
 import type { ServerAbout } from './about.js';
+import type { ClientIdentity } from './modern.js';
 
 export type Era = '2025' | 'modern';
 
-/** Who a 2026-07-28 client is, from the envelope of its request (a 2025 client says it in initialize). */
-export interface ClientIdentity {
-  clientInfo?: unknown;
-  clientCapabilities?: unknown;
-  logLevel?: string;
-}
+export type { ClientIdentity } from './modern.js';
 
 /** A message in the internal form. */
 export interface Internal extends Frame {

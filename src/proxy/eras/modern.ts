@@ -1,10 +1,17 @@
 // The vocabulary of the stateless revision (MCP 2026-07-28) that the codecs need: the `_meta`
 // envelope every request carries (SEP-2575), its error codes, and which results carry cache hints.
 // Its HTTP headers are in headers.ts.
-import type { JsonRpcMessage } from '../jsonrpc.js';
-import type { ClientIdentity } from './codec.js';
+import { editNested, editObject, member, members, topLevel } from '../json-text.js';
+import type { JsonRpcId, JsonRpcMessage } from '../jsonrpc.js';
 
 export const MODERN_VERSION = '2026-07-28';
+
+/** Who a 2026-07-28 client is, from the envelope of its request (a 2025 client says it in initialize). */
+export interface ClientIdentity {
+  clientInfo?: unknown;
+  clientCapabilities?: unknown;
+  logLevel?: string;
+}
 
 export const META = {
   protocolVersion: 'io.modelcontextprotocol/protocolVersion',
@@ -83,3 +90,42 @@ export function versionOf(message: JsonRpcMessage): string {
   const version = envelopeOf(message)?.[META.protocolVersion];
   return typeof version === 'string' ? version : MODERN_VERSION;
 }
+
+/** A result as a 2026-07-28 client must see it: `resultType`, and cache hints on the results that carry them. */
+export function modernResultMembers(method: string | undefined, has: (key: string) => boolean): Record<string, string> {
+  const set: Record<string, string> = {};
+  if (!has('resultType')) set.resultType = '"complete"';
+  if (method !== undefined && CACHEABLE_METHODS.has(method)) {
+    if (!has('ttlMs')) set.ttlMs = '0';
+    if (!has('cacheScope')) set.cacheScope = '"private"';
+  }
+  return set;
+}
+
+/** The request without the envelope keys (a 2025 server must not see them) and without stale retry members. */
+export function legacyBody(line: string, message: JsonRpcMessage): string {
+  const params = message.params as Record<string, unknown> | undefined;
+  if (!params || (!envelopeOf(message) && !('inputResponses' in params) && !('requestState' in params))) return line;
+  return editNested(line, ['params'], (text, start) => {
+    const meta = member(text, start, '_meta');
+    const rest = meta && text[meta.valueStart] === '{' ? members(text, meta.valueStart).filter((m) => !ENVELOPE_KEYS.includes(m.key)) : undefined;
+    if (meta && rest && rest.length > 0) {
+      text = editObject(text, meta.valueStart, { remove: ENVELOPE_KEYS });
+      return editObject(text, start, { remove: ['inputResponses', 'requestState'] });
+    }
+    return editObject(text, start, { remove: meta && rest ? ['_meta', 'inputResponses', 'requestState'] : ['inputResponses', 'requestState'] });
+  });
+}
+
+/** A 2025 response as the modern client must see it: `resultType`, cache hints, the client's id. */
+export function modernResponse(line: string, m: JsonRpcMessage, clientId: JsonRpcId, method: string): string {
+  let out = line;
+  const result = m.result;
+  if (result && typeof result === 'object' && !Array.isArray(result)) {
+    const set = modernResultMembers(method, (key) => key in result);
+    if (Object.keys(set).length) out = editNested(out, ['result'], (text, start) => editObject(text, start, { set }));
+  }
+  if (m.id !== clientId) out = editObject(out, topLevel(out), { set: { id: JSON.stringify(clientId) } });
+  return out;
+}
+

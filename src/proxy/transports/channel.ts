@@ -7,10 +7,12 @@ import { RequestAbortedError, type HttpCall, type HttpClient, type HttpRequest, 
 import type { Logger } from '../../log.js';
 import type { ProxyLimits } from '../limits.js';
 import type { Line } from '../message-bytes.js';
-import { httpFailure } from './body.js';
+import { discard, httpFailure } from './body.js';
 import type { UpstreamError } from './errors.js';
 import { sendWithRetries } from './retry.js';
 import type { Pending } from './tracker.js';
+
+const DELETE_TIMEOUT_MS = 800;
 
 export interface ChannelOptions {
   url: string;
@@ -115,6 +117,26 @@ export class HttpChannel {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** A DELETE (ending a session), bounded by DELETE_TIMEOUT_MS whatever happens; failures are only logged. */
+  async delete(headers: (token: string | undefined) => Record<string, string>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let abort = () => {};
+    const attempt = (async () => {
+      const call = this.o.http.request({ method: 'DELETE', url: this.url, headers: headers(await this.o.authorizer.getToken()), timeoutMs: DELETE_TIMEOUT_MS });
+      abort = () => call.abort();
+      discard(await call.response);
+    })();
+    try {
+      await Promise.race([attempt, new Promise<void>((resolve) => (timer = setTimeout(resolve, DELETE_TIMEOUT_MS)))]);
+    } catch (err) {
+      this.o.logger.debug(`ending the session with ${this.host} failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      abort();
+      attempt.catch(() => {});
     }
   }
 

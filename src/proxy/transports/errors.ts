@@ -99,3 +99,12 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/** What a send failed with, as the client will hear it: a timeout when --request-timeout ended it, with the requests left unanswered. */
+export function sendFailure(err: unknown, pending: { why?: string; unanswered(): JsonRpcId[] }, host: string, requestTimeoutMs?: number): UpstreamError {
+  const failure = pending.why === 'timeout' && requestTimeoutMs !== undefined
+    ? new UpstreamError(Code.UPSTREAM_TIMEOUT, `The MCP server at ${host} did not answer within ${formatSeconds(requestTimeoutMs)} (--request-timeout); gave up on the request. Raise the bound with --request-timeout <seconds> in the appwrite-mcp arguments of your client's config.`)
+    : UpstreamError.from(err, host);
+  failure.unanswered = pending.unanswered();
+  return failure;
+}

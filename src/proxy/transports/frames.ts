@@ -2,7 +2,8 @@
 // is one plain message on one line goes on as its bytes, never decoded (see message-bytes.ts); the
 // rest is decoded and parsed, a batch split into its members.
 import { asSingleLine, parseMessage, type JsonRpcMessage } from '../jsonrpc.js';
-import { BYTES_PATH_MIN, MessageBytes, scanMessage } from '../message-bytes.js';
+import { BYTES_PATH_MIN, MessageBytes } from '../message-bytes.js';
+import { scanMessage } from '../message-scan.js';
 import type { Frame } from './transport.js';
 
 /** The frames in `data`; `notJson` is told when it is not JSON at all (the data is then dropped). */

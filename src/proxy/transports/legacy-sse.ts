@@ -10,7 +10,7 @@ import { notificationLine } from '../jsonrpc.js';
 import type { MessageBytes } from '../message-bytes.js';
 import { discard } from './body.js';
 import type { HttpChannel } from './channel.js';
-import { UpstreamError } from './errors.js';
+import { sendFailure, UpstreamError } from './errors.js';
 import { framesOf } from './frames.js';
 import { LegacySseConnection } from './legacy-sse-stream.js';
 import { Session } from './session.js';
@@ -77,9 +77,7 @@ export class LegacySseTransport implements UpstreamTransport {
       await this.post(frame, pending, options.signIn, !initialize);
     } catch (err) {
       if (pending.why === 'cancelled') return;
-      const failure = UpstreamError.from(err, this.channel.host);
-      failure.unanswered = pending.unanswered();
-      throw failure;
+      throw sendFailure(err, pending, this.channel.host, this.channel.limits.requestTimeoutMs);
     } finally {
       this.tracker.finish(pending);
     }

@@ -7,7 +7,8 @@ import { Code, rpcReason } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { ErrorCode, errorLine, isId, isJsonRpcMessage, parseMessage } from '../jsonrpc.js';
 import { idOfTruncated, messageTooLarge } from '../limits.js';
-import { BYTES_PATH_MIN, MessageBytes, scanMessage, type Line } from '../message-bytes.js';
+import { BYTES_PATH_MIN, MessageBytes, type Line } from '../message-bytes.js';
+import { scanMessage } from '../message-scan.js';
 import { LineReader } from './line-reader.js';
 import type { Frame, MessageExtra, Transport } from './transport.js';
 

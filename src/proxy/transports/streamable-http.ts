@@ -5,20 +5,17 @@
 // client wrote; the only one read for its content is an initialize answer (its version).
 import { Code } from '../../errors.js';
 import { headerValue, type HttpResponse } from '../../http/client.js';
-import { formatSeconds } from '../limits.js';
 import { notificationLine, type JsonRpcMessage } from '../jsonrpc.js';
 import type { MessageBytes } from '../message-bytes.js';
 import { discard, isEventStream } from './body.js';
 import type { HttpChannel } from './channel.js';
-import { UpstreamError } from './errors.js';
+import { sendFailure, UpstreamError } from './errors.js';
 import { runStandaloneStream } from './event-stream.js';
 import { framesOf } from './frames.js';
 import { readErrorAnswer, readResponse, type Reading } from './responses.js';
 import { Session } from './session.js';
 import type { Pending, RequestTracker } from './tracker.js';
 import { requestIds, type Frame, type MessageExtra, type SendOptions, type UpstreamTransport } from './transport.js';
-
-const DELETE_TIMEOUT_MS = 800;
 
 /** How one message goes: in the session (2025), or on its own (2026-07-28: `headers`). */
 interface Route extends SendOptions {
@@ -62,7 +59,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       if (message.method === 'notifications/initialized' && !options.headers) this.openStandaloneStream();
     } catch (err) {
       if (pending.why === 'cancelled') return;
-      throw this.failure(pending.why === 'timeout' ? this.requestTimeout() : err, pending);
+      throw sendFailure(err, pending, this.channel.host, this.channel.limits.requestTimeoutMs);
     } finally {
       this.tracker.finish(pending);
     }
@@ -73,7 +70,8 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (this.channel.closed) return;
     this.channel.close();
     this.standalone?.abort.abort();
-    if (this.session.id) await this.deleteSession(this.session.id);
+    const sessionId = this.session.id;
+    if (sessionId) await this.channel.delete((token) => this.session.headers({ ...this.channel.o.headers }, token, { sessionId }));
     this.onclose?.();
   }
 
@@ -188,37 +186,6 @@ export class StreamableHttpTransport implements UpstreamTransport {
         headers: (token) => ({ ...this.session.headers(this.channel.getHeaders, token, { sessionId }), ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) }),
       }),
     });
-  }
-
-  private async deleteSession(sessionId: string): Promise<void> {
-    const http = this.channel.o.http;
-    let timer: NodeJS.Timeout | undefined;
-    let abort = () => {};
-    const attempt = (async () => {
-      const token = await this.channel.o.authorizer.getToken();
-      const call = http.request({ method: 'DELETE', url: this.channel.url, headers: this.session.headers({ ...this.channel.o.headers }, token, { sessionId }), timeoutMs: DELETE_TIMEOUT_MS });
-      abort = () => call.abort();
-      discard(await call.response);
-    })();
-    try {
-      await Promise.race([attempt, new Promise<void>((resolve) => (timer = setTimeout(resolve, DELETE_TIMEOUT_MS)))]);
-    } catch (err) {
-      this.channel.logger.debug(`ending the session with ${this.channel.host} failed: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-      abort();
-      attempt.catch(() => {});
-    }
-  }
-
-  private requestTimeout(): UpstreamError {
-    return new UpstreamError(Code.UPSTREAM_TIMEOUT, `The MCP server at ${this.channel.host} did not answer within ${formatSeconds(this.channel.limits.requestTimeoutMs!)} (--request-timeout); gave up on the request. Raise the bound with --request-timeout <seconds> in the appwrite-mcp arguments of your client's config.`);
-  }
-
-  private failure(err: unknown, pending: Pending): UpstreamError {
-    const failure = UpstreamError.from(err, this.channel.host);
-    failure.unanswered = pending.unanswered();
-    return failure;
   }
 }
 
