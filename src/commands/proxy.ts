@@ -57,9 +57,14 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
     transport: opts.transport ?? 'auto',
     pingIntervalMs: opts.pingInterval === undefined ? undefined : opts.pingInterval * 1000,
   });
-  // Refreshed tokens that could not be saved yet get a last try before the process goes.
-  await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets
-  // must not keep the process around. Exit once stdout has drained.
+  // must not keep the process around. Refreshed tokens that could not be saved yet get a last try
+  // (bounded: a save that waits on a lock or a keychain must not either), then the process exits
+  // once stdout has drained.
+  setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
+  await authorizer.close?.();
   process.stdout.write('', () => process.exit(0));
 }
+
+/** The most the proxy lingers after its client left (the SDK's stdio client sends SIGTERM after 2 s). */
+const EXIT_GRACE_MS = 1_500;
