@@ -46,7 +46,8 @@ export class Eras {
     const params = first.message.params ?? {};
     const verdict = await this.verdictFor2025(params);
     if (verdict?.era === 'modern') return this.translate(verdict.about, first);
-    return this.pass2025(first, this.o.protocol === 'auto', verdict !== undefined);
+    // A verdict from this run's probe needs no second look; a cached one, or none, does.
+    return this.pass2025(first, this.o.protocol === 'auto', verdict !== undefined && verdict.why !== 'cached', verdict === undefined);
   }
 
   /** A 2025 client that sent something before initialize (or never initializes): its messages as they are. */
@@ -136,9 +137,10 @@ export class Eras {
 
   /**
    * The 2025 initialize as it is. With `detect`, its answer is read before the client sees it: the
-   * server may turn out to speak 2026-07-28 after all (then the client is translated).
+   * server may turn out to speak 2026-07-28 after all (then the client is translated). `probed`: this
+   * run asked server/discover already; `unknown`: nothing is known yet (a 2025 answer is cached then).
    */
-  private async pass2025(first: Frame, detect: boolean, probed: boolean): Promise<Route> {
+  private async pass2025(first: Frame, detect: boolean, probed: boolean, unknown = false): Promise<Route> {
     const route = this.route2025();
     let answer: Frame | undefined;
     try {
@@ -159,7 +161,7 @@ export class Eras {
       const now = await this.learn(await probe(this.ctx, identityOf2025(first.message.params), true).catch(() => undefined));
       if (now?.era === 'modern') return this.translate(now.about, first);
     }
-    if (detect && !probed) await this.learn({ era: '2025', why: 'initialize' });
+    if (detect && unknown) await this.learn({ era: '2025', why: 'initialize' });
     route.deliver(answer!);
     return route;
   }
