@@ -67,7 +67,7 @@ export function asSingleLine(json: string): string {
 }
 
 /** Above this many characters a message is parsed lazily (see parseMessage). */
-export const LAZY_PARSE_CHARS = 256 * 1024;
+export const LAZY_PARSE_CHARS = 16 * 1024;
 
 /**
  * A message's parsed form, for routing. Small messages are parsed whole. A large one (a tool

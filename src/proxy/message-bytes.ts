@@ -12,7 +12,7 @@
  * 4,000 100 KB echo calls left their bytes to pile up to V8's external-memory trigger: peak RSS
  * 127 MB instead of 71 (`npm run bench:memory`).
  */
-export const BYTES_PATH_MIN = 1024 * 1024;
+export const BYTES_PATH_MIN = 16 * 1024;
 
 export class MessageBytes {
   readonly length: number;
