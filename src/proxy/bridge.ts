@@ -17,9 +17,9 @@ import { failureLines, type Route, type RouteContext } from './eras/route.js';
 import { cancelledRequestOf, isRequest, type JsonRpcId, type JsonRpcMessage } from './jsonrpc.js';
 import { textOf, type Line } from './message-bytes.js';
 import { FirstRequestGate } from './gate.js';
-import { Pinger } from './pinger.js';
-import { connectWhenSignedIn, SignInWait } from './sign-in-wait.js';
-import { ToolFilter, type ToolFilterOptions } from './tool-filter.js';
+import type { Pinger, PingerOptions } from './pinger.js';
+import type { SignInWait } from './sign-in-wait.js';
+import type { ToolFilter } from './tool-filter.js';
 import type { StdioTransport } from './transports/stdio.js';
 import type { RequestTracker } from './transports/tracker.js';
 import type { Frame, MessageExtra, UpstreamTransport } from './transports/transport.js';
@@ -33,8 +33,10 @@ export interface BridgeOptions {
   host: string;
   protocol: ProtocolChoice;
   eraCache: EraCache;
-  tools?: ToolFilterOptions;
-  pingIntervalMs?: number;
+  /** Only when a tool filter was asked for: without one, no message is looked into for it. */
+  tools?: ToolFilter;
+  /** Makes the pinger (--ping-interval), given what to ping. */
+  pinger?: (o: Pick<PingerOptions, 'ping' | 'reconnect'>) => Pinger;
 }
 
 export class Bridge {
@@ -48,13 +50,12 @@ export class Bridge {
   private readonly ctx: RouteContext;
   private readonly eras: Eras;
   private readonly batches: Batches;
-  /** Only when a tool filter was asked for: without one, no message is looked into for it. */
   private readonly tools: ToolFilter | undefined;
   private readonly pinger: Pinger | undefined;
 
   constructor(private readonly o: BridgeOptions) {
     this.batches = new Batches((line) => void o.client.send(line));
-    this.tools = ToolFilter.from(o.tools ?? {});
+    this.tools = o.tools;
     this.ctx = {
       upstream: o.upstream,
       tracker: o.tracker,
@@ -65,9 +66,7 @@ export class Bridge {
       toClient: (line) => this.toClient(line),
     };
     this.eras = new Eras({ ctx: this.ctx, cache: o.eraCache, protocol: o.protocol });
-    if (o.pingIntervalMs) {
-      this.pinger = new Pinger({ intervalMs: o.pingIntervalMs, logger: o.logger, host: o.host, ping: (signal) => (this.mode === 'ready' ? this.route?.ping(signal) : undefined), reconnect: () => o.upstream.reconnect() });
-    }
+    this.pinger = o.pinger?.({ ping: (signal) => (this.mode === 'ready' ? this.route?.ping(signal) : undefined), reconnect: () => o.upstream.reconnect() });
     o.client.onmessage = (frame) => this.receive(frame);
     o.client.onbatch = (members) => {
       for (const [line, message] of this.batches.open(members)) this.receive({ line, message });
@@ -144,7 +143,7 @@ export class Bridge {
     } catch (err) {
       if (this.closing.signal.aborted) return;
       if (isSignInPending(err)) {
-        this.startWaiting(era, (err as Error).message, frame);
+        await this.startWaiting(era, (err as Error).message, frame);
       } else {
         for (const line of failureLines(this.ctx, err, frame.message.id as JsonRpcId)) this.toClient(line);
         // A 2025 client goes on as before: its messages are forwarded as they are.
@@ -168,8 +167,10 @@ export class Bridge {
     for (const frame of held) this.receive(frame);
   }
 
-  private startWaiting(clientEra: Era, reason: string, first: Frame): void {
+  private async startWaiting(clientEra: Era, reason: string, first: Frame): Promise<void> {
     this.o.logger.info(`answering as a placeholder until sign-in to ${this.o.host} is complete`);
+    // Loaded only when a sign-in keeps the client waiting.
+    const { SignInWait } = await import('./sign-in-wait.js');
     this.waiting = new SignInWait({ clientEra, reason, write: (line) => this.toClient(line), discover: (m, instructions) => this.eras.discoverAnswer(m, undefined, instructions) });
     this.mode = 'placeholder';
     this.tools?.forget(first.message.id);
@@ -178,6 +179,7 @@ export class Bridge {
   }
 
   private async switchWhenSignedIn(wait: SignInWait, clientEra: Era, first: JsonRpcMessage): Promise<void> {
+    const { connectWhenSignedIn } = await import('./sign-in-wait.js');
     const route = await connectWhenSignedIn({
       authorizer: this.o.authorizer,
       logger: this.o.logger,

@@ -58,7 +58,11 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
     save: (transport) => eraCache.save({ transport }),
   });
   const client = new StdioTransport({ input: opts.stdin, output: opts.stdout, logger: opts.logger, maxLineBytes: limits.maxMessageBytes });
-  const bridge = new Bridge({ client, upstream, tracker, authorizer: opts.authorizer, logger: opts.logger, host: channel.host, protocol: opts.protocol ?? 'auto', eraCache, tools: opts.tools, pingIntervalMs: opts.pingIntervalMs });
+  // The tool filter and the pinger load only when asked for (most runs use neither).
+  const tools = opts.tools && (opts.tools.ignore?.length || opts.tools.allow?.length || opts.tools.readOnly) ? (await import('./tool-filter.js')).ToolFilter.from(opts.tools) : undefined;
+  const { Pinger } = opts.pingIntervalMs ? await import('./pinger.js') : { Pinger: undefined };
+  const pinger = Pinger && ((o: Pick<ConstructorParameters<typeof Pinger>[0], 'ping' | 'reconnect'>) => new Pinger({ ...o, intervalMs: opts.pingIntervalMs!, logger: opts.logger, host: channel.host }));
+  const bridge = new Bridge({ client, upstream, tracker, authorizer: opts.authorizer, logger: opts.logger, host: channel.host, protocol: opts.protocol ?? 'auto', eraCache, tools, pinger });
 
   const stopped = new Promise<void>((resolve) => {
     client.onclose = resolve;

@@ -18,16 +18,20 @@ import type { Frame } from '../transports/transport.js';
 import { aboutFromInitialize, discoverResult, type ServerAbout } from './about.js';
 import { isFresh, type EraCache } from './cache.js';
 import { Client2025 } from './client-2025.js';
-import { ClientModern } from './client-modern.js';
 import type { ClientIdentity } from './codec.js';
 import { initializeVerdict, isSignInPending, mightBeModernOnly, probe, type ProbeVerdict } from './detect.js';
-import { ModernPassThrough } from './modern-pass.js';
 import { identityOf } from './modern.js';
 import { CodecRoute, type Route, type RouteContext } from './route.js';
 import { Server2025 } from './server-2025.js';
-import { ServerModern } from './server-modern.js';
+import type { ServerModern } from './server-modern.js';
 
 export type ProtocolChoice = 'auto' | '2025' | 'modern';
+
+// The 2026-07-28 codecs load when a server or client of that era shows up: a 2025 client with a
+// 2025 server (the common case) starts without them.
+const loadClientModern = async () => (await import('./client-modern.js')).ClientModern;
+const loadServerModern = async () => (await import('./server-modern.js')).ServerModern;
+const loadModernPassThrough = async () => (await import('./modern-pass.js')).ModernPassThrough;
 
 /** What the proxy claims about a server it could not ask (not cached). */
 const UNKNOWN_SERVER: ServerAbout = {
@@ -71,7 +75,8 @@ export class Eras {
     if (this.o.protocol !== 'auto') verdict = this.o.protocol === 'modern' ? { era: 'modern', about: record?.about ?? this.unknown() } : { era: '2025', why: '--protocol 2025' };
     else if (isFresh(record)) verdict = record!.modern ? { era: 'modern', about: record!.about ?? this.unknown() } : { era: '2025', why: 'cached' };
     else verdict = await this.learn(await probe(this.ctx, identity, signIn));
-    if (verdict.era === 'modern') return new ModernPassThrough(this.ctx, verdict.about);
+    if (verdict.era === 'modern') return new (await loadModernPassThrough())(this.ctx, verdict.about);
+    const ClientModern = await loadClientModern();
     const route = new CodecRoute(this.ctx, (port, write) => new ClientModern(this.ctx, port, write), () => new Server2025(this.ctx));
     try {
       await (route.server as Server2025).connect(identity, signIn);
@@ -80,7 +85,7 @@ export class Eras {
       if (this.o.protocol !== 'auto' || !mightBeModernOnly(err)) throw err;
       const now = await this.learn(await probe(this.ctx, identity, signIn));
       if (now.era !== 'modern') throw err;
-      return new ModernPassThrough(this.ctx, now.about);
+      return new (await loadModernPassThrough())(this.ctx, now.about);
     }
     if (this.o.protocol === 'auto') await this.o.cache.save({ about: route.about });
     return route;
@@ -168,7 +173,8 @@ export class Eras {
 
   /** A 2025 client in front of a 2026-07-28 server; `first` (its initialize) is answered here. */
   private async translate(about: ServerAbout, first?: Frame, params?: unknown): Promise<Route> {
-    const route = new CodecRoute(this.ctx, (_port, write) => new Client2025(write), (port) => new ServerModern(this.ctx, port, about, params));
+    const ServerModernCodec = await loadServerModern();
+    const route = new CodecRoute(this.ctx, (_port, write) => new Client2025(write), (port) => new ServerModernCodec(this.ctx, port, about, params));
     if (first) await route.first(first);
     else (route.server as ServerModern).startListening(); // after a sign-in: the client's notifications/initialized went to the placeholder
     return route;
