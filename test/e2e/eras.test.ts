@@ -124,8 +124,10 @@ async function exercise(c: EraClient, server: ServerKind): Promise<Json> {
 async function cancels(c: EraClient, server: ServerKind): Promise<void> {
   const runs = cloud.slowRuns().length;
   const abort = new AbortController();
-  const call = c.call('slow', { steps: 200, delayMs: 25 }, { signal: abort.signal, onprogress: () => {} });
-  await sleep(400);
+  let progressed!: () => void;
+  const running = new Promise<void>((resolve) => (progressed = resolve));
+  const call = c.call('slow', { steps: 200, delayMs: 25 }, { signal: abort.signal, onprogress: () => progressed() });
+  await running; // the tool is running
   const started = Date.now();
   abort.abort('user cancelled');
   await expect(call).rejects.toThrow();
