@@ -66,7 +66,7 @@ export function asSingleLine(json: string): string {
   return json.includes('\n') || json.includes('\r') ? json.replace(/[\r\n]/g, ' ') : json;
 }
 
-/** Above this many characters a message is parsed lazily (see parseMessage). */
+/** From this many characters a message is parsed lazily (see parseMessage): its bulk is never copied for routing. */
 export const LAZY_PARSE_CHARS = 16 * 1024;
 
 /**

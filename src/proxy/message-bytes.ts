@@ -6,11 +6,11 @@
 // `result` are decoded and parsed only if something reads them (a translating codec, a filter).
 
 /**
- * From this size on a message takes the bytes path; smaller ones are decoded as before. Not lower:
- * Buffers live outside V8's heap, and the strings of the text path are what drive the frequent
- * young-generation collections that also free the Buffers of stdin and the sockets. At 64 KB,
- * 4,000 100 KB echo calls left their bytes to pile up to V8's external-memory trigger: peak RSS
- * 127 MB instead of 71 (`npm run bench:memory`).
+ * From this size on a message takes the bytes path; smaller ones are decoded as before. Without V8
+ * flag tuning, a 100 KB message held as a string is what makes V8 grow its young generation under
+ * load (32 in flight: Node 24 peaked at 240–280 MB in `npm run bench:memory`'s 100 KB workload); as
+ * Buffers it stays off the heap (146 MB). Small messages stay text: they are cheaper to decode than
+ * to scan as bytes.
  */
 export const BYTES_PATH_MIN = 16 * 1024;
 

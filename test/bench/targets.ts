@@ -50,10 +50,11 @@ export const CHECK = {
   /** Without mcp-remote: proxy cold start ≤ this × a bare `node -e` answering initialize. */
   coldStartRatioToNodeFloor: 8,
   /**
-   * proxy peak RSS ≤ this × mcp-remote's. Measured 0.24 (full run) with the proxy's GC tuning
-   * (src/commands/proxy.ts); it was 0.34–0.41 without it, which this limit would catch.
+   * proxy peak RSS ≤ this × mcp-remote's. Measured 0.39–0.51 in quick runs since the proxy no longer
+   * tunes V8 (no flags; 0.24 with them, before): the limit is there for what doubles it (the SDK or
+   * the login UI loaded, whole payloads held several times over).
    */
-  peakRssRatio: 0.4,
+  peakRssRatio: 0.7,
 };
 
 function get(r: BenchResults) {

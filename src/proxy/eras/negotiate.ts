@@ -74,7 +74,7 @@ export class Eras {
     let verdict: ProbeVerdict;
     if (this.o.protocol !== 'auto') verdict = this.o.protocol === 'modern' ? { era: 'modern', about: record?.about ?? this.unknown() } : { era: '2025', why: '--protocol 2025' };
     else if (isFresh(record)) verdict = record!.modern ? { era: 'modern', about: record!.about ?? this.unknown() } : { era: '2025', why: 'cached' };
-    else verdict = await this.learn(await probe(this.ctx, identity, signIn));
+    else verdict = this.learn(await probe(this.ctx, identity, signIn));
     if (verdict.era === 'modern') return new (await loadModernPassThrough())(this.ctx, verdict.about);
     const ClientModern = await loadClientModern();
     const route = new CodecRoute(this.ctx, (port, write) => new ClientModern(this.ctx, port, write), () => new Server2025(this.ctx));
@@ -83,11 +83,11 @@ export class Eras {
     } catch (err) {
       // A cached verdict gone stale: the server now serves 2026-07-28 only.
       if (this.o.protocol !== 'auto' || !mightBeModernOnly(err)) throw err;
-      const now = await this.learn(await probe(this.ctx, identity, signIn));
+      const now = this.learn(await probe(this.ctx, identity, signIn));
       if (now.era !== 'modern') throw err;
       return new (await loadModernPassThrough())(this.ctx, now.about);
     }
-    if (this.o.protocol === 'auto') await this.o.cache.save({ about: route.about });
+    if (this.o.protocol === 'auto') void this.o.cache.save({ about: route.about });
     return route;
   }
 
@@ -132,7 +132,7 @@ export class Eras {
     const record = await this.o.cache.load();
     if (record?.modern === false) return { era: '2025', why: 'cached' };
     try {
-      return await this.learn(await probe(this.ctx, identity, true));
+      return this.learn(await probe(this.ctx, identity, true));
     } catch (err) {
       if (isSignInPending(err)) throw err;
       this.ctx.logger.debug(`server/discover told nothing (${(err as Error).message}); trying initialize`);
@@ -152,7 +152,7 @@ export class Eras {
       await route.server.toServer(first, { onresponse: (f) => ((answer = f), true) });
     } catch (err) {
       if (detect && !probed && mightBeModernOnly(err)) {
-        const verdict = await this.learn(await probe(this.ctx, identityOf2025(first.message.params), true).catch(() => undefined));
+        const verdict = this.learn(await probe(this.ctx, identityOf2025(first.message.params), true).catch(() => undefined));
         if (verdict?.era === 'modern') return this.translate(verdict.about, first);
       }
       throw err;
@@ -160,13 +160,13 @@ export class Eras {
     const verdict = detect ? initializeVerdict(answer!.message) : '2025';
     if (verdict === 'modern') {
       this.ctx.logger.info(`${this.ctx.host} answered initialize as MCP 2026-07-28: translating for this 2025 client`);
-      return this.translate(await this.learn({ era: 'modern', about: aboutFromInitialize(answer!.message.result as Record<string, unknown>) }).then((v) => (v as { about: ServerAbout }).about), first);
+      return this.translate(this.learn({ era: 'modern', about: aboutFromInitialize(answer!.message.result as Record<string, unknown>) }).about, first);
     }
     if (verdict === 'probe' && !probed) {
-      const now = await this.learn(await probe(this.ctx, identityOf2025(first.message.params), true).catch(() => undefined));
+      const now = this.learn(await probe(this.ctx, identityOf2025(first.message.params), true).catch(() => undefined));
       if (now?.era === 'modern') return this.translate(now.about, first);
     }
-    if (detect && unknown) await this.learn({ era: '2025', why: 'initialize' });
+    if (detect && unknown) this.learn({ era: '2025', why: 'initialize' });
     route.deliver(answer!);
     return route;
   }
@@ -184,9 +184,9 @@ export class Eras {
     return new CodecRoute(this.ctx, (_port, write) => new Client2025(write), () => new Server2025(this.ctx)) as CodecRoute & { server: Server2025 };
   }
 
-  /** Caches what a probe found (with --protocol auto); returns it. */
-  private async learn<T extends ProbeVerdict | undefined>(verdict: T): Promise<T> {
-    if (this.o.protocol === 'auto' && verdict) await this.o.cache.save(verdict.era === 'modern' ? { modern: true, about: verdict.about } : { modern: false });
+  /** Caches what a probe found (with --protocol auto; written in the background, off the client's path); returns it. */
+  private learn<T extends ProbeVerdict | undefined>(verdict: T): T {
+    if (this.o.protocol === 'auto' && verdict) void this.o.cache.save(verdict.era === 'modern' ? { modern: true, about: verdict.about } : { modern: false });
     return verdict;
   }
 

@@ -63,10 +63,8 @@ export class LegacySseTransport implements UpstreamTransport {
     }
     const { message } = frame;
     const initialize = message.method === 'initialize';
-    const keep = options.onresponse;
-    const onresponse = initialize ? (f: Frame) => ((this.session.protocolVersion = versionOf(f.message)), keep?.(f) ?? false) : keep;
-    const pending = this.tracker.begin(requestIds(message), { longLived: options.longLived, onresponse });
-    try {
+    const onresponse = initialize ? this.session.answering(options.onresponse) : options.onresponse;
+    await this.tracker.run(requestIds(message), { longLived: options.longLived, onresponse }, async (pending) => {
       if (initialize) {
         this.session.initializeParams = message.params ?? {};
         if (!this.unused || !this.connection?.alive) await this.open(options.signIn);
@@ -75,12 +73,7 @@ export class LegacySseTransport implements UpstreamTransport {
         await this.renew();
       }
       await this.post(frame, pending, options.signIn, !initialize);
-    } catch (err) {
-      if (pending.why === 'cancelled') return;
-      throw sendFailure(err, pending, this.channel.host, this.channel.limits.requestTimeoutMs);
-    } finally {
-      this.tracker.finish(pending);
-    }
+    }, (err, pending) => sendFailure(err, pending, this.channel.host, this.channel.limits.requestTimeoutMs));
   }
 
   async close(): Promise<void> {
@@ -142,14 +135,13 @@ export class LegacySseTransport implements UpstreamTransport {
       this.unused = false;
       const id = this.tracker.nextId('initialize');
       let answer: JsonRpcMessage | undefined;
-      const init = this.tracker.begin([id], { onresponse: (f) => ((answer = f.message), true) });
+      const init = this.tracker.begin([id], { onresponse: this.session.answering((f) => ((answer = f.message), true)) });
       try {
         await this.post({ line: JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.session.initializeParams }), message: { jsonrpc: '2.0', id, method: 'initialize' } }, init, undefined, false);
       } finally {
         this.tracker.finish(init);
       }
       if (!answer?.result) throw new UpstreamError(Code.INITIALIZE_FAILED, `The MCP server at ${this.channel.host} refused to initialize a session: ${answer?.error?.message ?? 'no result'}`);
-      this.session.protocolVersion = versionOf(answer);
       const initialized = this.tracker.begin([]);
       try {
         await this.post({ line: notificationLine('notifications/initialized'), message: { jsonrpc: '2.0', method: 'notifications/initialized' } }, initialized, undefined, false);
@@ -198,9 +190,4 @@ export class LegacySseTransport implements UpstreamTransport {
       }
     }
   }
-}
-
-function versionOf(response: JsonRpcMessage): string | undefined {
-  const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-  return typeof version === 'string' ? version : undefined;
 }

@@ -44,25 +44,15 @@ export class StreamableHttpTransport implements UpstreamTransport {
   async send(frame: Frame, options: SendOptions = {}): Promise<void> {
     const { message } = frame;
     const initialize = message.method === 'initialize' && !options.headers;
-    let onresponse = options.onresponse;
-    if (initialize) {
-      this.session.initializeParams = message.params ?? {};
-      const keep = onresponse;
-      onresponse = (f) => ((this.session.protocolVersion = protocolVersionOf(f.message)), keep?.(f) ?? false);
-    }
-    const pending = this.tracker.begin(requestIds(message), { longLived: options.longLived, onresponse });
-    try {
+    if (initialize) this.session.initializeParams = message.params ?? {};
+    const onresponse = initialize ? this.session.answering(options.onresponse) : options.onresponse;
+    await this.tracker.run(requestIds(message), { longLived: options.longLived, onresponse }, async (pending) => {
       if (initialize) this.resetSession();
       else if (!options.headers) await this.session.settled();
       const work = this.exchange(frame, pending, { ...options, initialize, renewable: !initialize && !options.headers });
       await (initialize ? this.session.gate(work) : work);
       if (message.method === 'notifications/initialized' && !options.headers) this.openStandaloneStream();
-    } catch (err) {
-      if (pending.why === 'cancelled') return;
-      throw sendFailure(err, pending, this.channel.host, this.channel.limits.requestTimeoutMs);
-    } finally {
-      this.tracker.finish(pending);
-    }
+    }, (err, pending) => sendFailure(err, pending, this.channel.host, this.channel.limits.requestTimeoutMs));
   }
 
   /** Aborts what is in flight, then ends the session with DELETE (bounded). */
@@ -148,7 +138,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.resetSession();
     const id = this.tracker.nextId('initialize');
     let response: JsonRpcMessage | undefined;
-    const init = this.tracker.begin([id], { onresponse: (f) => ((response = f.message), true) });
+    const init = this.tracker.begin([id], { onresponse: this.session.answering((f) => ((response = f.message), true)) });
     try {
       await this.exchange({ line: JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: this.session.initializeParams }), message: { jsonrpc: '2.0', id, method: 'initialize' } }, init, { initialize: true });
     } finally {
@@ -157,7 +147,6 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (!response?.result) {
       throw new UpstreamError(Code.INITIALIZE_FAILED, `The MCP server at ${this.channel.host} refused to initialize a session: ${response?.error?.message ?? 'no result'}`);
     }
-    this.session.protocolVersion = protocolVersionOf(response);
     const initialized = this.tracker.begin([]);
     try {
       await this.exchange({ line: INITIALIZED, message: { jsonrpc: '2.0', method: 'notifications/initialized' } }, initialized, {});
@@ -190,8 +179,3 @@ export class StreamableHttpTransport implements UpstreamTransport {
 }
 
 const INITIALIZED = notificationLine('notifications/initialized');
-
-function protocolVersionOf(response: JsonRpcMessage): string | undefined {
-  const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-  return typeof version === 'string' ? version : undefined;
-}

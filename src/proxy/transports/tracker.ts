@@ -83,6 +83,22 @@ export class RequestTracker {
     return pending;
   }
 
+  /**
+   * Sends the requests `ids` with `send` (begin … finish). An exchange the client cancelled ends
+   * quietly; any other failure is rethrown as `failure(err, pending)`.
+   */
+  async run(ids: JsonRpcId[], o: { longLived?: boolean; onresponse?: (frame: Frame) => boolean }, send: (pending: Pending) => Promise<void>, failure: (err: unknown, pending: Pending) => Error): Promise<void> {
+    const pending = this.begin(ids, o);
+    try {
+      await send(pending);
+    } catch (err) {
+      if (pending.why === 'cancelled') return;
+      throw failure(err, pending);
+    } finally {
+      this.finish(pending);
+    }
+  }
+
   /** The send of `pending` is over (answered or failed). */
   finish(pending: Pending): void {
     clearTimeout(pending.timer);
