@@ -46,7 +46,7 @@ export interface ProxyOptions {
 export async function runProxy(opts: ProxyOptions): Promise<void> {
   const termination = opts.signal ? undefined : exitOnSignals();
   const signal = opts.signal ?? termination!.signal;
-  const eraCache = opts.eraCache ?? new MemoryEraCache();
+  const eraCache: EraCache = opts.eraCache ?? new MemoryEraCache();
   const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   // Read now, so that the client's first message does not wait for the file.
   eraCache.load().catch(() => {});
@@ -77,6 +77,7 @@ export async function runProxy(opts: ProxyOptions): Promise<void> {
   await client.close();
   tracker.closeAll();
   await upstream.close();
+  await eraCache.settled?.();
   opts.http.close();
   termination?.dispose();
 }

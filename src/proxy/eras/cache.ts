@@ -28,6 +28,8 @@ export interface EraCache {
   load(): Promise<EraRecord | undefined>;
   /** Merges `change` into the record (best effort: a failure is logged, never thrown). */
   save(change: Partial<EraRecord>): Promise<void>;
+  /** Resolves once every save begun so far is written (the proxy waits for it before it exits). */
+  settled?(): Promise<void>;
 }
 
 /** How long a probe's verdict is trusted before a modern client's next start probes again. */
@@ -69,6 +71,7 @@ export class FileEraCache implements EraCache {
   private readonly path: string;
   private loaded: Promise<unknown> | undefined;
   private current: EraRecord | undefined;
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(dir: string, private readonly key: string, private readonly logger: Logger) {
     this.path = join(dir, FILE_NAME);
@@ -83,7 +86,18 @@ export class FileEraCache implements EraCache {
     return this.current;
   }
 
-  async save(change: Partial<EraRecord>): Promise<void> {
+  settled(): Promise<void> {
+    return this.writing;
+  }
+
+  save(change: Partial<EraRecord>): Promise<void> {
+    const write = this.writing.then(() => this.write(change));
+    this.writing = write;
+    return write;
+  }
+
+  /** One save after the other, so that none overwrites a later one with an older record. */
+  private async write(change: Partial<EraRecord>): Promise<void> {
     this.current = merge(await this.load(), change);
     try {
       const file = await this.readFile();
