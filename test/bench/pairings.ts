@@ -3,11 +3,11 @@
 // the same server (the same server work, only the translation added):
 //   2025 client → 2026-07-28 server      against  2026-07-28 client ⇄ 2026-07-28 server
 //   2026-07-28 client → 2025 server      against  2025 client ⇄ 2025 server
+// Every client is the SDK v2 client over stdio, a 2025 one with `versionNegotiation: 'legacy'` (it
+// initializes as SDK 1.x does): with one client SDK on both sides of each comparison, the difference
+// is the proxy's, not the SDKs' (the v2 client does more per message than SDK 1.32's).
 import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
-import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { BIN, baseEnv } from '../helpers/cli.js';
 import { msSince, summarize, type Summary } from './stats.js';
 
@@ -42,16 +42,14 @@ function env(configDir: string): Record<string, string> {
 }
 
 async function v1(name: string, t: PairingTarget): Promise<Live> {
-  const client = new ClientV1({ name: 'bench-v1', version: '1.32.0' });
-  await client.connect(new StdioV1({ command: process.execPath, args: [BIN, '--url', t.url], env: env(t.configDir), stderr: 'ignore' }), { timeout: 60_000 });
-  const echo = async () => check(await client.request({ method: 'tools/call', params: { name: 'echo', arguments: { text: TEXT } } }, CallToolResultSchema) as never);
-  return { name, echo, close: () => client.close(), samples: [] };
+  return v2(name, t, 'legacy');
 }
 
-async function v2(name: string, t: PairingTarget): Promise<Live> {
-  const client = new ClientV2({ name: 'bench-v2', version: '2.4.0' }, { versionNegotiation: { mode: 'auto' } });
+async function v2(name: string, t: PairingTarget, mode: 'auto' | 'legacy' = 'auto'): Promise<Live> {
+  const client = new ClientV2({ name: 'bench-v2', version: '2.4.0' }, { versionNegotiation: { mode } });
   await client.connect(new StdioV2({ command: process.execPath, args: [BIN, '--url', t.url], env: env(t.configDir), stderr: 'ignore' }), { timeout: 60_000 } as never);
-  if (client.getProtocolEra() !== 'modern') throw new Error(`${name}: the client negotiated ${client.getProtocolEra()}`);
+  const era = mode === 'auto' ? 'modern' : 'legacy';
+  if (client.getProtocolEra() !== era) throw new Error(`${name}: the client negotiated ${client.getProtocolEra()}, not ${era}`);
   const echo = async () => check(await client.callTool({ name: 'echo', arguments: { text: TEXT } }) as never);
   return { name, echo, close: () => client.close(), samples: [] };
 }
