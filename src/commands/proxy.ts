@@ -1,11 +1,9 @@
 import type { Authorizer } from '../authorization.js';
 import { EnvTokenAuthorizer } from '../auth/env-authorizer.js';
 import { AppError, Code } from '../errors.js';
-import { runProxy } from '../proxy/bridge.js';
 import { FileEraCache } from '../proxy/eras/cache.js';
-import type { ProtocolChoice } from '../proxy/eras/negotiate.js';
 import type { ProxyLimits } from '../proxy/limits.js';
-import type { TransportChoice } from '../proxy/upstream/client.js';
+import { runProxy, type ProtocolChoice, type TransportChoice } from '../proxy/run.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
 import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
@@ -43,7 +41,6 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   const authorizer: Authorizer & { close?(): Promise<void> } = envToken
     ? new EnvTokenAuthorizer(envToken, target.url)
     : await storedAuthorizer({ deps: { ctx, signIns, logger }, target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
-  setTimeout(tuneGarbageCollectorForLongRun, GC_TUNING_DELAY_MS).unref();
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
   // up. A missing one is not signed in to until the server asks (a 401).
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
@@ -60,29 +57,14 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
     transport: opts.transport ?? 'auto',
     pingIntervalMs: opts.pingInterval === undefined ? undefined : opts.pingInterval * 1000,
   });
-  // Refreshed tokens that could not be saved yet get a last try before the process goes.
-  await authorizer.close?.();
   // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets
-  // must not keep the process around. Exit once stdout has drained.
+  // must not keep the process around. Refreshed tokens that could not be saved yet get a last try
+  // (bounded: a save that waits on a lock or a keychain must not either), then the process exits
+  // once stdout has drained.
+  setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
+  await authorizer.close?.();
   process.stdout.write('', () => process.exit(0));
 }
 
-/**
- * A proxy lives for hours and holds little: keep V8 from growing its young generation (to 32 MB
- * under load) and filling the old one with garbage before collecting. Measured with `npm run bench`:
- * peak RSS 97 → 66 MB at no cost in latency or throughput. Set after start-up, because any V8 flag
- * set before it makes Node skip the code cache of its built-in modules (+12 ms cold start).
- *
- * And no optimizing compilers (TurboFan, Maglev): the proxy's work is done in native code (JSON,
- * Buffers, sockets, the regex engine), and the compilers' own memory costs more than they save:
- * peak RSS 66.3 → 63.6 MB in `npm run bench --quick`, 72.4 → 69 MB in the 100 KB workload of
- * `npm run bench:memory`, latency and throughput within the noise (issue "Hardening", item 12).
- */
-const GC_TUNING_DELAY_MS = 250;
-async function tuneGarbageCollectorForLongRun(): Promise<void> {
-  const v8 = await import('node:v8');
-  v8.setFlagsFromString('--optimize-for-size');
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-  v8.setFlagsFromString('--no-turbofan');
-  v8.setFlagsFromString('--no-maglev');
-}
+/** The most the proxy lingers after its client left (the SDK's stdio client sends SIGTERM after 2 s). */
+const EXIT_GRACE_MS = 1_500;

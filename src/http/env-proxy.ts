@@ -1,6 +1,8 @@
 // HTTP(S)_PROXY / NO_PROXY: decides whether the target goes through a proxy, with the rules of
 // undici's EnvHttpProxyAgent (which then does the proxying), so that undici is only loaded when
-// a proxy actually applies.
+// a proxy actually applies. One rule of our own comes first: a loopback destination is never
+// proxied (the Bearer token would cross the proxy, in clear text for http://, to reach this machine).
+import { isLoopbackHost } from '../net.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -20,8 +22,9 @@ export function proxySettings(env: Env): ProxySettings {
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
-/** True when a proxy variable covers `url` and NO_PROXY does not exclude it. */
+/** True when a proxy variable covers `url`, NO_PROXY does not exclude it, and it is not loopback. */
 export function proxyApplies(url: URL, settings: ProxySettings): boolean {
+  if (isLoopbackHost(url.hostname)) return false;
   const proxy = url.protocol === 'https:' ? settings.httpsProxy ?? settings.httpProxy : settings.httpProxy;
   if (!proxy) return false;
   const noProxy = settings.noProxy.trim();

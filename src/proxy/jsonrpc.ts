@@ -17,6 +17,7 @@ export const ErrorCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
   MethodNotFound: -32601,
+  InvalidParams: -32602,
   /** The upstream server could not be reached or failed (our own code, in the server-error range). */
   UpstreamFailure: -32000,
   /** No usable sign-in: the message says what to do. */
@@ -65,8 +66,8 @@ export function asSingleLine(json: string): string {
   return json.includes('\n') || json.includes('\r') ? json.replace(/[\r\n]/g, ' ') : json;
 }
 
-/** Above this many characters a message is parsed lazily (see parseMessage). */
-export const LAZY_PARSE_CHARS = 256 * 1024;
+/** From this many characters a message is parsed lazily (see parseMessage): its bulk is never copied for routing. */
+export const LAZY_PARSE_CHARS = 16 * 1024;
 
 /**
  * A message's parsed form, for routing. Small messages are parsed whole. A large one (a tool
@@ -108,4 +109,11 @@ export function parseMessage(text: string): unknown {
     }
   }
   return out;
+}
+
+/** The request a `notifications/cancelled` names, if `message` is one. */
+export function cancelledRequestOf(message: JsonRpcMessage): JsonRpcId | undefined {
+  if (message.method !== 'notifications/cancelled') return undefined;
+  const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return isId(id) ? id : undefined;
 }

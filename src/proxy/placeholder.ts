@@ -2,10 +2,8 @@
 // initialize is answered in time (clients give it 60 s at most) and the user is told what to do.
 // Once signed in, the bridge switches to the real server and announces list changes.
 import { Code, rpcReason } from '../errors.js';
+import { KNOWN_PROTOCOL_VERSIONS } from './eras/about.js';
 import { ErrorCode, errorLine, isRequest, resultLine, type JsonRpcMessage } from './jsonrpc.js';
-
-/** Newest first. */
-export const KNOWN_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
 
 /** The notifications that make a client fetch its lists again after the switch. */
 export const LIST_CHANGED_NOTIFICATIONS = ['notifications/tools/list_changed', 'notifications/resources/list_changed', 'notifications/prompts/list_changed'];

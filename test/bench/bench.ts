@@ -14,6 +14,7 @@ import type { BenchOptions, SubjectName } from './options.js';
 import type { StoredSignIn } from './sign-in.js';
 import { median, summarize, type Summary } from './stats.js';
 import { connect, createSubjects, mcpRemoteVersion, type Connected, type StdioCommand } from './subjects.js';
+import { measurePairings, type PairingResult } from './pairings.js';
 
 export type SignInFn = (cloud: BenchCloud, url: string) => Promise<StoredSignIn>;
 
@@ -63,6 +64,8 @@ export interface BenchResults {
   /** `node -e` answering initialize itself: the floor any Node CLI's cold start sits on. */
   nodeFloorColdStart: { medianMs: number; minMs: number; maxMs: number };
   proxyModules?: ModuleTrace;
+  /** Steady state through the four era pairings (full runs). */
+  pairings?: PairingResult[];
 }
 
 const SMALL_TEXT = 'hello, bench';
@@ -199,6 +202,13 @@ async function measureAll(opts: BenchOptions, signInFn: SignInFn): Promise<Bench
       s.throughput.roundRatios = s.throughput.rounds.map((rate, i) => rate / d.throughput.rounds[i]!);
       s.throughput.percentOfDirect = median(s.throughput.roundRatios) * 100;
     }
+    let pairings: PairingResult[] | undefined;
+    if (opts.pairings > 0) {
+      log(`era pairings: ${opts.pairings} small echo calls through each…`);
+      const modern = await signInFn(cloud, cloud.modernMcpUrl);
+      cleanups.push(() => modern.cleanup());
+      pairings = await measurePairings({ '2025': { url, configDir: signIn.configDir }, modern: { url: cloud.modernMcpUrl, configDir: modern.configDir } }, opts.pairings);
+    }
     const delta = (k: keyof CloudStats) => statsAfter[k] - statsBefore[k];
     const floor = coldSummary(coldRuns.get('node-floor')!);
     return {
@@ -232,6 +242,7 @@ async function measureAll(opts: BenchOptions, signInFn: SignInFn): Promise<Bench
       subjects: out,
       nodeFloorColdStart: { medianMs: floor.medianMs, minMs: floor.minMs, maxMs: floor.maxMs },
       proxyModules,
+      pairings,
     };
   } catch (error) {
     log(`failed; the cloud's last log lines:\n${cloud.stderr().split('\n').slice(-15).join('\n')}`);

@@ -27,6 +27,10 @@ export interface BenchOptions {
   json: string;
   /** Let the check fail on the absolute targets too (not only on large regressions). */
   strictTargets: boolean;
+  /** Sequential small echo calls through each era pairing (0: not measured). */
+  pairings: number;
+  /** The Node lines to run on, each in its own run (run.ts); undefined: this process's Node. */
+  nodeLines?: string[];
 }
 
 const HELP = `npm run bench -- [flags]     (also as environment variables BENCH_<FLAG>, e.g. BENCH_SMALL=5000)
@@ -43,7 +47,10 @@ const HELP = `npm run bench -- [flags]     (also as environment variables BENCH_
   --cold <n>            cold starts per stdio subject (default 11; quick 7; at least 7)
   --subjects <list>     comma-separated subset of ${SUBJECTS.join(',')} (default all; quick: no raw; direct is always included)
   --layout root|project the cloud's stateless SSE root layout (default) or the stateful per-project one
-  --json <path>         where to write the results (default .test-artifacts/bench.json)`;
+  --json <path>         where to write the results (default .test-artifacts/bench.json)
+  --pairings <n>        small echo calls through each of the four era pairings (default 600; quick 0: skipped)
+  --node <lines>        run everything on these pinned Node lines, one run each (default for full runs 22,24,26;
+                        quick runs: the Node running the bench; "current" forces that)`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const { values } = parseArgs({
@@ -64,6 +71,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       subjects: { type: 'string' },
       layout: { type: 'string' },
       json: { type: 'string' },
+      pairings: { type: 'string' },
+      node: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -102,5 +111,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     subjects: SUBJECTS.filter((s) => s === 'direct' || subjects.includes(s)),
     layout,
     json: flag('json') ?? '.test-artifacts/bench.json',
+    pairings: int('pairings', 600, 0, 0),
+    nodeLines: nodeLines(flag('node'), quick),
   };
+}
+
+function nodeLines(raw: string | undefined, quick: boolean): string[] | undefined {
+  if (raw === 'current' || (raw === undefined && quick)) return undefined;
+  const lines = (raw ?? '22,24,26').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const l of lines) if (!['22', '24', '26'].includes(l)) throw new Error(`--node takes 22, 24, 26 or current (got ${l})`);
+  return lines;
 }

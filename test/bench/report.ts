@@ -47,6 +47,14 @@ export function renderReport(r: BenchResults, targets: Verdict[], checks: Verdic
   lines.push('');
   lines.push('Cold start: spawn → the `initialize` response on stdout (the proxy reads its stored sign-in and forwards `initialize` upstream). '
     + 'Peak RSS: `VmHWM` from /proc of the spawned process plus any descendants, read at the end of all runs.');
+  if (r.pairings) {
+    lines.push('');
+    lines.push(`### Era pairings through the proxy — sequential small \`tools/call echo\`, ms (${o.pairings} per pairing, taking turns)`);
+    lines.push('');
+    lines.push(row(['pairing', 'p50', 'p90', 'p99', 'p50 ÷ the pass-through to the same server']));
+    lines.push(row(Array(5).fill('---')));
+    for (const p of r.pairings) lines.push(row([p.name, f2(p.small.p50), f2(p.small.p90), f2(p.small.p99), p.ratio === undefined ? '(pass-through)' : `${p.ratio.toFixed(2)} × (${p.against})`]));
+  }
   if (r.proxyModules) {
     lines.push('');
     lines.push(`Proxy mode loaded ${r.proxyModules.modules} modules from ${r.proxyModules.packages.length} packages: ${r.proxyModules.packages.join(', ') || 'none'}.`);

@@ -21,11 +21,14 @@ const MB = 1024 * 1024;
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
 
+/** The issue's targets (issue "Proxy foundation"); the memory ones are in `npm run bench:memory`. */
 export const TARGET = {
-  addedP50SmallMs: 0.3,
-  throughputPercentOfDirect: 80,
-  coldStartMs: 200,
-  peakRssBytes: 70 * MB,
+  addedP50SmallMs: 0.1,
+  throughputPercentOfDirect: 100,
+  /** Cold start ≤ this × a bare `node -e` answering initialize, measured in the same run. */
+  coldStartRatioToNodeFloor: 1.5,
+  /** Every translated era pairing's p50 ≤ this × the pass-through to the same server. */
+  pairingRatio: 1.2,
 };
 
 /**
@@ -47,10 +50,11 @@ export const CHECK = {
   /** Without mcp-remote: proxy cold start ≤ this × a bare `node -e` answering initialize. */
   coldStartRatioToNodeFloor: 8,
   /**
-   * proxy peak RSS ≤ this × mcp-remote's. Measured 0.24 (full run) with the proxy's GC tuning
-   * (src/commands/proxy.ts); it was 0.34–0.41 without it, which this limit would catch.
+   * proxy peak RSS ≤ this × mcp-remote's. Measured 0.39–0.51 in quick runs since the proxy no longer
+   * tunes V8 (no flags; 0.24 with them, before): the limit is there for what doubles it (the SDK or
+   * the login UI loaded, whole payloads held several times over).
    */
-  peakRssRatio: 0.4,
+  peakRssRatio: 0.7,
 };
 
 function get(r: BenchResults) {
@@ -68,11 +72,13 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
   const pct = proxy.throughput.percentOfDirect!;
   out.push({ name: `throughput, ${r.options.concurrency} in flight`, limit: `≥ ${TARGET.throughputPercentOfDirect} % of direct`, measured: `${pct.toFixed(1)} %`, pass: pct >= TARGET.throughputPercentOfDirect });
   const cold = proxy.coldStart!.medianMs;
-  out.push({ name: 'cold start (median)', limit: `≤ ${TARGET.coldStartMs} ms`, measured: ms(cold), pass: cold <= TARGET.coldStartMs });
+  const floor = r.nodeFloorColdStart.medianMs;
+  out.push({ name: 'cold start (median)', limit: `≤ ${TARGET.coldStartRatioToNodeFloor} × bare node ${ms(floor)} = ${ms(TARGET.coldStartRatioToNodeFloor * floor)}`, measured: `${ms(cold)} (${(cold / floor).toFixed(2)} ×)`, pass: cold <= TARGET.coldStartRatioToNodeFloor * floor });
+  for (const p of r.pairings ?? []) {
+    if (p.ratio === undefined) continue;
+    out.push({ name: `p50 ${p.name}`, limit: `≤ ${TARGET.pairingRatio} × ${p.against}`, measured: `${ms(p.small.p50)} (${p.ratio.toFixed(2)} ×)`, pass: p.ratio <= TARGET.pairingRatio });
+  }
   const rss = proxy.peakRss?.treeBytes;
-  out.push(rss === undefined
-    ? skipped('peak RSS', `≤ ${mb(TARGET.peakRssBytes)}`)
-    : { name: 'peak RSS', limit: `≤ ${mb(TARGET.peakRssBytes)}`, measured: mb(rss), pass: rss <= TARGET.peakRssBytes });
   if (r.proxyModules) {
     const f = r.proxyModules.forbidden;
     out.push({ name: 'proxy mode loads no ink / react / login UI', limit: 'none', measured: f.length ? f.slice(0, 3).join(', ') + (f.length > 3 ? ` (+${f.length - 3})` : '') : 'none', pass: f.length === 0 });

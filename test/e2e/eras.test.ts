@@ -124,8 +124,10 @@ async function exercise(c: EraClient, server: ServerKind): Promise<Json> {
 async function cancels(c: EraClient, server: ServerKind): Promise<void> {
   const runs = cloud.slowRuns().length;
   const abort = new AbortController();
-  const call = c.call('slow', { steps: 200, delayMs: 25 }, { signal: abort.signal, onprogress: () => {} });
-  await sleep(400);
+  let progressed!: () => void;
+  const running = new Promise<void>((resolve) => (progressed = resolve));
+  const call = c.call('slow', { steps: 200, delayMs: 25 }, { signal: abort.signal, onprogress: () => progressed() });
+  await running; // the tool is running
   const started = Date.now();
   abort.abort('user cancelled');
   await expect(call).rejects.toThrow();
@@ -143,27 +145,35 @@ const V1_TOOLS = ['admin_action', 'ask_user', 'echo', 'slow', 'whoami'];
 const ELICITED = ANSWERS.elicitation;
 
 describe('2025 client (SDK 1.32 over stdio)', () => {
-  it('→ 2025 server: forwarded as is, the same as talking to the server directly, and no probe on the wire', async () => {
+  it('→ 2025 server: forwarded as is, the same as talking to the server directly; one server/discover on the first start only', async () => {
+    const dir = signedInCopy();
     const from = cloud.lastMcpRequestHeaders().length;
-    const proxied = await viaProxy('v1', '2025');
+    const proxied = await viaProxy('v1', '2025', { dir });
     const viaBridge = await exercise(proxied, '2025');
     await cancels(proxied, '2025');
     const seen = cloud.lastMcpRequestHeaders().slice(from);
-    expect(seen.some((h) => h['mcp-method'] !== undefined)).toBe(false);
-    expect(seen[0]!['mcp-session-id']).toBeUndefined();
+    // Nothing learned yet: server/discover first (SEP-2575; refused by a 2025 server), then the session as is.
+    expect(seen[0]).toMatchObject({ 'mcp-method': 'server/discover', 'mcp-protocol-version': '2026-07-28' });
+    expect(seen.slice(1).some((h) => h['mcp-method'] !== undefined)).toBe(false);
+    expect(seen[1]!['mcp-session-id']).toBeUndefined();
     expect(seen.at(-1)!['mcp-session-id']).toBeTruthy();
     const straight = await exercise(await direct('v1', '2025'), '2025');
     expect(viaBridge).toEqual(straight);
     expect(viaBridge).toMatchObject({ tools: V1_TOOLS, slow: 'done after 3 steps', progress: [[1, 3], [2, 3], [3, 3]], ask: ELICITED, asked: ['elicitation/create'] });
+    // The next start knows: the initialize goes at once, no probe on the wire.
+    const next = cloud.lastMcpRequestHeaders().length;
+    await viaProxy('v1', '2025', { dir });
+    expect(cloud.lastMcpRequestHeaders().slice(next).some((h) => h['mcp-method'] !== undefined)).toBe(false);
   });
 
-  it('→ dual-era server: a 2025 session, as is', async () => {
+  it('→ dual-era server: server/discover says 2026-07-28, so each request goes in the modern form', async () => {
     const from = cloud.v2McpRequests().length;
     const viaBridge = await exercise(await viaProxy('v1', 'dual'), 'dual');
-    const seen = cloud.v2McpRequests().slice(from);
-    expect(seen[0]!.rpc).toEqual(['initialize']);
-    expect(seen.some((r) => r.rpc.includes('server/discover'))).toBe(false);
-    expect(viaBridge).toEqual(await exercise(await direct('v1', 'dual'), 'dual'));
+    const seen = cloud.v2McpRequests().slice(from).filter((r) => r.server === 'dual');
+    expect(seen[0]!.rpc).toEqual(['server/discover']);
+    expect(seen.some((r) => r.rpc.includes('initialize'))).toBe(false);
+    expect(seen.every((r) => r.headers['mcp-protocol-version'] === '2026-07-28' && r.headers['mcp-session-id'] === undefined)).toBe(true);
+    expect(viaBridge).toEqual(await exercise(await direct('v2', 'dual'), 'dual'));
   });
 
   it('→ 2026-07-28-only server: initialize answered from server/discover, each request in the modern form, input_required as server→client requests', async () => {
@@ -179,7 +189,8 @@ describe('2025 client (SDK 1.32 over stdio)', () => {
     expect(viaBridge).toEqual(straight);
     expect(viaBridge).toMatchObject({ tools: V2_TOOLS, ask: ELICITED, roots: ANSWERS.roots.roots, asked: ['elicitation/create', 'roots/list'] });
 
-    expect(seen.slice(0, 2).map((r) => r.rpc[0])).toEqual(['initialize', 'server/discover']); // refused once, then asked
+    expect(seen[0]!.rpc[0]).toBe('server/discover'); // asked first: no 2025 initialize ever reaches this server
+    expect(seen.some((r) => r.rpc.includes('initialize'))).toBe(false);
     const calls = seen.filter((r) => r.rpc[0] === 'tools/call');
     expect(calls.length).toBeGreaterThan(4);
     for (const call of calls) {
@@ -197,11 +208,11 @@ describe('2025 client (SDK 1.32 over stdio)', () => {
     await cancels(proxied, 'modern');
     expect(cloud.v2McpRequests().slice(from).some((r) => r.rpc.includes('notifications/cancelled'))).toBe(false);
 
-    // The next copy knows the server's era: no initialize attempt.
+    // The next copy knows the server's era; it asks server/discover again for what to answer initialize with.
     const next = cloud.v2McpRequests().length;
     await viaProxy('v1', 'modern', { dir });
     expect(cloud.v2McpRequests().slice(next).filter((r) => r.server === 'modern').map((r) => r.rpc[0])[0]).toBe('server/discover');
-    expect(JSON.parse(readFileSync(join(dir, 'eras.json'), 'utf8')).servers[urlOf('modern')]).toMatchObject({ modern: true, legacyRefused: true });
+    expect(JSON.parse(readFileSync(join(dir, 'eras.json'), 'utf8')).servers[urlOf('modern')]).toMatchObject({ modern: true });
   });
 
   it('→ 2026-07-28-only server: ping, logging/setLevel and unknown methods, raw on the wire', async () => {
@@ -430,7 +441,9 @@ describe('the era cache', () => {
     writeFileSync(join(dir, 'eras.json'), JSON.stringify({ version: 1, servers: { [urlOf('2025')]: { legacyRefused: true, modern: true, checkedAt: Date.now() } } }));
     const proxied = await viaProxy('v1', '2025', { dir });
     expect(textOf(await proxied.call('echo', { text: 'corrected' }))).toBe('corrected');
-    expect(JSON.parse(readFileSync(join(dir, 'eras.json'), 'utf8')).servers[urlOf('2025')]).toMatchObject({ legacyRefused: false, modern: false });
+    const record = JSON.parse(readFileSync(join(dir, 'eras.json'), 'utf8')).servers[urlOf('2025')];
+    expect(record).toMatchObject({ modern: false });
+    expect(record).not.toHaveProperty('legacyRefused');
   });
 });
 

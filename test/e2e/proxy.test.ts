@@ -2,7 +2,7 @@
 // local cloud (real AS + real MCP server), with real headless Chromium for the sign-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -60,9 +60,25 @@ async function revokeAtAs(w: World, hint: 'access_token' | 'refresh_token') {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('forwarding', () => {
+  /** One cloud for these tests, signed in once to its root and its per-project server. */
+  let shared: World;
+  beforeAll(async () => {
+    shared = await world();
+    await login(shared);
+    await login(shared, shared.cloud.projectMcpUrl('demo-project'));
+  }, 90_000);
+
+  /** The shared sign-ins in a config dir of the test's own, with a browser seam of its own. */
+  function signedIn(extraEnv: NodeJS.ProcessEnv = {}): World {
+    const seam = browserSeam();
+    const config = tempConfigDir();
+    cpSync(shared.dir, config.dir, { recursive: true });
+    cleanups.push(() => seam.cleanup(), () => config.cleanup());
+    return { cloud: shared.cloud, seam, dir: config.dir, env: { ...shared.env, APPWRITE_MCP_CONFIG_DIR: config.dir, ...seam.env, ...extraEnv } };
+  }
+
   it('initialize, tools/list and tools/call on the stateless SSE server (root layout and /mcp alias)', async () => {
-    const w = await world();
-    await login(w);
+    const w = signedIn();
     const p = await proxy(w);
     expect(p.client.getServerVersion()?.name).toBeDefined();
     const { tools } = await p.client.listTools();
@@ -71,11 +87,11 @@ describe('forwarding', () => {
     const who = JSON.parse(textOf(await p.client.callTool({ name: 'whoami', arguments: {} })));
     expect(who.sub).toBe(w.cloud.user.sub);
     expect(who.aud).toBe(w.cloud.mcpUrl);
-    expect(w.seam.urls()).toHaveLength(1); // the login's, none from the proxy
+    expect(w.seam.urls()).toHaveLength(0); // the proxy opened no browser tab
   });
 
   it('header values from ${VAR} and --header-file reach the server and never a log', async () => {
-    const w = await world({}, { MY_API_KEY: 'sk-from-env-0123456789' });
+    const w = signedIn({ MY_API_KEY: 'sk-from-env-0123456789' });
     const headerFile = join(w.dir, '..', `headers-${process.pid}.txt`);
     writeFileSync(headerFile, '# secrets for the server\nX-File-Key: file-secret-0123456789\n');
     cleanups.push(() => rmSync(headerFile, { force: true }));
@@ -95,9 +111,8 @@ describe('forwarding', () => {
   });
 
   it('a stateful server: session id, server-to-client request round trip, large messages, session 404 → re-initialize', async () => {
-    const w = await world();
+    const w = signedIn();
     const url = w.cloud.projectMcpUrl('demo-project');
-    await login(w, url);
     const p = await proxy(w, [url], {
       capabilities: { elicitation: {} },
       setup: (client) => client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { answer: 'forty-two' } })),
@@ -118,9 +133,8 @@ describe('forwarding', () => {
   });
 
   it('answers a malformed line with -32700 and keeps serving; exits on stdin EOF after DELETE', async () => {
-    const w = await world();
+    const w = signedIn();
     const url = w.cloud.projectMcpUrl('demo-project');
-    await login(w, url);
     const child = spawn(process.execPath, [BIN, '--url', url], { env: { ...baseEnv(), ...w.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -152,9 +166,8 @@ describe('forwarding', () => {
   });
 
   it('exits within a second on SIGTERM, after DELETE', async () => {
-    const w = await world();
+    const w = signedIn();
     const url = w.cloud.projectMcpUrl('demo-project');
-    await login(w, url);
     const p = await proxy(w, [url]);
     await p.client.listTools();
     const deletesBefore = w.cloud.stats.sessionDeletes;
@@ -184,7 +197,8 @@ describe('authorization in the proxy', () => {
     const p = await proxy(w);
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'one' } }))).toBe('one');
     w.cloud.resetStats();
-    await sleep(4500);
+    // Past half its lifetime a token is refreshed before it is used (no need to wait for it to expire).
+    await sleep(2200);
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'two' } }))).toBe('two');
     expect(w.cloud.stats.refreshGrants).toBeGreaterThanOrEqual(1);
     expect(w.cloud.stats.refreshFailures).toBe(0);
@@ -206,10 +220,10 @@ describe('authorization in the proxy', () => {
     expect(rotated.refreshToken).not.toBe(tokens.refreshToken); // the rotated refresh token was saved
   });
 
-  it('8 copies started at once with an expired token: exactly one refresh grant, all 8 work', async () => {
+  it('8 copies started at once with a token due for refresh: exactly one refresh grant, all 8 work', async () => {
     const w = await world({ accessTokenTtl: 8 });
     await login(w);
-    await sleep(8500);
+    await sleep(4200); // past half its lifetime: every copy must refresh before using it
     w.cloud.resetStats();
     const copies = await Promise.all(Array.from({ length: 8 }, () => proxy(w)));
     const results = await Promise.all(copies.map((p, i) => p.client.callTool({ name: 'echo', arguments: { text: `copy ${i}` } })));
@@ -304,12 +318,12 @@ describe('authorization in the proxy', () => {
   });
 
   it('AS down: prompt JSON-RPC errors that say what happened, then recovery when it is back', async () => {
-    const w = await world({ accessTokenTtl: 3 });
+    const w = await world({ accessTokenTtl: 2 });
     await login(w);
     const p = await proxy(w);
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'up' } }))).toBe('up');
     await w.cloud.stopAuthServer();
-    await sleep(3500);
+    await sleep(1200); // the token the proxy holds is now within a second of expiry: no longer used
     const started = Date.now();
     const failed = await p.client.callTool({ name: 'echo', arguments: { text: 'down' } }).then(() => undefined, (e: Error) => e);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -320,14 +334,14 @@ describe('authorization in the proxy', () => {
   });
 
   it('a sign-in revoked at the AS: requests get an error telling the user to sign in again', async () => {
-    const w = await world({ accessTokenTtl: 3 });
+    const w = await world({ accessTokenTtl: 2 });
     await login(w);
     const p = await proxy(w, [w.cloud.mcpUrl, '--no-browser']);
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
     // Revoke the grant behind the proxy's back, the way a user removing the app in their account would.
     const { tokens } = await revokeAtAs(w, 'refresh_token');
     expect(await w.cloud.tokenStatus(tokens.refreshToken)).toBe('revoked');
-    await sleep(3500);
+    await sleep(1200); // the access token is within a second of expiry: a refresh is needed
     const started = Date.now();
     const failed = await p.client.callTool({ name: 'echo', arguments: { text: 'after' } }).then(() => undefined, (e: Error) => e);
     expect(Date.now() - started).toBeLessThan(5000);

@@ -30,6 +30,13 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits (polling every 25 ms) until `holds()` is true; fails after `timeoutMs`. */
+async function until(what: string, holds: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !holds(); await sleep(25)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
 interface Config {
   dir: string;
   seam: BrowserSeam;
@@ -47,6 +54,15 @@ async function signedIn(url: string): Promise<Config> {
   const c = config();
   const { result } = await loginThroughBrowser(browser, c.seam, cloud.user, ['--url', url], c.env);
   expect(result.code, result.stderr).toBe(0);
+  return c;
+}
+
+/** One browser sign-in per server for the tests that only use it: each gets a copy of it. */
+const signIns = new Map<string, Promise<Config>>();
+async function signedInCopy(url: string): Promise<Config> {
+  if (!signIns.has(url)) signIns.set(url, signedIn(url));
+  const c = config();
+  cpSync((await signIns.get(url)!).dir, c.dir, { recursive: true });
   return c;
 }
 
@@ -78,8 +94,10 @@ function erasFile(c: Config): Record<string, { transport?: string }> {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { servers: Record<string, { transport?: string }> }).servers : {};
 }
 
+/** Signed in to the HTTP+SSE server once, for the tests that only read with that sign-in. */
+let legacy: Config;
+
 describe('the HTTP+SSE transport (2024-11-05)', () => {
-  let legacy: Config;
   beforeAll(async () => {
     legacy = await signedIn(cloud.legacySseUrl);
   }, 60_000);
@@ -231,7 +249,7 @@ async function startRelay(target: URL): Promise<{ origin: string; freeze(): void
 /** A signed-in proxy (token from the environment) whose server it reaches through a relay the test can stop or freeze. */
 async function proxyBehindRelay(extraArgs: string[] = []) {
   const url = cloud.projectMcpUrl('demo-project');
-  const c = await signedIn(url);
+  const c = await signedInCopy(url);
   const token = (await readStored(c.dir, url))!.accessToken!;
   const relay = await startRelay(new URL(url));
   cleanups.push(() => relay.close());
@@ -260,9 +278,7 @@ describe('--ping-interval', () => {
     const { p, relay, token } = await proxyBehindRelay(['--ping-interval', '0.5']);
     await p.client.listTools();
     relay.freeze();
-    const deadline = Date.now() + 10_000;
-    while (!/ping: \S+ did not answer within 2 s; reconnecting/.test(p.stderr()) && Date.now() < deadline) await sleep(50);
-    expect(p.stderr()).toMatch(/ping: \S+ did not answer within 2 s; reconnecting/);
+    await until('the failed ping', () => /ping: \S+ did not answer within 2 s; reconnecting/.test(p.stderr()));
     relay.thaw();
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'back' } }))).toBe('back');
     expect(p.stderr()).not.toContain(token);
@@ -271,12 +287,11 @@ describe('--ping-interval', () => {
 
   it('pings a 2025 session while idle, and the client never sees the answers', async () => {
     const url = cloud.projectMcpUrl('demo-project');
-    const c = await signedIn(url);
+    const c = await signedInCopy(url);
     const p = await proxy(c, ['--url', url, '--ping-interval', '0.5']);
     await p.client.listTools();
     const before = cloud.stats.mcpPings;
-    await sleep(2_000);
-    expect(cloud.stats.mcpPings - before).toBeGreaterThanOrEqual(2);
+    await until('two pings', () => cloud.stats.mcpPings - before >= 2);
     expect(textOf(await p.client.callTool({ name: 'echo', arguments: { text: 'still here' } }))).toBe('still here');
     // Only answers to the client's own requests (and no stray ids) reached it.
     expect(p.received.filter((m) => 'id' in m && typeof m.id === 'string' && m.id.startsWith('appwrite-mcp-'))).toEqual([]);
@@ -285,18 +300,19 @@ describe('--ping-interval', () => {
   });
 
   it('over HTTP+SSE too; off by default', async () => {
-    const c = await signedIn(cloud.legacySseUrl);
+    const c = config();
+    cpSync(legacy.dir, c.dir, { recursive: true }); // the HTTP+SSE sign-in of the tests above
     const quiet = await proxy(c, ['--url', cloud.legacySseUrl]);
     await quiet.client.listTools();
     let before = cloud.stats.mcpPings;
-    await sleep(1_200);
+    // Idle for two ping intervals of the next proxy: this one, without --ping-interval, sends none.
+    await sleep(1_000);
     expect(cloud.stats.mcpPings).toBe(before);
     await quiet.close();
     const p = await proxy(c, ['--url', cloud.legacySseUrl, '--ping-interval', '0.5']);
     await p.client.listTools();
     before = cloud.stats.mcpPings;
-    await sleep(2_000);
-    expect(cloud.stats.mcpPings - before).toBeGreaterThanOrEqual(2);
+    await until('two pings', () => cloud.stats.mcpPings - before >= 2);
     expect(p.received.some((m) => 'id' in m && String(m.id).startsWith('appwrite-mcp-'))).toBe(false);
     await p.close();
   });
@@ -307,11 +323,10 @@ describe('--ping-interval', () => {
     cleanups.push(() => client.close().catch(() => {}));
     await client.listTools();
     const from = cloud.v2McpRequests().length;
-    await sleep(2_000);
-    const pings = cloud.v2McpRequests().slice(from).filter((r) => r.rpc[0] === 'ping');
-    expect(pings.length).toBeGreaterThanOrEqual(2);
-    expect(pings[0]!.headers['mcp-protocol-version']).toBe('2026-07-28');
-    expect(pings[0]!.headers['mcp-method']).toBe('ping');
+    const pings = () => cloud.v2McpRequests().slice(from).filter((r) => r.rpc[0] === 'ping');
+    await until('two pings', () => pings().length >= 2);
+    expect(pings()[0]!.headers['mcp-protocol-version']).toBe('2026-07-28');
+    expect(pings()[0]!.headers['mcp-method']).toBe('ping');
     expect(client.received.some((m) => String(m.id ?? '').startsWith('appwrite-mcp-'))).toBe(false);
     await client.close();
   });

@@ -105,7 +105,8 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
  * that size), `huge_json` ({bytes}: a JSON body of that size), `stall` (starts an SSE answer, then
  * nothing), `stall_error` ({status}: an error status whose body starts, then nothing), `trickle` ({ms, every}: progress every `every` ms for `ms`, then the result), and
  * `busy` ({status, retryAfter, times, key}: answers `status` with that Retry-After `times` times
- * for `key`, then echoes).
+ * for `key`, then echoes), `data_lines` ({lines}: one SSE event of that many empty `data:` lines,
+ * six bytes each).
  */
 export interface HostileMcpServer {
   url: string;
@@ -165,6 +166,20 @@ export async function startHostileMcpServer(): Promise<HostileMcpServer> {
               if (!res.write(chunk)) return void res.once('drain', pump);
             }
             res.end(name === 'huge' ? '"}]}}\n\n' : '"}]}}');
+          };
+          res.on('close', () => (sent = Infinity));
+          return pump();
+        }
+        case 'data_lines': {
+          sse();
+          const chunk = Buffer.from('data:\n'.repeat(10_000));
+          let sent = 0;
+          const pump = () => {
+            while (sent < args.lines) {
+              sent += 10_000;
+              if (!res.write(chunk)) return void res.once('drain', pump);
+            }
+            res.end('\n');
           };
           res.on('close', () => (sent = Infinity));
           return pump();

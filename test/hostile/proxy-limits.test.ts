@@ -68,6 +68,60 @@ describe('message size (--max-message-size)', () => {
     expect(json.error.data.reason).toBe('message_too_large');
     expect(text(await call(p, 'echo', { text: 'fine' }))).toBe('fine');
   });
+
+  it('3 million empty data: lines (18 MB on the wire) count as 18 MB and cost memory like it, not 400 MB', async () => {
+    const { p } = await setUp();
+    const before = memoryOf(p.pid)!.peak;
+    const answer = await call(p, 'data_lines', { lines: 3_000_000 }, { id: 'empty-lines', timeoutMs: 30_000 });
+    expect(answer.error.data.reason).toBe('message_too_large');
+    expect(answer.error.message).toMatch(/sent a message of more than 16(\.\d)? MB, over the limit of 16 MB/);
+    const growth = memoryOf(p.pid)!.peak - before;
+    expect(growth, `peak grew by ${growth >> 20} MB`).toBeLessThan(60 * 1024 * 1024);
+    expect(text(await call(p, 'echo', { text: 'fine' }))).toBe('fine');
+  }, 60_000);
+});
+
+describe('when initialize fails, the proxy goes with its client', () => {
+  async function server(answer: (method: string, id: unknown, res: import('node:http').ServerResponse) => void): Promise<{ url: string; asked: Promise<void> }> {
+    const { createServer } = await import('node:http');
+    let sawInitialize!: () => void;
+    const asked = new Promise<void>((resolve) => (sawInitialize = resolve));
+    const s = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const m = body ? JSON.parse(body) : {};
+        if (m.method === 'initialize') sawInitialize();
+        answer(m.method ?? req.method, m.id ?? null, res);
+      });
+    });
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }));
+    return { url: `http://127.0.0.1:${(s.address() as { port: number }).port}/mcp`, asked };
+  }
+
+  for (const [what, answer] of [
+    ['-32601 under HTTP 200 (server/discover refused too)', (method: string, id: unknown, res: import('node:http').ServerResponse) => method === 'server/discover'
+      ? res.writeHead(404).end()
+      : res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method}` } }))],
+    ['HTTP 500', (_method: string, _id: unknown, res: import('node:http').ServerResponse) => res.writeHead(500).end('broken')],
+    ['no answer at all (stdin closes while it waits)', () => {}],
+  ] as const) {
+    it(`${what}: stdin closes and the process is gone within 1.5 s`, async () => {
+      const config = tempConfigDir();
+      cleanups.push(() => config.cleanup());
+      const { url, asked } = await server(answer);
+      const p = spawnRawProxy(['--url', url, ...(what.startsWith('no answer') ? ['--protocol', '2025'] : [])], { APPWRITE_MCP_TOKEN: 'hostile-test-token', APPWRITE_MCP_CONFIG_DIR: config.dir });
+      cleanups.push(() => p.close());
+      p.write({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+      await asked;
+      if (!what.startsWith('no answer')) expect((await p.waitFor((m) => m.id === 0, 15_000)).error).toBeDefined();
+      const started = Date.now();
+      const code = await p.close(5_000);
+      expect(Date.now() - started, p.stderr()).toBeLessThan(1_500);
+      expect(code).toBe(0);
+    });
+  }
 });
 
 describe('a server that stalls (--idle-timeout)', () => {

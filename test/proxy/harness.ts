@@ -6,8 +6,10 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Authorizer, BearerChallenge } from '../../src/authorization.js';
 import { AppError, Code } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
-import { runProxy } from '../../src/proxy/bridge.js';
+import { runProxy } from '../../src/proxy/run.js';
 import type { ProxyLimits } from '../../src/proxy/limits.js';
+import type { EraCache } from '../../src/proxy/eras/cache.js';
+import type { ToolFilterOptions } from '../../src/proxy/tool-filter.js';
 import { createLogger } from '../../src/log.js';
 
 /**
@@ -79,7 +81,7 @@ export interface ProxyHarness {
   stop(): void;
 }
 
-export function startProxy(opts: { url: string; authorizer: Authorizer; limits?: Partial<ProxyLimits>; headers?: Record<string, string> }): ProxyHarness {
+export function startProxy(opts: { url: string; authorizer: Authorizer; limits?: Partial<ProxyLimits>; headers?: Record<string, string>; eraCache?: EraCache; tools?: ToolFilterOptions }): ProxyHarness {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const controller = new AbortController();
@@ -113,6 +115,8 @@ export function startProxy(opts: { url: string; authorizer: Authorizer; limits?:
     authorizer: opts.authorizer,
     logger: createLogger({ debug: true, write: (line) => void logs.push(line) }),
     limits: opts.limits,
+    eraCache: opts.eraCache,
+    tools: opts.tools,
     stdin,
     stdout,
     signal: controller.signal,

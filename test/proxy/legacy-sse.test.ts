@@ -47,7 +47,8 @@ describe('HTTP+SSE fallback', () => {
     p.write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INIT_PARAMS });
     const answer = await p.waitFor((m) => m.id === 1, 10_000);
     expect(answer.error.message).toMatch(/named an endpoint on another origin \(http:\/\/127\.0\.0\.2:9\); appwrite-mcp sends your sign-in only to http:\/\/127\.0\.0\.1:\d+/);
-    expect(seen).toEqual(['POST /sse Bearer tok-123', 'GET /sse Bearer tok-123']);
+    // server/discover (refused: not a 2026-07-28 server), the initialize (refused), then the event stream.
+    expect(seen).toEqual(['POST /sse Bearer tok-123', 'POST /sse Bearer tok-123', 'GET /sse Bearer tok-123']);
   });
 
   it('a server that refuses the POST and offers no event stream either: the POST\'s error, one GET tried', async () => {

@@ -3,10 +3,10 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { proxyApplies, proxySettings } from '../../src/http/env-proxy.js';
-import { MessageBytes, scanMessage } from '../../src/proxy/message-bytes.js';
-import { SseParser, type SseEvent } from '../../src/proxy/upstream/sse.js';
-import { StdioServer } from '../../src/proxy/stdio.js';
-import { largeMessageBytes } from '../../src/proxy/young-gc.js';
+import { MessageBytes } from '../../src/proxy/message-bytes.js';
+import { scanMessage } from '../../src/proxy/message-scan.js';
+import { SseParser, type SseEvent } from '../../src/proxy/transports/sse-parser.js';
+import { StdioTransport } from '../../src/proxy/transports/stdio.js';
 import { textOf } from '../../src/proxy/message-bytes.js';
 import { parseBearerChallenge } from '../../src/authorization.js';
 import { INIT_PARAMS, startProxy, TestAuthorizer } from './harness.js';
@@ -63,15 +63,28 @@ describe('SseParser', () => {
     expect(events[1]!.data).toBeInstanceOf(Buffer);
     expect(events[1]!.data.toString()).toBe('small');
   });
+
+  it('charges each data: line what it took on the wire, and keeps many short lines compact and in order', () => {
+    const events: SseEvent[] = [];
+    const capped = new SseParser((e) => events.push(e), 5_000);
+    capped.push('data:\n'.repeat(900)); // 5,400 bytes on the wire, 899 bytes of data
+    expect(capped.oversized).toBe(5_004);
+    expect(events).toEqual([]);
+    const lines = Array.from({ length: 20_000 }, (_, i) => `l${i}`);
+    const { events: joined } = parseAll([lines.map((l) => `data: ${l}\n`).join('') + '\n']);
+    expect(joined).toEqual([{ type: 'message', data: lines.join('\n') }]);
+  });
 });
 
-describe('StdioServer', () => {
+describe('StdioTransport', () => {
   it('splits lines across chunks (multi-byte characters too), ignores empty lines, and reports EOF', async () => {
     const input = new PassThrough();
     const lines: string[] = [];
     let closed = false;
-    const server = new StdioServer({ input, output: new PassThrough(), logger: silentLogger, onMessage: (line) => void lines.push(textOf(line)), onBatch: () => {}, onClose: () => (closed = true) });
-    server.start();
+    const server = new StdioTransport({ input, output: new PassThrough(), logger: silentLogger });
+    server.onmessage = (frame) => void lines.push(textOf(frame.line));
+    server.onclose = () => (closed = true);
+    await server.start();
     const text = '{"jsonrpc":"2.0","method":"a","params":{"t":"héllo"}}\r\n\n{"jsonrpc":"2.0","id":1,"result":{}}\n';
     const bytes = Buffer.from(text);
     for (let i = 0; i < bytes.length; i += 3) input.write(bytes.subarray(i, i + 3));
@@ -90,9 +103,9 @@ describe('StdioServer', () => {
         setTimeout(done, 1);
       },
     });
-    const server = new StdioServer({ input: new PassThrough(), output, logger: silentLogger, onMessage: () => {}, onBatch: () => {}, onClose: () => {} });
-    server.start();
-    for (let i = 0; i < 200; i++) server.send(JSON.stringify({ jsonrpc: '2.0', method: 'n', params: { i } }));
+    const server = new StdioTransport({ input: new PassThrough(), output, logger: silentLogger });
+    await server.start();
+    for (let i = 0; i < 200; i++) void server.send(JSON.stringify({ jsonrpc: '2.0', method: 'n', params: { i } }));
     await new Promise<void>((resolve) => {
       const check = () => (Buffer.concat(received).toString().split('\n').length > 200 ? resolve() : setTimeout(check, 5));
       check();
@@ -150,22 +163,6 @@ describe('scanMessage (the routing view of a large message kept as bytes)', () =
     for (const bad of [text.slice(0, -20), `[${text}]`, `${text}x`, '{"id":1,"result":{"a":[1,2}}', '{"id":1 "result":{}}']) {
       expect(scanMessage(inPieces(bad, 5))).toBeUndefined();
     }
-  });
-});
-
-describe('largeMessageBytes (src/proxy/young-gc.ts)', () => {
-  it('frees spent buffers once 2 MB of a large message arrived, which the heap alone would not', async () => {
-    // What a 5 MB response leaves behind in node:http: read buffers whose bytes were copied out.
-    let spent: Buffer[] | undefined = Array.from({ length: 80 }, () => Buffer.alloc(64 * 1024, 1));
-    expect(spent.length).toBe(80);
-    spent = undefined;
-    const before = process.memoryUsage().arrayBuffers;
-    largeMessageBytes(1024 * 1024);
-    largeMessageBytes(1024 * 1024);
-    // V8 may hand the freeing of the buffers to a background thread: give it a moment.
-    const freed = () => before - process.memoryUsage().arrayBuffers;
-    for (let waited = 0; freed() < 4 * 1024 * 1024 && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(freed()).toBeGreaterThan(4 * 1024 * 1024);
   });
 });
 

@@ -2,8 +2,10 @@
 // 2026-07-28 `server/discover` result. The bridge answers the other era's question from it: a 2025
 // client's `initialize` from a discover result, a modern client's `server/discover` from an
 // initialize result (or from the cache, without asking the server at all).
-import { KNOWN_PROTOCOL_VERSIONS } from '../placeholder.js';
-import { CACHEABLE_METHODS, META, MODERN_VERSION } from './modern.js';
+import { META, MODERN_VERSION } from './modern.js';
+
+/** The 2025-era revisions, newest first. */
+export const KNOWN_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
 
 export interface ServerAbout {
   capabilities: Record<string, unknown>;
@@ -56,17 +58,6 @@ export function discoverResult(about: ServerAbout): Record<string, unknown> {
   result.cacheScope = 'private';
   if (about.serverInfo) result._meta = { [META.serverInfo]: about.serverInfo };
   return result;
-}
-
-/** A result as a 2026-07-28 client must see it: `resultType`, and cache hints on the results that carry them. */
-export function modernResultMembers(method: string | undefined, has: (key: string) => boolean): Record<string, string> {
-  const set: Record<string, string> = {};
-  if (!has('resultType')) set.resultType = '"complete"';
-  if (method !== undefined && CACHEABLE_METHODS.has(method)) {
-    if (!has('ttlMs')) set.ttlMs = '0';
-    if (!has('cacheScope')) set.cacheScope = '"private"';
-  }
-  return set;
 }
 
 function asObject(value: unknown): Record<string, unknown> {

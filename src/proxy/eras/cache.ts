@@ -10,10 +10,12 @@ import { writePrivateFile } from '../../store/private-file.js';
 import type { ServerAbout } from './about.js';
 
 export interface EraRecord {
-  /** `server/discover` named 2026-07-28 (true) or the probe found a 2025-only server (false). */
+  /**
+   * The server speaks 2026-07-28 (true: `server/discover` said so, or an initialize was answered as
+   * such) or the 2025 era only (false). A 2025 client trusts `false` for as long as the server does
+   * not contradict it (no probe at its start); a 2026-07-28 client re-probes after ERA_TTL_MS.
+   */
   modern?: boolean;
-  /** A 2025 `initialize` was refused for its protocol version: the server serves 2026-07-28 only. */
-  legacyRefused?: boolean;
   /** What the server said about itself, to answer `initialize` / `server/discover` without asking. */
   about?: ServerAbout;
   /** `--transport auto`: the server refused Streamable HTTP and speaks HTTP+SSE (2024-11-05), or no longer does. */
@@ -26,6 +28,8 @@ export interface EraCache {
   load(): Promise<EraRecord | undefined>;
   /** Merges `change` into the record (best effort: a failure is logged, never thrown). */
   save(change: Partial<EraRecord>): Promise<void>;
+  /** Resolves once every save begun so far is written (the proxy waits for it before it exits). */
+  settled?(): Promise<void>;
 }
 
 /** How long a probe's verdict is trusted before a modern client's next start probes again. */
@@ -37,7 +41,9 @@ export function isFresh(record: EraRecord | undefined, now = Date.now()): boolea
 
 /** `checkedAt` dates the verdict (`modern`), so saving only `about` does not make an old verdict look fresh. */
 function merge(record: EraRecord | undefined, change: Partial<EraRecord>): EraRecord {
-  return { ...record, ...change, checkedAt: change.modern !== undefined ? Date.now() : record?.checkedAt ?? 0 };
+  const merged = { ...record, ...change, checkedAt: change.modern !== undefined ? Date.now() : record?.checkedAt ?? 0 };
+  delete (merged as { legacyRefused?: unknown }).legacyRefused; // the verdict of earlier versions, now in `modern`
+  return merged;
 }
 
 /** For one process (tests, and when no config directory is wanted). */
@@ -65,18 +71,33 @@ export class FileEraCache implements EraCache {
   private readonly path: string;
   private loaded: Promise<unknown> | undefined;
   private current: EraRecord | undefined;
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(dir: string, private readonly key: string, private readonly logger: Logger) {
     this.path = join(dir, FILE_NAME);
   }
 
   async load(): Promise<EraRecord | undefined> {
-    this.loaded ??= this.readFile().then((file) => (this.current = file.servers[this.key]));
+    this.loaded ??= this.readFile().then((file) => {
+      const record = file.servers[this.key] as (EraRecord & { legacyRefused?: boolean }) | undefined;
+      this.current = record?.legacyRefused ? { ...record, modern: true } : record;
+    });
     await this.loaded;
     return this.current;
   }
 
-  async save(change: Partial<EraRecord>): Promise<void> {
+  settled(): Promise<void> {
+    return this.writing;
+  }
+
+  save(change: Partial<EraRecord>): Promise<void> {
+    const write = this.writing.then(() => this.write(change));
+    this.writing = write;
+    return write;
+  }
+
+  /** One save after the other, so that none overwrites a later one with an older record. */
+  private async write(change: Partial<EraRecord>): Promise<void> {
     this.current = merge(await this.load(), change);
     try {
       const file = await this.readFile();

@@ -1,9 +1,17 @@
-// The vocabulary of the stateless revision (MCP 2026-07-28) that the bridge needs: the `_meta`
-// envelope every request carries, the HTTP headers derived from each message (SEP-2243:
-// MCP-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Param-*), and which results carry cache hints.
-import type { JsonRpcMessage } from '../jsonrpc.js';
+// The vocabulary of the stateless revision (MCP 2026-07-28) that the codecs need: the `_meta`
+// envelope every request carries (SEP-2575), its error codes, and which results carry cache hints.
+// Its HTTP headers are in headers.ts.
+import { editNested, editObject, member, members, topLevel } from '../json-text.js';
+import type { JsonRpcId, JsonRpcMessage } from '../jsonrpc.js';
 
 export const MODERN_VERSION = '2026-07-28';
+
+/** Who a 2026-07-28 client is, from the envelope of its request (a 2025 client says it in initialize). */
+export interface ClientIdentity {
+  clientInfo?: unknown;
+  clientCapabilities?: unknown;
+  logLevel?: string;
+}
 
 export const META = {
   protocolVersion: 'io.modelcontextprotocol/protocolVersion',
@@ -70,77 +78,54 @@ export function envelopeObject(envelope: Envelope): Record<string, unknown> {
   return out;
 }
 
-/** Where a method's `Mcp-Name` comes from (SEP-2243). */
-const NAME_PARAM: Record<string, string> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-};
+/** What a modern client's message says about the client (its envelope). */
+export function identityOf(message: JsonRpcMessage): ClientIdentity {
+  const envelope = envelopeOf(message) ?? {};
+  const logLevel = envelope[META.logLevel];
+  return { clientInfo: envelope[META.clientInfo], clientCapabilities: envelope[META.clientCapabilities], ...(typeof logLevel === 'string' ? { logLevel } : {}) };
+}
 
-/** Tool name → its arguments mirrored into headers (`x-mcp-header` in the input schema): [argument, header name]. */
-export type ParamHeaders = Map<string, Array<[string, string]>>;
+/** The revision a modern message names (the default: MODERN_VERSION). */
+export function versionOf(message: JsonRpcMessage): string {
+  const version = envelopeOf(message)?.[META.protocolVersion];
+  return typeof version === 'string' ? version : MODERN_VERSION;
+}
 
-/**
- * The headers a 2026-07-28 POST must carry for `message`, derived from the message itself (and, for
- * `tools/call`, from the tool's declared `x-mcp-header` arguments).
- */
-export function modernHeaders(message: JsonRpcMessage, version: string, params?: ParamHeaders): Record<string, string> {
-  const headers: Record<string, string> = { 'mcp-protocol-version': version };
-  const method = message.method;
-  if (method === undefined) return headers;
-  headers['mcp-method'] = method;
-  const p = message.params as Record<string, unknown> | undefined;
-  const nameParam = NAME_PARAM[method];
-  if (nameParam !== undefined) {
-    const name = p?.[nameParam];
-    if (typeof name === 'string') headers['mcp-name'] = headerText(name);
+/** A result as a 2026-07-28 client must see it: `resultType`, and cache hints on the results that carry them. */
+export function modernResultMembers(method: string | undefined, has: (key: string) => boolean): Record<string, string> {
+  const set: Record<string, string> = {};
+  if (!has('resultType')) set.resultType = '"complete"';
+  if (method !== undefined && CACHEABLE_METHODS.has(method)) {
+    if (!has('ttlMs')) set.ttlMs = '0';
+    if (!has('cacheScope')) set.cacheScope = '"private"';
   }
-  if (method === 'tools/call' && params && typeof p?.name === 'string') {
-    const declared = params.get(p.name);
-    const args = p.arguments as Record<string, unknown> | undefined;
-    if (declared && args) {
-      for (const [argument, header] of declared) {
-        const value = args[argument];
-        if (typeof value === 'string') headers[`mcp-param-${header.toLowerCase()}`] = headerText(value);
-        else if (typeof value === 'number' || typeof value === 'boolean') headers[`mcp-param-${header.toLowerCase()}`] = String(value);
-      }
+  return set;
+}
+
+/** The request without the envelope keys (a 2025 server must not see them) and without stale retry members. */
+export function legacyBody(line: string, message: JsonRpcMessage): string {
+  const params = message.params as Record<string, unknown> | undefined;
+  if (!params || (!envelopeOf(message) && !('inputResponses' in params) && !('requestState' in params))) return line;
+  return editNested(line, ['params'], (text, start) => {
+    const meta = member(text, start, '_meta');
+    const rest = meta && text[meta.valueStart] === '{' ? members(text, meta.valueStart).filter((m) => !ENVELOPE_KEYS.includes(m.key)) : undefined;
+    if (meta && rest && rest.length > 0) {
+      text = editObject(text, meta.valueStart, { remove: ENVELOPE_KEYS });
+      return editObject(text, start, { remove: ['inputResponses', 'requestState'] });
     }
+    return editObject(text, start, { remove: meta && rest ? ['_meta', 'inputResponses', 'requestState'] : ['inputResponses', 'requestState'] });
+  });
+}
+
+/** A 2025 response as the modern client must see it: `resultType`, cache hints, the client's id. */
+export function modernResponse(line: string, m: JsonRpcMessage, clientId: JsonRpcId, method: string): string {
+  let out = line;
+  const result = m.result;
+  if (result && typeof result === 'object' && !Array.isArray(result)) {
+    const set = modernResultMembers(method, (key) => key in result);
+    if (Object.keys(set).length) out = editNested(out, ['result'], (text, start) => editObject(text, start, { set }));
   }
-  return headers;
+  if (m.id !== clientId) out = editObject(out, topLevel(out), { set: { id: JSON.stringify(clientId) } });
+  return out;
 }
 
-/**
- * A header value as SEP-2243 sends it: as is when it is plain visible ASCII without surrounding
- * whitespace, else `=?base64?<base64 of its UTF-8>?=`.
- */
-export function headerText(value: string): string {
-  const plain = value.length > 0 && /^[\x20-\x7e\t]*$/.test(value) && value.trim() === value && !/^=\?base64\?.*\?=$/i.test(value);
-  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
-}
-
-/** The `x-mcp-header` declarations in a `tools/list` result, added to `into`. */
-export function learnParamHeaders(result: unknown, into: ParamHeaders): void {
-  const tools = (result as { tools?: unknown } | undefined)?.tools;
-  if (!Array.isArray(tools)) return;
-  for (const tool of tools as Array<{ name?: unknown; inputSchema?: { properties?: Record<string, unknown> } }>) {
-    if (typeof tool?.name !== 'string') continue;
-    const declared: Array<[string, string]> = [];
-    for (const [argument, schema] of Object.entries(tool.inputSchema?.properties ?? {})) {
-      const header = (schema as { 'x-mcp-header'?: unknown } | null)?.['x-mcp-header'];
-      if (typeof header === 'string' && /^[A-Za-z0-9-]+$/.test(header)) declared.push([argument, header]);
-    }
-    if (declared.length) into.set(tool.name, declared);
-    else into.delete(tool.name);
-  }
-}
-
-/** A `-32020` error about an `Mcp-Param-*` header: the tool's declarations were not known (or changed). */
-export function isParamHeaderMismatch(message: JsonRpcMessage): boolean {
-  const error = message.error;
-  if (error?.code !== ModernErrorCode.HeaderMismatch) return false;
-  const header = (error.data as { mismatch?: { header?: unknown } } | undefined)?.mismatch?.header;
-  return /mcp-param-/i.test(typeof header === 'string' ? header : '') || /Mcp-Param-/i.test(error.message);
-}

@@ -1,218 +1,197 @@
-// Choosing the pairing for a client: its era is what it sends first (a 2025 `initialize`, or a
-// request carrying the 2026-07-28 envelope); the server's era is learned once and cached.
+// Choosing the route for a client: its era is what it sends first (a 2025 `initialize`, or a request
+// carrying the 2026-07-28 envelope); the server's era is learned per SEP-2575 and cached (cache.ts).
 //
-//  - A 2025 client's `initialize` goes to the server as it is (no probe, no added round trip). Only
-//    when the server refuses it for its protocol version (or refuses it in a way a probe shows to
-//    mean "2026-07-28 only") does the bridge ask `server/discover` and translate; the cache then
-//    sends later copies straight to `server/discover`.
-//  - A 2026-07-28 client's first request: the cached verdict, else a `server/discover` probe (the
-//    SDK v2 client's rules: auth is not evidence, a 5xx is not an answer). A 2025-only server gets
-//    the 2025 handshake from the bridge.
-//  - A `server/discover` before any pairing (the SDK v2 stdio client's throw-away probe copy) is
+//  - A 2025 client's `initialize`: with nothing cached, `server/discover` first (a 2026-07-28 server
+//    then never sees a request without its envelope); a server that answers it as 2026-07-28 gets
+//    the client translated. A server known (cached) to be 2025 gets the initialize at once, without
+//    a probe: a 2025 server pays the probe once, not at every start. The initialize's answer is still
+//    read: a 2026-07-28 version in it, a -32601 or -32022, or a refusal corrects the verdict.
+//  - A 2026-07-28 client's first request: the cached verdict while fresh, else a probe. A 2025-only
+//    server gets the 2025 handshake from the proxy (run at once, so a stale verdict shows at once).
+//  - A `server/discover` before any route (the SDK v2 stdio client's throw-away probe copy) is
 //    answered at once: from the cache, else from a probe that never waits for a sign-in, else
 //    locally — never held (a held answer would make the client wait out its probe timeout).
 // `--protocol 2025|modern` skips the detection and fixes the server's era.
-import type { JsonRpcMessage } from '../jsonrpc.js';
-import { resultLine } from '../jsonrpc.js';
-import { AppError, Code, isAppError } from '../../errors.js';
-import { KNOWN_PROTOCOL_VERSIONS, PlaceholderServer } from '../placeholder.js';
+import { AppError, Code } from '../../errors.js';
+import { resultLine, type JsonRpcMessage } from '../jsonrpc.js';
+import type { Frame } from '../transports/transport.js';
 import { aboutFromInitialize, discoverResult, type ServerAbout } from './about.js';
 import { isFresh, type EraCache } from './cache.js';
-import { classifyProbe, mightBeModernOnly, probeBody, PROBE_HEADERS, refusedAsModernOnly, type ProbeVerdict } from './detect.js';
-import { LegacyPassThrough } from './legacy-legacy.js';
-import { envelopeOf, META } from './modern.js';
-import { describe, type Pairing, type PairingContext } from './pairing.js';
+import { Client2025 } from './client-2025.js';
+import type { ClientIdentity } from './codec.js';
+import { initializeVerdict, isSignInPending, mightBeModernOnly, probe, type ProbeVerdict } from './detect.js';
+import { identityOf } from './modern.js';
+import { CodecRoute, type Route, type RouteContext } from './route.js';
+import { Server2025 } from './server-2025.js';
+import type { ServerModern } from './server-modern.js';
 
 export type ProtocolChoice = 'auto' | '2025' | 'modern';
 
-export interface ErasOptions {
-  ctx: PairingContext;
-  cache: EraCache;
-  protocol: ProtocolChoice;
-}
+// The 2026-07-28 codecs load when a server or client of that era shows up: a 2025 client with a
+// 2025 server (the common case) starts without them.
+const loadClientModern = async () => (await import('./client-modern.js')).ClientModern;
+const loadServerModern = async () => (await import('./server-modern.js')).ServerModern;
+const loadModernPassThrough = async () => (await import('./modern-pass.js')).ModernPassThrough;
 
-/** The client side of a modern envelope: what the bridge presents to a server on the client's behalf. */
-export interface ClientIdentity {
-  clientInfo?: unknown;
-  clientCapabilities?: unknown;
-}
-
-// The translating pairings load when a server or client of the other era shows up: a 2025 client
-// with a 2025 server (the common case) starts without them.
-const loadLegacyToModern = async () => (await import('./legacy-modern.js')).LegacyToModern;
-const loadModernToLegacy = async () => (await import('./modern-legacy.js')).ModernToLegacy;
-const loadModernPassThrough = async () => (await import('./modern-modern.js')).ModernPassThrough;
-
-/** What the bridge claims about a server it could not ask (not cached). */
+/** What the proxy claims about a server it could not ask (not cached). */
 const UNKNOWN_SERVER: ServerAbout = {
   capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } },
 };
 
 export class Eras {
-  private readonly ctx: PairingContext;
+  private readonly ctx: RouteContext;
 
-  constructor(private readonly o: ErasOptions) {
+  constructor(private readonly o: { ctx: RouteContext; cache: EraCache; protocol: ProtocolChoice }) {
     this.ctx = o.ctx;
   }
 
-  /** The identity in a modern client's message. */
-  static identityOf(message: JsonRpcMessage): ClientIdentity {
-    const envelope = envelopeOf(message) ?? {};
-    return { clientInfo: envelope[META.clientInfo], clientCapabilities: envelope[META.clientCapabilities] };
+  /** A 2025 client's `initialize`: the route, once the initialize was answered (by the server or here). */
+  async for2025Client(first: Frame): Promise<Route> {
+    const params = first.message.params ?? {};
+    const verdict = await this.verdictFor2025(params);
+    if (verdict?.era === 'modern') return this.translate(verdict.about, first);
+    // A verdict from this run's probe needs no second look; a cached one, or none, does.
+    return this.pass2025(first, this.o.protocol === 'auto', verdict !== undefined && verdict.why !== 'cached', verdict === undefined);
   }
 
-  /**
-   * Connects a 2025 client. With `first` (its `initialize`), that message is answered, by the server
-   * or by the bridge; without (after a sign-in), a session is started with `initializeParams`.
-   */
-  async for2025Client(initializeParams: unknown, first?: { line: string; message: JsonRpcMessage }): Promise<Pairing> {
+  /** A 2025 client that sent something before initialize (or never initializes): its messages as they are. */
+  passThrough2025(): Route {
+    return this.route2025();
+  }
+
+  /** A 2025 client whose initialize the placeholder answered, now signed in: a session with its params. */
+  async reconnect2025(params: unknown): Promise<Route> {
+    const verdict = await this.verdictFor2025(params);
+    if (verdict?.era === 'modern') return this.translate(verdict.about, undefined, params);
+    const route = this.route2025();
+    await route.server.connectWith(params);
+    return route;
+  }
+
+  /** A 2026-07-28 client (its first request is the caller's to send through the route). */
+  async forModernClient(identity: ClientIdentity, signIn = true): Promise<Route> {
     const record = await this.o.cache.load();
-    if (this.o.protocol === 'modern') return this.legacyToModern(initializeParams, first);
-    if (this.o.protocol === 'auto' && record?.legacyRefused) {
-      try {
-        return await this.legacyToModern(initializeParams, first);
-      } catch (err) {
-        // The cache was wrong: the server no longer speaks 2026-07-28 only.
-        if (!isAppError(err, Code.ERA_NEGOTIATION_FAILED)) throw err;
-        await this.o.cache.save({ legacyRefused: false, modern: false });
-      }
-    }
+    let verdict: ProbeVerdict;
+    if (this.o.protocol !== 'auto') verdict = this.o.protocol === 'modern' ? { era: 'modern', about: record?.about ?? this.unknown() } : { era: '2025', why: '--protocol 2025' };
+    else if (isFresh(record)) verdict = record!.modern ? { era: 'modern', about: record!.about ?? this.unknown() } : { era: '2025', why: 'cached' };
+    else verdict = this.learn(await probe(this.ctx, identity, signIn));
+    if (verdict.era === 'modern') return new (await loadModernPassThrough())(this.ctx, verdict.about);
+    const ClientModern = await loadClientModern();
+    const route = new CodecRoute(this.ctx, (port, write) => new ClientModern(this.ctx, port, write), () => new Server2025(this.ctx));
     try {
-      if (first) {
-        await this.ctx.upstream.send(describe(first.line, first.message));
-      } else {
-        const result = await this.ctx.upstream.initialize(initializeParams);
-        const requested = (initializeParams as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-        if (result.protocolVersion !== PlaceholderServer.negotiate(requested)) {
-          this.ctx.logger.warn(`${this.ctx.host} chose protocol version ${String(result.protocolVersion)}, not the one the client was given`);
-        }
-      }
-      return new LegacyPassThrough(this.ctx);
+      await (route.server as Server2025).connect(identity, signIn);
     } catch (err) {
-      if (this.o.protocol !== 'auto') throw err;
-      const modernOnly = refusedAsModernOnly(err) || (mightBeModernOnly(err) && (await this.probe(identityOf2025(initializeParams), true).catch(() => undefined))?.era === 'modern');
-      if (!modernOnly) throw err;
-      this.ctx.logger.info(`${this.ctx.host} serves MCP 2026-07-28 only: translating for this 2025 client`);
-      await this.o.cache.save({ legacyRefused: true });
-      return this.legacyToModern(initializeParams, first);
+      // A cached verdict gone stale: the server now serves 2026-07-28 only.
+      if (this.o.protocol !== 'auto' || !mightBeModernOnly(err)) throw err;
+      const now = this.learn(await probe(this.ctx, identity, signIn));
+      if (now.era !== 'modern') throw err;
+      return new (await loadModernPassThrough())(this.ctx, now.about);
     }
-  }
-
-  /** Connects a 2026-07-28 client (its first request is the caller's to send through the pairing). */
-  async forModernClient(identity: ClientIdentity): Promise<Pairing> {
-    const record = await this.o.cache.load();
-    let era: ProbeVerdict['era'];
-    let about = record?.about;
-    if (this.o.protocol !== 'auto') {
-      era = this.o.protocol;
-    } else if (isFresh(record)) {
-      era = record!.modern ? 'modern' : '2025';
-    } else {
-      const verdict = await this.probe(identity, true);
-      era = verdict.era;
-      if (verdict.era === 'modern') about = verdict.about;
-      await this.o.cache.save(verdict.era === 'modern' ? { modern: true, about } : { modern: false });
-    }
-    if (era === 'modern') return new (await loadModernPassThrough())(this.ctx, about);
-    return this.modernToLegacy(identity);
+    if (this.o.protocol === 'auto') void this.o.cache.save({ about: route.about });
+    return route;
   }
 
   /**
-   * Answers a `server/discover` that came before any pairing, promptly: from the cache, else from a
-   * probe that does not wait for a sign-in, else with a local answer. Returns the pairing the probe
+   * Answers a `server/discover` that came before any route, promptly: from the cache, else from a
+   * probe that does not wait for a sign-in, else with a local answer. Returns the route the probe
    * opened, if it did.
    */
-  async discover(message: JsonRpcMessage): Promise<Pairing | undefined> {
-    const id = message.id as string | number;
-    const answer = (about: ServerAbout) => this.ctx.toClient(resultLine(id, discoverResult(about)));
+  async discover(message: JsonRpcMessage): Promise<Route | undefined> {
+    const answer = (about: ServerAbout) => this.ctx.toClient(resultLine(message.id as string | number, discoverResult(about)));
     const record = await this.o.cache.load();
-    if (record?.about && (this.o.protocol !== 'auto' || isFresh(record))) {
-      answer(record.about);
-      return undefined;
-    }
-    const identity = Eras.identityOf(message);
+    if (record?.about && (this.o.protocol !== 'auto' || isFresh(record))) return void answer(record.about);
     try {
       // Neither the probe nor a handshake may wait for a sign-in here: a 401 ends them (local answer).
-      const verdict: ProbeVerdict = this.o.protocol === '2025' ? { era: '2025', why: '--protocol 2025' } : await this.probe(identity, false);
-      if (verdict.era === 'modern' || this.o.protocol === 'modern') {
-        const about = verdict.era === 'modern' ? verdict.about : record?.about ?? { ...UNKNOWN_SERVER, serverInfo: this.ctx.ownInfo };
-        if (this.o.protocol === 'auto') await this.o.cache.save({ modern: true, about });
-        const pairing = new (await loadModernPassThrough())(this.ctx, about);
-        answer(about);
-        return pairing;
-      }
-      if (this.o.protocol === 'auto') await this.o.cache.save({ modern: false });
-      const pairing = await this.modernToLegacy(identity, false);
-      answer(pairing.about!);
-      return pairing;
+      const route = await this.forModernClient(identityOf(message), false);
+      answer(route.about ?? record?.about ?? this.unknown());
+      return route;
     } catch (err) {
       this.ctx.logger.debug(`answering server/discover without the server (${(err as Error).message})`);
-      answer(record?.about ?? { ...UNKNOWN_SERVER, serverInfo: this.ctx.ownInfo });
+      answer(record?.about ?? this.unknown());
       return undefined;
     }
   }
 
-  /** The answer to `server/discover` once a pairing is open (or from the placeholder: `instructions`). */
-  discoverAnswer(message: JsonRpcMessage, pairing: Pairing | undefined, instructions?: string): string {
-    const about = pairing?.about ?? { ...UNKNOWN_SERVER, serverInfo: this.ctx.ownInfo, ...(instructions ? { instructions } : {}) };
+  /** The answer to `server/discover` once a route is open (or from the placeholder: `instructions`). */
+  discoverAnswer(message: JsonRpcMessage, route: Route | undefined, instructions?: string): string {
+    const about = route?.about ?? { ...this.unknown(), ...(instructions ? { instructions } : {}) };
     return resultLine(message.id as string | number, discoverResult(about));
   }
 
-  // ── the pairings that need a connection first ────────────────────────────────────────────
-
-  private async legacyToModern(initializeParams: unknown, first?: { line: string; message: JsonRpcMessage }): Promise<Pairing> {
-    const verdict = await this.probe(identityOf2025(initializeParams), true);
-    if (verdict.era !== 'modern') {
+  /** For a 2025 client: modern (with what discover said), 2025, or undefined when nothing was learned. */
+  private async verdictFor2025(params: unknown): Promise<ProbeVerdict | undefined> {
+    if (this.o.protocol === '2025') return { era: '2025', why: '--protocol 2025' };
+    const identity = identityOf2025(params);
+    if (this.o.protocol === 'modern') {
+      const verdict = await probe(this.ctx, identity, true);
+      if (verdict.era === 'modern') return verdict;
       throw new AppError(Code.ERA_NEGOTIATION_FAILED, `The MCP server at ${this.ctx.host} does not speak MCP 2026-07-28 (${verdict.why}).`, {
         hint: 'Run the proxy with --protocol auto (the default) or --protocol 2025.',
       });
     }
-    if (this.o.protocol === 'auto') await this.o.cache.save({ modern: true, about: verdict.about });
-    const pairing = new (await loadLegacyToModern())(this.ctx, verdict.about, initializeParams);
-    if (first) this.ctx.toClient(pairing.initializeResponse(first.message.id as string | number, initializeParams));
-    else pairing.startListening(); // after a sign-in: the client's notifications/initialized went to the placeholder
-    return pairing;
+    const record = await this.o.cache.load();
+    if (record?.modern === false) return { era: '2025', why: 'cached' };
+    try {
+      return this.learn(await probe(this.ctx, identity, true));
+    } catch (err) {
+      if (isSignInPending(err)) throw err;
+      this.ctx.logger.debug(`server/discover told nothing (${(err as Error).message}); trying initialize`);
+      return undefined;
+    }
   }
 
-  /** `signIn: false`: a 401 fails the handshake (for answering `server/discover`, which must not wait). */
-  private async modernToLegacy(identity: ClientIdentity, signIn = true): Promise<Pairing> {
-    let result: Record<string, unknown>;
+  /**
+   * The 2025 initialize as it is. With `detect`, its answer is read before the client sees it: the
+   * server may turn out to speak 2026-07-28 after all (then the client is translated). `probed`: this
+   * run asked server/discover already; `unknown`: nothing is known yet (a 2025 answer is cached then).
+   */
+  private async pass2025(first: Frame, detect: boolean, probed: boolean, unknown = false): Promise<Route> {
+    const route = this.route2025();
+    let answer: Frame | undefined;
     try {
-      result = await this.ctx.upstream.initialize({
-        protocolVersion: KNOWN_PROTOCOL_VERSIONS[0],
-        capabilities: identity.clientCapabilities ?? {},
-        clientInfo: identity.clientInfo ?? this.ctx.ownInfo,
-      }, { signIn });
+      await route.server.toServer(first, { onresponse: (f) => ((answer = f), true) });
     } catch (err) {
-      // A cached verdict gone stale: the server now serves 2026-07-28 only.
-      if (this.o.protocol === 'auto' && (refusedAsModernOnly(err) || mightBeModernOnly(err))) {
-        const verdict = await this.probe(identity, signIn);
-        if (verdict.era === 'modern') {
-          await this.o.cache.save({ modern: true, about: verdict.about });
-          return new (await loadModernPassThrough())(this.ctx, verdict.about);
-        }
+      if (detect && !probed && mightBeModernOnly(err)) {
+        const verdict = this.learn(await probe(this.ctx, identityOf2025(first.message.params), true).catch(() => undefined));
+        if (verdict?.era === 'modern') return this.translate(verdict.about, first);
       }
       throw err;
     }
-    const about = aboutFromInitialize(result);
-    if (this.o.protocol === 'auto') await this.o.cache.save({ about });
-    return new (await loadModernToLegacy())(this.ctx, about);
+    const verdict = detect ? initializeVerdict(answer!.message) : '2025';
+    if (verdict === 'modern') {
+      this.ctx.logger.info(`${this.ctx.host} answered initialize as MCP 2026-07-28: translating for this 2025 client`);
+      return this.translate(this.learn({ era: 'modern', about: aboutFromInitialize(answer!.message.result as Record<string, unknown>) }).about, first);
+    }
+    if (verdict === 'probe' && !probed) {
+      const now = this.learn(await probe(this.ctx, identityOf2025(first.message.params), true).catch(() => undefined));
+      if (now?.era === 'modern') return this.translate(now.about, first);
+    }
+    if (detect && unknown) this.learn({ era: '2025', why: 'initialize' });
+    route.deliver(answer!);
+    return route;
   }
 
-  /** `server/discover`, classified. `signIn`: whether a 401 may wait for a (browser) sign-in. */
-  private async probe(identity: ClientIdentity, signIn: boolean): Promise<ProbeVerdict> {
-    let response: JsonRpcMessage;
-    try {
-      response = await this.ctx.upstream.call('server/discover', undefined, {
-        build: (id) => probeBody(id, identity),
-        headers: PROBE_HEADERS,
-        stateless: true,
-        signIn,
-      });
-    } catch (error) {
-      return classifyProbe({ error });
-    }
-    return classifyProbe({ response });
+  /** A 2025 client in front of a 2026-07-28 server; `first` (its initialize) is answered here. */
+  private async translate(about: ServerAbout, first?: Frame, params?: unknown): Promise<Route> {
+    const ServerModernCodec = await loadServerModern();
+    const route = new CodecRoute(this.ctx, (_port, write) => new Client2025(write), (port) => new ServerModernCodec(this.ctx, port, about, params));
+    if (first) await route.first(first);
+    else (route.server as ServerModern).startListening(); // after a sign-in: the client's notifications/initialized went to the placeholder
+    return route;
+  }
+
+  private route2025(): CodecRoute & { server: Server2025 } {
+    return new CodecRoute(this.ctx, (_port, write) => new Client2025(write), () => new Server2025(this.ctx)) as CodecRoute & { server: Server2025 };
+  }
+
+  /** Caches what a probe found (with --protocol auto; written in the background, off the client's path); returns it. */
+  private learn<T extends ProbeVerdict | undefined>(verdict: T): T {
+    if (this.o.protocol === 'auto' && verdict) void this.o.cache.save(verdict.era === 'modern' ? { modern: true, about: verdict.about } : { modern: false });
+    return verdict;
+  }
+
+  private unknown(): ServerAbout {
+    return { ...UNKNOWN_SERVER, serverInfo: this.ctx.ownInfo };
   }
 }
 

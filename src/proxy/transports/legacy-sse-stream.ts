@@ -1,18 +1,16 @@
-// The HTTP+SSE transport of MCP 2024-11-05, for servers that never moved to Streamable HTTP: a GET
-// on the server URL opens an event stream whose first event, `endpoint`, names the URL to POST
-// messages to; every POST is answered 202 and the responses (and everything else the server sends)
-// arrive as `message` events on that one stream. The session lives as long as the stream: when it
-// ends, the server has forgotten the session, and a new stream needs a new `initialize`.
+// The event stream of the HTTP+SSE transport (MCP 2024-11-05): a GET on the server URL opens it, and
+// its first event, `endpoint`, names the URL to POST messages to; everything the server sends
+// arrives as `message` events on it. The session lives as long as the stream.
 //
 // The endpoint must be on the server's own origin (MCP 2024-11-05, "Transports": the client must
 // validate it): the Bearer token goes to it, so another origin is refused.
 import { Code } from '../../errors.js';
 import type { HttpResponse } from '../../http/client.js';
 import type { Logger } from '../../log.js';
-import { UpstreamError } from './errors.js';
 import { MessageBytes } from '../message-bytes.js';
-import { SseParser } from './sse.js';
-import { discard, isEventStream } from './streams.js';
+import { discard, isEventStream } from './body.js';
+import { UpstreamError } from './errors.js';
+import { SseParser } from './sse-parser.js';
 
 export interface LegacySseOptions {
   /** The server URL (what the GET went to; the endpoint is resolved against it). */

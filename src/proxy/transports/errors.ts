@@ -1,13 +1,11 @@
 // Why a client message could not be delivered to the MCP server, in words for the user: the
 // bridge turns an UpstreamError into one JSON-RPC error per request left unanswered.
 import { AppError, Code, isAppError, rpcReason, type ErrorCode } from '../../errors.js';
-import { RequestAbortedError, ResponseTimeoutError, type HttpResponse } from '../../http/client.js';
+import { RequestAbortedError, ResponseTimeoutError } from '../../http/client.js';
 import { classifyNetworkError } from '../../http/network-error.js';
 import { loginCommand } from '../../target.js';
 import { ErrorCode as RpcCode, type JsonRpcId } from '../jsonrpc.js';
 import { formatSeconds } from '../limits.js';
-import { retryAfterMs } from './retry-policy.js';
-import { readText } from './streams.js';
 
 const AUTH_CODES: readonly ErrorCode[] = [Code.SIGN_IN_REQUIRED, Code.AS_UNREACHABLE, Code.TOKEN_REJECTED, Code.STEP_UP_FAILED, Code.UPSTREAM_FORBIDDEN, Code.LOCK_TIMEOUT];
 
@@ -54,22 +52,7 @@ export class UpstreamError extends AppError {
   }
 }
 
-/**
- * The error for a non-2xx answer that no retry could fix, with the useful part of its body. `idleMs`
- * (the --idle-timeout) is required: a server that sends the status and then stalls its body must
- * not hang the request.
- */
-export async function httpFailure(res: HttpResponse, url: string, idleMs: number): Promise<UpstreamError> {
-  // A body that stalls (idleMs) or drops: the failure is reported without it.
-  return httpFailureOf(res.status, await readText(res.body, 16_384, idleMs).catch(() => ''), url, headerOf(res, 'retry-after'));
-}
-
-function headerOf(res: HttpResponse, name: string): string | undefined {
-  const value = res.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** The same, for a body already read. */
+/** The error for a non-2xx answer that no retry could fix, its body already read (see body.ts httpFailure). */
 export function httpFailureOf(status: number, body: string, url: string, retryAfter?: string): UpstreamError {
   const host = new URL(url).host;
   const detail = errorDetail(body);
@@ -103,4 +86,25 @@ function errorDetail(text: string): string {
   } catch {
     return trimmed.length <= 200 && !trimmed.startsWith('<') ? trimmed : '';
   }
+}
+
+/**
+ * A Retry-After value (RFC 9110 §10.2.3) in ms from now: delay-seconds or an HTTP-date (a date in
+ * the past is 0). Undefined when absent or unreadable.
+ */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** What a send failed with, as the client will hear it: a timeout when --request-timeout ended it, with the requests left unanswered. */
+export function sendFailure(err: unknown, pending: { why?: string; unanswered(): JsonRpcId[] }, host: string, requestTimeoutMs?: number): UpstreamError {
+  const failure = pending.why === 'timeout' && requestTimeoutMs !== undefined
+    ? new UpstreamError(Code.UPSTREAM_TIMEOUT, `The MCP server at ${host} did not answer within ${formatSeconds(requestTimeoutMs)} (--request-timeout); gave up on the request. Raise the bound with --request-timeout <seconds> in the appwrite-mcp arguments of your client's config.`)
+    : UpstreamError.from(err, host);
+  failure.unanswered = pending.unanswered();
+  return failure;
 }

@@ -1,16 +1,15 @@
-// Reading what the server sends: response bodies, the event stream of a POST (resumed with
-// Last-Event-ID when it drops before its answers came), and the standalone GET stream that
-// carries server-initiated messages for the life of a session.
+// Event streams from the server: the stream a POST is answered on (resumed with Last-Event-ID when
+// it drops before its answers came), and the standalone GET stream that carries server-initiated
+// messages for the life of a session.
 import type { Readable } from 'node:stream';
 import type { HttpResponse } from '../../http/client.js';
-import { headerValue } from '../../http/client.js';
 import { Code, isAppError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { formatSeconds, messageTooLarge } from '../limits.js';
+import type { MessageBytes } from '../message-bytes.js';
+import { discard, idleError } from './body.js';
 import { UpstreamError } from './errors.js';
-import { SseParser } from './sse.js';
-import { BYTES_PATH_MIN, MessageBytes } from '../message-bytes.js';
-import { largeMessageBytes } from '../young-gc.js';
+import { SseParser } from './sse-parser.js';
 
 const DEFAULT_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 10_000;
@@ -28,79 +27,6 @@ export interface StreamContext {
   idleTimeoutMs: number;
   /** Waits `ms`; false when the client closed meanwhile. */
   sleep(ms: number): Promise<boolean>;
-}
-
-/** Lets the response finish unread so its connection goes back to the pool. */
-export function discard(res: HttpResponse): void {
-  res.body.on('error', () => {});
-  res.body.resume();
-}
-
-/**
- * The whole body (rejects when the connection drops mid-body). Over `limit` bytes: with `truncate`,
- * the first `limit` bytes (the rest is read and dropped); else the body is destroyed and the promise
- * rejects with a message-too-large error. `idleMs`: a body that sends nothing for that long is
- * destroyed and rejects with a timeout. A body of BYTES_PATH_MIN or more comes as the pieces it
- * arrived in, not joined (see message-bytes.ts).
- */
-export function readBody(body: Readable, o: { limit?: number; truncate?: boolean; idleMs?: number; host?: string } = {}): Promise<Buffer | MessageBytes> {
-  const limit = o.limit ?? Infinity;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let timer: NodeJS.Timeout | undefined;
-    let failed = false;
-    const fail = (err: Error) => {
-      if (failed) return;
-      failed = true;
-      clearTimeout(timer);
-      body.destroy();
-      reject(err);
-    };
-    const arm = () => {
-      if (o.idleMs === undefined || !Number.isFinite(o.idleMs)) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => fail(idleError(o.host ?? 'the server', o.idleMs!)), o.idleMs);
-    };
-    arm();
-    body.on('data', (chunk: Buffer) => {
-      arm();
-      if (size >= BYTES_PATH_MIN) largeMessageBytes(chunk.length);
-      if (size + chunk.length > limit) {
-        if (!o.truncate) return fail(new UpstreamError(Code.MESSAGE_TOO_LARGE, messageTooLarge(`the MCP server at ${o.host}`, size + chunk.length, limit, true)));
-        if (size < limit) chunks.push(chunk.subarray(0, limit - size));
-      } else {
-        chunks.push(chunk);
-      }
-      size += chunk.length;
-    });
-    body.once('end', () => {
-      clearTimeout(timer);
-      failed = true;
-      const kept = Math.min(size, limit);
-      resolve(kept >= BYTES_PATH_MIN ? new MessageBytes(chunks, kept) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    });
-    body.once('error', (err) => fail(err));
-    // 'close' before 'end': the connection dropped mid-body; a truncated message must not be delivered
-    body.once('close', () => fail(new Error('the response was cut off')));
-  });
-}
-
-/**
- * The whole body as text (the first `limit` bytes); rejects when the connection drops mid-body, or
- * when it sends nothing for `idleMs` (an error answer whose body stalls must not hang its request).
- */
-export async function readText(body: Readable, limit = Infinity, idleMs?: number): Promise<string> {
-  const bytes = await readBody(body, { limit, truncate: true, idleMs });
-  return bytes instanceof MessageBytes ? bytes.text() : bytes.toString('utf8');
-}
-
-export function idleError(host: string, idleMs: number): UpstreamError {
-  return new UpstreamError(Code.UPSTREAM_IDLE, `The MCP server at ${host} started answering, then sent nothing for ${formatSeconds(idleMs)}; gave up on the request. If its tools take longer than that without sending progress, raise the bound with --idle-timeout <seconds> in the appwrite-mcp arguments of your client's config.`);
-}
-
-export function isEventStream(res: HttpResponse): boolean {
-  return (headerValue(res.headers, 'content-type') ?? '').startsWith('text/event-stream');
 }
 
 function retryDelay(retryMs: number | undefined): number {
@@ -230,7 +156,6 @@ function pump(ctx: StreamContext, body: Readable, parser: SseParser, until?: () 
     const onData = (chunk: Buffer) => {
       if (idle) arm();
       parser.push(chunk);
-      if (parser.gathering >= BYTES_PATH_MIN) largeMessageBytes(chunk.length);
       if (parser.oversized !== undefined) stop('oversized');
       else if (until?.()) stop('ended');
     };

@@ -1,6 +1,7 @@
 // The MCP session with the server (Streamable HTTP, 2025 era): its id and negotiated protocol
 // version (sent on every request after initialize), the client's initialize params (kept to
 // renew an expired session), and a gate that holds other messages while a handshake runs.
+import type { Frame } from './transport.js';
 
 export class Session {
   id: string | undefined;
@@ -18,6 +19,15 @@ export class Session {
     if (sessionId) headers['mcp-session-id'] = sessionId;
     if (this.protocolVersion && !opts.initialize) headers['mcp-protocol-version'] = this.protocolVersion;
     return headers;
+  }
+
+  /** Sees an initialize answer go by (its protocol version is the session's), then hands it on. */
+  answering(onresponse?: (frame: Frame) => boolean): (frame: Frame) => boolean {
+    return (frame) => {
+      const version = (frame.message.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+      this.protocolVersion = typeof version === 'string' ? version : undefined;
+      return onresponse?.(frame) ?? false;
+    };
   }
 
   reset(): void {

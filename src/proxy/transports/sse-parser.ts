@@ -1,8 +1,11 @@
 // Incremental text/event-stream parser (WHATWG HTML §9.2.6), on bytes: fed the response's Buffers as
 // they arrive, it splits lines on CR/LF bytes (which never occur inside a UTF-8 multi-byte
-// sequence), keeps `data:` values as views of the chunks, and joins an event's data once, when it
-// is dispatched. A multi-megabyte `data:` line costs O(n) and one copy. An event larger than
-// `maxEventBytes` is not gathered: the parser stops and reports it (the caller drops the stream).
+// sequence) and gathers an event's data in EventData. A multi-megabyte `data:` line costs O(n) and
+// one copy at most. Every `data:` line is charged what it took on the wire (field name and line end
+// included) against `maxEventBytes`; an event over it is not gathered: the parser stops and reports
+// it (the caller drops the stream).
+import { BYTES_PATH_MIN, type MessageBytes } from '../message-bytes.js';
+import { EventData } from './sse-event-data.js';
 
 export interface SseEvent {
   /** The `event:` field, or "message". */
@@ -14,15 +17,11 @@ export interface SseEvent {
   data: Buffer | MessageBytes;
 }
 
-import { BYTES_PATH_MIN, MessageBytes } from '../message-bytes.js';
-
 const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
-const NEWLINE = Buffer.from('\n');
 const DATA_FIELD = Buffer.from('data:');
-
 export class SseParser {
   /** The `id:` of the last event seen: what `Last-Event-ID` carries when resuming. */
   lastEventId: string | undefined;
@@ -34,16 +33,16 @@ export class SseParser {
   private partial: Buffer[] = [];
   private partialBytes = 0;
   private endedWithCR = false;
-  /** The event's `data:` values so far, each as one Buffer or (a large one) its pieces. */
-  private data: Array<Buffer | Buffer[]> = [];
-  private dataBytes = 0;
+  private data = new EventData();
+  /** What the event's `data:` lines took on the wire so far. */
+  private cost = 0;
   private type = '';
 
   constructor(private readonly onEvent: (event: SseEvent) => void, private readonly maxEventBytes = Infinity) {}
 
   /** Bytes of the event being gathered (0 between events). */
   get gathering(): number {
-    return this.dataBytes + this.partialBytes;
+    return this.cost + this.partialBytes;
   }
 
   push(input: Buffer | string): void {
@@ -81,14 +80,22 @@ export class SseParser {
       const rest = chunk.subarray(start);
       this.partial.push(rest);
       this.partialBytes += rest.length;
-      if (this.dataBytes + this.partialBytes > this.maxEventBytes) this.overflow(this.dataBytes + this.partialBytes);
+      if (this.cost + this.partialBytes > this.maxEventBytes) this.overflow(this.cost + this.partialBytes);
     }
   }
 
   private overflow(bytes: number): void {
     this.oversized = bytes;
     this.partial = [];
-    this.data = [];
+    this.data = new EventData();
+  }
+
+  /** Charges a `data:` line of `lineBytes` (its end included); false once the event is over the limit. */
+  private charge(lineBytes: number): boolean {
+    this.cost += lineBytes + 1;
+    if (this.cost <= this.maxEventBytes) return true;
+    this.overflow(this.cost);
+    return false;
   }
 
   private processLine(line: Buffer): void {
@@ -100,9 +107,7 @@ export class SseParser {
     if (value[0] === SPACE) value = value.subarray(1);
     switch (field) {
       case 'data':
-        this.dataBytes += value.length + (this.data.length ? 1 : 0);
-        if (this.dataBytes > this.maxEventBytes) return this.overflow(this.dataBytes);
-        this.data.push(value);
+        if (this.charge(line.length)) this.data.add(value);
         break;
       case 'event':
         this.type = value.toString('utf8');
@@ -122,26 +127,20 @@ export class SseParser {
 
   /** A `data:` line of BYTES_PATH_MIN or more, in pieces (the first starts with "data:"). */
   private dataPieces(pieces: Buffer[]): void {
+    if (!this.charge(pieces.reduce((n, p) => n + p.length, 0))) return;
     let first = pieces[0]!.subarray(DATA_FIELD.length);
     if (first[0] === SPACE) first = first.subarray(1);
-    const value = [first, ...pieces.slice(1)].filter((p) => p.length > 0);
-    const length = value.reduce((n, p) => n + p.length, 0);
-    this.dataBytes += length + (this.data.length ? 1 : 0);
-    if (this.dataBytes > this.maxEventBytes) return this.overflow(this.dataBytes);
-    this.data.push(value);
+    this.data.add([first, ...pieces.slice(1)]);
   }
 
   private dispatch(): void {
     const type = this.type || 'message';
     this.type = '';
-    if (this.data.length === 0) return; // e.g. a priming event that only sets an id
-    const values = this.data;
-    const bytes = this.dataBytes;
-    this.data = [];
-    this.dataBytes = 0;
-    if (values.length === 1 && !Array.isArray(values[0])) return this.onEvent({ type, data: values[0] });
-    const pieces = values.flatMap((d, i) => [...(i ? [NEWLINE] : []), ...(Array.isArray(d) ? d : [d])]);
-    this.onEvent({ type, data: bytes >= BYTES_PATH_MIN ? new MessageBytes(pieces, bytes) : Buffer.concat(pieces) });
+    const data = this.data;
+    this.data = new EventData();
+    this.cost = 0;
+    if (data.values === 0) return; // e.g. a priming event that only sets an id
+    this.onEvent({ type, data: data.take() });
   }
 }
 

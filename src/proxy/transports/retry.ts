@@ -8,8 +8,9 @@
 // is sent again a few times over about 4 s (CONNECTION_REFUSED_DELAYS_MS).
 import { parseBearerChallenge, type Authorizer, type BearerChallenge } from '../../authorization.js';
 import { headerValue, RequestAbortedError, type HttpResponse } from '../../http/client.js';
-import { discard } from './streams.js';
 import { classifyNetworkError } from '../../http/network-error.js';
+import { discard } from './body.js';
+import { retryAfterMs } from './errors.js';
 
 export const MAX_RETRY_AFTER_RETRIES = 2;
 export const MAX_RETRY_AFTER_MS = 10_000;
@@ -97,16 +98,4 @@ function connectionRefused(err: unknown): boolean {
 
 export function challengeOf(res: HttpResponse): BearerChallenge {
   return parseBearerChallenge(headerValue(res.headers, 'www-authenticate')) ?? {};
-}
-
-/**
- * A Retry-After value (RFC 9110 §10.2.3) in ms from now: delay-seconds or an HTTP-date (a date in
- * the past is 0). Undefined when absent or unreadable.
- */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
