@@ -23,27 +23,7 @@ import { pinnedSuiteVersion } from './suite.js';
 type Expected = Partial<Record<ClientKind, string>>;
 const both = (why: string): Expected => ({ '2025': why, '2026': why });
 
-const INITIALIZE_ANSWERED_2026 =
-  'initialize answered with protocolVersion "2026-07-28" is passed to the 2025 client, which refuses it: no server/discover probe first (SEP-2575)';
-
 const EXPECTED_FAILURES: Record<string, Expected> = {
-  'elicitation-sep1034-client-defaults': {
-    '2026': 'an elicitation/create sent on the GET stream during the tools/call is refused (-32601) instead of becoming the input_required answer of that call',
-  },
-  'request-metadata': {
-    '2025': 'the first POST is a 2025 initialize without MCP-Protocol-Version and _meta (server/discover must come first, SEP-2575)',
-    '2026': 'after -32022 {supported:["2026-07-28"]} on server/discover the proxy falls back to initialize + notifications/initialized without the header and _meta instead of retrying with 2026-07-28',
-  },
-  'sep-2322-client-request-state': {
-    '2025': 'initialize answered HTTP 200 + JSON-RPC -32601 is taken for a 2025 server\'s answer and passed on: no server/discover probe, so no MRTR translation',
-    '2026': 'a 2026-07-28 result without resultType is passed through; the SDK v2 client rejects it (the proxy, as the server, must include resultType, as a client treat absent as "complete")',
-  },
-  'http-standard-headers': { '2025': INITIALIZE_ANSWERED_2026 },
-  'http-custom-headers': { '2025': INITIALIZE_ANSWERED_2026 },
-  'http-invalid-tool-headers': {
-    '2025': INITIALIZE_ANSWERED_2026,
-    '2026': 'tools whose x-mcp-header declarations are malformed are passed through in tools/list and calls to them forwarded (SEP-2243: exclude them)',
-  },
   'auth/dpop': both('no DPoP (SEP-1932, RFC 9449): no proof at the token endpoint, the token presented as Bearer without a DPoP header'),
   'auth/dpop-nonce': both('no DPoP (SEP-1932, RFC 9449), so no use_dpop_nonce handling at the AS (§8) or the MCP server (§9)'),
   'auth/wif-jwt-bearer': both('no RFC 7523 jwt-bearer grant (SEP-1933): the proxy runs the authorization-code flow, which this AS does not support'),

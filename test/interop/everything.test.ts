@@ -8,7 +8,8 @@
 // to open: a server that asks for no token must never lead to a sign-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -304,7 +305,10 @@ describe(`server-everything (Streamable HTTP, no sign-in) through the proxy`, ()
     expect(session).toMatch(/^[0-9a-f-]{36}$/);
     expect(p.requests.at(-1)).toMatchObject({ method: 'DELETE', headers: { 'mcp-session-id': session } });
     expect(p.seam.urls()).toEqual([]);
-    expect(readdirSync(p.configDir, { recursive: true })).toEqual([]);
+    // Nothing of a sign-in is stored; only the era verdict (eras.json: the server's protocol era, no
+    // secret) is remembered so that the next start skips detection.
+    expect(readdirSync(p.configDir, { recursive: true })).toEqual(['eras.json']);
+    expect(readFileSync(join(p.configDir, 'eras.json'), 'utf8')).not.toMatch(/token|secret|bearer|authorization/i);
 
     const text = p.stdout.toString('utf8');
     expect(text.endsWith('\n')).toBe(true);
