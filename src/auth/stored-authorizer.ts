@@ -213,7 +213,7 @@ export class StoredAuthorizer implements Authorizer {
         refreshToken = await this.o.signIns.refreshToken(latest.record);
       }
       if (!refreshToken) return undefined;
-      const tokens = await this.refreshOnce(base, refreshToken, rejected);
+      const tokens = await this.refreshOnce(base, refreshToken, rejected, lock);
       if (typeof tokens === 'string') return tokens;
       const refreshed: Unsaved = { record: base.record, tokens, lock, attempts: this.unsaved?.attempts ?? 0 };
       this.held = { record: base.record, tokens }; // used at once, whether or not the save below works
@@ -226,9 +226,14 @@ export class StoredAuthorizer implements Authorizer {
         this.o.logger.warn(`${errorMessage(err)}; a new sign-in is needed`);
         if (err.code === Code.CLIENT_UNKNOWN) await this.o.signIns.forgetClient(current.record.as.issuer, current.record.client.clientId).catch(() => {});
         // Spent for good: no copy asks the AS with it again (each would fail the same way).
-        if (!this.unsaved) await this.o.signIns.dropRefreshToken(current.record).catch(() => {});
+        if (!this.unsaved && lock) await this.o.signIns.dropRefreshToken(current.record, lock).catch(() => {});
         this.unsaved = undefined; // the grant is gone: what was not saved is worthless now
         return undefined;
+      }
+      if (isAppError(err, Code.LOCK_LOST)) {
+        // Frozen past the lock's stale bound and taken over: another copy refreshes now; the store tells.
+        this.o.logger.warn(`${errorMessage(err)}; leaving the refresh to the copy that took it over`);
+        this.unsaved = undefined;
       }
       this.refreshFailedAt = this.clock.now();
       this.lastRefreshError = isAppError(err, Code.LOCK_TIMEOUT)
@@ -247,8 +252,9 @@ export class StoredAuthorizer implements Authorizer {
    * refresh token spent) instead of giving up the sign-in. Returns a token string when a stored one
    * is good as is.
    */
-  private async refreshOnce(base: Held | StoredSignIn, refreshToken: string, rejected: string | undefined): Promise<Tokens | string> {
+  private async refreshOnce(base: Held | StoredSignIn, refreshToken: string, rejected: string | undefined, lease: LockHandle): Promise<Tokens | string> {
     try {
+      await lease.assertHeld(); // spend the refresh token only while no other copy can
       return await this.o.refresh(base.record, refreshToken);
     } catch (err) {
       if (!isAppError(err, Code.GRANT_INVALID) || this.unsaved) throw err;
@@ -260,6 +266,7 @@ export class StoredAuthorizer implements Authorizer {
       const newer = again && (await this.o.signIns.refreshToken(again.record));
       if (!again || !newer || newer === refreshToken) throw err;
       this.o.logger.debug('the refresh token was spent by another copy, which saved a newer one; using that');
+      await lease.assertHeld();
       return this.o.refresh(again.record, newer);
     }
   }
@@ -271,7 +278,7 @@ export class StoredAuthorizer implements Authorizer {
    */
   private async persist(pending: Unsaved): Promise<void> {
     try {
-      const record = await this.o.signIns.saveRefresh(pending.record, pending.tokens);
+      const record = await this.o.signIns.saveRefresh(pending.record, pending.tokens, pending.lock);
       if (this.held?.tokens === pending.tokens) this.held = { record, tokens: pending.tokens };
       if (this.unsaved) {
         this.o.logger.info(`saved the refreshed sign-in to ${this.o.target.url} (after ${this.unsaved.attempts + 1} attempts)`);
@@ -279,6 +286,13 @@ export class StoredAuthorizer implements Authorizer {
         await pending.lock.release();
       }
     } catch (err) {
+      if (isAppError(err, Code.LOCK_LOST)) {
+        // Another copy owns the sign-in now: writing could overwrite what it saves. These tokens serve this copy until they expire.
+        this.o.logger.warn(`${errorMessage(err)}; the refreshed tokens are kept in memory only`);
+        this.unsaved = undefined;
+        await pending.lock.release();
+        return;
+      }
       const first = !this.unsaved;
       this.unsaved = { ...pending, attempts: pending.attempts + 1 };
       if (first) {

@@ -13,7 +13,7 @@ import type { AuthorizationServer } from 'oauth4webapi';
 import { AppError, Code, errorMessage } from '../errors.js';
 import { registerSecret, type Logger } from '../log.js';
 import type { KeychainOptions } from './keychain.js';
-import { acquireLock, withLock, type LockHandle, type LockOptions } from './lock.js';
+import { acquireLock, withLock, type Lease, type LockHandle, type LockOptions } from './lock.js';
 import { openSecretStore, secretStoreOfKind, type SecretChange, type SecretStore, type SecretStoreKind, type StorePreference } from './secrets.js';
 import { loadState, updateState } from './state.js';
 import type { Account, ClientPurpose, ClientRecord, SignInRecord, Target, TokenInfo, Tokens } from './types.js';
@@ -189,17 +189,20 @@ export class SignIns {
   /**
    * Keeps refreshed tokens: the refresh token first, then the access token, then the record. Throws
    * AppError SAVE_FAILED (naming where) when any of it could not be written; the caller keeps the
-   * tokens in memory and tries again.
+   * tokens in memory and tries again. With the refresh lock's `lease`, each write is made only while
+   * the lock is still held (else AppError STORE_LOCK_LOST, and nothing more is written).
    */
-  async saveRefresh(record: SignInRecord, tokens: Tokens): Promise<SignInRecord> {
+  async saveRefresh(record: SignInRecord, tokens: Tokens, lease?: Lease): Promise<SignInRecord> {
     const store = this.storeOf(record.store);
     const { changes, token } = secretChanges(store, record.key, tokens, record.token);
+    await lease?.assertHeld();
     try {
       await store.write(changes);
     } catch (err) {
       throw new AppError(Code.SAVE_FAILED, `could not save the refreshed sign-in to ${store.describe()}: ${errorMessage(err)}`, { cause: err });
     }
     const next: SignInRecord = { ...record, token, updatedAt: this.now() };
+    await lease?.assertHeld();
     try {
       await updateState(this.dir, this.logger, (s) => {
         if (s.signIns[record.key]) s.signIns[record.key] = { ...s.signIns[record.key]!, token, updatedAt: next.updatedAt };
@@ -214,8 +217,9 @@ export class SignIns {
    * The AS refused the refresh token for good (invalid_grant): drop it, so that no copy spends
    * another request on it; the sign-in then needs the browser.
    */
-  async dropRefreshToken(record: SignInRecord): Promise<void> {
+  async dropRefreshToken(record: SignInRecord, lease?: Lease): Promise<void> {
     const store = this.storeOf(record.store);
+    await lease?.assertHeld();
     await store.write((await storedPartNames(store, secretName(record.key, 'refresh'))).map((name) => [name, undefined] as const));
     await updateState(this.dir, this.logger, (s) => {
       const current = s.signIns[record.key];
@@ -307,7 +311,7 @@ export class SignIns {
   // ── locks ────────────────────────────────────────────────────────────────────────────────
 
   /** Runs `fn` holding the cross-process lock for this purpose and sign-in. */
-  withLock<T>(purpose: LockPurpose, key: string, fn: (lock: LockHandle) => Promise<T>, options?: LockOptions): Promise<T> {
+  withLock<T>(purpose: LockPurpose, key: string, fn: (lease: Lease) => Promise<T>, options?: LockOptions): Promise<T> {
     return withLock(this.dir, lockName(purpose, key), fn, options);
   }
 

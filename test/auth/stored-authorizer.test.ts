@@ -1,6 +1,7 @@
 // The sign-in policy of the proxy, with the real SignIns on a temp dir, an in-memory keychain that
 // can fail or hang, a fake authorization server (rotating refresh tokens, each spendable once) and
 // a fake clock: every timing decision is made by the test, nothing sleeps.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthorizationServer } from 'oauth4webapi';
@@ -80,7 +81,7 @@ async function world(opts: { ttlMs?: number } = {}): Promise<World> {
         signIns: signInsFor(),
         target: { url: URL_ },
         logger,
-        refresh: as.refresh,
+        refresh: (record, refreshToken) => as.refresh(record, refreshToken),
         signIn: o.signIn ?? (() => Promise.reject(new Error('no browser in this test'))),
         allowBrowser: o.allowBrowser ?? false,
         signInTimeoutMs: 60_000,
@@ -175,6 +176,36 @@ describe('StoredAuthorizer', () => {
     const grants = w.as.grants;
     expect(await w.copy().getToken()).toBe(`at-3-${'a'.repeat(40)}`);
     expect(w.as.grants).toBe(grants);
+  });
+
+  it('a lock lost before the refresh token is spent: it is not spent (another copy owns the refresh now)', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR);
+    // Right when the refresh token is read under the lock, the lock is taken from this copy.
+    w.keychain.beforeRead = async (account) => { if (account.endsWith(' refresh')) await rm(join(w.dir, 'locks'), { recursive: true, force: true }); };
+    await expect(a.getToken()).rejects.toMatchObject({ code: 'AUTH_AS_UNREACHABLE' });
+    expect(w.as.grants).toBe(0);
+    expect(w.logs.some((l) => l.includes('was taken over by another process'))).toBe(true);
+  });
+
+  it('a lock lost after the refresh: the new tokens serve this copy from memory, and nothing is written', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR);
+    const writes = w.keychain.log.length;
+    const refresh = w.as.refresh;
+    w.as.refresh = async (record, rt) => {
+      const tokens = await refresh(record, rt);
+      await rm(join(w.dir, 'locks'), { recursive: true, force: true });
+      return tokens;
+    };
+    expect(await a.getToken()).toBe(`at-2-${'a'.repeat(40)}`);
+    expect(w.keychain.log.length).toBe(writes);
+    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-1');
+    expect(w.logs.some((l) => l.includes('kept in memory only'))).toBe(true);
   });
 
   it('closing with refreshed tokens not saved yet makes one last save', async () => {

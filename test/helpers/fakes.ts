@@ -13,12 +13,17 @@ export class FakeKeychain {
   reads = 0;
   writes: KeychainMode = 'ok';
   readsMode: KeychainMode = 'ok';
+  /** Runs before each read of `account` is answered (a test's way to act at that exact moment). */
+  beforeRead?: (account: string) => void | Promise<void>;
 
   readonly openEntry = (_service: string, account: string): KeychainEntry => ({
-    getPassword: (signal) => this.run(this.readsMode, signal, () => {
-      this.reads++;
-      return this.values.get(account);
-    }),
+    getPassword: async (signal) => {
+      await this.beforeRead?.(account);
+      return this.run(this.readsMode, signal, () => {
+        this.reads++;
+        return this.values.get(account);
+      });
+    },
     setPassword: (password, signal) => this.run(this.writes, signal, () => {
       this.values.set(account, password);
       this.log.push([account, password]);
