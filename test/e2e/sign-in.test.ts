@@ -12,6 +12,7 @@ import { browserSeam, completeSignIn, launchChromium, loginThroughBrowser, type 
 import { BIN, NO_KEYCHAIN_ENV, baseEnv, hasSecretService, runCli, startCli, tempConfigDir } from '../helpers/cli.js';
 import { KeychainSecretStore } from '../../src/store/secrets.js';
 import { readStored, revokeStored } from '../helpers/stored.js';
+import { until } from '../helpers/fakes.js';
 
 const requireKeychain = process.env.APPWRITE_MCP_REQUIRE_KEYCHAIN === '1';
 const keychainIt = hasSecretService() || requireKeychain ? it : it.skip;
@@ -301,6 +302,63 @@ describe('authorization request options (mcp-remote parity)', () => {
     const none = await authorizationUrl(['--no-resource']);
     expect(none.url?.searchParams.has('resource')).toBe(false);
     expect(none.r.stderr).toContain(`--no-resource: the token will not be bound to ${cloud.mcpUrl} (RFC 8707)`);
+  });
+});
+
+describe('an authorization server built on the MCP Python SDK (FastMCP, the simple-auth example)', () => {
+  it('signs in, refreshes and signs out with client_secret_basic and client_id in the body, as its token endpoint demands', async () => {
+    const py = await startCloud({ accessTokenTtl: 2 });
+    try {
+      const env = freshEnv(NO_KEYCHAIN_ENV);
+      const run = startCli(['login', '--url', py.pythonSdkMcpUrl, '--store', 'file'], env);
+      // Its authorization endpoint approves at once (an in-memory provider): the "browser" follows the redirect home.
+      const landed = await fetch(await seam.nextUrl());
+      expect(landed.status, await landed.text()).toBe(200);
+      const login = await run.result;
+      outputs.push(login.stdout, login.stderr);
+      expect(py.pythonSdk.tokenErrors).toEqual([]);
+      expect(login.code, login.stderr).toBe(0);
+      const stored = (await readStored(config.dir, py.pythonSdkMcpUrl))!;
+      expect(stored.record.as.issuer).toBe(py.pythonSdkIssuer);
+      expect(stored.record.client).toMatchObject({ method: 'dcr', authMethod: 'client_secret_basic', hasSecret: true });
+      // The 2 s token is due for refresh after half its lifetime: `token` refreshes it at the Python SDK's token endpoint.
+      const { expiresAt, obtainedAt } = stored.record.token;
+      await until(() => Date.now() > expiresAt! - (expiresAt! - obtainedAt) / 2, 5_000);
+      const token = await cli(['token', '--url', py.pythonSdkMcpUrl], env);
+      expect(token.code, token.stderr).toBe(0);
+      expect(py.pythonSdk.refreshGrants).toBe(1);
+      expect(py.pythonSdk.tokenErrors).toEqual([]);
+      expect(token.stdout.trim()).not.toBe(stored.accessToken);
+      // Its revocation endpoint wants client_secret in the body even with Basic (a required Pydantic field):
+      // reported, not retried; the local copy goes anyway.
+      const logout = await cli(['logout', '--url', py.pythonSdkMcpUrl], env);
+      expect(logout.code, logout.stderr).toBe(0);
+      expect(logout.stderr).toContain('client_secret: Field required');
+      expect(await readStored(config.dir, py.pythonSdkMcpUrl)).toBeUndefined();
+    } finally {
+      await py.stop();
+    }
+  });
+
+  it('its token endpoint refuses a request without client_id in the body (what appwrite-mcp sent before)', async () => {
+    const py = await startCloud();
+    try {
+      const meta = await (await fetch(`${new URL(py.pythonSdkIssuer).origin}/.well-known/oauth-authorization-server`)).json();
+      expect(meta.token_endpoint_auth_methods_supported).toEqual(['client_secret_post', 'client_secret_basic']);
+      const client = await (await fetch(meta.registration_endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:1/cb'], token_endpoint_auth_method: 'client_secret_basic' }) })).json();
+      expect(client).toMatchObject({ token_endpoint_auth_method: 'client_secret_basic', client_secret_expires_at: 0 });
+      const basic = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+      const ask = (body: Record<string, string>) => fetch(meta.token_endpoint, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+      const without = await ask({ grant_type: 'refresh_token', refresh_token: 'x' });
+      expect(without.status).toBe(401);
+      expect(await without.json()).toEqual({ error: 'invalid_client', error_description: 'Missing client_id' });
+      const other = await ask({ grant_type: 'refresh_token', refresh_token: 'x', client_id: 'someone-else' });
+      expect((await other.json()).error_description).toBe('Invalid client_id');
+      const withId = await ask({ grant_type: 'refresh_token', refresh_token: 'x', client_id: client.client_id });
+      expect(await withId.json()).toEqual({ error: 'invalid_grant', error_description: 'refresh token does not exist' });
+    } finally {
+      await py.stop();
+    }
   });
 });
 
