@@ -60,6 +60,7 @@ async function options(command: Command): Promise<Record<string, any>> {
     scope: opts.scope ?? defaults.scope,
     clientId: opts.clientId ?? (env.APPWRITE_MCP_CLIENT_ID ? undefined : defaults.clientId),
     clientMetadataUrl: opts.clientMetadataUrl ?? (env.APPWRITE_MCP_CLIENT_METADATA_URL ? undefined : defaults.clientMetadataUrl),
+    issuer: opts.issuer ?? (env.APPWRITE_MCP_ISSUER ? undefined : defaults.issuer),
     quiet: opts.quiet || opts.silent,
     ignoreTool: opts.ignoreTool ?? defaults.ignoreTools,
     allowTool: opts.allowTool ?? defaults.allowTools,
@@ -89,6 +90,7 @@ function suggest(word: string): string[] {
 function addClientOptions(command: Command): Command {
   return command
     .option('--client-id <id>', 'a pre-registered OAuth client (env APPWRITE_MCP_CLIENT_ID; its secret, if any, in APPWRITE_MCP_CLIENT_SECRET)')
+    .option('--issuer <url>', 'the authorization server the --client-id client is registered with: its credentials go nowhere else (env APPWRITE_MCP_ISSUER; default: the issuer of its first sign-in)')
     .option('--client-metadata-url <url>', 'an https URL of a Client ID Metadata Document to use as client id where the authorization server accepts them (env APPWRITE_MCP_CLIENT_METADATA_URL)')
     .option('--client-credentials', 'sign in without a person: the client credentials grant with --client-id and APPWRITE_MCP_CLIENT_SECRET or --private-key-file')
     .option('--private-key-file <pem>', 'PKCS#8 PEM private key: authenticate the client with a signed JWT (private_key_jwt)')
@@ -130,6 +132,7 @@ Environment:
   APPWRITE_MCP_STORE              keychain or file (as --store)
   APPWRITE_MCP_CLIENT_ID          a pre-registered client (as --client-id)
   APPWRITE_MCP_CLIENT_SECRET      its secret (never passed on the command line)
+  APPWRITE_MCP_ISSUER             the authorization server that client is registered with (as --issuer)
   APPWRITE_MCP_CLIENT_METADATA_URL  as --client-metadata-url
   APPWRITE_MCP_IDP_ID_TOKEN       the ID token for enterprise-managed sign-in (--idp-token-endpoint)
   APPWRITE_MCP_IDP_CLIENT_SECRET  the IdP client's secret, if it has one
@@ -141,7 +144,7 @@ Environment:
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY  outbound proxy
   NODE_EXTRA_CA_CERTS             extra trusted CAs (corporate TLS inspection)
 
-Defaults for --url, --scope, --store, --client-id and --client-metadata-url, and the proxy's
+Defaults for --url, --scope, --store, --client-id, --issuer and --client-metadata-url, and the proxy's
 --ignore-tool, --allow-tool, --read-only, --transport and --ping-interval (ignoreTools, allowTools,
 readOnly, transport, pingInterval) can live in config.json in the config directory (see the README),
 with a section per profile.

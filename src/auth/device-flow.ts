@@ -15,6 +15,7 @@ import { formatDuration } from './authorize.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, requestOptions } from './oauth.js';
 import { DEVICE_GRANT_TYPES, metadataDocumentClient, preRegisteredClient, registerClient, type RegisteredClient } from './registration.js';
+import { checkIssuerPin } from './pinning.js';
 import { chooseScopes, describeScopes, narrowedScopes } from './scopes.js';
 import { discoverForSignIn, saveGranted, type ClientChoice, type SignInDeps, type SignInResult, type SignInStep } from './sign-in.js';
 
@@ -47,6 +48,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   o.onStep?.({ kind: 'discovering', url: o.target.url });
   const found = await discoverForSignIn(ctx, o.target, o.challenge);
   const { as } = found;
+  await checkIssuerPin(signIns, o, as, o.target.url);
   if (!as.device_authorization_endpoint) {
     throw new AppError(Code.DEVICE_FLOW_UNSUPPORTED, `the authorization server "${as.issuer}" does not offer the device authorization grant (its metadata has no "device_authorization_endpoint")`, {
       hint: `Sign in with the browser instead; if that browser cannot reach this machine (SSH, WSL, a container), run \`${loginCommand(o.target)} --no-browser\`, open the URL it prints anywhere, and paste back the address the browser ends on.`,

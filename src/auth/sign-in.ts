@@ -12,6 +12,7 @@ import { startCallbackServer, type CallbackAddress, type CallbackServer } from '
 import { assertS256, discover, probeServer, type Discovered } from './discovery.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText } from './oauth.js';
 import { checkAuthorizationRequest, metadataDocumentClient, preRegisteredClient, registerClient, registeredPort, type RegisteredClient } from './registration.js';
+import { checkIssuerPin, recordIssuerPin } from './pinning.js';
 import { chooseScopes, describeScopes, narrowedScopes } from './scopes.js';
 import { accountFromClaims, fetchUserinfo, tokensFrom } from './tokens.js';
 
@@ -34,6 +35,8 @@ export interface ClientChoice {
   clientId?: string;
   clientSecret?: string;
   clientMetadataUrl?: string;
+  /** `--issuer`: the authorization server a pre-registered client belongs to (auth/pinning.ts). */
+  issuer?: string;
 }
 
 export interface SignInOptions extends ClientChoice {
@@ -92,6 +95,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const found = await discoverForSignIn(ctx, o.target, o.challenge);
   const { as } = found;
   assertS256(as);
+  await checkIssuerPin(signIns, o, as, url);
   const scopes = chooseScopes({ requested: o.scopes, challengeScope: found.challengeScope, resourceScopes: found.scopesSupported, asScopes: as.scopes_supported });
   // Scopes the caller chose (--scope, the step-up union) are asked for as they are; the server's may be narrowed once.
   const explicitScopes = Boolean(o.scopes?.length);
@@ -250,6 +254,7 @@ export async function saveGranted(
   const tokens = tokensFrom(o.response, { scopes: o.scopes });
   const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(o.response) as Record<string, unknown> | undefined);
   let record = await signIns.saveSignIn({ target: o.target, resource: o.resource ?? o.found.resource, noResource: o.resource === undefined, as, client: o.registered.client, clientSecret: o.registered.secret, account: claims, tokens }, o.store);
+  if (o.registered.client.method === 'preregistered') await recordIssuerPin(signIns, { clientId: o.registered.client.clientId }, as);
   if (!claims) {
     const account = await fetchUserinfo(ctx, as, o.registered.client.clientId, tokens.accessToken);
     if (account) record = await signIns.saveAccount(record, account);

@@ -34,6 +34,8 @@ export interface AuthFlags {
   deviceCode?: boolean;
   /** mcp-remote's `--static-oauth-client-info`: `{"client_id", "client_secret"?}` as JSON or `@file`, `${VAR}` expanded. */
   staticOauthClientInfo?: string;
+  /** `--issuer`: the authorization server a pre-registered client belongs to. */
+  issuer?: string;
 }
 
 /** What the user says about the authorization request itself, whatever the grant. */
@@ -51,6 +53,8 @@ export interface SignInPlan extends RequestTweaks {
   clientId?: string;
   clientSecret?: string;
   clientMetadataUrl?: string;
+  /** The authorization server a pre-registered client is pinned to (`--issuer`, APPWRITE_MCP_ISSUER). */
+  issuer?: string;
   privateKeyFile?: string;
   idp?: { tokenEndpoint: string; clientId: string; clientSecret?: string; idToken: string };
 }
@@ -98,6 +102,11 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
   if (clientSecret !== undefined && clientId === undefined) {
     throw new AppError(Code.USAGE, 'a client secret was given (APPWRITE_MCP_CLIENT_SECRET) without a client id', { hint: 'Pass --client-id <id> (or APPWRITE_MCP_CLIENT_ID) too.' });
   }
+  const issuerText = flags.issuer ?? (env.APPWRITE_MCP_ISSUER || undefined);
+  const issuer = issuerText === undefined ? undefined : (parseSecureUrl(issuerText, '--issuer'), issuerText);
+  if (issuer !== undefined && clientId === undefined) {
+    throw new AppError(Code.USAGE, '--issuer pins a pre-registered client to its authorization server: it goes with --client-id (or --static-oauth-client-info)');
+  }
   const unattended = flags.clientCredentials || flags.idpTokenEndpoint !== undefined || flags.idpClientId !== undefined;
   if (flags.deviceCode && tweaks.callback) {
     throw new AppError(Code.USAGE, '--device-code uses no callback: --callback-port, --callback-host and --callback-path do not go with it');
@@ -120,6 +129,7 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
       unattended: true,
       clientId,
       clientSecret,
+      issuer,
       privateKeyFile: flags.privateKeyFile,
       idp: { tokenEndpoint: parseSecureUrl(flags.idpTokenEndpoint, '--idp-token-endpoint').href, clientId: flags.idpClientId, clientSecret: idpClientSecret, idToken },
     };
@@ -128,12 +138,12 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
     if (!clientId || (clientSecret === undefined && !flags.privateKeyFile)) {
       throw new AppError(Code.USAGE, '--client-credentials needs --client-id and either APPWRITE_MCP_CLIENT_SECRET or --private-key-file <pem>');
     }
-    return { ...tweaks, unattended: true, clientId, clientSecret, privateKeyFile: flags.privateKeyFile };
+    return { ...tweaks, unattended: true, clientId, clientSecret, issuer, privateKeyFile: flags.privateKeyFile };
   }
   if (flags.privateKeyFile) {
     throw new AppError(Code.USAGE, '--private-key-file is for --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
-  return { ...tweaks, unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, clientMetadataUrl };
+  return { ...tweaks, unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, issuer, clientMetadataUrl };
 }
 
 /**
@@ -180,7 +190,7 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
     const { machineSignIn } = await import('../auth/machine-sign-in.js');
     return machineSignIn(deps, {
       target: run.target, challenge: run.challenge, scopes: run.scopes, resource: plan.resource,
-      clientId: plan.clientId!, clientSecret: plan.clientSecret, privateKeyFile: plan.privateKeyFile, idp: plan.idp,
+      clientId: plan.clientId!, clientSecret: plan.clientSecret, issuer: plan.issuer, privateKeyFile: plan.privateKeyFile, idp: plan.idp,
     });
   }
   if (plan.device) {
@@ -189,7 +199,7 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
     return deviceSignIn(deps, {
       target: run.target, challenge: run.challenge, scopes: run.scopes,
       resource: plan.resource, authorizeParams: plan.authorizeParams,
-      clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
+      clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl, issuer: plan.issuer,
       timeoutMs: device.timeoutMs, openUrl: device.openUrl, onStep: device.onStep,
     });
   }
@@ -198,7 +208,7 @@ export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; sign
   return signIn(deps, {
     target: run.target, challenge: run.challenge, scopes: run.scopes,
     resource: plan.resource, authorizeParams: plan.authorizeParams, callback: plan.callback,
-    clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
+    clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl, issuer: plan.issuer,
     timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep, pasted: browser.pasted,
   });
 }

@@ -297,6 +297,15 @@ export class SignIns {
     if (forgotten?.hasSecret) await this.deleteEntry(forgotten.secretStore ?? 'file', clientSecretName(key));
   }
 
+  /** The issuer a pre-registered client is pinned to, if any. */
+  async pinnedIssuer(clientId: string): Promise<string | undefined> {
+    return (await loadState(this.dir, this.logger)).clientIssuers?.[clientId];
+  }
+
+  async pinIssuer(clientId: string, issuer: string): Promise<void> {
+    await updateState(this.dir, this.logger, (s) => { s.clientIssuers = { ...s.clientIssuers, [clientId]: issuer }; });
+  }
+
   // ── browser sign-ins the proxy started and that were not completed ───────────────────────
 
   async lastSignInFailure(key: string): Promise<number> {

@@ -107,4 +107,6 @@ export interface StateFile {
   clients: Record<string, ClientRecord>;
   /** When an automatic browser sign-in last failed or was abandoned (epoch ms) by sign-in key, to rate-limit tabs. */
   signInFailures?: Record<string, number>;
+  /** The authorization server each pre-registered client id is pinned to (see auth/pinning.ts). */
+  clientIssuers?: Record<string, string>;
 }

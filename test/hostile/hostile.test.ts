@@ -27,6 +27,55 @@ function env() {
   return { dir: config.dir, seam, env: { APPWRITE_MCP_CONFIG_DIR: config.dir, APPWRITE_MCP_STORE: 'file', ...NO_KEYCHAIN_ENV, ...seam.env } };
 }
 
+describe('a pre-registered client\'s credentials go to its own authorization server only', () => {
+  /** A client registered at the local cloud's Python-SDK authorization server (it takes secrets only). */
+  async function preRegistered(cloud: Awaited<ReturnType<typeof startCloud>>) {
+    const meta = await (await fetch(`${new URL(cloud.pythonSdkIssuer).origin}/.well-known/oauth-authorization-server`)).json();
+    return (await (await fetch(meta.registration_endpoint, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:39123/callback'], token_endpoint_auth_method: 'client_secret_basic' }),
+    })).json()) as { client_id: string; client_secret: string };
+  }
+
+  it('pinned at its first sign-in: a server that names another AS gets no token request, even with --client-credentials', async () => {
+    const cloud = await startCloud();
+    const hostile = await startHostileServer({ tokenStatus: 400 });
+    cleanups.push(() => cloud.stop(), () => hostile.stop());
+    const client = await preRegistered(cloud);
+    const e = env();
+    const secretEnv = { ...e.env, APPWRITE_MCP_CLIENT_SECRET: client.client_secret };
+    const first = startCli(['login', '--url', cloud.pythonSdkMcpUrl, '--client-id', client.client_id, '--callback-port', '39123'], secretEnv);
+    await fetch(await e.seam.nextUrl()); // its authorization endpoint approves at once
+    expect((await first.result).code).toBe(0);
+
+    const r = await runCli(['login', '--client-credentials', '--url', hostile.mcpUrl, '--client-id', client.client_id], secretEnv);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`client "${client.client_id}" belongs to the authorization server ${cloud.pythonSdkIssuer} (the issuer of its first sign-in), but ${hostile.mcpUrl} names ${hostile.origin}: refusing to send the client's credentials there`);
+    expect(r.stderr).toContain(`pass --issuer ${hostile.origin}`);
+    expect(hostile.requests).not.toContain('POST /token');
+    // The browser flow is refused the same way, before any tab opens.
+    const browserFlow = await runCli(['login', '--url', hostile.mcpUrl, '--client-id', client.client_id], secretEnv);
+    expect(browserFlow.code).toBe(1);
+    expect(e.seam.urls()).toHaveLength(1);
+
+    // Saying --issuer is saying where the client belongs: then the credentials go there.
+    const told = await runCli(['login', '--client-credentials', '--url', hostile.mcpUrl, '--client-id', client.client_id, '--issuer', hostile.origin], secretEnv);
+    expect(told.stderr).not.toContain('refusing to send');
+    expect(hostile.requests).toContain('POST /token');
+  });
+
+  it('--issuer pins a client on its first sign-in too', async () => {
+    const hostile = await startHostileServer({ tokenStatus: 400 });
+    cleanups.push(() => hostile.stop());
+    const e = env();
+    const r = await runCli(['login', '--client-credentials', '--url', hostile.mcpUrl, '--client-id', 'ci-client', '--issuer', 'https://login.example.com/'], { ...e.env, APPWRITE_MCP_CLIENT_SECRET: 'ci-secret-0123456789' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`client "ci-client" belongs to the authorization server https://login.example.com/ (--issuer), but ${hostile.mcpUrl} names ${hostile.origin}`);
+    expect(r.stderr).not.toContain('ci-secret-0123456789');
+    expect(hostile.requests).not.toContain('POST /token');
+  });
+});
+
 describe('a malicious or broken authorization server', () => {
   it('a plain-http authorization endpoint on another host is refused before any browser opens', async () => {
     const bad = await startHostileServer({ authorizationEndpoint: 'http://evil.example/auth' });
