@@ -61,7 +61,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   // Chosen now (a keychain probe can take seconds) so nothing stands between the tokens and the save.
   const store = await signIns.chooseStore();
 
-  let { registered, cached } = await chooseClient(deps, o, as);
+  let { registered, cached } = await chooseClient(deps, o, as, found.resource);
   let asking = scopes;
   let narrowed = false;
   let authorization: oauth.DeviceAuthorizationResponse;
@@ -76,8 +76,8 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
     // A cached registration the AS forgot (a restart): register anew, once.
     if (cached && (code === 'invalid_client' || code === 'unauthorized_client')) {
       ctx.logger.debug(`${as.issuer} refused the cached client ${registered.client.clientId} (${oauthErrorText(error)}); registering a new one`);
-      await signIns.forgetClient(as.issuer, registered.client.clientId, 'device').catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
-      registered = await register(deps, o, as);
+      await signIns.forgetClient({ issuer: as.issuer, resource: found.resource, purpose: 'device' }, registered.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
+      registered = await register(deps, o, as, found.resource);
       cached = false;
       continue;
     }
@@ -114,18 +114,18 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
  * for the device grant. A device registration is cached apart from the browser's, which has a
  * redirect and no device grant.
  */
-async function chooseClient(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer): Promise<{ registered: RegisteredClient; cached: boolean }> {
+async function chooseClient(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer, resource: string): Promise<{ registered: RegisteredClient; cached: boolean }> {
   if (o.clientId) return { registered: preRegisteredClient(as, o.clientId, o.clientSecret), cached: false };
   if (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) return { registered: metadataDocumentClient(as, o.clientMetadataUrl), cached: false };
-  const cached = await deps.signIns.cachedClient(as.issuer, 'device');
+  const cached = await deps.signIns.cachedClient({ issuer: as.issuer, resource, purpose: 'device' });
   if (cached) return { registered: cached, cached: true };
-  return { registered: await register(deps, o, as), cached: false };
+  return { registered: await register(deps, o, as, resource), cached: false };
 }
 
-async function register(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer): Promise<RegisteredClient> {
+async function register(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer, resource: string): Promise<RegisteredClient> {
   o.onStep?.({ kind: 'registering', issuer: as.issuer });
   const fresh = await registerClient(deps.ctx, as, undefined, DEVICE_GRANT_TYPES);
-  await deps.signIns.saveClient(fresh.client, fresh.secret, 'device');
+  await deps.signIns.saveClient({ issuer: as.issuer, resource, purpose: 'device' }, fresh.client, fresh.secret);
   return fresh;
 }
 

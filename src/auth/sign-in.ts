@@ -5,7 +5,7 @@ import * as oauth from 'oauth4webapi';
 import type { BearerChallenge } from '../authorization.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import type { SecretStore } from '../store/secrets.js';
-import type { SignIns } from '../store/sign-ins.js';
+import type { RegistrationKey, SignIns } from '../store/sign-ins.js';
 import type { SignInRecord, Target, Tokens } from '../store/types.js';
 import { authorizeInBrowser, newAuthorizationRequest, type PkceRequest } from './authorize.js';
 import { startCallbackServer, type CallbackAddress, type CallbackServer } from './callback-server.js';
@@ -102,7 +102,8 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   // Chosen now (a keychain probe can take seconds) so nothing stands between the code exchange and the save.
   const store = await signIns.chooseStore();
 
-  const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.cachedClient(as.issuer);
+  const registration: RegistrationKey = { issuer: as.issuer, resource: found.resource };
+  const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.cachedClient(registration);
   const resource = o.resource === false ? undefined : o.resource ?? found.resource;
   if (o.resource === false) ctx.logger.warn(`--no-resource: the token will not be bound to ${found.resource} (RFC 8707): any server that trusts ${as.issuer} may accept it`);
   const callback = await startCallbackServer({ preferredPort: registeredPort(cached?.client), ...o.callback });
@@ -110,7 +111,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   try {
     const authorizationRequest = (registered: RegisteredClient, asking = scopes) =>
       newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource, scopes: asking, params: o.authorizeParams });
-    const chosen = await chooseClient(deps, o, as, cached, callback, authorizationRequest);
+    const chosen = await chooseClient(deps, o, { as, registration }, cached, callback, authorizationRequest);
     const { registered } = chosen;
     let request = chosen.request;
 
@@ -199,7 +200,7 @@ function scopeRefusedError(request: PkceRequest, detail: string, explicit: boole
 async function chooseClient(
   deps: SignInDeps,
   o: SignInOptions,
-  as: oauth.AuthorizationServer,
+  { as, registration }: { as: oauth.AuthorizationServer; registration: RegistrationKey },
   cached: RegisteredClient | undefined,
   callback: CallbackServer,
   authorizationRequest: (registered: RegisteredClient) => Promise<PkceRequest>,
@@ -217,7 +218,7 @@ async function chooseClient(
     o.onStep?.({ kind: 'registering', issuer: as.issuer });
     const fresh = await registerClient(ctx, as, callback.redirectUri);
     registeredHere.add(fresh.client.clientId);
-    await signIns.saveClient(fresh.client, fresh.secret);
+    await signIns.saveClient(registration, fresh.client, fresh.secret);
     return fresh;
   };
   if (!cached) {
@@ -232,7 +233,7 @@ async function chooseClient(
   if (check.scopeRefused) return { registered: cached, request, scopeRefused: check.status >= 400 ? `HTTP ${check.status}: ${check.detail}` : check.detail };
   // The AS forgot the cached client (a restart), or will not take this redirect port: register anew, once.
   ctx.logger.debug(`${as.issuer} refused the cached client ${cached.client.clientId} (HTTP ${check.status}: ${check.detail}); registering a new one`);
-  await signIns.forgetClient(as.issuer, cached.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
+  await signIns.forgetClient(registration, cached.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
   const registered = await register();
   request = await authorizationRequest(registered);
   return { registered, request };

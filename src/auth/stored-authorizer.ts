@@ -224,7 +224,7 @@ export class StoredAuthorizer implements Authorizer {
     } catch (err) {
       if (isAppError(err, Code.GRANT_INVALID, Code.CLIENT_UNKNOWN)) {
         this.o.logger.warn(`${errorMessage(err)}; a new sign-in is needed`);
-        if (err.code === Code.CLIENT_UNKNOWN) await this.o.signIns.forgetClient(current.record.as.issuer, current.record.client.clientId).catch(() => {});
+        if (err.code === Code.CLIENT_UNKNOWN) await this.o.signIns.forgetClient({ issuer: current.record.as.issuer, resource: current.record.resource }, current.record.client.clientId).catch(() => {});
         // Spent for good: no copy asks the AS with it again (each would fail the same way).
         if (!this.unsaved && lock) await this.o.signIns.dropRefreshToken(current.record, lock).catch(() => {});
         this.unsaved = undefined; // the grant is gone: what was not saved is worthless now

@@ -253,16 +253,24 @@ export class SignIns {
     }
   }
 
-  // ── client registrations (per AS issuer, and what they are for) ───────────────────────
+  // ── client registrations (per AS issuer and MCP server, and what they are for) ─────────
 
   /**
-   * The registration cached for `issuer` and `purpose`, with its secret when it has one. One whose
-   * secret cannot be read (or has expired) is as good as none: the caller registers again.
+   * The registration cached for `issuer`, `resource` and `purpose`, with its secret when it has one.
+   * One whose secret cannot be read (or has expired) is as good as none: the caller registers again.
    */
-  async cachedClient(issuer: string, purpose: ClientPurpose = 'browser'): Promise<{ client: ClientRecord; secret?: string } | undefined> {
-    const key = clientCacheKey(issuer, purpose);
-    const client = (await loadState(this.dir, this.logger)).clients[key];
-    if (!client) return undefined;
+  async cachedClient(registration: RegistrationKey): Promise<{ client: ClientRecord; secret?: string } | undefined> {
+    const state = await loadState(this.dir, this.logger);
+    let key = clientCacheKey(registration);
+    let client = state.clients[key];
+    if (!client) {
+      // appwrite-mcp before 0.2 cached one registration per issuer: still good for the servers it signed in to.
+      key = legacyClientCacheKey(registration);
+      client = state.clients[key];
+      const usedHere = client && Object.values(state.signIns).some((s) => s.client.clientId === client!.clientId && s.resource === registration.resource);
+      if (!usedHere) return undefined;
+    }
+    const issuer = registration.issuer;
     if (client.secretExpiresAt !== undefined && client.secretExpiresAt <= this.now() + 60_000) return undefined;
     if (!client.hasSecret) return { client };
     const secret = await readSecret(this.storeOf(client.secretStore ?? 'file'), clientSecretName(key), 1).catch((err: unknown) => {
@@ -272,9 +280,13 @@ export class SignIns {
     return secret === undefined ? undefined : { client, secret };
   }
 
-  /** Caches a registration for reuse by later sign-ins with this AS; its secret goes to the secret store. */
-  async saveClient(client: ClientRecord, secret: string | undefined, purpose: ClientPurpose = 'browser'): Promise<void> {
-    const key = clientCacheKey(client.issuer, purpose);
+  /**
+   * Caches a registration for reuse by later sign-ins with this AS to this MCP server (never another:
+   * a server that names a legitimate AS must not get our client id and the consent the user gave it);
+   * its secret goes to the secret store.
+   */
+  async saveClient(registration: RegistrationKey, client: ClientRecord, secret: string | undefined): Promise<void> {
+    const key = clientCacheKey(registration);
     let cached = client;
     if (secret !== undefined) {
       const store = await this.chooseStore();
@@ -286,15 +298,16 @@ export class SignIns {
   }
 
   /** The AS no longer knows this client: the next sign-in registers anew. */
-  async forgetClient(issuer: string, clientId: string, purpose: ClientPurpose = 'browser'): Promise<void> {
-    const key = clientCacheKey(issuer, purpose);
-    const forgotten = await updateState(this.dir, this.logger, (s) => {
-      const cached = s.clients[key];
-      if (cached?.clientId !== clientId) return undefined;
-      delete s.clients[key];
-      return cached;
-    });
-    if (forgotten?.hasSecret) await this.deleteEntry(forgotten.secretStore ?? 'file', clientSecretName(key));
+  async forgetClient(registration: RegistrationKey, clientId: string): Promise<void> {
+    for (const key of [clientCacheKey(registration), legacyClientCacheKey(registration)]) {
+      const forgotten = await updateState(this.dir, this.logger, (s) => {
+        const cached = s.clients[key];
+        if (cached?.clientId !== clientId) return undefined;
+        delete s.clients[key];
+        return cached;
+      });
+      if (forgotten?.hasSecret) await this.deleteEntry(forgotten.secretStore ?? 'file', clientSecretName(key));
+    }
   }
 
   /** The issuer a pre-registered client is pinned to, if any. */
@@ -405,12 +418,24 @@ function secretName(key: string, which: 'access' | 'refresh' | 'client-secret'):
   return `${key} ${which}`;
 }
 
+/** What a cached registration is for: one authorization server, one MCP server (its RFC 8707 resource), one grant. */
+export interface RegistrationKey {
+  issuer: string;
+  resource: string;
+  purpose?: ClientPurpose;
+}
+
 /**
- * Where a registration is cached in state.json: the browser's under the issuer, the device flow's
- * under `<issuer>#device` (an issuer has no fragment, RFC 8414 §2).
+ * Where a registration is cached in state.json: `<issuer> <resource>`, with ` device` for the device
+ * flow's (an issuer has no fragment and a space cannot be in a URL, so keys never collide).
  */
-function clientCacheKey(issuer: string, purpose: ClientPurpose): string {
-  return purpose === 'device' ? `${issuer}#device` : issuer;
+function clientCacheKey(r: RegistrationKey): string {
+  return `${r.issuer} ${r.resource}${r.purpose === 'device' ? ' device' : ''}`;
+}
+
+/** The key of appwrite-mcp 0.1: the issuer alone (`<issuer>#device` for the device flow's). */
+function legacyClientCacheKey(r: RegistrationKey): string {
+  return r.purpose === 'device' ? `${r.issuer}#device` : r.issuer;
 }
 
 /** The secret of a cached registration, by its cache key (a sign-in keeps its own copy). */

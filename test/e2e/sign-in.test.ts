@@ -131,8 +131,9 @@ describe('login → status → logout', () => {
 
     const statePath = join(config.dir, 'state.json');
     const state = JSON.parse(readFileSync(statePath, 'utf8'));
-    expect(Object.keys(state.clients)).toEqual([cloud.projectIssuer('demo-project')]);
-    state.clients[cloud.projectIssuer('demo-project')].clientId = 'forgotten-client-id';
+    const key = `${cloud.projectIssuer('demo-project')} ${project}`;
+    expect(Object.keys(state.clients)).toEqual([key]);
+    state.clients[key].clientId = 'forgotten-client-id';
     writeFileSync(statePath, JSON.stringify(state));
     const { result } = await login(['--url', project], env);
     expect(result.code, result.stderr).toBe(0);

@@ -76,6 +76,34 @@ describe('a pre-registered client\'s credentials go to its own authorization ser
   });
 });
 
+describe('a server that names a legitimate authorization server', () => {
+  it('does not get the client registered for another server (nor the consent given to it): a registration per AS and MCP server', async () => {
+    const cloud = await startCloud();
+    cleanups.push(() => cloud.stop());
+    // An AS that takes any resource (the Python SDK's), and a hostile server whose metadata names it.
+    const hostile = await startHostileServer({ authorizationServer: cloud.pythonSdkIssuer });
+    cleanups.push(() => hostile.stop());
+    const e = env();
+    const legit = startCli(['login', '--url', cloud.pythonSdkMcpUrl], e.env);
+    await fetch(await e.seam.nextUrl({ count: 1 }));
+    expect((await legit.result).code).toBe(0);
+    expect(cloud.pythonSdk.registrations).toBe(1);
+    const legitClient = new URL(e.seam.urls()[0]!).searchParams.get('client_id');
+
+    const other = startCli(['login', '--url', hostile.mcpUrl], e.env);
+    const asked = new URL(await e.seam.nextUrl({ count: 2 }));
+    expect(asked.searchParams.get('resource')).toBe(hostile.mcpUrl);
+    expect(asked.searchParams.get('client_id')).not.toBe(legitClient);
+    expect(cloud.pythonSdk.registrations).toBe(2);
+    other.kill('SIGKILL');
+    // The legitimate server's own registration is still the one it uses.
+    const again = startCli(['login', '--url', cloud.pythonSdkMcpUrl], e.env);
+    expect(new URL(await e.seam.nextUrl({ count: 3 })).searchParams.get('client_id')).toBe(legitClient);
+    again.kill('SIGKILL');
+    expect(cloud.pythonSdk.registrations).toBe(2);
+  });
+});
+
 describe('a malicious or broken authorization server', () => {
   it('a plain-http authorization endpoint on another host is refused before any browser opens', async () => {
     const bad = await startHostileServer({ authorizationEndpoint: 'http://evil.example/auth' });

@@ -140,23 +140,38 @@ describe('SignIns', () => {
     expect(await signIns.forget(record)).toEqual({ deleted: false });
   });
 
-  it('caches a browser and a device registration per issuer apart, each with its own secret; logout --all forgets both', async () => {
+  it('caches a browser and a device registration per issuer and server apart, each with its own secret; logout --all forgets both', async () => {
     const { signIns, keychain } = await fakeSignIns(await tempDir());
     const browserClient = { issuer: ISSUER, clientId: 'browser-client', method: 'dcr' as const, redirectUris: ['http://127.0.0.1:5000/callback'], registeredAt: 1, authMethod: 'client_secret_basic' as const };
     const deviceClient = { issuer: ISSUER, clientId: 'device-client', method: 'dcr' as const, redirectUris: [], registeredAt: 2, authMethod: 'client_secret_basic' as const, grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] };
-    await signIns.saveClient(browserClient, 'browser-secret');
-    await signIns.saveClient(deviceClient, 'device-secret', 'device');
-    expect(await signIns.cachedClient(ISSUER)).toMatchObject({ client: { clientId: 'browser-client' }, secret: 'browser-secret' });
-    expect(await signIns.cachedClient(ISSUER, 'device')).toMatchObject({ client: { clientId: 'device-client', grantTypes: deviceClient.grantTypes }, secret: 'device-secret' });
+    const browser = { issuer: ISSUER, resource: URL_ };
+    const device = { issuer: ISSUER, resource: URL_, purpose: 'device' as const };
+    await signIns.saveClient(browser, browserClient, 'browser-secret');
+    await signIns.saveClient(device, deviceClient, 'device-secret');
+    expect(await signIns.cachedClient(browser)).toMatchObject({ client: { clientId: 'browser-client' }, secret: 'browser-secret' });
+    expect(await signIns.cachedClient(device)).toMatchObject({ client: { clientId: 'device-client', grantTypes: deviceClient.grantTypes }, secret: 'device-secret' });
+    // Another MCP server naming the same AS does not get them.
+    expect(await signIns.cachedClient({ issuer: ISSUER, resource: 'https://other.example/mcp' })).toBeUndefined();
     // Forgetting one (the AS no longer knows it) leaves the other.
-    await signIns.forgetClient(ISSUER, 'device-client', 'device');
-    expect(await signIns.cachedClient(ISSUER, 'device')).toBeUndefined();
-    expect(await signIns.cachedClient(ISSUER)).toMatchObject({ secret: 'browser-secret' });
-    await signIns.saveClient(deviceClient, 'device-secret', 'device');
+    await signIns.forgetClient(device, 'device-client');
+    expect(await signIns.cachedClient(device)).toBeUndefined();
+    expect(await signIns.cachedClient(browser)).toMatchObject({ secret: 'browser-secret' });
+    await signIns.saveClient(device, deviceClient, 'device-secret');
     await signIns.forgetClients();
-    expect(await signIns.cachedClient(ISSUER)).toBeUndefined();
-    expect(await signIns.cachedClient(ISSUER, 'device')).toBeUndefined();
+    expect(await signIns.cachedClient(browser)).toBeUndefined();
+    expect(await signIns.cachedClient(device)).toBeUndefined();
     expect([...keychain.values.values()].join(' ')).not.toMatch(/browser-secret|device-secret/);
+  });
+
+  it('a registration cached per issuer by appwrite-mcp 0.1 still serves the server it signed in to, and no other', async () => {
+    const dir = await tempDir();
+    const { signIns, store } = await fakeSignIns(dir);
+    await signIns.saveSignIn(newSignIn(tokens('a')), store);
+    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'));
+    state.clients[ISSUER] = { issuer: ISSUER, clientId: 'mcp-client-0123456789', method: 'dcr', redirectUris: ['http://127.0.0.1:5000/callback'], registeredAt: 1 };
+    await writeFile(join(dir, 'state.json'), JSON.stringify(state));
+    expect(await signIns.cachedClient({ issuer: ISSUER, resource: URL_ })).toMatchObject({ client: { clientId: 'mcp-client-0123456789' } });
+    expect(await signIns.cachedClient({ issuer: ISSUER, resource: 'https://other.example/mcp' })).toBeUndefined();
   });
 
   it('a save that fails names where, with code save_failed', async () => {
