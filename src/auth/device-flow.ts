@@ -36,7 +36,10 @@ export interface DeviceSignInOptions extends ClientChoice {
   signal?: AbortSignal;
 }
 
-/** RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default." */
+/**
+ * RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default." It is also the floor:
+ * an AS that says to poll faster (0.001 s) is polled every 5 s; one that says slower, at its pace.
+ */
 const DEFAULT_INTERVAL_S = 5;
 /** §3.5: on `slow_down`, the interval "MUST be increased by 5 seconds for this and all subsequent requests". */
 const SLOW_DOWN_STEP_S = 5;
@@ -220,7 +223,7 @@ interface PollBounds {
 async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, registered: RegisteredClient, resource: string | undefined, authorization: oauth.DeviceAuthorizationResponse, bounds: PollBounds): Promise<oauth.TokenEndpointResponse> {
   const endpoint = as.token_endpoint!;
   const { client, auth } = clientAuth(credentialsOf(registered));
-  let intervalMs = (authorization.interval ?? DEFAULT_INTERVAL_S) * 1000;
+  let intervalMs = pollIntervalMs(authorization.interval);
   let backoffMs = 0;
   let warned = false;
   const trouble = (what: string) => {
@@ -273,6 +276,11 @@ async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, re
       }
     }
   }
+}
+
+/** How far apart polls go: the AS's `interval`, never under the 5 s default. */
+export function pollIntervalMs(interval: number | undefined): number {
+  return Math.max(interval ?? DEFAULT_INTERVAL_S, DEFAULT_INTERVAL_S) * 1000;
 }
 
 /** The wait ran out without an answer: the code's lifetime (it expired), or `--timeout`. */

@@ -14,6 +14,8 @@ export interface Tamper {
    * in order, instead of `authorization_pending` (e.g. `['slow_down']`, `['expired_token']`).
    */
   devicePollErrors?: string[];
+  /** The `interval` (seconds) the device authorization response says to poll at (e.g. 0.001). */
+  deviceInterval?: number;
 }
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -29,6 +31,10 @@ export function tamperMiddleware(tamper: Tamper): KoaMiddleware {
       if (tamper.noS256) metadata.code_challenge_methods_supported = ['plain'];
       if (tamper.metadataIssuerMismatch) metadata.issuer = WRONG_ISSUER;
       if (tamper.noRevocation) delete metadata.revocation_endpoint;
+      return;
+    }
+    if (tamper.deviceInterval !== undefined && ctx.oidc?.route === 'device_authorization' && ctx.body && typeof ctx.body === 'object') {
+      (ctx.body as { interval?: number }).interval = tamper.deviceInterval;
       return;
     }
     if (tamper.devicePollErrors?.length && ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === DEVICE_CODE_GRANT

@@ -29,6 +29,7 @@ afterAll(async () => {
 afterEach(() => {
   for (const run of runs.splice(0)) run.kill('SIGKILL');
   tamper.devicePollErrors.length = 0;
+  delete tamper.deviceInterval;
   seam?.cleanup();
   config?.cleanup();
 });
@@ -135,14 +136,14 @@ describe('login --device-code', () => {
     // An AS that forgot the cached registration (invalid_client): registered anew, once, and the code shown.
     const statePath = join(config.dir, 'state.json');
     const state = JSON.parse(readFileSync(statePath, 'utf8'));
-    expect(Object.keys(state.clients)).toEqual([`${cloud.issuer}#device`]);
-    state.clients[`${cloud.issuer}#device`].clientId = 'forgotten-client-id';
+    expect(Object.keys(state.clients)).toEqual([`${cloud.issuer} ${cloud.mcpUrl} device`]);
+    state.clients[`${cloud.issuer} ${cloud.mcpUrl} device`].clientId = 'forgotten-client-id';
     writeFileSync(statePath, JSON.stringify(state));
     const forgotten = await login(['--url', cloud.mcpUrl, '--timeout', '1', '--no-browser'], env).result;
     expect(forgotten.code).toBe(5);
     expect(forgotten.stderr).toContain('and enter this code:');
     expect(cloud.stats.registrations).toBe(registrations + 2);
-    expect(JSON.parse(readFileSync(statePath, 'utf8')).clients[`${cloud.issuer}#device`].clientId).not.toBe('forgotten-client-id');
+    expect(JSON.parse(readFileSync(statePath, 'utf8')).clients[`${cloud.issuer} ${cloud.mcpUrl} device`].clientId).not.toBe('forgotten-client-id');
   });
 
   it('slow_down adds 5 s to the interval for this and every later poll (RFC 8628 §3.5)', async () => {
@@ -167,6 +168,21 @@ describe('login --device-code', () => {
     for (const gap of gaps(mine.map((p) => p.at))) expect(gap).toBeGreaterThanOrEqual(9_500);
     expect(result.stderr).toContain('asked to slow down: polling every 10 s from now on');
   }, 120_000);
+
+  it('an interval under RFC 8628\'s 5 s default (0.001 s) is not followed: the first poll comes after 5 s', async () => {
+    const env = freshEnv();
+    tamper.deviceInterval = 0.001;
+    const polls = cloud.devicePolls().length;
+    const run = login(['--url', cloud.mcpUrl, '--no-browser'], env);
+    const { userCode, verificationUri } = await shownDeviceCode(run);
+    const shownAt = Date.now();
+    await approveOnPage(verificationUri, userCode);
+    const result = await run.result;
+    expect(result.code, result.stderr).toBe(0);
+    const mine = cloud.devicePolls().slice(polls);
+    expect(mine[0]!.at - shownAt).toBeGreaterThanOrEqual(4_500);
+    for (const gap of gaps(mine.map((p) => p.at))) expect(gap).toBeGreaterThanOrEqual(4_900);
+  }, 60_000);
 
   it('a refused consent ends with exit 6; nothing is saved', async () => {
     const env = freshEnv();
