@@ -21,6 +21,7 @@ import type { LockHandle } from '../store/lock.js';
 import { signInKey, type SignIns, type StoredSignIn } from '../store/sign-ins.js';
 import type { SignInRecord, Target, Tokens } from '../store/types.js';
 import { loginCommand } from '../target.js';
+import { isFresh, isUsable } from './freshness.js';
 import { splitScopes, unionScopes } from './scopes.js';
 
 /** What a request that waited for a browser sign-in in vain is told (the sign-in goes on). */
@@ -28,8 +29,6 @@ function signInPendingMessage(url: string, login: string): string {
   return `Sign-in to ${new URL(url).host} is required: a browser tab has been opened; finish signing in there, or run \`${login}\` in a terminal.`;
 }
 
-/** A token with less than this left is refreshed before use (less for very short lifetimes). */
-const EARLY_REFRESH_MS = 60_000;
 /** After a failed refresh (AS down), requests fail fast for this long before the next attempt. */
 const REFRESH_RETRY_MS = 1_000;
 /** How long a copy waits for another copy's refresh before giving up. */
@@ -427,14 +426,12 @@ export class StoredAuthorizer implements Authorizer {
     return Boolean(t && t.accessToken !== than.tokens?.accessToken && t.accessToken !== rejected && this.isFresh(t));
   }
 
-  /** More than a minute left (or, for short-lived tokens, more than half their lifetime). */
+  /** Not due for refresh (auth/freshness.ts: a margin of half the lifetime, at most a minute). */
   private isFresh(tokens: Tokens): boolean {
-    if (tokens.expiresAt === undefined) return true;
-    const lifetime = tokens.expiresAt - tokens.obtainedAt;
-    return tokens.expiresAt - this.clock.now() > Math.min(EARLY_REFRESH_MS, lifetime / 2);
+    return isFresh(tokens, this.clock.now());
   }
 
   private isUsable(tokens: Tokens): boolean {
-    return tokens.expiresAt === undefined || tokens.expiresAt > this.clock.now() + 1000;
+    return isUsable(tokens, this.clock.now());
   }
 }

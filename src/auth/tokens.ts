@@ -8,6 +8,7 @@ import { registerSecret } from '../log.js';
 import type { Account, SignInRecord, Tokens } from '../store/types.js';
 import { clientAuth } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
+import { expiresAtOf } from './freshness.js';
 import { splitScopes } from './scopes.js';
 
 /**
@@ -21,7 +22,7 @@ export function tokensFrom(res: oauth.TokenEndpointResponse, previous: { refresh
   return {
     accessToken: res.access_token,
     refreshToken: res.refresh_token ?? previous.refreshToken,
-    expiresAt: typeof res.expires_in === 'number' ? now + res.expires_in * 1000 : undefined,
+    expiresAt: expiresAtOf(res.expires_in, res.access_token, now),
     obtainedAt: now,
     scopes: res.scope !== undefined ? splitScopes(res.scope) : previous.scopes,
     tokenType: res.token_type,

@@ -119,6 +119,22 @@ describe('StoredAuthorizer', () => {
     expect(await w.signIns.refreshToken(stored.record)).toBe('rt-2');
   });
 
+  for (const lifetime of [30_000, 60_000]) {
+    it(`a ${lifetime / 1000} s token is refreshed once, by the first request in the last half of its life, never by every request`, async () => {
+      const w = await world({ ttlMs: lifetime });
+      await w.signIns.saveRefresh((await w.signIns.record(URL_))!, w.as.tokens()); // issued now, by the fake clock
+      const a = w.copy();
+      for (let t = 0; t < lifetime / 2 - 500; t += 500) {
+        expect(await a.getToken()).toBe(`at-1-${'a'.repeat(40)}`);
+        w.clock.advance(500);
+      }
+      expect(w.as.grants).toBe(0);
+      w.clock.advance(1_000);
+      for (let i = 0; i < 20; i++) expect(await a.getToken()).toBe(`at-2-${'a'.repeat(40)}`);
+      expect(w.as.grants).toBe(1);
+    });
+  }
+
   it('a 401 on a token valid by its expiry: one refresh, then a different token', async () => {
     const w = await world();
     const a = w.copy();

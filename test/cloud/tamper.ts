@@ -16,6 +16,8 @@ export interface Tamper {
   devicePollErrors?: string[];
   /** The `interval` (seconds) the device authorization response says to poll at (e.g. 0.001). */
   deviceInterval?: number;
+  /** Token responses without `expires_in` (RECOMMENDED only, RFC 6749 §5.1): the JWT's `exp` says it. */
+  noExpiresIn?: boolean;
 }
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -33,6 +35,7 @@ export function tamperMiddleware(tamper: Tamper): KoaMiddleware {
       if (tamper.noRevocation) delete metadata.revocation_endpoint;
       return;
     }
+    if (tamper.noExpiresIn && ctx.oidc?.route === 'token' && ctx.body && typeof ctx.body === 'object') delete (ctx.body as { expires_in?: number }).expires_in;
     if (tamper.deviceInterval !== undefined && ctx.oidc?.route === 'device_authorization' && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as { interval?: number }).interval = tamper.deviceInterval;
       return;

@@ -363,6 +363,28 @@ describe('an authorization server built on the MCP Python SDK (FastMCP, the simp
   });
 });
 
+describe('refreshing ahead of expiry', () => {
+  it('an AS that leaves out expires_in: the JWT\'s exp says when, and `token` refreshes in the last half of its life', async () => {
+    const short = await startCloud({ accessTokenTtl: 4, tamper: { noExpiresIn: true } });
+    try {
+      const env = freshEnv(NO_KEYCHAIN_ENV);
+      const { result } = await loginThroughBrowser(browser, seam, short.user, ['--url', short.mcpUrl, '--store', 'file'], env);
+      expect(result.code, result.stderr).toBe(0);
+      const stored = (await readStored(config.dir, short.mcpUrl))!;
+      const { expiresAt, obtainedAt } = stored.record.token;
+      expect(expiresAt).toBeDefined();
+      await until(() => Date.now() > expiresAt! - (expiresAt! - obtainedAt) / 2, 5_000);
+      short.resetStats();
+      const token = await cli(['token', '--url', short.mcpUrl], env);
+      expect(token.code, token.stderr).toBe(0);
+      expect(short.stats.refreshGrants).toBe(1);
+      expect(token.stdout.trim()).not.toBe(stored.accessToken);
+    } finally {
+      await short.stop();
+    }
+  });
+});
+
 describe('status --check', () => {
   it('asks the server: ✓ for a good token, ✗ (exit 4) once the token is revoked', async () => {
     const env = freshEnv(NO_KEYCHAIN_ENV);
