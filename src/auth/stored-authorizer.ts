@@ -362,12 +362,14 @@ export class StoredAuthorizer implements Authorizer {
     const loginHint = `run \`${this.login}\` in a terminal`;
     const before = await this.o.signIns.load(this.key).catch(() => undefined);
     return this.o.signIns.withLock('sign-in', this.key, async () => {
-      // Did another copy finish a sign-in while we waited for the lock?
+      // Did another copy finish a sign-in while we waited for the lock? Then that one serves, refreshed
+      // if its (short-lived) token is already due: never a second tab for a sign-in that just happened.
       const latest = await this.o.signIns.load(this.key);
-      const scopesOk = (t: Tokens) => !scopes || scopes.every((s) => t.scopes.includes(s));
-      if (latest?.tokens && latest.tokens.accessToken !== before?.tokens?.accessToken && this.isUsable(latest.tokens) && scopesOk(latest.tokens)) {
-        this.held = { record: latest.record, tokens: latest.tokens };
-        return latest.tokens.accessToken;
+      const scopesOk = (t: { scopes: string[] }) => !scopes || scopes.every((s) => t.scopes.includes(s));
+      const signedInMeanwhile = latest && (!before || latest.record.signedInAt !== before.record.signedInAt);
+      if (signedInMeanwhile && scopesOk(latest.record.token)) {
+        const token = await this.stored(before?.tokens?.accessToken);
+        if (token !== undefined) return token;
       }
       const lastFailure = this.o.unattended ? 0 : await this.o.signIns.lastSignInFailure(this.key);
       if (this.clock.now() - lastFailure < this.o.browserCooldownMs) {

@@ -346,6 +346,32 @@ describe('StoredAuthorizer', () => {
     expect(opened).toBe(2);
   });
 
+  it('a copy that waited for another copy\'s browser sign-in uses it even when its short token is already due: refreshed, no second tab', async () => {
+    const w = await world();
+    await w.signIns.forget((await w.signIns.record(URL_))!);
+    let opened = 0;
+    let finish!: () => void;
+    const userDone = new Promise<void>((resolve) => (finish = resolve));
+    const signIn = async () => {
+      opened++;
+      await userDone;
+      // A 1.5 s token, and a slow machine: by the time it is saved it has half a second left.
+      const tokens = { ...w.as.tokens(), obtainedAt: w.clock.now() - 1_000, expiresAt: w.clock.now() + 500 };
+      const record = await w.signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+      return { record, tokens };
+    };
+    const [a, b] = [w.copy({ allowBrowser: true, signIn }), w.copy({ allowBrowser: true, signIn })];
+    const first = a.onUnauthorized(undefined, {});
+    await until(() => opened === 1);
+    const second = b.onUnauthorized(undefined, {}); // waits for a's sign-in (the sign-in lock)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    finish();
+    expect(await first).toBe(`at-1-${'a'.repeat(40)}`);
+    expect(await second).toBe(`at-2-${'a'.repeat(40)}`);
+    expect(opened).toBe(1);
+    expect(w.as.grants).toBe(1);
+  });
+
   it('a request waits for the browser at most holdMs, then sign_in_pending; the sign-in goes on and serves the next request', async () => {
     const w = await world();
     await w.signIns.forget((await w.signIns.record(URL_))!);
