@@ -12,6 +12,7 @@ import { parseSecureUrl } from '../net.js';
 import type { Target } from '../store/types.js';
 import { loginCommand } from '../target.js';
 import { formatDuration } from './authorize.js';
+import { systemClock } from './clock.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, requestOptions } from './oauth.js';
 import { DEVICE_GRANT_TYPES, metadataDocumentClient, preRegisteredClient, registerClient, type RegisteredClient } from './registration.js';
@@ -51,7 +52,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   o.onStep?.({ kind: 'discovering', url: o.target.url });
   const found = await discoverForSignIn(ctx, o.target, o.challenge);
   const { as } = found;
-  await checkIssuerPin(signIns, o, as, o.target.url);
+  await checkIssuerPin(signIns.registrations, o, as, o.target.url);
   if (!as.device_authorization_endpoint) {
     throw new AppError(Code.DEVICE_FLOW_UNSUPPORTED, `the authorization server "${as.issuer}" does not offer the device authorization grant (its metadata has no "device_authorization_endpoint")`, {
       hint: `Sign in with the browser instead; if that browser cannot reach this machine (SSH, WSL, a container), run \`${loginCommand(o.target)} --no-browser\`, open the URL it prints anywhere, and paste back the address the browser ends on.`,
@@ -79,7 +80,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
     // A cached registration the AS forgot (a restart): register anew, once.
     if (cached && (code === 'invalid_client' || code === 'unauthorized_client')) {
       ctx.logger.debug(`${as.issuer} refused the cached client ${registered.client.clientId} (${oauthErrorText(error)}); registering a new one`);
-      await signIns.forgetClient({ issuer: as.issuer, resource: found.resource, purpose: 'device' }, registered.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
+      await signIns.registrations.forget({ issuer: as.issuer, resource: found.resource, purpose: 'device' }, registered.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
       registered = await register(deps, o, as, found.resource);
       cached = false;
       continue;
@@ -98,7 +99,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   }
 
   const shown = checkDeviceAuthorization(as, authorization);
-  const startedAt = Date.now();
+  const startedAt = (ctx.clock ?? systemClock).now();
   const expiresAt = startedAt + authorization.expires_in * 1000;
   const deadline = o.timeoutMs === undefined ? expiresAt : Math.min(expiresAt, startedAt + o.timeoutMs);
   // Opened first, so that what is printed can say whether a browser opened.
@@ -120,7 +121,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
 async function chooseClient(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer, resource: string): Promise<{ registered: RegisteredClient; cached: boolean }> {
   if (o.clientId) return { registered: preRegisteredClient(as, o.clientId, o.clientSecret), cached: false };
   if (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) return { registered: metadataDocumentClient(as, o.clientMetadataUrl), cached: false };
-  const cached = await deps.signIns.cachedClient({ issuer: as.issuer, resource, purpose: 'device' });
+  const cached = await deps.signIns.registrations.cached({ issuer: as.issuer, resource, purpose: 'device' });
   if (cached) return { registered: cached, cached: true };
   return { registered: await register(deps, o, as, resource), cached: false };
 }
@@ -128,7 +129,7 @@ async function chooseClient(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.
 async function register(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer, resource: string): Promise<RegisteredClient> {
   o.onStep?.({ kind: 'registering', issuer: as.issuer });
   const fresh = await registerClient(deps.ctx, as, undefined, DEVICE_GRANT_TYPES);
-  await deps.signIns.saveClient({ issuer: as.issuer, resource, purpose: 'device' }, fresh.client, fresh.secret);
+  await deps.signIns.registrations.save({ issuer: as.issuer, resource, purpose: 'device' }, fresh.client, fresh.secret);
   return fresh;
 }
 
@@ -223,6 +224,7 @@ interface PollBounds {
 async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, registered: RegisteredClient, resource: string | undefined, authorization: oauth.DeviceAuthorizationResponse, bounds: PollBounds): Promise<oauth.TokenEndpointResponse> {
   const endpoint = as.token_endpoint!;
   const { client, auth } = clientAuth(credentialsOf(registered));
+  const clock = ctx.clock ?? systemClock;
   let intervalMs = pollIntervalMs(authorization.interval);
   let backoffMs = 0;
   let warned = false;
@@ -235,12 +237,12 @@ async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, re
   };
   for (;;) {
     const wait = intervalMs + backoffMs;
-    const now = Date.now();
+    const now = clock.now();
     if (now + wait > bounds.deadline) {
-      await sleep(bounds.deadline - now, bounds.signal);
+      await clock.sleep(bounds.deadline - now, bounds.signal);
       throw pollingEnded(bounds);
     }
-    await sleep(wait, bounds.signal);
+    await clock.sleep(wait, bounds.signal);
     let res: Response;
     try {
       res = await oauth.deviceCodeGrantRequest(as, client, auth, authorization.device_code, { additionalParameters: resource === undefined ? {} : { resource }, ...requestOptions(ctx, endpoint) });
@@ -301,20 +303,4 @@ function codeExpired(b: PollBounds): AppError {
 
 function credentialsOf(registered: RegisteredClient): ClientCredentials {
   return { client: registered.client, secret: registered.secret };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

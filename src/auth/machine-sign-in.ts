@@ -54,7 +54,7 @@ export async function machineSignIn(deps: SignInDeps, o: MachineSignInOptions): 
   const { ctx, signIns } = deps;
   const found = await discoverForSignIn(ctx, o.target, o.challenge);
   const { as } = found;
-  await checkIssuerPin(signIns, o, as, o.target.url);
+  await checkIssuerPin(signIns.registrations, o, as, o.target.url);
   // A machine asks only for what the server needs: no offline_access or OpenID scopes.
   const scopes = o.scopes ?? chooseScopes({ challengeScope: found.challengeScope, resourceScopes: found.scopesSupported });
   const store = await signIns.chooseStore();
@@ -86,9 +86,9 @@ export async function machineSignIn(deps: SignInDeps, o: MachineSignInOptions): 
     throw new AppError(Code.TOKEN_EXCHANGE_FAILED, `the ${grant} grant at ${as.token_endpoint} failed: ${oauthErrorText(err)}`, { cause: err });
   }
   const tokens = tokensFrom(response, { scopes });
-  const record = await signIns.saveSignIn({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: credentials.client, clientSecret: o.clientSecret, tokens }, store);
-  await recordIssuerPin(signIns, o, as);
-  return { record, tokens, where: store.describe() };
+  const record = await signIns.records.save({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: credentials.client, clientSecret: o.clientSecret, tokens }, store);
+  await recordIssuerPin(signIns.registrations, o, as);
+  return { record, tokens };
 }
 
 async function machineCredentials(as: oauth.AuthorizationServer, o: MachineSignInOptions): Promise<ClientCredentials> {

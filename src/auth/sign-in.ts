@@ -6,7 +6,7 @@ import type { BearerChallenge } from '../authorization.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import type { SecretStore } from '../store/secrets.js';
 import type { RegistrationKey, SignIns } from '../store/sign-ins.js';
-import type { SignInRecord, Target, Tokens } from '../store/types.js';
+import type { SignIn, Target } from '../store/types.js';
 import { authorizeInBrowser, newAuthorizationRequest, type PkceRequest } from './authorize.js';
 import { startCallbackServer, type CallbackAddress, type CallbackServer } from './callback-server.js';
 import { assertS256, discover, probeServer, type Discovered } from './discovery.js';
@@ -63,12 +63,8 @@ export interface SignInOptions extends ClientChoice {
   pasted?(accept: (line: string) => void): () => void;
 }
 
-export interface SignInResult {
-  record: SignInRecord;
-  tokens: Tokens;
-  /** Where the secrets went, for the user. */
-  where: string;
-}
+/** A completed sign-in, saved: its record and its tokens (where the secrets went: `signIns.describeStore(record.store)`). */
+export type SignInResult = Required<SignIn>;
 
 /** Client ids this process registered itself: the AS just accepted them, no need to check again. */
 const registeredHere = new Set<string>();
@@ -95,7 +91,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const found = await discoverForSignIn(ctx, o.target, o.challenge);
   const { as } = found;
   assertS256(as);
-  await checkIssuerPin(signIns, o, as, url);
+  await checkIssuerPin(signIns.registrations, o, as, url);
   const scopes = chooseScopes({ requested: o.scopes, challengeScope: found.challengeScope, resourceScopes: found.scopesSupported, asScopes: as.scopes_supported });
   // Scopes the caller chose (--scope, the step-up union) are asked for as they are; the server's may be narrowed once.
   const explicitScopes = Boolean(o.scopes?.length);
@@ -103,7 +99,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const store = await signIns.chooseStore();
 
   const registration: RegistrationKey = { issuer: as.issuer, resource: found.resource };
-  const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.cachedClient(registration);
+  const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.registrations.cached(registration);
   const resource = o.resource === false ? undefined : o.resource ?? found.resource;
   if (o.resource === false) ctx.logger.warn(`--no-resource: the token will not be bound to ${found.resource} (RFC 8707): any server that trusts ${as.issuer} may accept it`);
   const callback = await startCallbackServer({ preferredPort: registeredPort(cached?.client), ...o.callback });
@@ -218,7 +214,7 @@ async function chooseClient(
     o.onStep?.({ kind: 'registering', issuer: as.issuer });
     const fresh = await registerClient(ctx, as, callback.redirectUri);
     registeredHere.add(fresh.client.clientId);
-    await signIns.saveClient(registration, fresh.client, fresh.secret);
+    await signIns.registrations.save(registration, fresh.client, fresh.secret);
     return fresh;
   };
   if (!cached) {
@@ -233,7 +229,7 @@ async function chooseClient(
   if (check.scopeRefused) return { registered: cached, request, scopeRefused: check.status >= 400 ? `HTTP ${check.status}: ${check.detail}` : check.detail };
   // The AS forgot the cached client (a restart), or will not take this redirect port: register anew, once.
   ctx.logger.debug(`${as.issuer} refused the cached client ${cached.client.clientId} (HTTP ${check.status}: ${check.detail}); registering a new one`);
-  await signIns.forgetClient(registration, cached.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
+  await signIns.registrations.forget(registration, cached.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
   const registered = await register();
   request = await authorizationRequest(registered);
   return { registered, request };
@@ -254,14 +250,14 @@ export async function saveGranted(
   const { as } = o.found;
   const tokens = tokensFrom(o.response, { scopes: o.scopes });
   const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(o.response) as Record<string, unknown> | undefined);
-  let record = await signIns.saveSignIn({ target: o.target, resource: o.resource ?? o.found.resource, noResource: o.resource === undefined, as, client: o.registered.client, clientSecret: o.registered.secret, account: claims, tokens }, o.store);
-  if (o.registered.client.method === 'preregistered') await recordIssuerPin(signIns, { clientId: o.registered.client.clientId }, as);
+  let record = await signIns.records.save({ target: o.target, resource: o.resource ?? o.found.resource, noResource: o.resource === undefined, as, client: o.registered.client, clientSecret: o.registered.secret, account: claims, tokens }, o.store);
+  if (o.registered.client.method === 'preregistered') await recordIssuerPin(signIns.registrations, { clientId: o.registered.client.clientId }, as);
   if (!claims) {
     const account = await fetchUserinfo(ctx, as, o.registered.client.clientId, tokens.accessToken);
-    if (account) record = await signIns.saveAccount(record, account);
+    if (account) record = await signIns.records.saveAccount(record, account);
   }
   o.onStep?.({ kind: 'saved', where: o.store.describe() });
-  return { record, tokens, where: o.store.describe() };
+  return { record, tokens };
 }
 
 export type { RegisteredClient };

@@ -10,6 +10,7 @@ import { clientAuth } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
 import { expiresAtOf } from './freshness.js';
 import { splitScopes } from './scopes.js';
+import type { RevocationOutcome } from './token-endpoint.js';
 
 /**
  * The tokens in a token endpoint response. A refresh response may omit the refresh token (it then
@@ -57,7 +58,6 @@ export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refr
   return tokensFrom(response, { refreshToken, scopes: record.token.scopes }, now());
 }
 
-export type RevocationOutcome = 'revoked' | 'unsupported' | { failed: string };
 
 /** RFC 7009 revocation; never throws (logout goes on to delete local secrets whatever happens). */
 export async function revokeToken(ctx: AuthContext, record: SignInRecord, token: string, hint: 'refresh_token' | 'access_token', clientSecret: string | undefined): Promise<RevocationOutcome> {

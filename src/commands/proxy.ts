@@ -8,8 +8,8 @@ import type { ProxyLimits } from '../proxy/limits.js';
 import type { TransportChoice } from '../proxy/upstream/client.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
-import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
-import { createCommandContext, type CommonOptions } from './context.js';
+import { signInPlan, type AuthFlags } from './auth-flags.js';
+import { authOf, commandLogger, type CommonOptions, type Factory } from './factory.js';
 
 export interface ProxyOptions extends CommonOptions, AuthFlags {
   url?: string;
@@ -28,8 +28,8 @@ export interface ProxyOptions extends CommonOptions, AuthFlags {
   pingInterval?: number;
 }
 
-export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
-  const target = resolveTarget(opts);
+export async function run(opts: ProxyOptions, f: Factory): Promise<void> {
+  const target = resolveTarget(opts, f.env);
   const authTimeoutMs = opts.authTimeout * 1000;
   if (authTimeoutMs >= 60_000) {
     throw new AppError(Code.USAGE, `--auth-timeout ${opts.authTimeout} is too long: MCP clients give initialize 60 s at most`);
@@ -37,12 +37,14 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   if ((opts.transport === 'sse' || opts.transport === 'sse-first') && opts.protocol === 'modern') {
     throw new AppError(Code.USAGE, `--transport ${opts.transport} and --protocol modern do not go together: the HTTP+SSE transport (2024-11-05) predates MCP 2026-07-28`);
   }
-  const plan = signInPlan(opts, process.env);
-  const { logger, http, ctx, signIns } = createCommandContext(opts);
-  const envToken = process.env.APPWRITE_MCP_TOKEN;
+  const plan = signInPlan(opts, f.env);
+  const logger = commandLogger(opts, f);
+  const http = f.http();
+  const signIns = f.signIns(logger, opts.store);
+  const envToken = f.env.APPWRITE_MCP_TOKEN;
   const authorizer: Authorizer & { close?(): Promise<void> } = envToken
     ? new EnvTokenAuthorizer(envToken, target.url)
-    : await storedAuthorizer({ deps: { ctx, signIns, logger }, target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
+    : await authOf(f, { logger, signIns, http }).authorizer({ target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
   setTimeout(tuneGarbageCollectorForLongRun, GC_TUNING_DELAY_MS).unref();
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
   // up. A missing one is not signed in to until the server asks (a 401).

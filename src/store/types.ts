@@ -64,6 +64,15 @@ export interface Tokens {
   tokenType?: string;
 }
 
+/**
+ * A sign-in as the code passes it around: its record (state.json) and its tokens, which are absent
+ * when the stored access token is missing or torn (the record's refresh token then gets new ones).
+ */
+export interface SignIn {
+  record: SignInRecord;
+  tokens?: Tokens;
+}
+
 /** The non-secret facts about the stored access token; `fingerprint` ties them to the secret itself. */
 export interface TokenInfo {
   fingerprint: string;

@@ -147,7 +147,7 @@ describe('token, logout and status without a server named', () => {
   async function signedIn(dir: string, url: string, tokens: { accessToken: string; refreshToken?: string; expiresAt?: number }) {
     const signIns = signInsAt(dir, 'file');
     const as = { issuer: 'http://127.0.0.1:9/as', authorization_endpoint: 'http://127.0.0.1:9/as/auth', token_endpoint: 'http://127.0.0.1:9/as/token', revocation_endpoint: 'http://127.0.0.1:9/as/revoke' };
-    await signIns.saveSignIn({
+    await signIns.records.save({
       target: { url }, resource: url, as, client: { issuer: as.issuer, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 },
       tokens: { obtainedAt: Date.now(), scopes: ['mcp:read'], ...tokens },
     }, await signIns.chooseStore());

@@ -16,9 +16,9 @@ export function signInsAt(dir: string, storePreference: 'auto' | 'file' | 'keych
 
 export async function readStored(dir: string, target: Target | string): Promise<Stored | undefined> {
   const signIns = signInsAt(dir);
-  const stored = await signIns.load(signInKey(typeof target === 'string' ? { url: target } : target));
+  const stored = await signIns.records.load(signInKey(typeof target === 'string' ? { url: target } : target));
   if (!stored) return undefined;
-  return { record: stored.record, accessToken: stored.tokens?.accessToken, refreshToken: await signIns.refreshToken(stored.record) };
+  return { record: stored.record, accessToken: stored.tokens?.accessToken, refreshToken: await signIns.records.refreshToken(stored.record) };
 }
 
 /** Revokes the stored access or refresh token at the AS (RFC 7009), behind the CLI's back. */

@@ -218,7 +218,7 @@ describe('never hang the client, never act on bad input', () => {
     const { result } = await loginThroughBrowser(browser, e.seam, cloud.user, ['--url', cloud.mcpUrl], e.env);
     expect(result.code, result.stderr).toBe(0);
     // As from an AS that issues no refresh token:
-    await signInsAt(e.dir).dropRefreshToken((await readStored(e.dir, cloud.mcpUrl))!.record);
+    await signInsAt(e.dir).records.dropRefreshToken((await readStored(e.dir, cloud.mcpUrl))!.record);
     expect((await readStored(e.dir, cloud.mcpUrl))!.refreshToken).toBeUndefined();
     await revokeStored(e.dir, cloud.mcpUrl, 'access_token'); // valid by its expiry, refused by the server
     const started = Date.now();
