@@ -240,7 +240,7 @@ async function refreshAsTheProxyDoes(o: SignInCheckOptions, record: SignInRecord
     return { kind: 'refreshed', token, saved };
   } catch (err) {
     const refused = isAppError(err) && isAppError(err.cause, Code.GRANT_INVALID, Code.CLIENT_UNKNOWN) ? err.cause : undefined;
-    if (refused) return { kind: 'failed', why: `${refused.message} (the refresh token is dropped, as the proxy drops it)`, fix: o.login };
+    if (refused) return { kind: 'failed', why: `${refused.message}; a new sign-in is needed (the refresh token is dropped, as the proxy drops it)`, fix: o.login };
     if (isAppError(err, Code.SIGN_IN_REQUIRED)) return { kind: 'failed', why: errorMessage(err), fix: o.login };
     return { kind: 'failed', why: errorMessage(err), fix: 'Check your network and the authorization server (see its line above), then run doctor again; the proxy retries by itself.' };
   } finally {
