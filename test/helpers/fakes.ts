@@ -81,3 +81,30 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/**
+ * Time that runs ahead: every sleep moves it forward by what was asked at once (after a few real
+ * milliseconds, so a loop of sleeps does not spin), and is recorded. For flows that wait between
+ * real requests (device-code polling): minutes of waiting in milliseconds, every wait on record.
+ */
+export class VirtualClock implements Clock {
+  private t = Date.UTC(2026, 10, 29, 12);
+  /** Every sleep asked for, in ms, in order. */
+  readonly sleeps: number[] = [];
+
+  now = () => this.t;
+
+  sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      this.sleeps.push(ms);
+      const timer = setTimeout(() => {
+        this.t += Math.max(0, ms);
+        resolve();
+      }, Math.min(Math.max(0, ms), 15));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      }, { once: true });
+    });
+}
