@@ -104,7 +104,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   const deadline = o.timeoutMs === undefined ? expiresAt : Math.min(expiresAt, startedAt + o.timeoutMs);
   // Opened first, so that what is printed can say whether a browser opened.
   if (shown.verificationUriComplete) await o.openUrl?.(shown.verificationUriComplete);
-  o.onStep?.({ kind: 'device-code', ...shown, expiresAt, deadline });
+  o.onStep?.({ kind: 'device-code', ...shown, shownAt: startedAt, expiresAt, deadline });
 
   const response = await pollForTokens(ctx, as, registered, resource, authorization, { startedAt, expiresAt, deadline, userCode: shown.userCode, target: o.target, signal: o.signal });
   o.onStep?.({ kind: 'exchanging' });

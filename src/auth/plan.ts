@@ -29,6 +29,8 @@ export interface SignInPlan extends RequestTweaks {
 
 export interface SignInRun {
   target: Target;
+  /** Gives the sign-in up (Ctrl-C): the callback server closes, polling stops. */
+  signal?: AbortSignal;
   challenge?: BearerChallenge;
   scopes?: string[];
   /** Browser sign-ins only. */
@@ -52,7 +54,7 @@ export async function runSignIn(plan: SignInPlan, deps: SignInDeps, run: SignInR
     const device = run.device ?? {};
     return deviceSignIn(deps, {
       target: run.target, challenge: run.challenge, scopes: run.scopes, resource: plan.resource, authorizeParams: plan.authorizeParams,
-      ...client, timeoutMs: device.timeoutMs, openUrl: device.openUrl, onStep: device.onStep,
+      ...client, timeoutMs: device.timeoutMs, openUrl: device.openUrl, onStep: device.onStep, signal: run.signal,
     });
   }
   const { signIn } = await import('./sign-in.js');
@@ -60,6 +62,6 @@ export async function runSignIn(plan: SignInPlan, deps: SignInDeps, run: SignInR
   return signIn(deps, {
     target: run.target, challenge: run.challenge, scopes: run.scopes,
     resource: plan.resource, authorizeParams: plan.authorizeParams, callback: plan.callback,
-    ...client, timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep, pasted: browser.pasted,
+    ...client, timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep, pasted: browser.pasted, signal: run.signal,
   });
 }

@@ -26,7 +26,7 @@ export type SignInStep =
   | { kind: 'registering'; issuer: string }
   | { kind: 'waiting'; authorizationUrl: string; redirectUri: string }
   /** `login --device-code` (RFC 8628 §3.3): what the user opens, the code to enter there, until when. */
-  | { kind: 'device-code'; userCode: string; verificationUri: string; verificationUriComplete?: string; expiresAt: number; deadline: number }
+  | { kind: 'device-code'; userCode: string; verificationUri: string; verificationUriComplete?: string; shownAt: number; expiresAt: number; deadline: number }
   | { kind: 'exchanging' }
   | { kind: 'saved'; where: string };
 

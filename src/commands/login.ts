@@ -40,9 +40,9 @@ export async function run(opts: LoginOptions, f: Factory): Promise<number> {
   const signIns = f.signIns(logger, opts.store);
   const existing = await signIns.records.record(signInKey(target));
   if (existing) reporter.log(`Already signed in to ${target.url} as ${describeAccount(existing.account)}; signing in again replaces that sign-in.`);
-  let interrupt!: () => void;
-  const interrupted = new Promise<number>((resolve) => (interrupt = () => resolve(CANCELLED)));
-  const stopListening = f.onInterrupt(interrupt);
+  const cancel = new AbortController();
+  const interrupted = new Promise<number>((resolve) => cancel.signal.addEventListener('abort', () => resolve(CANCELLED), { once: true }));
+  const stopListening = f.onInterrupt(() => cancel.abort(new AppError(Code.SIGN_IN_TIMEOUT, 'the sign-in was cancelled')));
   let opened = false;
   const openUrl = async (url: string) => {
     if (opts.browser) opened = await f.openBrowser(url, logger);
@@ -51,12 +51,14 @@ export async function run(opts: LoginOptions, f: Factory): Promise<number> {
   try {
     const signingIn = authOf(f, { logger, signIns, http }).signIn(plan, {
       target,
+      signal: cancel.signal,
       scopes: opts.scope ? splitScopes(opts.scope) : undefined,
       // --device-code: the address and code are printed; no callback, nothing read from stdin.
       device: { timeoutMs: (opts.timeout ?? DEVICE_MAX_WAIT_S) * 1000, openUrl, onStep },
       // stdin is free unless it carried the client secret: a pasted address is taken from it.
       browser: { timeoutMs, openUrl, onStep, pasted: opts.clientSecretStdin ? undefined : (accept) => readLines(f.io.stdin, accept) },
     });
+    signingIn.catch(() => {}); // after Ctrl-C it ends by itself (callback server closed, polling stopped)
     const result = await Promise.race([signingIn, interrupted]);
     if (typeof result === 'number') {
       reporter.fail();

@@ -83,8 +83,8 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
 }
 
 /**
- * Time that runs ahead: every sleep moves it forward by what was asked at once (after a few real
- * milliseconds, so a loop of sleeps does not spin), and is recorded. For flows that wait between
+ * Time that runs ahead: every sleep moves it forward by what was asked, fifty times faster than
+ * real time (at most 100 ms of real time), and is recorded. For flows that wait between
  * real requests (device-code polling): minutes of waiting in milliseconds, every wait on record.
  */
 export class VirtualClock implements Clock {
@@ -101,7 +101,7 @@ export class VirtualClock implements Clock {
       const timer = setTimeout(() => {
         this.t += Math.max(0, ms);
         resolve();
-      }, Math.min(Math.max(0, ms), 15));
+      }, Math.min(Math.max(0, ms) / 50, 100));
       signal?.addEventListener('abort', () => {
         clearTimeout(timer);
         reject(signal.reason);

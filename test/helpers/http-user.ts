@@ -12,7 +12,7 @@ export interface PageOutcome {
   visited: string[];
 }
 
-interface Form { action: string; fields: Record<string, string>; buttons: string[] }
+interface Form { id?: string; action: string; fields: Record<string, string>; buttons: string[] }
 
 class Agent {
   readonly visited: string[] = [];
@@ -66,7 +66,7 @@ function formsOf(html: string, base: string): Form[] {
       if (name) fields[name] = unescape(attr(input[0], 'value') ?? '');
     }
     const buttons = [...m[2]!.matchAll(/<button\b[^>]*\bid="([^"]+)"/gi)].map((b) => b[1]!);
-    forms.push({ action: new URL(unescape(attr(m[1]!, 'action') ?? base), base).href, fields, buttons });
+    forms.push({ id: attr(m[1]!, 'id'), action: new URL(unescape(attr(m[1]!, 'action') ?? base), base).href, fields, buttons });
   }
   return forms;
 }
@@ -103,16 +103,22 @@ export async function signInOverHttp(url: string, user: SignInUser, opts: { cons
 export async function approveDeviceOverHttp(url: string, user: SignInUser, opts: { userCode?: string; consent?: 'allow' | 'deny' } = {}): Promise<PageOutcome> {
   const agent = new Agent();
   let page = await agent.go(url);
-  if (opts.userCode) {
-    const input = formsOf(page.html, page.url).find((f) => 'user_code' in f.fields);
-    page = await agent.go(input!.action, { ...input!.fields, user_code: opts.userCode });
+  for (let step = 0; step < 8; step++) {
+    const forms = formsOf(page.html, page.url);
+    // oidc-provider's "Submitting Callback" page posts its form by script as soon as it loads.
+    if (/document\.forms\[0\]\.submit\(\)/.test(page.html) && forms[0]) {
+      page = await agent.go(forms[0].action, forms[0].fields);
+      continue;
+    }
+    const input = forms.find((f) => f.id === 'op.deviceInputForm');
+    const confirm = forms.find((f) => f.id === 'op.deviceConfirmForm');
+    const login = forms.find((f) => f.buttons.includes('submit'));
+    const consent = forms.find((f) => f.buttons.includes(opts.consent === 'deny' ? 'deny' : 'allow'));
+    if (input) page = await agent.go(input.action, { ...input.fields, user_code: opts.userCode ?? input.fields.user_code ?? '' });
+    else if (confirm) page = await agent.go(confirm.action, confirm.fields);
+    else if (login) page = await agent.go(login.action, { login: user.login, password: user.password });
+    else if (consent) page = await agent.go(consent.action, consent.fields);
+    else return outcome(agent, page.html);
   }
-  const confirm = formsOf(page.html, page.url).find((f) => f.action.includes('/device'));
-  if (!confirm) throw new Error(`no code confirmation page at ${page.url}:\n${page.html.slice(0, 500)}`);
-  page = await agent.go(confirm.action, confirm.fields);
-  const login = formsOf(page.html, page.url).find((f) => f.buttons.includes('submit'));
-  page = await agent.go(login!.action, { login: user.login, password: user.password });
-  const consent = formsOf(page.html, page.url).find((f) => f.buttons.includes(opts.consent === 'deny' ? 'deny' : 'allow'));
-  page = await agent.go(consent!.action, consent!.fields);
-  return outcome(agent, page.html);
+  throw new Error(`the device pages did not come to an end at ${page.url}`);
 }
