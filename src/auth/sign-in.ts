@@ -66,9 +66,6 @@ export interface SignInOptions extends ClientChoice {
 /** A completed sign-in, saved: its record and its tokens (where the secrets went: `signIns.describeStore(record.store)`). */
 export type SignInResult = Required<SignIn>;
 
-/** Client ids this process registered itself: the AS just accepted them, no need to check again. */
-const registeredHere = new Set<string>();
-
 /**
  * Discovery for a sign-in: with the challenge of a 401 the proxy got, or after a probe. A server
  * that answers the probe without asking for a token needs no sign-in (AppError NO_SIGN_IN_NEEDED).
@@ -213,7 +210,6 @@ async function chooseClient(
   const register = async () => {
     o.onStep?.({ kind: 'registering', issuer: as.issuer });
     const fresh = await registerClient(ctx, as, callback.redirectUri);
-    registeredHere.add(fresh.client.clientId);
     await signIns.registrations.save(registration, fresh.client, fresh.secret);
     return fresh;
   };
@@ -222,7 +218,7 @@ async function chooseClient(
     return { registered, request: await authorizationRequest(registered) };
   }
   let request = await authorizationRequest(cached);
-  if (registeredHere.has(cached.client.clientId)) return { registered: cached, request };
+  if (signIns.registrations.madeHere(cached.client.clientId)) return { registered: cached, request };
   const check = await checkAuthorizationRequest(ctx, request.url);
   if (check.ok) return { registered: cached, request };
   // It took the client but not the scope: the caller narrows the scope (or fails), no new registration.

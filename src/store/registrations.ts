@@ -26,6 +26,9 @@ export interface CachedClient {
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export class Registrations {
+  /** Registrations saved by this process: the AS has just accepted them, no need to check again. */
+  private readonly savedHere = new Set<string>();
+
   constructor(private readonly dir: string, private readonly logger: Logger, private readonly stores: SecretStores, private readonly now: () => number) {}
 
   /**
@@ -62,6 +65,12 @@ export class Registrations {
       cached = { ...client, hasSecret: true, secretStore: store.kind };
     }
     await updateState(this.dir, this.logger, (s) => { s.clients[key] = cached; });
+    this.savedHere.add(client.clientId);
+  }
+
+  /** This process registered the client itself (so the AS knows it). */
+  madeHere(clientId: string): boolean {
+    return this.savedHere.has(clientId);
   }
 
   /** The AS no longer knows this client: the next sign-in registers anew. */

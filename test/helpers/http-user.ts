@@ -10,6 +10,8 @@ export interface PageOutcome {
   ok: boolean;
   /** Every URL visited, in order. */
   visited: string[];
+  /** The last page's text (tags removed). */
+  text: string;
 }
 
 interface Form { id?: string; action: string; fields: Record<string, string>; buttons: string[] }
@@ -76,7 +78,7 @@ const unescape = (s: string) => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"')
 function outcome(agent: Agent, html: string): PageOutcome {
   const result = /<h1 id="result" data-ok="(true|false)">([^<]*)<\/h1>/.exec(html);
   if (!result) throw new Error(`the sign-in did not end on a result page:\n${html.slice(0, 500)}`);
-  return { ok: result[1] === 'true', title: result[2]!, visited: agent.visited };
+  return { ok: result[1] === 'true', title: result[2]!, visited: agent.visited, text: html.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ') };
 }
 
 /**
@@ -88,11 +90,12 @@ export async function signInOverHttp(url: string, user: SignInUser, opts: { cons
   const agent = new Agent(opts.stopAt);
   let page = await agent.go(url);
   const login = formsOf(page.html, page.url).find((f) => f.buttons.includes('submit'));
-  if (!login) throw new Error(`no login page at ${page.url}:\n${page.html.slice(0, 500)}`);
+  // No login page: the AS refused at once (a redirect back with an error, or a page of its own).
+  if (!login) return /id="result"/.test(page.html) ? outcome(agent, page.html) : { ok: false, title: '', visited: agent.visited, text: page.html.replace(/<[^>]*>/g, ' ') };
   page = await agent.go(login.action, { login: user.login, password: user.password });
   const consent = formsOf(page.html, page.url).find((f) => f.buttons.includes(opts.consent === 'deny' ? 'deny' : 'allow'));
   if (consent) page = await agent.go(consent.action, consent.fields);
-  if (opts.stopAt && page.url.startsWith(opts.stopAt)) return { title: '', ok: true, visited: agent.visited, landed: page.url };
+  if (opts.stopAt && page.url.startsWith(opts.stopAt)) return { title: '', ok: true, visited: agent.visited, text: '', landed: page.url };
   return outcome(agent, page.html);
 }
 
