@@ -1,6 +1,7 @@
 // Hostile and broken servers, and the corners users fall into (issue "Hardening"): each test is
 // one thing a malicious or broken server, a local process or a slip of the user does, and what the
-// built CLI must do about it.
+// CLI must do about it: the built CLI as a child process, or `login` run in-process where the
+// process itself plays no part.
 import { mkdirSync, chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,10 @@ import { NO_KEYCHAIN_ENV, runCli, startCli, tempConfigDir } from '../helpers/cli
 import { connectProxy, textOf } from '../helpers/proxy-client.js';
 import { readStored, revokeStored, signInsAt } from '../helpers/stored.js';
 import { startHostileServer } from './hostile-server.js';
+import { run as login } from '../../src/commands/login.js';
+import { testFactory } from '../helpers/factory.js';
+import { until } from '../helpers/fakes.js';
+import { signInOverHttp } from '../helpers/http-user.js';
 
 let browser: Browser;
 const cleanups: Array<() => unknown> = [];
@@ -43,24 +48,20 @@ describe('a pre-registered client\'s credentials go to its own authorization ser
     cleanups.push(() => cloud.stop(), () => hostile.stop());
     const client = await preRegistered(cloud);
     const e = env();
-    const secretEnv = { ...e.env, APPWRITE_MCP_CLIENT_SECRET: client.client_secret };
-    const first = startCli(['login', '--url', cloud.pythonSdkMcpUrl, '--client-id', client.client_id, '--callback-port', '39123'], secretEnv);
-    await fetch(await e.seam.nextUrl()); // its authorization endpoint approves at once
-    expect((await first.result).code).toBe(0);
+    const t = testFactory({ dir: e.dir, env: { APPWRITE_MCP_CLIENT_SECRET: client.client_secret }, browser: (url) => fetch(url) }); // its AS approves at once
+    expect(await login({ url: cloud.pythonSdkMcpUrl, clientId: client.client_id, callbackPort: '39123', browser: true }, t.f)).toBe(0);
 
-    const r = await runCli(['login', '--client-credentials', '--url', hostile.mcpUrl, '--client-id', client.client_id], secretEnv);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`client "${client.client_id}" belongs to the authorization server ${cloud.pythonSdkIssuer} (the issuer of its first sign-in), but ${hostile.mcpUrl} names ${hostile.origin}: refusing to send the client's credentials there`);
-    expect(r.stderr).toContain(`pass --issuer ${hostile.origin}`);
+    const r = await login({ clientCredentials: true, url: hostile.mcpUrl, clientId: client.client_id, browser: true }, t.f).catch((err) => err);
+    expect(r).toMatchObject({ code: 'OAUTH_CLIENT_ISSUER_MISMATCH', exitCode: 1, hint: `If ${hostile.origin} is where this client is registered, pass --issuer ${hostile.origin}.` });
+    expect(r.message).toBe(`client "${client.client_id}" belongs to the authorization server ${cloud.pythonSdkIssuer} (the issuer of its first sign-in), but ${hostile.mcpUrl} names ${hostile.origin}: refusing to send the client's credentials there`);
     expect(hostile.requests).not.toContain('POST /token');
     // The browser flow is refused the same way, before any tab opens.
-    const browserFlow = await runCli(['login', '--url', hostile.mcpUrl, '--client-id', client.client_id], secretEnv);
-    expect(browserFlow.code).toBe(1);
-    expect(e.seam.urls()).toHaveLength(1);
+    await expect(login({ url: hostile.mcpUrl, clientId: client.client_id, browser: true }, t.f)).rejects.toMatchObject({ code: 'OAUTH_CLIENT_ISSUER_MISMATCH' });
+    expect(t.opened).toHaveLength(1);
 
     // Saying --issuer is saying where the client belongs: then the credentials go there.
-    const told = await runCli(['login', '--client-credentials', '--url', hostile.mcpUrl, '--client-id', client.client_id, '--issuer', hostile.origin], secretEnv);
-    expect(told.stderr).not.toContain('refusing to send');
+    const told = await login({ clientCredentials: true, url: hostile.mcpUrl, clientId: client.client_id, issuer: hostile.origin, browser: true }, t.f).catch((err) => err);
+    expect(told.code).not.toBe('OAUTH_CLIENT_ISSUER_MISMATCH');
     expect(hostile.requests).toContain('POST /token');
   });
 
@@ -84,22 +85,19 @@ describe('a server that names a legitimate authorization server', () => {
     const hostile = await startHostileServer({ authorizationServer: cloud.pythonSdkIssuer });
     cleanups.push(() => hostile.stop());
     const e = env();
-    const legit = startCli(['login', '--url', cloud.pythonSdkMcpUrl], e.env);
-    await fetch(await e.seam.nextUrl({ count: 1 }));
-    expect((await legit.result).code).toBe(0);
+    const t = testFactory({ dir: e.dir, browser: (url) => fetch(url) }); // its AS approves at once
+    expect(await login({ url: cloud.pythonSdkMcpUrl, browser: true }, t.f)).toBe(0);
     expect(cloud.pythonSdk.registrations).toBe(1);
-    const legitClient = new URL(e.seam.urls()[0]!).searchParams.get('client_id');
+    const legitClient = new URL(t.opened[0]!).searchParams.get('client_id');
 
-    const other = startCli(['login', '--url', hostile.mcpUrl], e.env);
-    const asked = new URL(await e.seam.nextUrl({ count: 2 }));
+    expect(await login({ url: hostile.mcpUrl, browser: true }, t.f)).toBe(0);
+    const asked = new URL(t.opened[1]!);
     expect(asked.searchParams.get('resource')).toBe(hostile.mcpUrl);
     expect(asked.searchParams.get('client_id')).not.toBe(legitClient);
     expect(cloud.pythonSdk.registrations).toBe(2);
-    other.kill('SIGKILL');
     // The legitimate server's own registration is still the one it uses.
-    const again = startCli(['login', '--url', cloud.pythonSdkMcpUrl], e.env);
-    expect(new URL(await e.seam.nextUrl({ count: 3 })).searchParams.get('client_id')).toBe(legitClient);
-    again.kill('SIGKILL');
+    expect(await login({ url: cloud.pythonSdkMcpUrl, browser: true }, t.f)).toBe(0);
+    expect(new URL(t.opened[2]!).searchParams.get('client_id')).toBe(legitClient);
     expect(cloud.pythonSdk.registrations).toBe(2);
   });
 });
@@ -171,28 +169,20 @@ describe('the loopback callback', () => {
     const cloud = await startCloud();
     cleanups.push(() => cloud.stop());
     const e = env();
-    const run = startCli(['login', '--url', cloud.mcpUrl, '--no-browser', '--timeout', '60'], e.env);
-    cleanups.push(() => run.kill('SIGKILL'));
-    let url: URL | undefined;
-    for (let i = 0; i < 400 && !url; i++) {
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/v1\/oauth2\/console\/auth\?\S+)/.exec(run.stderr());
-      if (m) url = new URL(m[1]!);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(url, run.stderr()).toBeDefined();
-    const callback = url!.searchParams.get('redirect_uri')!;
+    const t = testFactory({ dir: e.dir });
+    const running = login({ url: cloud.mcpUrl, browser: true, timeout: 60 }, t.f);
+    await until(() => t.opened.length > 0);
+    const url = new URL(t.opened[0]!);
+    const callback = url.searchParams.get('redirect_uri')!;
     for (const query of ['?code=forged', '?code=forged&state=not-this-one', '?error=access_denied']) {
       const res = await fetch(`${callback}${query}`);
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('Not this sign-in');
     }
-    const page = await completeSignIn(browser, url!.href, cloud.user);
-    await page.page.context().close();
-    expect(page.ok).toBe(true);
-    const r = await run.result;
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.match(/ignored a request to the sign-in callback/g)).toHaveLength(3);
-    expect(r.stderr).toMatch(/without "state"/);
+    expect((await signInOverHttp(url.href, cloud.user)).ok).toBe(true);
+    expect(await running).toBe(0);
+    expect(t.stderr().match(/ignored a request to the sign-in callback/g)).toHaveLength(3);
+    expect(t.stderr()).toMatch(/without "state"/);
   });
 });
 
