@@ -13,7 +13,29 @@ import type { Usable } from './refresher.js';
 /** How a browser sign-in ends when its tab was opened and not finished (the cool-down applies). */
 const TAB_OUTCOMES = [Code.SIGN_IN_TIMEOUT, Code.ACCESS_DENIED, Code.AUTHORIZATION_REFUSED, Code.CALLBACK_REJECTED] as const;
 
-export interface SharedSignInOptions {
+/** When and how a sign-in may happen: the part of the authorizer's options the shared sign-in reads. */
+export interface SignInPolicy {
+  /**
+   * A whole sign-in, saved, asking for `scopes` when given; `challenge` is the server's 401 that
+   * asked for it (its resource_metadata and scope steer discovery).
+   */
+  signIn(scopes: string[] | undefined, challenge: BearerChallenge | undefined): Promise<Usable>;
+  /** May this process open a browser sign-in by itself? */
+  allowBrowser: boolean;
+  /**
+   * The sign-in needs no person (client credentials, cross-app access): it runs whenever the
+   * server asks, with no browser, no hold and no cool-down after a failure.
+   */
+  unattended?: boolean;
+  /** How long a request waits for a sign-in or a refresh before it is answered. */
+  holdMs: number;
+  /** How long a browser sign-in may take before it is abandoned. */
+  signInTimeoutMs: number;
+  /** After an automatic browser sign-in was not completed, no copy opens another for this long. */
+  browserCooldownMs: number;
+}
+
+export interface SharedSignInOptions extends SignInPolicy {
   signIns: SignIns;
   key: string;
   url: string;
@@ -21,15 +43,6 @@ export interface SharedSignInOptions {
   login: string;
   logger: Logger;
   clock: Clock;
-  /** A whole sign-in, saved, asking for `scopes` when given; `challenge` is the 401 that asked for it. */
-  signIn(scopes: string[] | undefined, challenge: BearerChallenge | undefined): Promise<Usable>;
-  /** May this process open a browser sign-in by itself? */
-  allowBrowser: boolean;
-  /** No person needed (client credentials, cross-app access): no browser, no hold, no cool-down. */
-  unattended?: boolean;
-  holdMs: number;
-  signInTimeoutMs: number;
-  browserCooldownMs: number;
   /** The stored sign-in's token, refreshed if due (for a sign-in another copy has just completed). */
   stored(rejected: string | undefined): Promise<string | undefined>;
   /** A sign-in completed here: its tokens are the ones in use. */

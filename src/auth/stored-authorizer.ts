@@ -18,36 +18,18 @@ import { systemClock, type Clock } from './clock.js';
 import { isFresh, isUsable } from './freshness.js';
 import { Refresher, type Usable } from './refresher.js';
 import { splitScopes, unionScopes } from './scopes.js';
-import { SharedSignIn, signInPendingMessage } from './shared-sign-in.js';
+import { SharedSignIn, signInPendingMessage, type SignInPolicy } from './shared-sign-in.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
 
-export interface StoredAuthorizerOptions {
+export interface StoredAuthorizerOptions extends SignInPolicy {
   signIns: SignIns;
   target: Target;
   logger: Logger;
   /** Where refreshes go (auth/token-endpoint.ts). */
   tokenEndpoint: TokenEndpoint;
-  /**
-   * A whole sign-in, saved, asking for `scopes` when given; `challenge` is the server's 401 that
-   * asked for it (its resource_metadata and scope steer discovery).
-   */
-  signIn(scopes: string[] | undefined, challenge: BearerChallenge | undefined): Promise<Usable>;
-  /** May this process open a browser sign-in by itself? */
-  allowBrowser: boolean;
-  /**
-   * The sign-in needs no person (client credentials, cross-app access): it runs whenever the
-   * server asks, with no browser, no hold and no cool-down after a failure.
-   */
-  unattended?: boolean;
-  /** How long a request waits for a sign-in or a refresh before it is answered. */
-  holdMs: number;
-  /** How long a browser sign-in may take before it is abandoned. */
-  signInTimeoutMs: number;
-  /** After an automatic browser sign-in was not completed, no copy opens another for this long. */
-  browserCooldownMs: number;
   clock?: Clock;
 }
 

@@ -13,6 +13,7 @@ import { tempConfigDir } from '../helpers/cli.js';
 import { testFactory, type TestFactory } from '../helpers/factory.js';
 import { until, VirtualClock } from '../helpers/fakes.js';
 import { approveDeviceOverHttp } from '../helpers/http-user.js';
+import { expectDeviceCodeShown } from '../helpers/device-code.js';
 import { startHostileServer } from '../hostile/hostile-server.js';
 
 const tamper: Tamper & { devicePollErrors: string[] } = { devicePollErrors: [] };
@@ -48,16 +49,7 @@ describe('login --device-code', () => {
     const registrations = cloud.stats.registrations;
     const running = login(device(), w.f);
     const { userCode, verificationUri } = await shown(w);
-    expect(userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
-    expect(verificationUri).toBe(`${cloud.issuer}/device`);
-    expect(w.stderr()).toContain([
-      'To sign in, open this address in a browser on any device:',
-      `  ${cloud.issuer}/device`,
-      'and enter this code:',
-      `  ${userCode}`,
-      `(or open ${cloud.issuer}/device?user_code=${userCode}, which has the code filled in)`,
-      'Waiting for you to approve the sign-in; the code expires in 10 min.',
-    ].join('\n'));
+    expectDeviceCodeShown(w.stderr(), cloud.issuer, { userCode, verificationUri });
     expect(await approveDeviceOverHttp(verificationUri, cloud.user, { userCode })).toMatchObject({ title: 'Device connected', ok: true });
     expect(await running).toBe(0);
     expect(w.stderr()).toContain(`✓ Signed in to ${cloud.mcpUrl}`);

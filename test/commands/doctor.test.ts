@@ -15,17 +15,7 @@ import { testFactory } from '../helpers/factory.js';
 import { startSilentServer, startSkewedFront } from '../helpers/fronts.js';
 import { signInOverHttp } from '../helpers/http-user.js';
 import { readStored } from '../helpers/stored.js';
-
-/** The checks, in the order doctor runs them. */
-const IDS = ['proxy', 'dns', 'connect', 'tls', 'clock', 'challenge', 'resource-metadata', 'authorization-server', 'pkce', 'keychain', 'sign-in', 'token', 'refresh', 'clients'];
-
-interface Check {
-  id: string;
-  status: 'ok' | 'warn' | 'fail' | 'skip';
-  summary: string;
-  detail?: string[];
-  fix?: string;
-}
+import { expectShape, type Check } from '../helpers/doctor-checks.js';
 
 let cloud: Cloud;
 const cleanups: Array<() => unknown> = [];
@@ -72,16 +62,6 @@ async function revokeAtAs(dir: string, hint: 'access_token' | 'refresh_token') {
   });
   expect(res.status).toBe(200);
   return { accessToken: stored.accessToken!, refreshToken: stored.refreshToken! };
-}
-
-function expectShape(checks: Check[]) {
-  expect(checks.map((c) => c.id)).toEqual(IDS);
-  for (const c of checks) {
-    expect(Object.keys(c).every((k) => ['id', 'status', 'summary', 'detail', 'fix'].includes(k)), JSON.stringify(c)).toBe(true);
-    expect(['ok', 'warn', 'fail', 'skip']).toContain(c.status);
-    expect(c.summary.length).toBeGreaterThan(0);
-    if (c.status === 'fail') expect(c.fix, `${c.id} fails without a fix`).toBeTruthy();
-  }
 }
 
 function expectNoTokens(tokens: { accessToken?: string; refreshToken?: string }) {

@@ -10,17 +10,12 @@ import { tempConfigDir } from '../helpers/cli.js';
 import { testFactory, type TestFactory } from '../helpers/factory.js';
 import { until, VirtualClock } from '../helpers/fakes.js';
 import { approveDeviceOverHttp, signInOverHttp, type PageOutcome } from '../helpers/http-user.js';
+import { CATALOG, EXTRAS, RETRY_LINE, scopeOf } from '../helpers/scope-catalog.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
 
-const CATALOG = APPWRITE_SCOPES.join(' ');
-const EXTRAS = ['offline_access', 'openid', 'email', 'profile'];
-const scopeOf = (url: string) => new URL(url).searchParams.get('scope');
-const RETRY_LINE = new RegExp(
-  `appwrite-mcp: the authorization server refused the requested scope \\(invalid_scope: scope is ${CATALOG.length + ' offline_access openid email profile'.length} characters long; this server takes at most 1000\\): `
-  + `${APPWRITE_SCOPES.length + EXTRAS.length} scopes, \\d+ characters \\(account\\.read account\\.write users\\.read …\\); asking for "all offline_access openid email profile" instead\n`,
-);
+
 
 interface World { cloud: Cloud; dir: string; pages: Array<Promise<PageOutcome>>; run(over?: Partial<LoginOptions>): TestFactory & { code: Promise<number> } }
 

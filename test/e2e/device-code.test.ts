@@ -11,6 +11,7 @@ import { approveDeviceCode, browserSeam, launchChromium, shownDeviceCode, type B
 import { NO_KEYCHAIN_ENV, runCli, startCli, tempConfigDir, type CliRun } from '../helpers/cli.js';
 import { connectProxy, textOf } from '../helpers/proxy-client.js';
 import { readStored } from '../helpers/stored.js';
+import { expectDeviceCodeShown } from '../helpers/device-code.js';
 
 let cloud: Cloud;
 let browser: Browser;
@@ -61,16 +62,7 @@ describe('login --device-code', () => {
     const polls = cloud.devicePolls().length;
     const run = login(['--url', cloud.mcpUrl, '--no-browser'], env);
     const { userCode, verificationUri } = await shownDeviceCode(run);
-    expect(userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
-    expect(verificationUri).toBe(`${cloud.issuer}/device`);
-    expect(run.stderr()).toContain([
-      'To sign in, open this address in a browser on any device:',
-      `  ${cloud.issuer}/device`,
-      'and enter this code:',
-      `  ${userCode}`,
-      `(or open ${cloud.issuer}/device?user_code=${userCode}, which has the code filled in)`,
-      'Waiting for you to approve the sign-in; the code expires in 10 min.',
-    ].join('\n'));
+    expectDeviceCodeShown(run.stderr(), cloud.issuer, { userCode, verificationUri });
 
     const page = await approveOnPage(verificationUri, userCode);
     expect(page).toMatchObject({ title: 'Device connected', ok: true });

@@ -14,19 +14,9 @@ import { BIN, NO_KEYCHAIN_ENV, hasSecretService, runCli, tempConfigDir, type Cli
 import { startSilentServer } from '../helpers/fronts.js';
 import { startForwardProxy, startTlsFront, TEST_CERT } from '../helpers/relays.js';
 import { readStored } from '../helpers/stored.js';
+import { expectShape, type Check } from '../helpers/doctor-checks.js';
 
 const keychainIt = hasSecretService() || process.env.APPWRITE_MCP_REQUIRE_KEYCHAIN === '1' ? it : it.skip;
-
-/** The checks, in the order doctor runs them. */
-const IDS = ['proxy', 'dns', 'connect', 'tls', 'clock', 'challenge', 'resource-metadata', 'authorization-server', 'pkce', 'keychain', 'sign-in', 'token', 'refresh', 'clients'];
-
-interface Check {
-  id: string;
-  status: 'ok' | 'warn' | 'fail' | 'skip';
-  summary: string;
-  detail?: string[];
-  fix?: string;
-}
 
 let cloud: Cloud;
 let browser: Browser;
@@ -82,22 +72,6 @@ async function doctor(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult
     throw new Error(`doctor --json printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   }
   return { ...r, checks, byId: Object.fromEntries(checks.map((c) => [c.id, c])), ms };
-}
-
-function expectShape(checks: Check[]) {
-  expect(checks.map((c) => c.id)).toEqual(IDS);
-  for (const c of checks) {
-    expect(Object.keys(c).every((k) => ['id', 'status', 'summary', 'detail', 'fix'].includes(k)), JSON.stringify(c)).toBe(true);
-    expect(['ok', 'warn', 'fail', 'skip']).toContain(c.status);
-    expect(typeof c.summary).toBe('string');
-    expect(c.summary.length).toBeGreaterThan(0);
-    if (c.detail !== undefined) {
-      expect(Array.isArray(c.detail)).toBe(true);
-      for (const d of c.detail) expect(typeof d).toBe('string');
-    }
-    if (c.fix !== undefined) expect(typeof c.fix).toBe('string');
-    if (c.status === 'fail') expect(c.fix, `${c.id} fails without a fix`).toBeTruthy();
-  }
 }
 
 function expectNoTokens(tokens: { accessToken?: string; refreshToken?: string }) {

@@ -4,10 +4,11 @@
 // narrows (browser, device code, --scope, the variants) is tested in-process: test/commands/scopes.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { APPWRITE_SCOPES, startCloud, type Cloud, type CloudOptions } from '../cloud/index.js';
+import { startCloud, type Cloud, type CloudOptions } from '../cloud/index.js';
 import { browserSeam, completeSignIn, launchChromium, type BrowserSeam } from '../helpers/browser.js';
 import { NO_KEYCHAIN_ENV, tempConfigDir } from '../helpers/cli.js';
 import { connectProxy, textOf } from '../helpers/proxy-client.js';
+import { CATALOG, EXTRAS, RETRY_LINE, scopeOf } from '../helpers/scope-catalog.js';
 
 let browser: Browser;
 const cleanups: Array<() => unknown> = [];
@@ -34,13 +35,7 @@ async function world(options: CloudOptions = {}): Promise<World> {
   return { cloud, seam, env: { APPWRITE_MCP_CONFIG_DIR: config.dir, APPWRITE_MCP_STORE: 'file', ...NO_KEYCHAIN_ENV, ...seam.env } };
 }
 
-const CATALOG = APPWRITE_SCOPES.join(' ');
-const EXTRAS = ['offline_access', 'openid', 'email', 'profile'];
-const scopeOf = (url: string) => new URL(url).searchParams.get('scope');
-const RETRY_LINE = new RegExp(
-  `appwrite-mcp: the authorization server refused the requested scope \\(invalid_scope: scope is ${CATALOG.length + ' offline_access openid email profile'.length} characters long; this server takes at most 1000\\): `
-  + `${APPWRITE_SCOPES.length + EXTRAS.length} scopes, \\d+ characters \\(account\\.read account\\.write users\\.read …\\); asking for "all offline_access openid email profile" instead\n`,
-);
+
 
 describe('an AS that caps the scope (invalid_scope by an error redirect)', () => {
   it('the proxy: a 401 starts the sign-in, which narrows the scope in the same tab; the request then goes through', async () => {
