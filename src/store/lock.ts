@@ -58,6 +58,8 @@ interface Owner { pid: number; hostname: string; nonce: string; createdAt: numbe
 
 const GENERATION = /^(\d{10})$/;
 const TEMP_MAX_AGE_MS = 60_000;
+/** The directory is tidied when it holds more entries than this. */
+const COLLECT_OVER = 12;
 
 /** Generations still held by this process, released on a normal exit (SIGKILL leaves them to staleness). */
 const heldHere = new Map<string, number>();
@@ -72,13 +74,13 @@ const generationName = (g: number) => String(g).padStart(10, '0');
 export async function acquireLock(dir: string, name: string, options: LockOptions = {}): Promise<LockHandle> {
   const { timeoutMs = 30_000, staleMs = 10_000, heartbeatMs = 1000, signal } = options;
   const path = lockDir(dir, name);
-  await mkdir(path, { recursive: true, mode: 0o700 });
   const deadline = Date.now() + timeoutMs;
   let delay = 10;
   for (;;) {
     signal?.throwIfAborted();
-    const top = await latest(path);
-    if (top === 0 || (await isVacant(path, top, staleMs))) {
+    const entries = await entriesOf(path);
+    const top = highest(entries);
+    if (top === 0 || (await isVacant(path, entries, top, staleMs))) {
       const mine = await tryTake(path, top + 1);
       if (mine) return hold(path, mine, heartbeatMs);
       continue; // another waiter took that generation: look again at once
@@ -100,9 +102,15 @@ export async function withLock<T>(dir: string, name: string, fn: (lease: Lease) 
   }
 }
 
-/** The highest generation in `path` (0: none yet). */
-async function latest(path: string): Promise<number> {
-  return highest(await readdir(path));
+/** The lock's directory listing, the directory made first when there is none. */
+async function entriesOf(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    return [];
+  }
 }
 
 function highest(entries: string[]): number {
@@ -115,9 +123,9 @@ function highest(entries: string[]): number {
 }
 
 /** Generation `g` (the highest) was released, or its holder is gone. */
-async function isVacant(path: string, g: number, staleMs: number): Promise<boolean> {
+async function isVacant(path: string, entries: string[], g: number, staleMs: number): Promise<boolean> {
   const file = join(path, generationName(g));
-  if (await exists(`${file}.free`)) return true;
+  if (entries.includes(`${generationName(g)}.free`)) return true;
   let owner: Owner;
   let mtimeMs: number;
   try {
@@ -151,7 +159,8 @@ async function tryTake(path: string, g: number): Promise<{ generation: number; n
     await unlink(join(path, generationName(g))).catch(() => {});
     return undefined;
   }
-  await collect(path, entries, g);
+  // Collected in batches: most acquisitions leave the directory as it is.
+  if (entries.length > COLLECT_OVER) await collect(path, entries, g);
   return { generation: g, nonce };
 }
 
@@ -196,13 +205,18 @@ function hold(path: string, mine: { generation: number; nonce: string }, heartbe
   };
 }
 
-async function stillHeld(path: string, mine: { generation: number; nonce: string }): Promise<boolean> {
-  const file = join(path, generationName(mine.generation));
+/**
+ * Our generation is still the highest, still there and not released. (Its number cannot have been
+ * taken by another: creating it fails while our file exists, and a number is only reused after it
+ * was collected, which happens only below the highest generation.)
+ */
+async function stillHeld(path: string, mine: { generation: number }): Promise<boolean> {
   try {
-    const [entries, text] = await Promise.all([readdir(path), readFile(file, 'utf8')]);
-    return highest(entries) === mine.generation && !entries.includes(`${generationName(mine.generation)}.free`) && (JSON.parse(text) as Owner).nonce === mine.nonce;
+    const entries = await readdir(path);
+    const name = generationName(mine.generation);
+    return highest(entries) === mine.generation && entries.includes(name) && !entries.includes(`${name}.free`);
   } catch {
-    return false; // the directory or our file is gone
+    return false; // the directory is gone
   }
 }
 
@@ -218,10 +232,6 @@ async function markFree(file: string): Promise<void> {
 async function touch(file: string): Promise<void> {
   const now = new Date();
   await utimes(file, now, now);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
 }
 
 async function isOlderThan(path: string, ms: number): Promise<boolean> {
