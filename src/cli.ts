@@ -1,10 +1,45 @@
-// The command-line entry. Each command's module is imported only when it runs, so that proxy mode
-// (what MCP clients start, again and again) never loads the login UI (ink, react).
+// The command-line entry: the commander program, and the one factory that builds what commands
+// need ({ io, env, http, signIns, clock, openBrowser }) and injects it into `run(opts, factory)`.
+// This file is the only one that reads process.env, process.argv and the process's streams. Each
+// command's module is imported only when it runs, so that proxy mode (what MCP clients start, again
+// and again) never loads the login UI (ink, react).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { VERSION } from './version.js';
-import { DEFAULT_SERVER_URL } from './target.js';
+import { systemClock } from './auth/clock.js';
+import type { Factory } from './commands/factory.js';
 import { AppError, Code, ExitCode, errorMessage } from './errors.js';
+import { HttpClient } from './http/client.js';
 import { redact } from './log.js';
+import { configDir } from './paths.js';
+import { keychainTimeoutMs } from './store/keychain.js';
+import { storePreference } from './commands/factory.js';
+import { SignIns } from './store/sign-ins.js';
+import { DEFAULT_SERVER_URL } from './target.js';
+import { VERSION } from './version.js';
+
+/** The factory of this process: its streams, its environment, the real HTTP layer, keychain and browser. */
+function defaultFactory(): Factory {
+  const env = process.env;
+  return {
+    io: {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      isTTY: { stdin: Boolean(process.stdin.isTTY), stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) },
+    },
+    env,
+    platform: process.platform,
+    http: () => new HttpClient(env),
+    signIns: (logger, store) => new SignIns({ dir: configDir(env), logger, storePreference: storePreference(store === 'auto' ? undefined : store, env), keychain: { timeoutMs: keychainTimeoutMs(env), env } }),
+    clock: systemClock,
+    openBrowser: async (url, logger) => (await import('./auth/browser.js')).openBrowser(url, logger, env),
+    onInterrupt: (handler) => {
+      process.once('SIGINT', handler);
+      return () => void process.off('SIGINT', handler);
+    },
+  };
+}
+
+const factory = defaultFactory();
 
 const seconds = (value: string) => {
   const n = Number(value);
@@ -53,11 +88,10 @@ const storeOption = () => new Option('--store <where>', 'where secrets go: keych
 /** Every command's options, with what the user left out filled in from config.json (src/config.ts). */
 async function options(command: Command): Promise<Record<string, any>> {
   const opts = command.optsWithGlobals();
-  const env = process.env;
+  const env = factory.env;
   const profile: string | undefined = opts.profile ?? (env.APPWRITE_MCP_PROFILE || undefined);
-  const { configDir } = await import('./paths.js');
   const { loadDefaults } = await import('./config.js');
-  const defaults = loadDefaults(configDir(env), profile, (line) => void process.stderr.write(`appwrite-mcp warning: ${line}\n`));
+  const defaults = loadDefaults(configDir(env), profile, (line) => void factory.io.stderr.write(`appwrite-mcp warning: ${line}\n`));
   // Named by flag or environment: status and logout then look at that server only.
   const urlGiven = opts.url !== undefined || Boolean(env.APPWRITE_MCP_URL);
   return {
@@ -69,6 +103,7 @@ async function options(command: Command): Promise<Record<string, any>> {
     scope: opts.scope ?? defaults.scope,
     clientId: opts.clientId ?? (env.APPWRITE_MCP_CLIENT_ID ? undefined : defaults.clientId),
     clientMetadataUrl: opts.clientMetadataUrl ?? (env.APPWRITE_MCP_CLIENT_METADATA_URL ? undefined : defaults.clientMetadataUrl),
+    issuer: opts.issuer ?? (env.APPWRITE_MCP_ISSUER ? undefined : defaults.issuer),
     quiet: opts.quiet || opts.silent,
     ignoreTool: opts.ignoreTool ?? defaults.ignoreTools,
     allowTool: opts.allowTool ?? defaults.allowTools,
@@ -98,6 +133,7 @@ function suggest(word: string): string[] {
 function addClientOptions(command: Command): Command {
   return command
     .option('--client-id <id>', 'a pre-registered OAuth client (env APPWRITE_MCP_CLIENT_ID; its secret, if any, in APPWRITE_MCP_CLIENT_SECRET)')
+    .option('--issuer <url>', 'the authorization server the --client-id client is registered with: its credentials go nowhere else (env APPWRITE_MCP_ISSUER; default: the issuer of its first sign-in)')
     .option('--client-metadata-url <url>', 'an https URL of a Client ID Metadata Document to use as client id where the authorization server accepts them (env APPWRITE_MCP_CLIENT_METADATA_URL)')
     .option('--client-credentials', 'sign in without a person: the client credentials grant with --client-id and APPWRITE_MCP_CLIENT_SECRET or --private-key-file')
     .option('--private-key-file <pem>', 'PKCS#8 PEM private key: authenticate the client with a signed JWT (private_key_jwt)')
@@ -139,6 +175,7 @@ Environment:
   APPWRITE_MCP_STORE              keychain or file (as --store)
   APPWRITE_MCP_CLIENT_ID          a pre-registered client (as --client-id)
   APPWRITE_MCP_CLIENT_SECRET      its secret (never passed on the command line)
+  APPWRITE_MCP_ISSUER             the authorization server that client is registered with (as --issuer)
   APPWRITE_MCP_CLIENT_METADATA_URL  as --client-metadata-url
   APPWRITE_MCP_IDP_ID_TOKEN       the ID token for enterprise-managed sign-in (--idp-token-endpoint)
   APPWRITE_MCP_IDP_CLIENT_SECRET  the IdP client's secret, if it has one
@@ -151,7 +188,7 @@ Environment:
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY  outbound proxy
   NODE_EXTRA_CA_CERTS             extra trusted CAs (corporate TLS inspection)
 
-Defaults for --url, --scope, --store, --client-id and --client-metadata-url, and the proxy's
+Defaults for --url, --scope, --store, --client-id, --issuer and --client-metadata-url, and the proxy's
 --ignore-tool, --allow-tool, --read-only, --transport and --ping-interval (ignoreTools, allowTools,
 readOnly, transport, pingInterval) can live in config.json in the config directory (see the README),
 with a section per profile.
@@ -211,13 +248,13 @@ addClientOptions(program
         hint: `${close.length ? `Did you mean ${close.join(' or ')}? ` : ''}Commands: ${COMMANDS.join(', ')} (proxy is the default). See appwrite-mcp --help.`,
       });
     }
-    if (process.stdin.isTTY) {
+    if (factory.io.isTTY.stdin) {
       // A person typed it: say what it is; it then reads JSON-RPC lines from the keyboard until Ctrl-D.
       const { invokedAs } = await import('./target.js');
-      process.stderr.write(`appwrite-mcp is a stdio MCP server for MCP clients, waiting for JSON-RPC on stdin (Ctrl-C to quit). To sign in: \`${invokedAs()} login\`; to add it to a client: \`${invokedAs()} setup <client>\`.\n`);
+      factory.io.stderr.write(`appwrite-mcp is a stdio MCP server for MCP clients, waiting for JSON-RPC on stdin (Ctrl-C to quit). To sign in: \`${invokedAs()} login\`; to add it to a client: \`${invokedAs()} setup <client>\`.\n`);
     }
-    const { runProxyCommand } = await import('./commands/proxy.js');
-    await runProxyCommand(await options(command) as never);
+    const { run } = await import('./commands/proxy.js');
+    await run(await options(command) as never, factory);
   });
 
 addClientOptions(program
@@ -230,8 +267,8 @@ addClientOptions(program
   .addOption(new Option('--timeout <seconds>', 'how long to wait for the sign-in (default 300; with --device-code, until the code expires, at most 1800)').argParser(seconds))
   .addOption(storeOption())
   .action(async (_opts, command: Command) => {
-    const { runLogin } = await import('./commands/login.js');
-    process.exitCode = await runLogin(await options(command) as never);
+    const { run } = await import('./commands/login.js');
+    process.exitCode = await run(await options(command) as never, factory);
   });
 
 program
@@ -240,8 +277,8 @@ program
   .option('--json', 'machine-readable output on stdout')
   .option('--check', 'also ask each server whether it accepts the token')
   .action(async (_opts, command: Command) => {
-    const { runStatus } = await import('./commands/status.js');
-    process.exitCode = await runStatus(await options(command) as never);
+    const { run } = await import('./commands/status.js');
+    process.exitCode = await run(await options(command) as never, factory);
   });
 
 program
@@ -249,16 +286,16 @@ program
   .description('revoke the sign-in at the authorization server and delete local secrets and state')
   .option('--all', 'sign out of every server')
   .action(async (_opts, command: Command) => {
-    const { runLogout } = await import('./commands/logout.js');
-    process.exitCode = await runLogout(await options(command) as never);
+    const { run } = await import('./commands/logout.js');
+    process.exitCode = await run(await options(command) as never, factory);
   });
 
 program
   .command('token')
   .description('print a fresh access token for the server (refreshed first if due) on stdout, and nothing else')
   .action(async (_opts, command: Command) => {
-    const { runToken } = await import('./commands/token.js');
-    process.exitCode = await runToken(await options(command) as never);
+    const { run } = await import('./commands/token.js');
+    process.exitCode = await run(await options(command) as never, factory);
   });
 
 program
@@ -275,10 +312,8 @@ when it is rejected or expired); the MCP client configs on this machine that sta
 Exit codes: 0 everything a proxy run needs is in place (warnings allowed), 1 a check failed,
             2 bad usage.`)
   .action(async (_opts, command: Command) => {
-    const { runDoctor } = await import('./commands/doctor.js');
-    process.exitCode = await runDoctor(await options(command) as never);
-    // Done: a refresh still waiting in the background (another copy's lock) must not hold the exit.
-    process.stdout.write('', () => process.exit());
+    const { run } = await import('./commands/doctor.js');
+    process.exitCode = await run(await options(command) as never, factory);
   });
 
 program
@@ -321,8 +356,8 @@ Before changing a file it saves the previous one as <file>.<timestamp>.bak besid
 0600, the newest 5 kept). A file it cannot parse is left untouched. With --project it never
 follows a symlink out of the project. Other servers' entries are described by names only, never values.`)
   .action(async (client: string, _opts, command: Command) => {
-    const { runSetup } = await import('./commands/setup.js');
-    process.exitCode = await runSetup(client, command.optsWithGlobals());
+    const { runSetup, setupDeps } = await import('./commands/setup.js');
+    process.exitCode = await runSetup(client, command.optsWithGlobals(), setupDeps(factory));
   });
 
 // `-v` as well as `-V` prints the version (both are common).
@@ -340,3 +375,6 @@ try {
     process.exitCode = ExitCode.failure;
   }
 }
+// Done: a sign-in cancelled with Ctrl-C, a refresh waiting for another copy's lock, keep-alive
+// sockets must not hold the exit. Out once stdout has drained.
+process.stdout.write('', () => process.exit());

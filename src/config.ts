@@ -12,6 +12,8 @@ export interface Defaults {
   scope?: string;
   store?: 'keychain' | 'file';
   clientId?: string;
+  /** The authorization server `clientId` is registered with (`--issuer`). */
+  issuer?: string;
   clientMetadataUrl?: string;
   /** Proxy: tool globs to hide (`--ignore-tool`), to show only (`--allow-tool`), read-only tools only. */
   ignoreTools?: string[];
@@ -27,6 +29,7 @@ const KEYS: Record<keyof Defaults, (v: unknown) => boolean> = {
   scope: (v) => typeof v === 'string',
   store: (v) => v === 'keychain' || v === 'file',
   clientId: (v) => typeof v === 'string',
+  issuer: (v) => typeof v === 'string',
   clientMetadataUrl: (v) => typeof v === 'string',
   ignoreTools: (v) => Array.isArray(v) && v.every((g) => typeof g === 'string'),
   allowTools: (v) => Array.isArray(v) && v.every((g) => typeof g === 'string'),

@@ -19,6 +19,8 @@ export const Code = {
   NO_AUTHORIZATION_SERVER: 'OAUTH_NO_AUTHORIZATION_SERVER',
   NO_AS_METADATA: 'OAUTH_NO_AS_METADATA',
   ISSUER_MISMATCH: 'OAUTH_ISSUER_MISMATCH',
+  /** Discovery named another authorization server than the one a pre-registered client is pinned to. */
+  CLIENT_ISSUER_MISMATCH: 'OAUTH_CLIENT_ISSUER_MISMATCH',
   PKCE_UNSUPPORTED: 'OAUTH_PKCE_UNSUPPORTED',
   REGISTRATION_UNSUPPORTED: 'OAUTH_REGISTRATION_UNSUPPORTED',
   REGISTRATION_FAILED: 'OAUTH_REGISTRATION_FAILED',
@@ -47,6 +49,8 @@ export const Code = {
   SECRETS_UNREADABLE: 'STORE_SECRETS_UNREADABLE',
   STATE_VERSION: 'STORE_STATE_VERSION',
   LOCK_TIMEOUT: 'STORE_LOCK_TIMEOUT',
+  /** A lock this process held was taken over (it was frozen past the stale bound): it must not act on it. */
+  LOCK_LOST: 'STORE_LOCK_LOST',
   SAVE_FAILED: 'STORE_SAVE_FAILED',
   // What the proxy is told when no token can be had (also JSON-RPC error `data.reason`)
   SIGN_IN_REQUIRED: 'AUTH_SIGN_IN_REQUIRED',
@@ -140,6 +144,7 @@ const RPC_REASONS: Partial<Record<ErrorCode, string>> = {
   [Code.TOKEN_REJECTED]: 'token_rejected',
   [Code.STEP_UP_FAILED]: 'step_up_failed',
   [Code.LOCK_TIMEOUT]: 'lock_timeout',
+  [Code.LOCK_LOST]: 'lock_lost',
   [Code.UPSTREAM_TIMEOUT]: 'timeout',
   [Code.UPSTREAM_IDLE]: 'idle_timeout',
   [Code.MESSAGE_TOO_LARGE]: 'message_too_large',

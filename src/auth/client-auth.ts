@@ -44,11 +44,18 @@ function requireSecret(c: ClientCredentials): string {
  * client_secret_basic as RFC 6749 §2.3.1 writes it: id and secret form-encoded, joined by ":",
  * base64. (oauth4webapi's own encoder also escapes "-", "_", ".", "~", which many servers do not
  * decode back: a client id "pre-registered-client" would arrive as "pre%2Dregistered%2Dclient".)
+ *
+ * `client_id` goes in the body too, as the MCP TypeScript SDK's client sends it: the MCP Python
+ * SDK's token and revocation endpoints (mcp/server/auth/middleware/client_auth.py, used by its
+ * examples and FastMCP) read the client from the body first ("Missing client_id" without it) and
+ * check that the Basic header names the same one. RFC 6749 §3.2.1 lets a client identify itself
+ * so; it is not a second authentication method (the secret is only in the header).
  */
 function basicAuth(clientId: string, secret: string): oauth.ClientAuth {
   const credentials = Buffer.from(`${formEncode(clientId)}:${formEncode(secret)}`).toString('base64');
-  return (_as, _client, _body, headers) => {
+  return (_as, _client, body, headers) => {
     headers.set('authorization', `Basic ${credentials}`);
+    body.set('client_id', clientId);
   };
 }
 

@@ -12,9 +12,11 @@ import { parseSecureUrl } from '../net.js';
 import type { Target } from '../store/types.js';
 import { loginCommand } from '../target.js';
 import { formatDuration } from './authorize.js';
+import { systemClock } from './clock.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, requestOptions } from './oauth.js';
 import { DEVICE_GRANT_TYPES, metadataDocumentClient, preRegisteredClient, registerClient, type RegisteredClient } from './registration.js';
+import { checkIssuerPin } from './pinning.js';
 import { chooseScopes, describeScopes, narrowedScopes } from './scopes.js';
 import { discoverForSignIn, saveGranted, type ClientChoice, type SignInDeps, type SignInResult, type SignInStep } from './sign-in.js';
 
@@ -35,7 +37,10 @@ export interface DeviceSignInOptions extends ClientChoice {
   signal?: AbortSignal;
 }
 
-/** RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default." */
+/**
+ * RFC 8628 §3.5: "If no value is provided, clients MUST use 5 as the default." It is also the floor:
+ * an AS that says to poll faster (0.001 s) is polled every 5 s; one that says slower, at its pace.
+ */
 const DEFAULT_INTERVAL_S = 5;
 /** §3.5: on `slow_down`, the interval "MUST be increased by 5 seconds for this and all subsequent requests". */
 const SLOW_DOWN_STEP_S = 5;
@@ -47,6 +52,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   o.onStep?.({ kind: 'discovering', url: o.target.url });
   const found = await discoverForSignIn(ctx, o.target, o.challenge);
   const { as } = found;
+  await checkIssuerPin(signIns.registrations, o, as, o.target.url);
   if (!as.device_authorization_endpoint) {
     throw new AppError(Code.DEVICE_FLOW_UNSUPPORTED, `the authorization server "${as.issuer}" does not offer the device authorization grant (its metadata has no "device_authorization_endpoint")`, {
       hint: `Sign in with the browser instead; if that browser cannot reach this machine (SSH, WSL, a container), run \`${loginCommand(o.target)} --no-browser\`, open the URL it prints anywhere, and paste back the address the browser ends on.`,
@@ -59,7 +65,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   // Chosen now (a keychain probe can take seconds) so nothing stands between the tokens and the save.
   const store = await signIns.chooseStore();
 
-  let { registered, cached } = await chooseClient(deps, o, as);
+  let { registered, cached } = await chooseClient(deps, o, as, found.resource);
   let asking = scopes;
   let narrowed = false;
   let authorization: oauth.DeviceAuthorizationResponse;
@@ -74,8 +80,8 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
     // A cached registration the AS forgot (a restart): register anew, once.
     if (cached && (code === 'invalid_client' || code === 'unauthorized_client')) {
       ctx.logger.debug(`${as.issuer} refused the cached client ${registered.client.clientId} (${oauthErrorText(error)}); registering a new one`);
-      await signIns.forgetClient(as.issuer, registered.client.clientId, 'device').catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
-      registered = await register(deps, o, as);
+      await signIns.registrations.forget({ issuer: as.issuer, resource: found.resource, purpose: 'device' }, registered.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
+      registered = await register(deps, o, as, found.resource);
       cached = false;
       continue;
     }
@@ -93,12 +99,12 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   }
 
   const shown = checkDeviceAuthorization(as, authorization);
-  const startedAt = Date.now();
+  const startedAt = (ctx.clock ?? systemClock).now();
   const expiresAt = startedAt + authorization.expires_in * 1000;
   const deadline = o.timeoutMs === undefined ? expiresAt : Math.min(expiresAt, startedAt + o.timeoutMs);
   // Opened first, so that what is printed can say whether a browser opened.
   if (shown.verificationUriComplete) await o.openUrl?.(shown.verificationUriComplete);
-  o.onStep?.({ kind: 'device-code', ...shown, expiresAt, deadline });
+  o.onStep?.({ kind: 'device-code', ...shown, shownAt: startedAt, expiresAt, deadline });
 
   const response = await pollForTokens(ctx, as, registered, resource, authorization, { startedAt, expiresAt, deadline, userCode: shown.userCode, target: o.target, signal: o.signal });
   o.onStep?.({ kind: 'exchanging' });
@@ -112,18 +118,18 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
  * for the device grant. A device registration is cached apart from the browser's, which has a
  * redirect and no device grant.
  */
-async function chooseClient(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer): Promise<{ registered: RegisteredClient; cached: boolean }> {
+async function chooseClient(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer, resource: string): Promise<{ registered: RegisteredClient; cached: boolean }> {
   if (o.clientId) return { registered: preRegisteredClient(as, o.clientId, o.clientSecret), cached: false };
   if (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) return { registered: metadataDocumentClient(as, o.clientMetadataUrl), cached: false };
-  const cached = await deps.signIns.cachedClient(as.issuer, 'device');
+  const cached = await deps.signIns.registrations.cached({ issuer: as.issuer, resource, purpose: 'device' });
   if (cached) return { registered: cached, cached: true };
-  return { registered: await register(deps, o, as), cached: false };
+  return { registered: await register(deps, o, as, resource), cached: false };
 }
 
-async function register(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer): Promise<RegisteredClient> {
+async function register(deps: SignInDeps, o: DeviceSignInOptions, as: oauth.AuthorizationServer, resource: string): Promise<RegisteredClient> {
   o.onStep?.({ kind: 'registering', issuer: as.issuer });
   const fresh = await registerClient(deps.ctx, as, undefined, DEVICE_GRANT_TYPES);
-  await deps.signIns.saveClient(fresh.client, fresh.secret, 'device');
+  await deps.signIns.registrations.save({ issuer: as.issuer, resource, purpose: 'device' }, fresh.client, fresh.secret);
   return fresh;
 }
 
@@ -218,7 +224,8 @@ interface PollBounds {
 async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, registered: RegisteredClient, resource: string | undefined, authorization: oauth.DeviceAuthorizationResponse, bounds: PollBounds): Promise<oauth.TokenEndpointResponse> {
   const endpoint = as.token_endpoint!;
   const { client, auth } = clientAuth(credentialsOf(registered));
-  let intervalMs = (authorization.interval ?? DEFAULT_INTERVAL_S) * 1000;
+  const clock = ctx.clock ?? systemClock;
+  let intervalMs = pollIntervalMs(authorization.interval);
   let backoffMs = 0;
   let warned = false;
   const trouble = (what: string) => {
@@ -230,12 +237,12 @@ async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, re
   };
   for (;;) {
     const wait = intervalMs + backoffMs;
-    const now = Date.now();
+    const now = clock.now();
     if (now + wait > bounds.deadline) {
-      await sleep(bounds.deadline - now, bounds.signal);
+      await clock.sleep(bounds.deadline - now, bounds.signal);
       throw pollingEnded(bounds);
     }
-    await sleep(wait, bounds.signal);
+    await clock.sleep(wait, bounds.signal);
     let res: Response;
     try {
       res = await oauth.deviceCodeGrantRequest(as, client, auth, authorization.device_code, { additionalParameters: resource === undefined ? {} : { resource }, ...requestOptions(ctx, endpoint) });
@@ -273,6 +280,11 @@ async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, re
   }
 }
 
+/** How far apart polls go: the AS's `interval`, never under the 5 s default. */
+export function pollIntervalMs(interval: number | undefined): number {
+  return Math.max(interval ?? DEFAULT_INTERVAL_S, DEFAULT_INTERVAL_S) * 1000;
+}
+
 /** The wait ran out without an answer: the code's lifetime (it expired), or `--timeout`. */
 function pollingEnded(b: PollBounds): AppError {
   if (b.deadline >= b.expiresAt) return codeExpired(b);
@@ -291,20 +303,4 @@ function codeExpired(b: PollBounds): AppError {
 
 function credentialsOf(registered: RegisteredClient): ClientCredentials {
   return { client: registered.client, secret: registered.secret };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -15,6 +15,7 @@ import { parseSecureUrl } from '../net.js';
 import type { ClientAuthMethod, ClientRecord, Target } from '../store/types.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
 import { type AuthContext, oauthErrorText, readBody, requestOptions } from './oauth.js';
+import { checkIssuerPin, recordIssuerPin } from './pinning.js';
 import { chooseScopes } from './scopes.js';
 import { discoverForSignIn, type SignInDeps, type SignInResult } from './sign-in.js';
 import { tokensFrom } from './tokens.js';
@@ -36,6 +37,8 @@ export interface MachineSignInOptions {
   scopes?: string[];
   clientId: string;
   clientSecret?: string;
+  /** `--issuer`: the authorization server this client belongs to (auth/pinning.ts). */
+  issuer?: string;
   /** PKCS#8 PEM file of the private key for private_key_jwt. */
   privateKeyFile?: string;
   /** Set: cross-app access; unset: the client credentials grant. */
@@ -51,6 +54,7 @@ export async function machineSignIn(deps: SignInDeps, o: MachineSignInOptions): 
   const { ctx, signIns } = deps;
   const found = await discoverForSignIn(ctx, o.target, o.challenge);
   const { as } = found;
+  await checkIssuerPin(signIns.registrations, o, as, o.target.url);
   // A machine asks only for what the server needs: no offline_access or OpenID scopes.
   const scopes = o.scopes ?? chooseScopes({ challengeScope: found.challengeScope, resourceScopes: found.scopesSupported });
   const store = await signIns.chooseStore();
@@ -82,8 +86,9 @@ export async function machineSignIn(deps: SignInDeps, o: MachineSignInOptions): 
     throw new AppError(Code.TOKEN_EXCHANGE_FAILED, `the ${grant} grant at ${as.token_endpoint} failed: ${oauthErrorText(err)}`, { cause: err });
   }
   const tokens = tokensFrom(response, { scopes });
-  const record = await signIns.saveSignIn({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: credentials.client, clientSecret: o.clientSecret, tokens }, store);
-  return { record, tokens, where: store.describe() };
+  const record = await signIns.records.save({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: credentials.client, clientSecret: o.clientSecret, tokens }, store);
+  await recordIssuerPin(signIns.registrations, o, as);
+  return { record, tokens };
 }
 
 async function machineCredentials(as: oauth.AuthorizationServer, o: MachineSignInOptions): Promise<ClientCredentials> {

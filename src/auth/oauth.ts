@@ -5,6 +5,7 @@ import { AppError, Code } from '../errors.js';
 import { unreachable } from '../http/client.js';
 import type { Logger } from '../log.js';
 import { isLoopbackHttp } from '../net.js';
+import type { Clock } from './clock.js';
 
 /** What every auth step needs; injected so tests and the proxy can supply their own. */
 export interface AuthContext {
@@ -13,6 +14,8 @@ export interface AuthContext {
   logger: Logger;
   /** Bound on every single HTTP request to the AS or the resource server. */
   requestTimeoutMs: number;
+  /** Time for the waits between requests (the device flow's polling); default the system's. */
+  clock?: Clock;
 }
 
 /**

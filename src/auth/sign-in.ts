@@ -5,13 +5,14 @@ import * as oauth from 'oauth4webapi';
 import type { BearerChallenge } from '../authorization.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import type { SecretStore } from '../store/secrets.js';
-import type { SignIns } from '../store/sign-ins.js';
-import type { SignInRecord, Target, Tokens } from '../store/types.js';
+import type { RegistrationKey, SignIns } from '../store/sign-ins.js';
+import type { SignIn, Target } from '../store/types.js';
 import { authorizeInBrowser, newAuthorizationRequest, type PkceRequest } from './authorize.js';
 import { startCallbackServer, type CallbackAddress, type CallbackServer } from './callback-server.js';
 import { assertS256, discover, probeServer, type Discovered } from './discovery.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText } from './oauth.js';
 import { checkAuthorizationRequest, metadataDocumentClient, preRegisteredClient, registerClient, registeredPort, type RegisteredClient } from './registration.js';
+import { checkIssuerPin, recordIssuerPin } from './pinning.js';
 import { chooseScopes, describeScopes, narrowedScopes } from './scopes.js';
 import { accountFromClaims, fetchUserinfo, tokensFrom } from './tokens.js';
 
@@ -25,7 +26,7 @@ export type SignInStep =
   | { kind: 'registering'; issuer: string }
   | { kind: 'waiting'; authorizationUrl: string; redirectUri: string }
   /** `login --device-code` (RFC 8628 §3.3): what the user opens, the code to enter there, until when. */
-  | { kind: 'device-code'; userCode: string; verificationUri: string; verificationUriComplete?: string; expiresAt: number; deadline: number }
+  | { kind: 'device-code'; userCode: string; verificationUri: string; verificationUriComplete?: string; shownAt: number; expiresAt: number; deadline: number }
   | { kind: 'exchanging' }
   | { kind: 'saved'; where: string };
 
@@ -34,6 +35,8 @@ export interface ClientChoice {
   clientId?: string;
   clientSecret?: string;
   clientMetadataUrl?: string;
+  /** `--issuer`: the authorization server a pre-registered client belongs to (auth/pinning.ts). */
+  issuer?: string;
 }
 
 export interface SignInOptions extends ClientChoice {
@@ -60,15 +63,8 @@ export interface SignInOptions extends ClientChoice {
   pasted?(accept: (line: string) => void): () => void;
 }
 
-export interface SignInResult {
-  record: SignInRecord;
-  tokens: Tokens;
-  /** Where the secrets went, for the user. */
-  where: string;
-}
-
-/** Client ids this process registered itself: the AS just accepted them, no need to check again. */
-const registeredHere = new Set<string>();
+/** A completed sign-in, saved: its record and its tokens (where the secrets went: `signIns.describeStore(record.store)`). */
+export type SignInResult = Required<SignIn>;
 
 /**
  * Discovery for a sign-in: with the challenge of a 401 the proxy got, or after a probe. A server
@@ -92,13 +88,15 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const found = await discoverForSignIn(ctx, o.target, o.challenge);
   const { as } = found;
   assertS256(as);
+  await checkIssuerPin(signIns.registrations, o, as, url);
   const scopes = chooseScopes({ requested: o.scopes, challengeScope: found.challengeScope, resourceScopes: found.scopesSupported, asScopes: as.scopes_supported });
   // Scopes the caller chose (--scope, the step-up union) are asked for as they are; the server's may be narrowed once.
   const explicitScopes = Boolean(o.scopes?.length);
   // Chosen now (a keychain probe can take seconds) so nothing stands between the code exchange and the save.
   const store = await signIns.chooseStore();
 
-  const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.cachedClient(as.issuer);
+  const registration: RegistrationKey = { issuer: as.issuer, resource: found.resource };
+  const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.registrations.cached(registration);
   const resource = o.resource === false ? undefined : o.resource ?? found.resource;
   if (o.resource === false) ctx.logger.warn(`--no-resource: the token will not be bound to ${found.resource} (RFC 8707): any server that trusts ${as.issuer} may accept it`);
   const callback = await startCallbackServer({ preferredPort: registeredPort(cached?.client), ...o.callback });
@@ -106,7 +104,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   try {
     const authorizationRequest = (registered: RegisteredClient, asking = scopes) =>
       newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource, scopes: asking, params: o.authorizeParams });
-    const chosen = await chooseClient(deps, o, as, cached, callback, authorizationRequest);
+    const chosen = await chooseClient(deps, o, { as, registration }, cached, callback, authorizationRequest);
     const { registered } = chosen;
     let request = chosen.request;
 
@@ -195,7 +193,7 @@ function scopeRefusedError(request: PkceRequest, detail: string, explicit: boole
 async function chooseClient(
   deps: SignInDeps,
   o: SignInOptions,
-  as: oauth.AuthorizationServer,
+  { as, registration }: { as: oauth.AuthorizationServer; registration: RegistrationKey },
   cached: RegisteredClient | undefined,
   callback: CallbackServer,
   authorizationRequest: (registered: RegisteredClient) => Promise<PkceRequest>,
@@ -212,8 +210,7 @@ async function chooseClient(
   const register = async () => {
     o.onStep?.({ kind: 'registering', issuer: as.issuer });
     const fresh = await registerClient(ctx, as, callback.redirectUri);
-    registeredHere.add(fresh.client.clientId);
-    await signIns.saveClient(fresh.client, fresh.secret);
+    await signIns.registrations.save(registration, fresh.client, fresh.secret);
     return fresh;
   };
   if (!cached) {
@@ -221,14 +218,14 @@ async function chooseClient(
     return { registered, request: await authorizationRequest(registered) };
   }
   let request = await authorizationRequest(cached);
-  if (registeredHere.has(cached.client.clientId)) return { registered: cached, request };
+  if (signIns.registrations.madeHere(cached.client.clientId)) return { registered: cached, request };
   const check = await checkAuthorizationRequest(ctx, request.url);
   if (check.ok) return { registered: cached, request };
   // It took the client but not the scope: the caller narrows the scope (or fails), no new registration.
   if (check.scopeRefused) return { registered: cached, request, scopeRefused: check.status >= 400 ? `HTTP ${check.status}: ${check.detail}` : check.detail };
   // The AS forgot the cached client (a restart), or will not take this redirect port: register anew, once.
   ctx.logger.debug(`${as.issuer} refused the cached client ${cached.client.clientId} (HTTP ${check.status}: ${check.detail}); registering a new one`);
-  await signIns.forgetClient(as.issuer, cached.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
+  await signIns.registrations.forget(registration, cached.client.clientId).catch((err) => ctx.logger.debug(`could not forget the refused client: ${errorMessage(err)}`));
   const registered = await register();
   request = await authorizationRequest(registered);
   return { registered, request };
@@ -249,13 +246,14 @@ export async function saveGranted(
   const { as } = o.found;
   const tokens = tokensFrom(o.response, { scopes: o.scopes });
   const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(o.response) as Record<string, unknown> | undefined);
-  let record = await signIns.saveSignIn({ target: o.target, resource: o.resource ?? o.found.resource, noResource: o.resource === undefined, as, client: o.registered.client, clientSecret: o.registered.secret, account: claims, tokens }, o.store);
+  let record = await signIns.records.save({ target: o.target, resource: o.resource ?? o.found.resource, noResource: o.resource === undefined, as, client: o.registered.client, clientSecret: o.registered.secret, account: claims, tokens }, o.store);
+  if (o.registered.client.method === 'preregistered') await recordIssuerPin(signIns.registrations, { clientId: o.registered.client.clientId }, as);
   if (!claims) {
     const account = await fetchUserinfo(ctx, as, o.registered.client.clientId, tokens.accessToken);
-    if (account) record = await signIns.saveAccount(record, account);
+    if (account) record = await signIns.records.saveAccount(record, account);
   }
   o.onStep?.({ kind: 'saved', where: o.store.describe() });
-  return { record, tokens, where: o.store.describe() };
+  return { record, tokens };
 }
 
 export type { RegisteredClient };

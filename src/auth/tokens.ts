@@ -8,7 +8,9 @@ import { registerSecret } from '../log.js';
 import type { Account, SignInRecord, Tokens } from '../store/types.js';
 import { clientAuth } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
+import { expiresAtOf } from './freshness.js';
 import { splitScopes } from './scopes.js';
+import type { RevocationOutcome } from './token-endpoint.js';
 
 /**
  * The tokens in a token endpoint response. A refresh response may omit the refresh token (it then
@@ -21,7 +23,7 @@ export function tokensFrom(res: oauth.TokenEndpointResponse, previous: { refresh
   return {
     accessToken: res.access_token,
     refreshToken: res.refresh_token ?? previous.refreshToken,
-    expiresAt: typeof res.expires_in === 'number' ? now + res.expires_in * 1000 : undefined,
+    expiresAt: expiresAtOf(res.expires_in, res.access_token, now),
     obtainedAt: now,
     scopes: res.scope !== undefined ? splitScopes(res.scope) : previous.scopes,
     tokenType: res.token_type,
@@ -56,7 +58,6 @@ export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refr
   return tokensFrom(response, { refreshToken, scopes: record.token.scopes }, now());
 }
 
-export type RevocationOutcome = 'revoked' | 'unsupported' | { failed: string };
 
 /** RFC 7009 revocation; never throws (logout goes on to delete local secrets whatever happens). */
 export async function revokeToken(ctx: AuthContext, record: SignInRecord, token: string, hint: 'refresh_token' | 'access_token', clientSecret: string | undefined): Promise<RevocationOutcome> {

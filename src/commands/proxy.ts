@@ -6,8 +6,8 @@ import type { ProxyLimits } from '../proxy/limits.js';
 import { runProxy, type ProtocolChoice, type TransportChoice } from '../proxy/run.js';
 import { signInKey } from '../store/sign-ins.js';
 import { resolveTarget } from '../target.js';
-import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
-import { createCommandContext, type CommonOptions } from './context.js';
+import { signInPlan, type AuthFlags } from './auth-flags.js';
+import { authOf, commandLogger, type CommonOptions, type Factory } from './factory.js';
 
 export interface ProxyOptions extends CommonOptions, AuthFlags {
   url?: string;
@@ -26,8 +26,8 @@ export interface ProxyOptions extends CommonOptions, AuthFlags {
   pingInterval?: number;
 }
 
-export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
-  const target = resolveTarget(opts);
+export async function run(opts: ProxyOptions, f: Factory): Promise<void> {
+  const target = resolveTarget(opts, f.env);
   const authTimeoutMs = opts.authTimeout * 1000;
   if (authTimeoutMs >= 60_000) {
     throw new AppError(Code.USAGE, `--auth-timeout ${opts.authTimeout} is too long: MCP clients give initialize 60 s at most`);
@@ -35,12 +35,14 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
   if ((opts.transport === 'sse' || opts.transport === 'sse-first') && opts.protocol === 'modern') {
     throw new AppError(Code.USAGE, `--transport ${opts.transport} and --protocol modern do not go together: the HTTP+SSE transport (2024-11-05) predates MCP 2026-07-28`);
   }
-  const plan = signInPlan(opts, process.env);
-  const { logger, http, ctx, signIns } = createCommandContext(opts);
-  const envToken = process.env.APPWRITE_MCP_TOKEN;
+  const plan = signInPlan(opts, f.env);
+  const logger = commandLogger(opts, f);
+  const http = f.http();
+  const signIns = f.signIns(logger, opts.store);
+  const envToken = f.env.APPWRITE_MCP_TOKEN;
   const authorizer: Authorizer & { close?(): Promise<void> } = envToken
     ? new EnvTokenAuthorizer(envToken, target.url)
-    : await storedAuthorizer({ deps: { ctx, signIns, logger }, target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
+    : await authOf(f, { logger, signIns, http }).authorizer({ target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
   // up. A missing one is not signed in to until the server asks (a 401).
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));
@@ -53,17 +55,17 @@ export async function runProxyCommand(opts: ProxyOptions): Promise<void> {
     idleTimeoutMs: opts.idleTimeout * 1000,
   };
   await runProxy({ url: target.url, headers: target.headers, authorizer, logger, http, protocol: opts.protocol ?? 'auto', eraCache, limits,
+    stdin: f.io.stdin, stdout: f.io.stdout,
     tools: { ignore: opts.ignoreTool, allow: opts.allowTool, readOnly: opts.readOnly },
     transport: opts.transport ?? 'auto',
     pingIntervalMs: opts.pingInterval === undefined ? undefined : opts.pingInterval * 1000,
   });
-  // The client is gone: a sign-in still waiting for a browser, lock heartbeats, keep-alive sockets
-  // must not keep the process around. Refreshed tokens that could not be saved yet get a last try
-  // (bounded: a save that waits on a lock or a keychain must not either), then the process exits
-  // once stdout has drained.
-  setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
-  await authorizer.close?.();
-  process.stdout.write('', () => process.exit(0));
+  // The client is gone. Refreshed tokens that could not be saved yet get a last try, bounded (a save
+  // that waits on a lock or a keychain must not hold the exit); then the CLI exits once stdout has
+  // drained, whatever still waits (a sign-in's browser, lock heartbeats, keep-alive sockets).
+  const grace = new AbortController();
+  await Promise.race([authorizer.close?.(), f.clock.sleep(EXIT_GRACE_MS, grace.signal).catch(() => {})]);
+  grace.abort();
 }
 
 /** The most the proxy lingers after its client left (the SDK's stdio client sends SIGTERM after 2 s). */

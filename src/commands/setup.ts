@@ -9,6 +9,7 @@ import { runProgram } from '../setup/claude-code.js';
 import { setupClaudeCode } from '../setup/claude-setup.js';
 import { setupFile, setupGui } from '../setup/file-setup.js';
 import { makePlan, type PlanOptions, type SetupIO } from '../setup/plan.js';
+import { clockDate, type Factory } from './factory.js';
 
 export type SetupOptions = PlanOptions;
 
@@ -17,18 +18,19 @@ export interface SetupDeps extends SetupIO {
   version?: string;
 }
 
-export function defaultSetupDeps(): SetupDeps {
+/** Setup's dependencies over the command factory: its streams, environment, platform and clock. */
+export function setupDeps(f: Factory): SetupDeps {
   return {
-    environment: systemEnvironment(),
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
+    environment: systemEnvironment(f.env, f.platform),
+    stdout: (text) => void f.io.stdout.write(text),
+    stderr: (text) => void f.io.stderr.write(text),
     run: (spec, opts) => runProgram(spec, opts),
-    now: () => new Date(),
+    now: () => clockDate(f.clock),
     version: VERSION,
   };
 }
 
-export async function runSetup(clientName: string, opts: SetupOptions, deps: SetupDeps = defaultSetupDeps()): Promise<number> {
+export async function runSetup(clientName: string, opts: SetupOptions, deps: SetupDeps): Promise<number> {
   const client = findClient(clientName);
   if (!client) {
     const close = suggestClients(clientName);

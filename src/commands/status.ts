@@ -1,13 +1,17 @@
+// `appwrite-mcp status`: who is signed in, to which server and issuer, with which scopes, where the
+// secrets live; each entry with the command that fixes what is wrong. Data (`--json`, the report) on
+// stdout; with --check, each server is asked whether it takes the token.
+import type { AuthContext } from '../auth/oauth.js';
 import { ExitCode, errorMessage } from '../errors.js';
 import { signInKey, type SignIns } from '../store/sign-ins.js';
 import type { Account, SignInRecord } from '../store/types.js';
 import { DEFAULT_SERVER_URL, loginCommand, resolveTarget } from '../target.js';
-import type { AuthContext } from '../auth/oauth.js';
-import { createCommandContext, type CommonOptions } from './context.js';
-import { describeAccount, describeExpiry } from './describe.js';
+import { describeAccount, describeExpiry } from '../ui/describe.js';
+import { authOf, commandLogger, line, type CommonOptions, type Factory } from './factory.js';
 
 export interface StatusOptions extends CommonOptions {
   url?: string;
+  headerFile?: string;
   /** --url or APPWRITE_MCP_URL was given (a URL from config.json only is a default). */
   urlGiven?: boolean;
   header?: string[];
@@ -41,12 +45,14 @@ export interface StatusEntry {
 
 const REGISTRATION_LABEL: Record<string, string> = { dcr: 'dynamic client registration', preregistered: 'pre-registered (--client-id)', cimd: 'client ID metadata document' };
 
-export async function runStatus(opts: StatusOptions): Promise<number> {
-  const { signIns, http, ctx } = createCommandContext(opts);
-  const target = opts.urlGiven || opts.header?.length || opts.profile ? resolveTarget(opts) : undefined;
+export async function run(opts: StatusOptions, f: Factory): Promise<number> {
+  const logger = commandLogger(opts, f);
+  const signIns = f.signIns(logger, opts.store);
+  const target = opts.urlGiven || opts.header?.length || opts.headerFile || opts.profile ? resolveTarget(opts, f.env) : undefined;
   const key = target && signInKey(target);
-  const records = (await signIns.list()).filter((r) => !key || r.key === key);
-  const out = (text: string) => void process.stdout.write(`${text}\n`);
+  const records = (await signIns.records.list()).filter((r) => !key || r.key === key);
+  const out = (text: string) => line(f.io.stdout, text);
+  const now = f.clock.now();
 
   if (records.length === 0) {
     const fix = target ? loginCommand(target) : loginCommand({ url: DEFAULT_SERVER_URL });
@@ -56,24 +62,26 @@ export async function runStatus(opts: StatusOptions): Promise<number> {
   }
 
   const entries: StatusEntry[] = [];
+  const http = opts.check ? f.http() : undefined;
   try {
-    for (const record of records) entries.push(await entryFor(signIns, record, opts.check ? { ctx, headers: target?.headers } : undefined));
+    const check = http && { ctx: authOf(f, { logger, signIns, http }).ctx, headers: target?.headers };
+    for (const record of records) entries.push(await entryFor(signIns, record, check, now));
   } finally {
-    http.close();
+    http?.close();
   }
   if (opts.json) out(JSON.stringify({ signedIn: entries.some((e) => e.ok), servers: entries }, null, 2));
-  else out(entries.map(render).join('\n\n'));
+  else out(entries.map((e) => render(e, now)).join('\n\n'));
   return entries.every((e) => e.ok) ? ExitCode.ok : ExitCode.needsAttention;
 }
 
-async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: AuthContext; headers?: Record<string, string> } | undefined, now = Date.now()): Promise<StatusEntry> {
+async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: AuthContext; headers?: Record<string, string> } | undefined, now: number): Promise<StatusEntry> {
   const where = signIns.describeStore(record.store);
   let accessToken: string | undefined;
   let refreshToken: string | undefined;
   let error: string | undefined;
   try {
-    accessToken = (await signIns.load(record.key))?.tokens?.accessToken;
-    if (record.token.hasRefreshToken) refreshToken = await signIns.refreshToken(record);
+    accessToken = (await signIns.records.load(record.key))?.tokens?.accessToken;
+    if (record.token.hasRefreshToken) refreshToken = await signIns.records.refreshToken(record);
   } catch (err) {
     error = errorMessage(err);
   }
@@ -115,13 +123,13 @@ async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: Au
   };
 }
 
-function render(e: StatusEntry): string {
+function render(e: StatusEntry, now: number): string {
   const lines = [e.url];
   lines.push(e.ok ? `  ✓ Signed in as ${describeAccount(e.account)}` : `  ✗ Signed in as ${describeAccount(e.account)}, but ${e.problems.join('; ')}`);
   if (e.headers) lines.push(`  headers:  ${e.headers.join(', ')} (values not stored)`);
   lines.push(`  issuer:   ${e.issuer}`);
   lines.push(`  scopes:   ${e.scopes.join(' ') || '(none)'}`);
-  if (e.accessToken.present || e.refreshToken.present) lines.push(`  token:    ${describeExpiry(e.accessToken.expiresAt ? Date.parse(e.accessToken.expiresAt) : undefined, e.refreshToken.present)}`);
+  if (e.accessToken.present || e.refreshToken.present) lines.push(`  token:    ${describeExpiry(e.accessToken.expiresAt ? Date.parse(e.accessToken.expiresAt) : undefined, e.refreshToken.present, now)}`);
   lines.push(`  refresh:  ${e.refreshToken.present ? 'refresh token held' : 'no refresh token'}`);
   lines.push(`  secrets:  ${e.secrets.where}`);
   if (e.server) lines.push(`  server:   ${e.server.accepts === true ? '✓ accepts the token' : e.server.accepts === false ? '✗ refuses the token' : '? not checked'} (${e.server.detail})`);

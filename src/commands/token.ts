@@ -1,36 +1,38 @@
 // `appwrite-mcp token`: a fresh access token on stdout for scripts (curl, other tools), refreshed
 // first when it is due, exactly as the proxy would (under the same lock). Never opens a browser.
 import { Code, ExitCode, isAppError } from '../errors.js';
-import { resolveTarget } from '../target.js';
-import { loginCommand } from '../target.js';
-import { signInPlan, storedAuthorizer, type AuthFlags } from './auth-options.js';
-import { createCommandContext, type CommonOptions } from './context.js';
+import { loginCommand, resolveTarget } from '../target.js';
+import { signInPlan, type AuthFlags } from './auth-flags.js';
+import { authOf, commandLogger, line, type CommonOptions, type Factory } from './factory.js';
 
 export interface TokenOptions extends CommonOptions, AuthFlags {
   url?: string;
   header?: string[];
+  headerFile?: string;
   profile?: string;
 }
 
 /** Waits no longer than this for a refresh (the AS, another copy's lock). */
 const TOKEN_WAIT_MS = 30_000;
 
-export async function runToken(opts: TokenOptions): Promise<number> {
-  const target = resolveTarget(opts);
-  const plan = signInPlan(opts, process.env);
-  const { logger, http, ctx, signIns } = createCommandContext(opts);
-  const authorizer = await storedAuthorizer({ deps: { ctx, signIns, logger }, target, plan, allowBrowser: false, holdMs: TOKEN_WAIT_MS });
+export async function run(opts: TokenOptions, f: Factory): Promise<number> {
+  const target = resolveTarget(opts, f.env);
+  const plan = signInPlan(opts, f.env);
+  const logger = commandLogger(opts, f);
+  const http = f.http();
+  const auth = authOf(f, { logger, signIns: f.signIns(logger, opts.store), http });
+  const authorizer = await auth.authorizer({ target, plan, allowBrowser: false, holdMs: TOKEN_WAIT_MS });
   try {
     const token = await authorizer.getToken();
     if (token === undefined) {
-      process.stderr.write(`appwrite-mcp: not signed in to ${target.url} (or the sign-in has expired and cannot be refreshed)\n  Run: ${loginCommand(target)}\n`);
+      line(f.io.stderr, `appwrite-mcp: not signed in to ${target.url} (or the sign-in has expired and cannot be refreshed)\n  Run: ${loginCommand(target)}`);
       return ExitCode.notSignedIn;
     }
-    process.stdout.write(`${token}\n`);
+    line(f.io.stdout, token);
     return ExitCode.ok;
   } catch (err) {
     if (isAppError(err, Code.SIGN_IN_REQUIRED)) {
-      process.stderr.write(`appwrite-mcp: ${err.message}\n`);
+      line(f.io.stderr, `appwrite-mcp: ${err.message}`);
       return ExitCode.notSignedIn;
     }
     throw err;

@@ -38,93 +38,107 @@ export async function checkNetwork(o: NetworkOptions): Promise<NetworkOutcome> {
 }
 
 async function walk(o: NetworkOptions): Promise<NetworkOutcome> {
-  const { url, env, timeoutMs } = o;
   const results: CheckResult[] = [];
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(url.port) || DEFAULT_PORTS[url.protocol]!;
+  const stop = (r: CheckResult) => ({ results: [...results, r], reachable: false });
+  const proxy = proxyStep(o);
+  results.push(proxy.result);
+  if (proxy.result.status === 'fail') return { results, reachable: false };
+  const dns = await dnsStep(o, proxy);
+  if (dns.status === 'fail') return stop(dns);
+  results.push(dns);
+  const connected = await connectStep(o, proxy);
+  if (!connected.socket) return stop(connected.result);
+  results.push(connected.result);
+  results.push(await tlsStep(o, connected.socket));
+  return { results, reachable: results.at(-1)!.status !== 'fail' };
+}
 
-  // ── proxy ──
+interface Route {
+  result: CheckResult;
+  /** The forward proxy requests go through, when one applies. */
+  proxy?: URL;
+  proxyVar?: { name: string; value: string };
+}
+
+/** The proxy settings in effect for this URL, by the rules the HTTP layer follows. */
+function proxyStep({ url, env }: NetworkOptions): Route {
+  const host = hostOf(url);
   const settings = proxySettings(env);
   const proxyVar = proxyVariable(url, env);
-  let proxy: URL | undefined;
   if (!proxyVar) {
-    results.push(ok('proxy', `no ${url.protocol === 'https:' ? 'HTTPS_PROXY or HTTP_PROXY' : 'HTTP_PROXY'} set: direct connection`, {
-      detail: settings.noProxy ? [`NO_PROXY=${settings.noProxy}`] : undefined,
-    }));
-  } else if (!proxyApplies(url, settings)) {
-    results.push(ok('proxy', `${proxyVar.name} is set, but NO_PROXY excludes ${host}: direct connection`, { detail: [`${proxyVar.name}=${safeUrl(proxyVar.value)}`, `NO_PROXY=${settings.noProxy}`] }));
-  } else {
-    try {
-      proxy = new URL(proxyVar.value);
-      if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') throw new Error(`unsupported scheme ${proxy.protocol}`);
-    } catch (err) {
-      results.push(fail('proxy', `${proxyVar.name}=${safeUrl(proxyVar.value)} is not a usable proxy URL (${errorMessage(err)})`, {
-        fix: `Set ${proxyVar.name} to http://<proxy host>:<port> (or unset it), also in the "env" of your MCP client's config.`,
-      }));
-      return { results, reachable: false };
-    }
-    results.push(ok('proxy', `${proxyVar.name}=${safeUrl(proxyVar.value)} applies to ${host}: requests go through it`, {
-      detail: [`NO_PROXY=${settings.noProxy || '(unset)'}`],
-    }));
+    return { result: ok('proxy', `no ${url.protocol === 'https:' ? 'HTTPS_PROXY or HTTP_PROXY' : 'HTTP_PROXY'} set: direct connection`, { detail: settings.noProxy ? [`NO_PROXY=${settings.noProxy}`] : undefined }) };
   }
+  if (!proxyApplies(url, settings)) {
+    return { result: ok('proxy', `${proxyVar.name} is set, but NO_PROXY excludes ${host}: direct connection`, { detail: [`${proxyVar.name}=${safeUrl(proxyVar.value)}`, `NO_PROXY=${settings.noProxy}`] }) };
+  }
+  let proxy: URL;
+  try {
+    proxy = new URL(proxyVar.value);
+    if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') throw new Error(`unsupported scheme ${proxy.protocol}`);
+  } catch (err) {
+    return { result: fail('proxy', `${proxyVar.name}=${safeUrl(proxyVar.value)} is not a usable proxy URL (${errorMessage(err)})`, {
+      fix: `Set ${proxyVar.name} to http://<proxy host>:<port> (or unset it), also in the "env" of your MCP client's config.`,
+    }) };
+  }
+  return { proxy, proxyVar, result: ok('proxy', `${proxyVar.name}=${safeUrl(proxyVar.value)} applies to ${host}: requests go through it`, { detail: [`NO_PROXY=${settings.noProxy || '(unset)'}`] }) };
+}
 
-  // ── DNS ──
-  const dnsHost = proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : host;
+/** DNS for the server, or for the proxy when one applies (the proxy resolves the server). */
+async function dnsStep({ url, timeoutMs }: NetworkOptions, { proxy, proxyVar }: Route): Promise<CheckResult> {
+  const dnsHost = proxy ? hostOf(proxy) : hostOf(url);
   const what = proxy ? `the proxy host ${dnsHost}` : dnsHost;
-  if (isIP(dnsHost)) {
-    results.push(ok('dns', `${what} is an IP address: nothing to resolve`));
-  } else {
-    const started = Date.now();
-    try {
-      const addresses = await deadline(lookup(dnsHost, { all: true }), timeoutMs, `no answer within ${ms(timeoutMs)}`);
-      results.push(ok('dns', `${what} resolves to ${addresses.map((a) => a.address).join(', ')} (${ms(Date.now() - started)})`, {
-        detail: proxy ? [`${host} itself is resolved by the proxy`] : undefined,
-      }));
-    } catch (err) {
-      results.push(fail('dns', `cannot resolve ${what}: ${describeNetworkError(err)}`, {
-        fix: proxy
-          ? `Check the host in ${proxyVar!.name} (${safeUrl(proxyVar!.value)}) and your network connection.`
-          : `Check the host in --url (${url.href}) and your network connection (try: nslookup ${dnsHost}).`,
-      }));
-      return { results, reachable: false };
-    }
+  if (isIP(dnsHost)) return ok('dns', `${what} is an IP address: nothing to resolve`);
+  const started = Date.now();
+  try {
+    const addresses = await deadline(lookup(dnsHost, { all: true }), timeoutMs, `no answer within ${ms(timeoutMs)}`);
+    return ok('dns', `${what} resolves to ${addresses.map((a) => a.address).join(', ')} (${ms(Date.now() - started)})`, {
+      detail: proxy ? [`${hostOf(url)} itself is resolved by the proxy`] : undefined,
+    });
+  } catch (err) {
+    return fail('dns', `cannot resolve ${what}: ${describeNetworkError(err)}`, {
+      fix: proxy
+        ? `Check the host in ${proxyVar!.name} (${safeUrl(proxyVar!.value)}) and your network connection.`
+        : `Check the host in --url (${url.href}) and your network connection (try: nslookup ${dnsHost}).`,
+    });
   }
+}
 
-  // ── TCP connect (to the proxy, then a CONNECT tunnel) ──
-  const connectHost = proxy ? dnsHost : host;
+/** A TCP connection to the server, or to the proxy and then a CONNECT tunnel through it. */
+async function connectStep({ url, timeoutMs }: NetworkOptions, { proxy, proxyVar }: Route): Promise<{ result: CheckResult; socket?: Socket }> {
+  const host = hostOf(url);
+  const port = Number(url.port) || DEFAULT_PORTS[url.protocol]!;
+  const connectHost = proxy ? hostOf(proxy) : host;
   const connectPort = proxy ? Number(proxy.port) || DEFAULT_PORTS[proxy.protocol]! : port;
   let socket: Socket | undefined;
   try {
     const started = Date.now();
     socket = await deadline(openTcp(connectHost, connectPort), timeoutMs, `no TCP connection within ${ms(timeoutMs)}`);
     const took = Date.now() - started;
-    if (proxy) {
-      const tunnelled = Date.now();
-      await deadline(tunnel(socket, `${isIP(host) === 6 ? `[${host}]` : host}:${port}`, proxy), timeoutMs, `the proxy did not open a tunnel within ${ms(timeoutMs)}`);
-      results.push(ok('connect', `connected to ${host}:${port} through the proxy's CONNECT tunnel (proxy ${socket.remoteAddress}:${socket.remotePort} in ${ms(took)}, tunnel in ${ms(Date.now() - tunnelled)})`));
-    } else {
-      results.push(ok('connect', `TCP connection to ${socket.remoteAddress}:${socket.remotePort} in ${ms(took)}`));
-    }
+    if (!proxy) return { socket, result: ok('connect', `TCP connection to ${socket.remoteAddress}:${socket.remotePort} in ${ms(took)}`) };
+    const tunnelled = Date.now();
+    await deadline(tunnel(socket, `${isIP(host) === 6 ? `[${host}]` : host}:${port}`, proxy), timeoutMs, `the proxy did not open a tunnel within ${ms(timeoutMs)}`);
+    return { socket, result: ok('connect', `connected to ${host}:${port} through the proxy's CONNECT tunnel (proxy ${socket.remoteAddress}:${socket.remotePort} in ${ms(took)}, tunnel in ${ms(Date.now() - tunnelled)})`) };
   } catch (err) {
     socket?.destroy();
     const refused = classifyNetworkError(err).kind === 'refused';
-    results.push(fail('connect', proxy
-      ? `cannot get through the proxy to ${host}:${port}: ${describeConnectError(err)}`
-      : `cannot connect to ${host}:${port}: ${describeConnectError(err)}`, {
+    return { result: fail('connect', proxy
+      ? `cannot get through the proxy to ${host}:${port}: ${describeNetworkError(err)}`
+      : `cannot connect to ${host}:${port}: ${describeNetworkError(err)}`, {
       fix: proxy
         ? `Check ${proxyVar!.name} (${safeUrl(proxyVar!.value)}): is the proxy running, does it allow ${host}:${port}, does it need credentials (http://user:password@host:port)? Or add ${host} to NO_PROXY.`
         : refused
           ? `Nothing is listening at ${host}:${port}: check the --url (${url.href}); if the server is down, try again later.`
           : `Check your network, VPN or firewall; if your network needs an HTTP proxy, set HTTPS_PROXY (also in the "env" of your MCP client's config).`,
-    }));
-    return { results, reachable: false };
+    }) };
   }
+}
 
-  // ── TLS ──
+/** The TLS handshake over `socket`, and the CA that vouched for the server. */
+async function tlsStep({ url, env, timeoutMs }: NetworkOptions, socket: Socket): Promise<CheckResult> {
+  const host = hostOf(url);
   if (url.protocol !== 'https:') {
     socket.destroy();
-    results.push(skip('tls', 'plain http:// on a loopback address: no TLS'));
-    return { results, reachable: true };
+    return skip('tls', 'plain http:// on a loopback address: no TLS');
   }
   const extra = extraCaCerts(env);
   try {
@@ -132,8 +146,7 @@ async function walk(o: NetworkOptions): Promise<NetworkOutcome> {
     const secure = await deadline(handshake(socket, host), timeoutMs, `no TLS handshake within ${ms(timeoutMs)}`);
     const took = Date.now() - started;
     const leaf = secure.getPeerCertificate(true);
-    const root = rootOf(leaf);
-    const ca = caSource(root, extra);
+    const ca = caSource(rootOf(leaf), extra);
     const detail = [
       `certificate: ${leaf.subject?.CN ?? JSON.stringify(leaf.subject)} issued by ${leaf.issuer?.CN ?? leaf.issuer?.O ?? '?'}, valid until ${leaf.valid_to}`,
       `${secure.getProtocol()} ${secure.getCipher()?.name ?? ''}`.trim(),
@@ -142,10 +155,9 @@ async function walk(o: NetworkOptions): Promise<NetworkOutcome> {
     secure.destroy();
     const expiresInDays = (Date.parse(leaf.valid_to) - Date.now()) / 86_400_000;
     const summary = `TLS handshake in ${ms(took)}; certificate trusted through ${ca}`;
-    if (extra.error) results.push(warn('tls', summary, { detail, fix: `Point NODE_EXTRA_CA_CERTS at a readable PEM file, or unset it.` }));
-    else if (expiresInDays < 14) results.push(warn('tls', `${summary}, but it expires in ${Math.max(0, Math.floor(expiresInDays))} days`, { detail }));
-    else results.push(ok('tls', summary, { detail }));
-    return { results, reachable: true };
+    if (extra.error) return warn('tls', summary, { detail, fix: `Point NODE_EXTRA_CA_CERTS at a readable PEM file, or unset it.` });
+    if (expiresInDays < 14) return warn('tls', `${summary}, but it expires in ${Math.max(0, Math.floor(expiresInDays))} days`, { detail });
+    return ok('tls', summary, { detail });
   } catch (err) {
     socket.destroy();
     const { code } = classifyNetworkError(err);
@@ -153,15 +165,16 @@ async function walk(o: NetworkOptions): Promise<NetworkOutcome> {
     const detail = [
       extra.path ? `NODE_EXTRA_CA_CERTS=${extra.path}${extra.error ? ` (could not be read: ${extra.error})` : ` (${extra.fingerprints.size} certificate${extra.fingerprints.size === 1 ? '' : 's'})`}` : 'NODE_EXTRA_CA_CERTS is not set: only Node\'s built-in CA list is trusted',
     ];
-    results.push(fail('tls', `TLS handshake with ${host}:${port} failed: ${hint ? `the certificate is not trusted (${code})` : describeNetworkError(err)}`, {
+    return fail('tls', `TLS handshake with ${host}:${Number(url.port) || DEFAULT_PORTS[url.protocol]} failed: ${hint ? `the certificate is not trusted (${code})` : describeNetworkError(err)}`, {
       detail,
       fix: hint
         ? 'If your network inspects TLS with its own certificate authority, set NODE_EXTRA_CA_CERTS=/path/to/that-ca.pem (in your shell, and in the "env" of your MCP client\'s config).'
         : 'Check that --url is the server\'s https:// address; a proxy or firewall may be interfering (see the proxy line above).',
-    }));
-    return { results, reachable: false };
+    });
   }
 }
+
+const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '');
 
 /** Which variable supplies the proxy for `url` (the HTTP layer's precedence: lower case first). */
 function proxyVariable(url: URL, env: NodeJS.ProcessEnv): { name: string; value: string } | undefined {
@@ -179,10 +192,6 @@ function safeUrl(raw: string): string {
   } catch {
     return raw;
   }
-}
-
-function describeConnectError(err: unknown): string {
-  return describeNetworkError(err);
 }
 
 function openTcp(host: string, port: number): Promise<Socket> {

@@ -73,33 +73,52 @@ export const CLOCK_WARN_MS = 30_000;
 export const CLOCK_FAIL_MS = 5 * 60_000;
 
 export async function checkServer(o: ServerCheckOptions, report: (r: CheckResult) => void): Promise<ServerFacts> {
-  const { target, ctx } = o;
-  const url = target.url;
-
-  // ── the probe: initialize without a token ──
-  let probe: Awaited<ReturnType<typeof probeServer>>;
+  const probe = await probeStep(o, report);
+  if (!probe) return { answered: false };
+  const facts: ServerFacts = { answered: true, requiresAuth: probe.requiresAuth, challenge: probe.challenge };
+  if (!probe.requiresAuth && (probe.status < 200 || probe.status >= 300)) return facts;
+  const resource = await resourceStep(o, probe, report);
+  if (resource === 'stop') return facts;
+  facts.resource = resource?.resource;
+  const as = await authorizationServerStep(o, resource, facts, report);
+  if (!as) {
+    report(skip('pkce', 'no authorization server metadata'));
+    return facts;
+  }
+  facts.as = as;
+  facts.issuer = as.issuer;
   try {
-    probe = await probeServer(ctx, url, target.headers ?? {});
+    assertS256(as);
+    report(ok('pkce', 'PKCE S256 is supported'));
+  } catch (err) {
+    report(fail('pkce', errorMessage(err), { fix: 'appwrite-mcp never signs in without PKCE S256: the authorization server\'s operator must enable it (code_challenge_methods_supported: ["S256"]).' }));
+  }
+  return facts;
+}
+
+type Probe = Awaited<ReturnType<typeof probeServer>>;
+
+/** `initialize` without a token: the clock (its Date header) and the challenge lines; undefined when no answer. */
+async function probeStep(o: ServerCheckOptions, report: (r: CheckResult) => void): Promise<Probe | undefined> {
+  const url = o.target.url;
+  let probe: Probe;
+  try {
+    probe = await probeServer(o.ctx, url, o.target.headers ?? {});
   } catch (err) {
     report(skip('clock', 'the server did not answer: no Date header to compare with'));
     report(fail('challenge', `the server did not answer initialize: ${errorMessage(err)}`, {
       fix: 'The server accepts connections but does not answer HTTP requests in time: check --url, or try again later (the server may be overloaded or down).',
     }));
-    return { answered: false };
+    return undefined;
   }
-  const exchange = o.exchanges.find((x) => x.method === 'POST' && x.url === url);
-  report(clockCheck(exchange, o.platform));
-
-  const facts: ServerFacts = { answered: true, requiresAuth: probe.requiresAuth, challenge: probe.challenge };
+  report(clockCheck(o.exchanges.find((x) => x.method === 'POST' && x.url === url), o.platform));
   if (!probe.requiresAuth && (probe.status < 200 || probe.status >= 300)) {
     report(fail('challenge', `the server answered initialize with HTTP ${probe.status}`, {
       fix: probe.status >= 500
         ? 'The server has a problem on its side; try again later.'
         : `Check that --url (${url}) is the MCP endpoint itself (for Appwrite: https://mcp.appwrite.io/ or https://<host>/<project_id>/mcp).`,
     }));
-    return facts;
-  }
-  if (probe.requiresAuth) {
+  } else if (probe.requiresAuth) {
     const c = probe.challenge;
     const params = c ? [c.error && `error=${c.error}`, c.resourceMetadata && `resource_metadata=${c.resourceMetadata}`, c.scope !== undefined && `scope: ${describeScopes(c.scope)}`].filter(Boolean) : [];
     report(ok('challenge', `the server asks for a sign-in: HTTP ${probe.status}${c ? ' and a WWW-Authenticate challenge' : ' but no WWW-Authenticate challenge (the well-known metadata URLs are tried)'}`, { detail: params as string[] }));
@@ -108,12 +127,13 @@ export async function checkServer(o: ServerCheckOptions, report: (r: CheckResult
       detail: ['a server may still ask for one on a later request (the proxy then signs in); its metadata, if any, is checked below'],
     }));
   }
+  return probe;
+}
 
-  // ── protected-resource metadata (RFC 9728) ──
-  let resource: ResourceInfo | undefined;
+/** RFC 9728 protected-resource metadata; undefined: none (2025-03-26 discovery); 'stop': nothing more to check. */
+async function resourceStep(o: ServerCheckOptions, probe: Probe, report: (r: CheckResult) => void): Promise<ResourceInfo | undefined | 'stop'> {
   try {
-    resource = await discoverResource(o.bounded(o.stepTimeoutMs), url, probe.challenge);
-    facts.resource = resource.resource;
+    const resource = await discoverResource(o.bounded(o.stepTimeoutMs), o.target.url, probe.challenge);
     report(ok('resource-metadata', `protected resource metadata at ${resource.metadataUrl}`, {
       detail: [
         `resource: ${resource.resource}`,
@@ -121,45 +141,35 @@ export async function checkServer(o: ServerCheckOptions, report: (r: CheckResult
         ...(resource.scopesSupported ? [`scopes_supported: ${describeScopes(resource.scopesSupported.join(' '))}`] : []),
       ],
     }));
+    return resource;
   } catch (err) {
-    if (isAppError(err, Code.NO_RESOURCE_METADATA)) {
-      if (!probe.requiresAuth) {
-        report(skip('resource-metadata', 'no protected resource metadata: the server needs no sign-in'));
-        report(skip('authorization-server', 'no sign-in needed'));
-        report(skip('pkce', 'no sign-in needed'));
-        return facts;
-      }
+    if (isAppError(err, Code.NO_RESOURCE_METADATA) && probe.requiresAuth) {
       report(warn('resource-metadata', 'no protected resource metadata (RFC 9728): using the MCP 2025-03-26 discovery (the authorization server at the server\'s origin)', { detail: [errorMessage(err)] }));
+      return undefined;
+    }
+    if (isAppError(err, Code.NO_RESOURCE_METADATA)) {
+      report(skip('resource-metadata', 'no protected resource metadata: the server needs no sign-in'));
+      report(skip('authorization-server', 'no sign-in needed'));
+      report(skip('pkce', 'no sign-in needed'));
     } else {
-      report(fail('resource-metadata', errorMessage(err), { fix: discoveryFix(err, url) }));
+      report(fail('resource-metadata', errorMessage(err), { fix: discoveryFix(err, o.target.url) }));
       report(skip('authorization-server', 'no protected resource metadata to follow'));
       report(skip('pkce', 'no authorization server metadata'));
-      return facts;
     }
+    return 'stop';
   }
+}
 
-  // ── authorization server metadata (RFC 8414 / OIDC), issuer checked ──
+/** RFC 8414 / OIDC metadata of the authorization server, issuer checked; undefined after a failure line. */
+async function authorizationServerStep(o: ServerCheckOptions, resource: ResourceInfo | undefined, facts: ServerFacts, report: (r: CheckResult) => void): Promise<AuthorizationServer | undefined> {
+  const url = o.target.url;
   const issuer = resource?.authorizationServers[0] ?? new URL(url).origin;
   const before = o.exchanges.length;
-  const started = (o.now ?? Date.now)();
+  const now = o.now ?? Date.now;
+  const started = now();
+  let as: AuthorizationServer;
   try {
-    const as = resource
-      ? await discoverAuthorizationServer(o.bounded(o.stepTimeoutMs), issuer)
-      : await discoverLegacyAuthorizationServer(o.bounded(o.stepTimeoutMs), url);
-    facts.as = as;
-    facts.issuer = as.issuer;
-    const found = o.exchanges.slice(before).filter((x) => x.method === 'GET' && x.status === 200).pop();
-    const registration = [
-      as.registration_endpoint ? 'dynamic client registration' : undefined,
-      (as as { client_id_metadata_document_supported?: boolean }).client_id_metadata_document_supported ? 'client ID metadata documents' : undefined,
-    ].filter(Boolean);
-    report(ok('authorization-server', `authorization server ${as.issuer}: metadata${found ? ` at ${found.url}` : ' (2025-03-26 default endpoints)'}, issuer matches (${ms((o.now ?? Date.now)() - started)})`, {
-      detail: [
-        `token endpoint: ${as.token_endpoint}`,
-        `clients: ${registration.length ? registration.join(', ') : 'pre-registered only (appwrite-mcp login --client-id …)'}`,
-        ...(as.revocation_endpoint ? [] : ['no revocation endpoint: logout can only delete the local copy']),
-      ],
-    }));
+    as = resource ? await discoverAuthorizationServer(o.bounded(o.stepTimeoutMs), issuer) : await discoverLegacyAuthorizationServer(o.bounded(o.stepTimeoutMs), url);
   } catch (err) {
     if (isAppError(err, Code.UNREACHABLE) || ['timeout', 'aborted'].includes(classifyNetworkError(err).kind)) {
       facts.asUnreachable = errorMessage(err);
@@ -169,18 +179,21 @@ export async function checkServer(o: ServerCheckOptions, report: (r: CheckResult
     } else {
       report(fail('authorization-server', errorMessage(err), { fix: discoveryFix(err, url) }));
     }
-    report(skip('pkce', 'no authorization server metadata'));
-    return facts;
+    return undefined;
   }
-
-  // ── PKCE S256 ──
-  try {
-    assertS256(facts.as);
-    report(ok('pkce', 'PKCE S256 is supported'));
-  } catch (err) {
-    report(fail('pkce', errorMessage(err), { fix: 'appwrite-mcp never signs in without PKCE S256: the authorization server\'s operator must enable it (code_challenge_methods_supported: ["S256"]).' }));
-  }
-  return facts;
+  const found = o.exchanges.slice(before).filter((x) => x.method === 'GET' && x.status === 200).pop();
+  const registration = [
+    as.registration_endpoint ? 'dynamic client registration' : undefined,
+    (as as { client_id_metadata_document_supported?: boolean }).client_id_metadata_document_supported ? 'client ID metadata documents' : undefined,
+  ].filter(Boolean);
+  report(ok('authorization-server', `authorization server ${as.issuer}: metadata${found ? ` at ${found.url}` : ' (2025-03-26 default endpoints)'}, issuer matches (${ms(now() - started)})`, {
+    detail: [
+      `token endpoint: ${as.token_endpoint}`,
+      `clients: ${registration.length ? registration.join(', ') : 'pre-registered only (appwrite-mcp login --client-id …)'}`,
+      ...(as.revocation_endpoint ? [] : ['no revocation endpoint: logout can only delete the local copy']),
+    ],
+  }));
+  return as;
 }
 
 /** The server's `Date` against ours, with the round trip as the margin of error. */

@@ -21,6 +21,12 @@ export interface KeychainOptions {
   openEntry?: (service: string, account: string) => KeychainEntry | Promise<KeychainEntry>;
 }
 
+/** Bound on each keychain call: APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS, else 3 s. */
+export function keychainTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const n = Number(env.APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS);
+  return Number.isFinite(n) && n > 0 ? n : 3000;
+}
+
 export class Keychain {
   readonly service: string;
   readonly timeoutMs: number;

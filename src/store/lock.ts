@@ -1,64 +1,99 @@
-// A cross-process lock built on O_EXCL file creation, so that several proxies started at once
-// share one sign-in and spend a rotating refresh token once. The holder touches the lock file
-// every `heartbeatMs`; a lock whose holder died (pid gone on this host) or stopped touching it
-// for `staleMs` is taken over by the next waiter.
+// A cross-process lock that several copies of appwrite-mcp share (one refresh of a rotating
+// refresh token, one browser tab, no lost update of state.json), and that survives holders being
+// SIGKILLed at any moment.
+//
+// Design: a lock is a directory of numbered *generations*. Taking the lock is creating the next
+// generation's file, which only one process can do: the file is written completely under a unique
+// temporary name and then `link(2)`ed to its generation name, which fails with EEXIST when it is
+// taken. Taking over from a dead holder is the same step: whoever creates generation g+1 owns the
+// lock, everyone else gets EEXIST and waits. That makes the takeover a compare-and-swap on "the
+// successor of generation g" instead of "remove the stale file, then create a new one", where two
+// waiters could each remove a file they judged stale and the second could remove the first one's
+// fresh lock (issue 17: inode numbers, the old check, are reused by ext4 and XFS at once).
+//
+//   locks/<name>/0000000042        the holder of generation 42: {"pid","hostname","nonce","createdAt"}
+//   locks/<name>/0000000042.free   generation 42 was released
+//
+// A generation is held while its file exists, has no `.free` marker, no higher generation exists,
+// and its holder is alive: on this host its pid answers, and it touches the file every
+// `heartbeatMs`; one not touched for `staleMs` is taken over (a holder on another host, or one
+// frozen that long). Nothing is ever removed that a waiter could still be comparing: the taker of
+// generation g+1 collects the files below g, and a waiter that raced on a collected number sees a
+// higher generation afterwards and backs off.
+//
+// A holder that was frozen past `staleMs` and taken over finds out at its next `assertHeld()`; the
+// sign-in code asks right before spending a refresh token and before every save.
 import { randomBytes } from 'node:crypto';
-import { statSync, unlinkSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, Code } from '../errors.js';
 
 export interface LockOptions {
-  /** Give up waiting after this long with AppError LOCK_TIMEOUT. Default 30 000 ms. */
+  /** Give up waiting after this long with AppError STORE_LOCK_TIMEOUT. Default 30 000 ms. */
   timeoutMs?: number;
-  /** A lock not touched for this long is taken over. Default 10 000 ms. */
+  /** A generation not touched for this long is taken over. Default 10 000 ms. */
   staleMs?: number;
-  /** How often the holder touches the lock file. Default 1000 ms. */
+  /** How often the holder touches its generation file. Default 1000 ms. */
   heartbeatMs?: number;
   /** Stops waiting (rejects with the signal's reason). */
   signal?: AbortSignal;
 }
 
-export interface LockHandle {
-  /** Aborted if the lock is lost while held (its file was removed or taken over). */
+/** What a holder can ask while it holds the lock. */
+export interface Lease {
+  /** Aborted once the lock is found lost (taken over, or its directory removed). */
   readonly signal: AbortSignal;
+  /** Throws AppError STORE_LOCK_LOST unless this process still holds the lock (a few file-system calls). */
+  assertHeld(): Promise<void>;
+}
+
+export interface LockHandle extends Lease {
   release(): Promise<void>;
 }
 
-function lockTimeout(lockName: string, path: string, timeoutMs: number): AppError {
-  return new AppError(Code.LOCK_TIMEOUT, `timed out after ${timeoutMs} ms waiting for lock ${JSON.stringify(lockName)} (${path})`);
-}
+interface Owner { pid: number; hostname: string; nonce: string; createdAt: number }
 
-interface LockOwner { pid: number; hostname: string; createdAt: number }
+const GENERATION = /^(\d{10})$/;
+const TEMP_MAX_AGE_MS = 60_000;
+/** The directory is tidied when it holds more entries than this. */
+const COLLECT_OVER = 12;
 
-/** Lock files still held by this process, by path → inode, removed on exit if the process dies holding them. */
-const heldLocks = new Map<string, number>();
+/** Generations still held by this process, released on a normal exit (SIGKILL leaves them to staleness). */
+const heldHere = new Map<string, number>();
 let exitHandlerInstalled = false;
 
-export function lockPath(dir: string, name: string): string {
-  return join(dir, 'locks', `${name.replace(/[^\w.-]+/g, '_')}.lock`);
+export function lockDir(dir: string, name: string): string {
+  return join(dir, 'locks', name.replace(/[^\w.-]+/g, '_'));
 }
+
+const generationName = (g: number) => String(g).padStart(10, '0');
 
 export async function acquireLock(dir: string, name: string, options: LockOptions = {}): Promise<LockHandle> {
   const { timeoutMs = 30_000, staleMs = 10_000, heartbeatMs = 1000, signal } = options;
-  const path = lockPath(dir, name);
-  await mkdir(join(dir, 'locks'), { recursive: true, mode: 0o700 });
+  const path = lockDir(dir, name);
   const deadline = Date.now() + timeoutMs;
-  let delay = 20;
+  let delay = 10;
   for (;;) {
     signal?.throwIfAborted();
-    const inode = await tryCreate(path);
-    if (inode !== undefined) return hold(path, inode, heartbeatMs);
-    if (await removeIfStale(path, staleMs)) continue;
-    if (Date.now() >= deadline) throw lockTimeout(name, path, timeoutMs);
-    await sleep(Math.min(delay * (0.75 + Math.random() / 2), deadline - Date.now()), undefined, { signal }).catch(() => signal?.throwIfAborted());
+    const entries = await entriesOf(path);
+    const top = highest(entries);
+    if (top === 0 || (await isVacant(path, entries, top, staleMs))) {
+      const mine = await tryTake(path, top + 1);
+      if (mine) return hold(path, mine, heartbeatMs);
+      continue; // another waiter took that generation: look again at once
+    }
+    if (Date.now() >= deadline) {
+      throw new AppError(Code.LOCK_TIMEOUT, `timed out after ${timeoutMs} ms waiting for lock ${JSON.stringify(name)} (${path})`);
+    }
+    await sleep(Math.min(delay * (0.75 + Math.random() / 2), Math.max(1, deadline - Date.now())), undefined, { signal }).catch(() => signal?.throwIfAborted());
     delay = Math.min(delay * 1.5, 100);
   }
 }
 
-export async function withLock<T>(dir: string, name: string, fn: (lock: LockHandle) => Promise<T>, options?: LockOptions): Promise<T> {
+export async function withLock<T>(dir: string, name: string, fn: (lease: Lease) => Promise<T>, options?: LockOptions): Promise<T> {
   const lock = await acquireLock(dir, name, options);
   try {
     return await fn(lock);
@@ -67,120 +102,161 @@ export async function withLock<T>(dir: string, name: string, fn: (lock: LockHand
   }
 }
 
-/** Creates the lock file exclusively; resolves its inode, or undefined when someone else holds it. */
-async function tryCreate(path: string): Promise<number | undefined> {
-  let handle;
+/** The lock's directory listing, the directory made first when there is none. */
+async function entriesOf(path: string): Promise<string[]> {
   try {
-    handle = await open(path, 'wx', 0o600);
+    return await readdir(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-    throw error;
-  }
-  try {
-    const owner: LockOwner = { pid: process.pid, hostname: hostname(), createdAt: Date.now() };
-    await handle.writeFile(JSON.stringify(owner));
-    return (await handle.stat()).ino;
-  } finally {
-    await handle.close();
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    return [];
   }
 }
 
-function hold(path: string, inode: number, heartbeatMs: number): LockHandle {
-  installExitHandler();
-  heldLocks.set(path, inode);
-  const lost = new AbortController();
-  const heartbeat = setInterval(async () => {
-    try {
-      if ((await stat(path)).ino !== inode) throw new Error('replaced');
-      const now = new Date();
-      await utimes(path, now, now);
-    } catch {
-      clearInterval(heartbeat);
-      heldLocks.delete(path);
-      lost.abort(new Error(`lock ${JSON.stringify(path)} was lost while held`));
+function highest(entries: string[]): number {
+  let top = 0;
+  for (const entry of entries) {
+    const m = GENERATION.exec(entry);
+    if (m) top = Math.max(top, Number(m[1]));
+  }
+  return top;
+}
+
+/** Generation `g` (the highest) was released, or its holder is gone. */
+async function isVacant(path: string, entries: string[], g: number, staleMs: number): Promise<boolean> {
+  const file = join(path, generationName(g));
+  if (entries.includes(`${generationName(g)}.free`)) return true;
+  let owner: Owner;
+  let mtimeMs: number;
+  try {
+    [owner, mtimeMs] = await Promise.all([readFile(file, 'utf8').then((t) => JSON.parse(t) as Owner), stat(file).then((s) => s.mtimeMs)]);
+  } catch {
+    return false; // collected or replaced under us: look again
+  }
+  return Date.now() - mtimeMs > staleMs || (owner.hostname === hostname() && !processAlive(owner.pid));
+}
+
+/**
+ * Creates generation `g` (complete, via link): resolves it when this process now holds the lock,
+ * undefined when someone else took `g` or a higher generation exists (this one then is void).
+ */
+async function tryTake(path: string, g: number): Promise<{ generation: number; nonce: string } | undefined> {
+  const nonce = randomBytes(8).toString('hex');
+  const owner: Owner = { pid: process.pid, hostname: hostname(), nonce, createdAt: Date.now() };
+  const temp = join(path, `tmp-${nonce}`);
+  await writeFile(temp, JSON.stringify(owner), { mode: 0o600 });
+  try {
+    await link(temp, join(path, generationName(g)));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  const entries = await readdir(path);
+  if (highest(entries) > g) {
+    // We raced on a number already collected: a later generation exists, so ours never counted.
+    await unlink(join(path, generationName(g))).catch(() => {});
+    return undefined;
+  }
+  // Collected in batches: most acquisitions leave the directory as it is.
+  if (entries.length > COLLECT_OVER) await collect(path, entries, g);
+  return { generation: g, nonce };
+}
+
+/** Removes what no one can need any more: generations below g-1, their markers, old temp files. */
+async function collect(path: string, entries: string[], g: number): Promise<void> {
+  await Promise.all(entries.map(async (entry) => {
+    const gen = /^(\d{10})(?:\.free)?$/.exec(entry);
+    if (gen ? Number(gen[1]) < g - 1 : entry.startsWith('tmp-') && (await isOlderThan(join(path, entry), TEMP_MAX_AGE_MS))) {
+      await unlink(join(path, entry)).catch(() => {});
     }
+  }));
+}
+
+function hold(path: string, mine: { generation: number; nonce: string }, heartbeatMs: number): LockHandle {
+  installExitHandler();
+  const file = join(path, generationName(mine.generation));
+  heldHere.set(file, mine.generation);
+  const lost = new AbortController();
+  let released = false;
+  const assertHeld = async () => {
+    if (lost.signal.aborted) throw lost.signal.reason;
+    if (!(await stillHeld(path, mine))) {
+      heldHere.delete(file);
+      lost.abort(new AppError(Code.LOCK_LOST, `the lock ${path} was taken over by another process while this one held it`));
+      throw lost.signal.reason;
+    }
+  };
+  const heartbeat = setInterval(() => {
+    void assertHeld().then(() => touch(file), () => clearInterval(heartbeat)).catch(() => {});
   }, heartbeatMs);
   heartbeat.unref();
-  let released = false;
   return {
     signal: lost.signal,
+    assertHeld,
     async release() {
       if (released) return;
       released = true;
       clearInterval(heartbeat);
-      if (heldLocks.get(path) !== inode) return;
-      heldLocks.delete(path);
-      await unlinkIfSameFile(path, inode);
+      if (!heldHere.delete(file)) return;
+      await markFree(file);
     },
   };
 }
 
 /**
- * Removes the lock at `path` when its holder is gone. Two waiters may both judge it stale: each
- * renames it away (only one rename can win), then checks that what it moved is the file it judged,
- * and puts back a fresh lock it moved by mistake.
+ * Our generation is still the highest, still there and not released. (Its number cannot have been
+ * taken by another: creating it fails while our file exists, and a number is only reused after it
+ * was collected, which happens only below the highest generation.)
  */
-async function removeIfStale(path: string, staleMs: number): Promise<boolean> {
-  let judged;
+async function stillHeld(path: string, mine: { generation: number }): Promise<boolean> {
   try {
-    judged = await stat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw error;
-  }
-  const owner = await readOwner(path);
-  const touchedLongAgo = Date.now() - judged.mtimeMs > staleMs;
-  if (!touchedLongAgo && !(owner && holderIsDead(owner))) return false;
-
-  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await rename(path, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true; // another waiter removed it
-    throw error;
-  }
-  if ((await stat(aside)).ino !== judged.ino) await link(aside, path).catch(() => {});
-  await unlink(aside).catch(() => {});
-  return true;
-}
-
-async function readOwner(path: string): Promise<LockOwner | undefined> {
-  try {
-    const owner = JSON.parse(await readFile(path, 'utf8')) as Partial<LockOwner>;
-    return typeof owner.pid === 'number' && typeof owner.hostname === 'string' ? (owner as LockOwner) : undefined;
+    const entries = await readdir(path);
+    const name = generationName(mine.generation);
+    return highest(entries) === mine.generation && entries.includes(name) && !entries.includes(`${name}.free`);
   } catch {
-    return undefined; // being written, or gone: judge by mtime alone
+    return false; // the directory is gone
   }
 }
 
-function holderIsDead(owner: LockOwner): boolean {
-  if (owner.hostname !== hostname()) return false; // cannot see other hosts' processes
+async function markFree(file: string): Promise<void> {
   try {
-    process.kill(owner.pid, 0);
-    return false;
+    await (await open(`${file}.free`, 'wx', 0o600)).close();
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOENT') throw error;
   }
 }
 
-async function unlinkIfSameFile(path: string, inode: number): Promise<void> {
+async function touch(file: string): Promise<void> {
+  const now = new Date();
+  await utimes(file, now, now);
+}
+
+async function isOlderThan(path: string, ms: number): Promise<boolean> {
+  return stat(path).then((s) => Date.now() - s.mtimeMs > ms, () => false);
+}
+
+function processAlive(pid: number): boolean {
   try {
-    if ((await stat(path)).ino === inode) await unlink(path);
+    process.kill(pid, 0);
+    return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
 function installExitHandler(): void {
   if (exitHandlerInstalled) return;
   exitHandlerInstalled = true;
-  // Best effort: 'exit' runs on normal exit and process.exit(), not on SIGKILL (staleness covers that).
+  // Best effort: 'exit' runs on normal exit and process.exit(), not on SIGKILL (the pid check covers that).
   process.on('exit', () => {
-    for (const [path, inode] of heldLocks) {
+    for (const file of heldHere.keys()) {
       try {
-        if (statSync(path).ino === inode) unlinkSync(path);
+        writeFileSync(`${file}.free`, '', { flag: 'wx', mode: 0o600 });
       } catch {
-        // already gone, or nothing more can be done while exiting
+        // already released or gone; nothing more can be done while exiting
       }
     }
   });

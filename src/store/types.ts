@@ -10,14 +10,14 @@ export type RegistrationMethod = 'dcr' | 'preregistered' | 'cimd';
 /**
  * What a cached registration is for: the browser sign-in (authorization code with a loopback
  * redirect), or `login --device-code` (the device authorization grant, no redirect). One of each
- * may be cached per AS issuer.
+ * may be cached per AS issuer and MCP server.
  */
 export type ClientPurpose = 'browser' | 'device';
 
 /** How the client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`). */
 export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
-/** A client registration, cached per authorization-server issuer and never used with another AS. */
+/** A client registration, cached per authorization-server issuer and MCP server, never used with another. */
 export interface ClientRecord {
   issuer: string;
   clientId: string;
@@ -64,6 +64,15 @@ export interface Tokens {
   tokenType?: string;
 }
 
+/**
+ * A sign-in as the code passes it around: its record (state.json) and its tokens, which are absent
+ * when the stored access token is missing or torn (the record's refresh token then gets new ones).
+ */
+export interface SignIn {
+  record: SignInRecord;
+  tokens?: Tokens;
+}
+
 /** The non-secret facts about the stored access token; `fingerprint` ties them to the secret itself. */
 export interface TokenInfo {
   fingerprint: string;
@@ -103,8 +112,10 @@ export interface SignInRecord {
 export interface StateFile {
   version: 2;
   signIns: Record<string, SignInRecord>;
-  /** Cached client registrations by AS issuer (`<issuer>#device` for the device flow's). */
+  /** Cached client registrations by `<issuer> <resource>` (` device` appended for the device flow's; 0.1: by issuer). */
   clients: Record<string, ClientRecord>;
   /** When an automatic browser sign-in last failed or was abandoned (epoch ms) by sign-in key, to rate-limit tabs. */
   signInFailures?: Record<string, number>;
+  /** The authorization server each pre-registered client id is pinned to (see auth/pinning.ts). */
+  clientIssuers?: Record<string, string>;
 }

@@ -41,7 +41,7 @@ type DeviceCodeStep = Extract<SignInStep, { kind: 'device-code' }>;
  * own so that either can be copied whole, the address with the code in it when the AS gives one,
  * and how long the code lasts.
  */
-export function deviceCodeLines(step: DeviceCodeStep, browserOpened: boolean, now = Date.now()): string[] {
+export function deviceCodeLines(step: DeviceCodeStep, browserOpened: boolean, now = step.shownAt): string[] {
   const lines = browserOpened
     ? [stepText(step, true), `  ${step.userCode}`, 'If you do not see it, open this address in a browser on any device and enter the code there:', `  ${step.verificationUri}`]
     : [
@@ -51,7 +51,7 @@ export function deviceCodeLines(step: DeviceCodeStep, browserOpened: boolean, no
   return [...lines, deviceWaitLine(step, now)];
 }
 
-export function deviceWaitLine(step: DeviceCodeStep, now = Date.now()): string {
+export function deviceWaitLine(step: DeviceCodeStep, now = step.shownAt): string {
   const expires = `the code expires in ${formatDuration(step.expiresAt - now)}`;
   return step.deadline < step.expiresAt
     ? `Waiting for you to approve the sign-in, for ${formatDuration(step.deadline - now)} (--timeout); ${expires}.`

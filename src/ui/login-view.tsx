@@ -74,11 +74,13 @@ function liveText(step: SignInStep, browserOpened: boolean): string {
   return stepText(step, browserOpened);
 }
 
-export function createInkReporter(_url: string, timeoutMs: number): LoginReporter {
+/** The live view on `stream` (the terminal's stderr). */
+export function createInkReporter(stream: NodeJS.WriteStream, timeoutMs: number): LoginReporter {
   let state: ViewState = { browserOpened: false };
+  let closed = false;
   // Ctrl-C is the login command's to handle (it prints a clean "cancelled" line and exits).
   // patchConsole: log lines go through console.error, which ink writes above the live view.
-  const app = render(<LoginView state={state} />, { stdout: process.stderr, patchConsole: true, exitOnCtrlC: false });
+  const app = render(<LoginView state={state} />, { stdout: stream, patchConsole: true, exitOnCtrlC: false });
   const update = (patch: Partial<ViewState>) => {
     state = { ...state, ...patch };
     app.rerender(<LoginView state={state} />);
@@ -98,6 +100,8 @@ export function createInkReporter(_url: string, timeoutMs: number): LoginReporte
     done: (summary) => update({ summary }),
     fail: () => update({ failed: true }),
     close: async () => {
+      if (closed) return;
+      closed = true;
       app.unmount();
       await app.waitUntilExit().catch(() => {});
     },

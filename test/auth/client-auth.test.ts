@@ -75,10 +75,13 @@ describe('client authentication', () => {
 
   it('Basic: form-encodes id and secret (RFC 6749 §2.3.1, WHATWG form encoding: "-", "_", "." stay as they are)', async () => {
     const headers = new Headers();
+    const body = new URLSearchParams();
     const { client, auth } = clientAuth({ client: { issuer: 'x', clientId: 'pre-registered_client.v1~', method: 'preregistered', redirectUris: [], registeredAt: 0, authMethod: 'client_secret_basic' }, secret: 'p@ss:word é' });
-    await auth({ issuer: 'x' }, client, new URLSearchParams(), headers);
+    await auth({ issuer: 'x' }, client, body, headers);
     const decoded = Buffer.from(headers.get('authorization')!.replace(/^Basic /, ''), 'base64').toString();
     expect(decoded).toBe('pre-registered_client.v1%7E:p%40ss%3Aword+%C3%A9');
+    // client_id in the body too (the MCP Python SDK's token endpoint requires it); the secret only in the header.
+    expect([...body]).toEqual([['client_id', 'pre-registered_client.v1~']]);
   });
 
   it('refuses to authenticate with a secret it does not have, naming the variable', () => {

@@ -1,6 +1,7 @@
 // The sign-in policy of the proxy, with the real SignIns on a temp dir, an in-memory keychain that
 // can fail or hang, a fake authorization server (rotating refresh tokens, each spendable once) and
 // a fake clock: every timing decision is made by the test, nothing sleeps.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthorizationServer } from 'oauth4webapi';
@@ -72,7 +73,7 @@ async function world(opts: { ttlMs?: number } = {}): Promise<World> {
   const logger = createLogger({ debug: true, write: (line) => void logs.push(line) });
   const signInsFor = () => new SignIns({ dir, logger, storePreference: 'keychain', keychain: { openEntry: keychain.openEntry, timeoutMs: 100 }, now: clock.now });
   const signIns = signInsFor();
-  await signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens: as.tokens() }, await signIns.chooseStore());
+  await signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens: as.tokens() }, await signIns.chooseStore());
   return {
     dir, clock, keychain, as, logs, signIns,
     copy: (o = {}) => {
@@ -80,7 +81,7 @@ async function world(opts: { ttlMs?: number } = {}): Promise<World> {
         signIns: signInsFor(),
         target: { url: URL_ },
         logger,
-        refresh: as.refresh,
+        tokenEndpoint: { refresh: (record, refreshToken) => as.refresh(record, refreshToken), revoke: async () => 'unsupported' },
         signIn: o.signIn ?? (() => Promise.reject(new Error('no browser in this test'))),
         allowBrowser: o.allowBrowser ?? false,
         signInTimeoutMs: 60_000,
@@ -113,10 +114,26 @@ describe('StoredAuthorizer', () => {
     const burst = await Promise.all(Array.from({ length: 10 }, () => a.getToken()));
     expect(new Set(burst)).toEqual(new Set(['at-2-' + 'a'.repeat(40)]));
     expect(w.as.grants).toBe(1);
-    const stored = (await w.signIns.load(URL_))!;
+    const stored = (await w.signIns.records.load(URL_))!;
     expect(stored.tokens!.accessToken).toBe(burst[0]);
-    expect(await w.signIns.refreshToken(stored.record)).toBe('rt-2');
+    expect(await w.signIns.records.refreshToken(stored.record)).toBe('rt-2');
   });
+
+  for (const lifetime of [30_000, 60_000]) {
+    it(`a ${lifetime / 1000} s token is refreshed once, by the first request in the last half of its life, never by every request`, async () => {
+      const w = await world({ ttlMs: lifetime });
+      await w.signIns.records.saveRefresh((await w.signIns.records.record(URL_))!, w.as.tokens()); // issued now, by the fake clock
+      const a = w.copy();
+      for (let t = 0; t < lifetime / 2 - 500; t += 500) {
+        expect(await a.getToken()).toBe(`at-1-${'a'.repeat(40)}`);
+        w.clock.advance(500);
+      }
+      expect(w.as.grants).toBe(0);
+      w.clock.advance(1_000);
+      for (let i = 0; i < 20; i++) expect(await a.getToken()).toBe(`at-2-${'a'.repeat(40)}`);
+      expect(w.as.grants).toBe(1);
+    });
+  }
 
   it('a 401 on a token valid by its expiry: one refresh, then a different token', async () => {
     const w = await world();
@@ -152,8 +169,8 @@ describe('StoredAuthorizer', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/could not save the refreshed sign-in to OS keychain .*did not answer within 0.1 s.*Using the new tokens from memory and trying again/);
     // The store still has rt-1, already spent at the AS: another copy must not use it. It waits for the lock instead.
-    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-1');
-    await expect(w.signIns.acquireLock('tokens', URL_, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
+    expect(await w.signIns.records.refreshToken((await w.signIns.records.record(URL_))!)).toBe('rt-1');
+    await expect(w.signIns.locks.withRefreshLock(URL_, async () => {}, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
     // Still failing on the first retries: no new warning, nothing lost.
     w.clock.advance(1_000);
     await until(() => w.logs.some((l) => l.includes('failed again')));
@@ -166,15 +183,44 @@ describe('StoredAuthorizer', () => {
     w.keychain.writes = 'ok';
     w.clock.advance(30_000);
     await until(() => w.logs.some((l) => /saved the refreshed sign-in to https:\/\/mcp\.example\/ \(after \d+ attempts\)/.test(l)));
-    const stored = (await w.signIns.load(URL_))!;
+    const stored = (await w.signIns.records.load(URL_))!;
     expect(stored.tokens!.accessToken).toBe(`at-3-${'a'.repeat(40)}`);
-    expect(await w.signIns.refreshToken(stored.record)).toBe('rt-3');
-    const lock = await w.signIns.acquireLock('tokens', URL_, { timeoutMs: 50 });
-    await lock.release();
+    expect(await w.signIns.records.refreshToken(stored.record)).toBe('rt-3');
+    await w.signIns.locks.withRefreshLock(URL_, async () => {}, { timeoutMs: 50 });
     // A new copy (a restart) works without the browser and without a refresh.
     const grants = w.as.grants;
     expect(await w.copy().getToken()).toBe(`at-3-${'a'.repeat(40)}`);
     expect(w.as.grants).toBe(grants);
+  });
+
+  it('a lock lost before the refresh token is spent: it is not spent (another copy owns the refresh now)', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR);
+    // Right when the refresh token is read under the lock, the lock is taken from this copy.
+    w.keychain.beforeRead = async (account) => { if (account.endsWith(' refresh')) await rm(join(w.dir, 'locks'), { recursive: true, force: true }); };
+    await expect(a.getToken()).rejects.toMatchObject({ code: 'AUTH_AS_UNREACHABLE' });
+    expect(w.as.grants).toBe(0);
+    expect(w.logs.some((l) => l.includes('was taken over by another process'))).toBe(true);
+  });
+
+  it('a lock lost after the refresh: the new tokens serve this copy from memory, and nothing is written', async () => {
+    const w = await world();
+    const a = w.copy();
+    await a.getToken();
+    w.clock.advance(HOUR);
+    const writes = w.keychain.log.length;
+    const refresh = w.as.refresh;
+    w.as.refresh = async (record, rt) => {
+      const tokens = await refresh(record, rt);
+      await rm(join(w.dir, 'locks'), { recursive: true, force: true });
+      return tokens;
+    };
+    expect(await a.getToken()).toBe(`at-2-${'a'.repeat(40)}`);
+    expect(w.keychain.log.length).toBe(writes);
+    expect(await w.signIns.records.refreshToken((await w.signIns.records.record(URL_))!)).toBe('rt-1');
+    expect(w.logs.some((l) => l.includes('kept in memory only'))).toBe(true);
   });
 
   it('closing with refreshed tokens not saved yet makes one last save', async () => {
@@ -186,7 +232,7 @@ describe('StoredAuthorizer', () => {
     await a.getToken();
     w.keychain.writes = 'ok';
     await a.close();
-    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-2');
+    expect(await w.signIns.records.refreshToken((await w.signIns.records.record(URL_))!)).toBe('rt-2');
   });
 
   it('a refresh token found spent: the store is read again, and a newer one saved by another copy is used', async () => {
@@ -200,18 +246,18 @@ describe('StoredAuthorizer', () => {
       if (interfered) return w.as.refresh(record, refreshToken);
       interfered = true;
       const theirs = await w.as.refresh(record, refreshToken);
-      await w.signIns.saveRefresh(record, { ...theirs, expiresAt: w.clock.now() + 10_000, obtainedAt: w.clock.now() - HOUR });
+      await w.signIns.records.saveRefresh(record, { ...theirs, expiresAt: w.clock.now() + 10_000, obtainedAt: w.clock.now() - HOUR });
       return w.as.refresh(record, refreshToken); // ours: spent by now
     };
     const b = new StoredAuthorizer({
-      signIns: w.signIns, target: { url: URL_ }, logger: createLogger({ write: () => {} }), refresh: sneaky,
+      signIns: w.signIns, target: { url: URL_ }, logger: createLogger({ write: () => {} }), tokenEndpoint: { refresh: sneaky, revoke: async () => 'unsupported' },
       signIn: () => Promise.reject(new Error('no browser')), allowBrowser: false, holdMs: 30_000, signInTimeoutMs: 1000, browserCooldownMs: 1000, clock: w.clock,
     });
     cleanups.push(() => b.close());
     const token = await b.getToken();
     expect(token).toBe(`at-3-${'a'.repeat(40)}`); // theirs was about to expire: the newer refresh token was spent, not the sign-in lost
     expect(w.as.spent).toEqual(['rt-1']);
-    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-3');
+    expect(await w.signIns.records.refreshToken((await w.signIns.records.record(URL_))!)).toBe('rt-3');
   });
 
   it('a revoked grant: requests go without a token; the 401 that follows, with no browser allowed, says to run login', async () => {
@@ -245,8 +291,8 @@ describe('StoredAuthorizer', () => {
     await expect(waiting).rejects.toMatchObject({ code: 'AUTH_AS_UNREACHABLE', message: expect.stringContaining('taking more than 30 s') });
     w.as.hang = undefined;
     answer(); // the AS answers at last: the refresh completes in the background and serves the next request
-    await until(async () => (await w.signIns.load(URL_))?.tokens?.accessToken === `at-2-${'a'.repeat(40)}`);
-    expect(await w.signIns.refreshToken((await w.signIns.record(URL_))!)).toBe('rt-2');
+    await until(async () => (await w.signIns.records.load(URL_))?.tokens?.accessToken === `at-2-${'a'.repeat(40)}`);
+    expect(await w.signIns.records.refreshToken((await w.signIns.records.record(URL_))!)).toBe('rt-2');
     expect(await a.getToken()).toBe(`at-2-${'a'.repeat(40)}`);
   });
 
@@ -269,12 +315,12 @@ describe('StoredAuthorizer', () => {
 
   it('one browser sign-in for many waiters; a tab that was not finished is not reopened by another copy within the cool-down', async () => {
     const w = await world();
-    await w.signIns.forget((await w.signIns.record(URL_))!);
+    await w.signIns.records.forget((await w.signIns.records.record(URL_))!);
     let opened = 0;
     const signIn = async () => {
       opened++;
       const tokens = w.as.tokens();
-      const record = await w.signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+      const record = await w.signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
       return { record, tokens };
     };
     const [a, b, c] = [w.copy({ allowBrowser: true, signIn }), w.copy({ allowBrowser: true, signIn }), w.copy({ allowBrowser: true, signIn })];
@@ -284,11 +330,11 @@ describe('StoredAuthorizer', () => {
     expect(new Set(tokens).size).toBe(1);
     expect(opened).toBe(1);
 
-    await w.signIns.forget((await w.signIns.record(URL_))!);
+    await w.signIns.records.forget((await w.signIns.records.record(URL_))!);
     // An AS that cannot be reached before any tab opened sets no cool-down: the next copy tries.
     const offline = w.copy({ allowBrowser: true, signIn: () => Promise.reject(new AppError(Code.UNREACHABLE, 'could not reach https://as.example (connection refused)')) });
     await expect(offline.onUnauthorized(undefined, {})).rejects.toThrow(/did not complete \(could not reach/);
-    expect(await w.signIns.lastSignInFailure(URL_)).toBe(0);
+    expect(await w.signIns.cooldown.lastUnfinished(URL_)).toBe(0);
     const failing = w.copy({ allowBrowser: true, signIn: () => Promise.reject(new AppError(Code.SIGN_IN_TIMEOUT, 'no sign-in came back from the browser within 5 min')) });
     await expect(failing.onUnauthorized(undefined, {})).rejects.toThrow(/did not complete \(no sign-in came back/);
     const later = w.copy({ allowBrowser: true, signIn });
@@ -299,9 +345,35 @@ describe('StoredAuthorizer', () => {
     expect(opened).toBe(2);
   });
 
+  it('a copy that waited for another copy\'s browser sign-in uses it even when its short token is already due: refreshed, no second tab', async () => {
+    const w = await world();
+    await w.signIns.records.forget((await w.signIns.records.record(URL_))!);
+    let opened = 0;
+    let finish!: () => void;
+    const userDone = new Promise<void>((resolve) => (finish = resolve));
+    const signIn = async () => {
+      opened++;
+      await userDone;
+      // A 1.5 s token, and a slow machine: by the time it is saved it has half a second left.
+      const tokens = { ...w.as.tokens(), obtainedAt: w.clock.now() - 1_000, expiresAt: w.clock.now() + 500 };
+      const record = await w.signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+      return { record, tokens };
+    };
+    const [a, b] = [w.copy({ allowBrowser: true, signIn }), w.copy({ allowBrowser: true, signIn })];
+    const first = a.onUnauthorized(undefined, {});
+    await until(() => opened === 1);
+    const second = b.onUnauthorized(undefined, {}); // waits for a's sign-in (the sign-in lock)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    finish();
+    expect(await first).toBe(`at-1-${'a'.repeat(40)}`);
+    expect(await second).toBe(`at-2-${'a'.repeat(40)}`);
+    expect(opened).toBe(1);
+    expect(w.as.grants).toBe(1);
+  });
+
   it('a request waits for the browser at most holdMs, then sign_in_pending; the sign-in goes on and serves the next request', async () => {
     const w = await world();
-    await w.signIns.forget((await w.signIns.record(URL_))!);
+    await w.signIns.records.forget((await w.signIns.records.record(URL_))!);
     let finish!: () => void;
     const userDone = new Promise<void>((resolve) => (finish = resolve));
     let challengeSeen: unknown;
@@ -311,7 +383,7 @@ describe('StoredAuthorizer', () => {
         challengeSeen = challenge;
         await userDone;
         const tokens = w.as.tokens();
-        const record = await w.signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+        const record = await w.signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
         return { record, tokens };
       },
     });
@@ -335,11 +407,11 @@ describe('StoredAuthorizer', () => {
     const signIn = async (scopes: string[] | undefined) => {
       asked = scopes;
       const tokens = { ...w.as.tokens(), accessToken: 'at-admin', scopes: scopes ?? [] };
-      const record = await w.signIns.saveSignIn({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+      const record = await w.signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
       return { record, tokens };
     };
     const b = new StoredAuthorizer({
-      signIns: w.signIns, target: { url: URL_ }, logger: createLogger({ write: () => {} }), refresh: w.as.refresh, signIn,
+      signIns: w.signIns, target: { url: URL_ }, logger: createLogger({ write: () => {} }), tokenEndpoint: { refresh: w.as.refresh, revoke: async () => 'unsupported' }, signIn,
       allowBrowser: true, holdMs: 30_000, signInTimeoutMs: 1000, browserCooldownMs: 1000, clock: w.clock,
     });
     cleanups.push(() => b.close());

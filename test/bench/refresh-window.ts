@@ -70,24 +70,26 @@ async function measure(kind: 'keychain' | 'file', seed: Seed): Promise<{ row: st
       deleteCredential: (s) => entry.deleteCredential(s),
       setPassword: async (v, s) => { await entry.setPassword(v, s); if (!refreshDurableAt) refreshDurableAt = performance.now(); },
     });
-    class TimedSignIns extends SignIns {
-      override async saveRefresh(record: SignInRecord, tokens: Tokens): Promise<SignInRecord> {
-        const next = await super.saveRefresh(record, tokens);
-        savedAt = performance.now();
-        return next;
-      }
-    }
-    const signIns = new TimedSignIns({ dir: join(config.dir, 'c'), logger: silentLogger, storePreference: kind, keychain: { openEntry: async (s, a) => wrap(await openNativeEntry(s, a)) } });
+    const signIns = new SignIns({ dir: join(config.dir, 'c'), logger: silentLogger, storePreference: kind, keychain: { openEntry: async (s, a) => wrap(await openNativeEntry(s, a)) } });
+    const save = signIns.records.saveRefresh.bind(signIns.records);
+    signIns.records.saveRefresh = async (record: SignInRecord, tokens: Tokens, lease) => {
+      const next = await save(record, tokens, lease);
+      savedAt = performance.now();
+      return next;
+    };
     const target = { url: `${cloud.mcpUrl}#bench-${kind}-${process.pid}` };
-    const record = await signIns.saveSignIn({ target, resource: seed.record.resource, as: seed.record.as, client: seed.record.client, tokens: { accessToken: seed.accessToken!, refreshToken: seed.refreshToken, obtainedAt: Date.now(), expiresAt: seed.record.token.expiresAt, scopes: seed.record.token.scopes } }, await signIns.chooseStore());
+    const record = await signIns.records.save({ target, resource: seed.record.resource, as: seed.record.as, client: seed.record.client, tokens: { accessToken: seed.accessToken!, refreshToken: seed.refreshToken, obtainedAt: Date.now(), expiresAt: seed.record.token.expiresAt, scopes: seed.record.token.scopes } }, await signIns.chooseStore());
     const ctx = { fetch: http.fetch, logger: silentLogger, requestTimeoutMs: 15_000 };
     const authorizer = new StoredAuthorizer({
       signIns, target, logger: silentLogger, allowBrowser: false, holdMs: 1000, signInTimeoutMs: 1000, browserCooldownMs: 1000,
-      refresh: async (r, rt) => {
-        const tokens = await refreshTokens(ctx, r, rt, undefined);
-        answeredAt = performance.now();
-        refreshDurableAt = 0;
-        return tokens;
+      tokenEndpoint: {
+        refresh: async (r, rt) => {
+          const tokens = await refreshTokens(ctx, r, rt, undefined);
+          answeredAt = performance.now();
+          refreshDurableAt = 0;
+          return tokens;
+        },
+        revoke: async () => 'unsupported',
       },
       signIn: () => Promise.reject(new Error('no browser in the bench')),
     });
@@ -99,9 +101,9 @@ async function measure(kind: 'keychain' | 'file', seed: Seed): Promise<{ row: st
       saved.push(savedAt - answeredAt);
     }
     await authorizer.close();
-    const latest = (await signIns.load(record.key))!;
-    next = { record: latest.record, accessToken: latest.tokens!.accessToken, refreshToken: await signIns.refreshToken(latest.record) };
-    await signIns.forget(latest.record);
+    const latest = (await signIns.records.load(record.key))!;
+    next = { record: latest.record, accessToken: latest.tokens!.accessToken, refreshToken: await signIns.records.refreshToken(latest.record) };
+    await signIns.records.forget(latest.record);
   } finally {
     http.close();
     config.cleanup();

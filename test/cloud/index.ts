@@ -11,13 +11,14 @@ import type { ClientMetadataDocuments } from './client-metadata.js';
 import { createIssuer, type Issuer } from './issuer.js';
 import { LEGACY_SSE_PATH, McpResourceServer } from './mcp-server.js';
 import { McpResourceServerV2, type SlowRun, type V2Request, type V2ServerName } from './mcp-server-v2.js';
-import { APPWRITE_SCOPES, appwriteScopeModel, type ScopeModel } from './scopes.js';
+import { PythonSdkAuthServer, type PythonSdkStats } from './python-sdk-as.js';
+import { APPWRITE_SCOPES, DEFAULT_MCP_SCOPES, appwriteScopeModel, type ScopeModel } from './scopes.js';
 import { zeroStats, type CloudStats, type DevicePoll } from './stats.js';
 import type { Tamper } from './tamper.js';
 import type { TokenStatus } from './token-store.js';
 
 export type { DevicePoll };
-export type { CloudUser, CloudStats, Tamper, TokenStatus, SlowRun, V2Request, V2ServerName, ClientMetadataDocuments };
+export type { CloudUser, CloudStats, Tamper, TokenStatus, SlowRun, V2Request, V2ServerName, ClientMetadataDocuments, PythonSdkStats };
 export { APPWRITE_SCOPES };
 
 export interface CloudOptions {
@@ -86,13 +87,22 @@ export interface Cloud {
   slowRuns(): SlowRun[];
   /** The console issuer's device code polls (RFC 8628 §3.4): when each arrived and what it was answered. */
   devicePolls(): DevicePoll[];
+  /**
+   * A stateful MCP server (the per-project layout) whose authorization server behaves like the MCP
+   * Python SDK's (python-sdk-as.ts): secret-based client authentication only, `client_id` required
+   * in the token request's body, Basic checked against it.
+   */
+  pythonSdkMcpUrl: string;
+  pythonSdkIssuer: string;
+  pythonSdk: PythonSdkStats;
   stop(): Promise<void>;
 }
 
 const ROOT_ISSUER_NAME = 'console';
 const LEGACY_ISSUER_NAME = 'legacy';
 const V2_ISSUER_NAMES: Record<V2ServerName, string> = { modern: 'modern', dual: 'dual' };
-const RESERVED_PROJECT_IDS = [ROOT_ISSUER_NAME, LEGACY_ISSUER_NAME, 'mcp', ...Object.values(V2_ISSUER_NAMES)];
+const PYTHON_SDK_PROJECT = 'python-sdk';
+const RESERVED_PROJECT_IDS = [ROOT_ISSUER_NAME, LEGACY_ISSUER_NAME, PYTHON_SDK_PROJECT, 'mcp', ...Object.values(V2_ISSUER_NAMES)];
 const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
@@ -101,7 +111,10 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     if (!PROJECT_ID.test(id) || RESERVED_PROJECT_IDS.includes(id)) throw new TypeError(`invalid project id "${id}"`);
   }
   const stats = zeroStats();
-  const [auth, mcp, v2] = await Promise.all([AuthServer.reserve(), McpResourceServer.reserve(), McpResourceServerV2.reserve()]);
+  const [auth, mcp, v2, python] = await Promise.all([
+    AuthServer.reserve(), McpResourceServer.reserve(), McpResourceServerV2.reserve(),
+    PythonSdkAuthServer.start({ scopes: DEFAULT_MCP_SCOPES, accessTokenTtl: options.accessTokenTtl ?? 3600 }),
+  ]);
   const issuerUrl = (name: string) => `${auth.origin}/v1/oauth2/${name}`;
   const projectResource = (id: string) => `${mcp.origin}/${id}/mcp`;
 
@@ -138,10 +151,14 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
   });
   const prmBase = `${mcp.origin}/.well-known/oauth-protected-resource`;
   auth.serve(allIssuers, stats);
+  const pythonBinding: ResourceBinding = {
+    resource: projectResource(PYTHON_SDK_PROJECT), issuer: python.issuer, prmUrl: `${prmBase}/${PYTHON_SDK_PROJECT}/mcp`,
+    keys: createLocalJWKSet({ keys: [python.publicJwk] }), isRevoked: () => false,
+  };
   mcp.serve({
     root: bindingOf(root, prmBase),
     alias: bindingOf(root, `${prmBase}/mcp`),
-    projects: new Map(projectIssuers.map((i) => [i.name, bindingOf(i, `${prmBase}/${i.name}/mcp`)])),
+    projects: new Map([...projectIssuers.map((i) => [i.name, bindingOf(i, `${prmBase}/${i.name}/mcp`)] as const), [PYTHON_SDK_PROJECT, pythonBinding]]),
     legacy: bindingOf(legacy, `${prmBase}${LEGACY_SSE_PATH}`),
   }, stats, options.tamper ?? {});
   v2.serve({
@@ -191,6 +208,9 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     v2McpRequests: () => v2.requests(),
     slowRuns: () => v2.slowRuns(),
     devicePolls: () => [...root.devicePolls],
-    stop: async () => { await Promise.all([auth.stop(), mcp.stop(), v2.stop()]); },
+    pythonSdkMcpUrl: projectResource(PYTHON_SDK_PROJECT),
+    pythonSdkIssuer: python.issuer,
+    pythonSdk: python.stats,
+    stop: async () => { await Promise.all([auth.stop(), mcp.stop(), v2.stop(), python.stop()]); },
   };
 }

@@ -239,8 +239,10 @@ function countEvents(provider: Provider, tokens: TokenStore, stats: CloudStats) 
     if (grantType(ctx) === DEVICE_CODE_GRANT) stats.deviceCodeGrants++;
   });
   provider.on('device_authorization.success', () => { stats.deviceAuthorizations++; });
-  provider.on('grant.error', (ctx: KoaContextWithOIDC) => {
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error_detail?: string }) => {
     if (grantType(ctx) === 'refresh_token') stats.refreshFailures++;
+    // The client is told "grant request is invalid"; the reason is kept in error_detail.
+    if (err?.error_detail === 'refresh token already used') stats.refreshReuse++;
   });
   provider.on('access_token.issued', (token) => tokens.recordJwtAccessToken(token));
   provider.on('server_error', (_ctx, err: Error) => console.error('[cloud] authorization server error:', err));

@@ -4,6 +4,11 @@ export interface CloudStats {
   authorizationCodeGrants: number;
   refreshGrants: number;
   refreshFailures: number;
+  /**
+   * Refresh tokens presented again after they were spent (rotated away): oidc-provider's reuse
+   * detection then revokes the whole grant ("refresh token already used").
+   */
+  refreshReuse: number;
   revocations: number;
   authorizeRequests: number;
   mcpRequests: number;
@@ -31,6 +36,7 @@ export function zeroStats(): CloudStats {
     authorizationCodeGrants: 0,
     refreshGrants: 0,
     refreshFailures: 0,
+    refreshReuse: 0,
     revocations: 0,
     authorizeRequests: 0,
     mcpRequests: 0,

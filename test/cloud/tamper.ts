@@ -14,6 +14,10 @@ export interface Tamper {
    * in order, instead of `authorization_pending` (e.g. `['slow_down']`, `['expired_token']`).
    */
   devicePollErrors?: string[];
+  /** The `interval` (seconds) the device authorization response says to poll at (e.g. 0.001). */
+  deviceInterval?: number;
+  /** Token responses without `expires_in` (RECOMMENDED only, RFC 6749 §5.1): the JWT's `exp` says it. */
+  noExpiresIn?: boolean;
 }
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -29,6 +33,11 @@ export function tamperMiddleware(tamper: Tamper): KoaMiddleware {
       if (tamper.noS256) metadata.code_challenge_methods_supported = ['plain'];
       if (tamper.metadataIssuerMismatch) metadata.issuer = WRONG_ISSUER;
       if (tamper.noRevocation) delete metadata.revocation_endpoint;
+      return;
+    }
+    if (tamper.noExpiresIn && ctx.oidc?.route === 'token' && ctx.body && typeof ctx.body === 'object') delete (ctx.body as { expires_in?: number }).expires_in;
+    if (tamper.deviceInterval !== undefined && ctx.oidc?.route === 'device_authorization' && ctx.body && typeof ctx.body === 'object') {
+      (ctx.body as { interval?: number }).interval = tamper.deviceInterval;
       return;
     }
     if (tamper.devicePollErrors?.length && ctx.oidc?.route === 'token' && ctx.oidc.params?.grant_type === DEVICE_CODE_GRANT

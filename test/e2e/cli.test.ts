@@ -21,16 +21,18 @@ describe('command line', () => {
   });
 
   it('exits 2 with a clear message on usage errors', async () => {
-    const unknown = await runCli(['logn'], env());
+    const [unknown, flag, timeout, header] = await Promise.all([
+      runCli(['logn'], env()),
+      runCli(['login', '--scopes', 'x'], env()),
+      runCli(['--auth-timeout', '90'], env()),
+      runCli(['--header', 'Authorization: Bearer x'], env()),
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown command "logn"');
-    const flag = await runCli(['login', '--scopes', 'x'], env());
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("unknown option '--scopes'");
-    const timeout = await runCli(['--auth-timeout', '90'], env());
     expect(timeout.code).toBe(2);
     expect(timeout.stderr).toContain('MCP clients give initialize 60 s at most');
-    const header = await runCli(['--header', 'Authorization: Bearer x'], env());
     expect(header.code).toBe(2);
     expect(header.stderr).toContain('--header Authorization is not allowed');
   });
@@ -43,50 +45,55 @@ describe('command line', () => {
 
   it('takes global flags before or after the command, -V and -v, and suggests a mistyped command', async () => {
     const version = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version;
-    for (const flag of ['-V', '-v']) expect((await runCli([flag], env())).stdout.trim()).toBe(version);
-    for (const args of [['--url', 'https://x.example/mcp', 'status'], ['status', '--url', 'https://x.example/mcp']]) {
-      const r = await runCli(args, env());
+    const [upper, lower, before, after, typo] = await Promise.all([
+      runCli(['-V'], env()), runCli(['-v'], env()),
+      runCli(['--url', 'https://x.example/mcp', 'status'], env()), runCli(['status', '--url', 'https://x.example/mcp'], env()),
+      runCli(['stauts'], env()),
+    ]);
+    for (const r of [upper, lower]) expect(r.stdout.trim()).toBe(version);
+    for (const r of [before, after]) {
       expect(r.code, r.stderr).toBe(3);
       expect(r.stdout).toContain('Not signed in to https://x.example/mcp');
     }
-    const typo = await runCli(['stauts'], env());
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('Did you mean status?');
   });
 
   it('takes mcp-remote\'s forms: `<url> [callback port]` positionally, --silent, --static-oauth-client-info, --transport names', async () => {
-    // The positional URL is the server URL (a plain-http non-loopback one is refused, naming it) …
-    const url = await runCli(['http://mcp.example.com/mcp'], env());
+    const [url, port, twice, silent, disagree, both, protocol, host, noOps, clash, transport] = await Promise.all([
+      // The positional URL is the server URL (a plain-http non-loopback one is refused, naming it) …
+      runCli(['http://mcp.example.com/mcp'], env()),
+      // … and the number after it the callback port.
+      runCli(['https://mcp.example.com/mcp', '99999'], env()),
+      runCli(['https://a.example/mcp', '--url', 'https://b.example/mcp'], env()),
+      runCli(['--silent', 'status', '--url', 'https://x.example/mcp'], env()),
+      runCli(['https://mcp.example.com/mcp', '--static-oauth-client-info', '{"client_id":"a","client_secret":"${NOT_SET_ANYWHERE_42}"}'], env()),
+      runCli(['https://mcp.example.com/mcp', '--client-id', 'b', '--static-oauth-client-info', '{"client_id":"a"}'], env()),
+      runCli(['https://mcp.example.com/mcp', '--protocol', 'legacy', '--transport', 'sse-only', '--auth-timeout', '90'], env()),
+      runCli(['https://mcp.example.com/mcp', '--host', 'example.com'], env()),
+      runCli(['https://mcp.example.com/mcp', '--enable-proxy', '--disable-cookies', '--keep-alive', '--auth-timeout', '90'], env()),
+      runCli(['https://mcp.example.com/mcp', '--transport', 'sse', '--protocol', 'modern'], env()),
+      runCli(['https://mcp.example.com/mcp', '--transport', 'websocket'], env()),
+    ]);
     expect(url.code).toBe(2);
     expect(url.stderr).toContain('http://mcp.example.com/mcp');
-    // … and the number after it the callback port.
-    const port = await runCli(['https://mcp.example.com/mcp', '99999'], env());
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--callback-port "99999" is not a port number');
-    const twice = await runCli(['https://a.example/mcp', '--url', 'https://b.example/mcp'], env());
     expect(twice.code).toBe(2);
     expect(twice.stderr).toContain('two server URLs');
-    const silent = await runCli(['--silent', 'status', '--url', 'https://x.example/mcp'], env());
     expect(silent.code, silent.stderr).toBe(3);
-    const disagree = await runCli(['https://mcp.example.com/mcp', '--static-oauth-client-info', '{"client_id":"a","client_secret":"${NOT_SET_ANYWHERE_42}"}'], env());
     expect(disagree.code).toBe(2);
     expect(disagree.stderr).toContain('the environment variable NOT_SET_ANYWHERE_42 is not set');
-    const both = await runCli(['https://mcp.example.com/mcp', '--client-id', 'b', '--static-oauth-client-info', '{"client_id":"a"}'], env());
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('disagree');
-    const protocol = await runCli(['https://mcp.example.com/mcp', '--protocol', 'legacy', '--transport', 'sse-only', '--auth-timeout', '90'], env());
     expect(protocol.code).toBe(2);
     expect(protocol.stderr).toContain('MCP clients give initialize 60 s at most'); // both names taken; the timeout is what is refused
-    const host = await runCli(['https://mcp.example.com/mcp', '--host', 'example.com'], env());
     expect(host.code).toBe(2);
     expect(host.stderr).toContain('"example.com" is not a loopback host');
-    const noOps = await runCli(['https://mcp.example.com/mcp', '--enable-proxy', '--disable-cookies', '--keep-alive', '--auth-timeout', '90'], env());
     expect(noOps.code).toBe(2);
     expect(noOps.stderr).toContain('MCP clients give initialize 60 s at most');
-    const clash = await runCli(['https://mcp.example.com/mcp', '--transport', 'sse', '--protocol', 'modern'], env());
     expect(clash.code).toBe(2);
     expect(clash.stderr).toContain('the HTTP+SSE transport (2024-11-05) predates MCP 2026-07-28');
-    const transport = await runCli(['https://mcp.example.com/mcp', '--transport', 'websocket'], env());
     expect(transport.code).toBe(2);
     expect(transport.stderr).toContain('mcp-remote\'s http-first, http-only, sse-only and sse-first work too');
   });
@@ -147,7 +154,7 @@ describe('token, logout and status without a server named', () => {
   async function signedIn(dir: string, url: string, tokens: { accessToken: string; refreshToken?: string; expiresAt?: number }) {
     const signIns = signInsAt(dir, 'file');
     const as = { issuer: 'http://127.0.0.1:9/as', authorization_endpoint: 'http://127.0.0.1:9/as/auth', token_endpoint: 'http://127.0.0.1:9/as/token', revocation_endpoint: 'http://127.0.0.1:9/as/revoke' };
-    await signIns.saveSignIn({
+    await signIns.records.save({
       target: { url }, resource: url, as, client: { issuer: as.issuer, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 },
       tokens: { obtainedAt: Date.now(), scopes: ['mcp:read'], ...tokens },
     }, await signIns.chooseStore());

@@ -1,6 +1,8 @@
 // `appwrite-mcp doctor` end to end: the built CLI as a child process against the local cloud (real
 // AS, real MCP server), real browser sign-ins in headless Chromium, the real Secret Service (and a
-// broken and a hung one), a front server whose clock is off, an AS that is down, revoked tokens.
+// broken and a hung one), the network checks through an HTTP proxy and TLS. The other checks (a
+// skewed clock, an AS that is down, revoked tokens, other servers) run in-process:
+// test/commands/doctor.test.ts.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,22 +11,12 @@ import type { Browser } from 'playwright-core';
 import { startCloud, type Cloud } from '../cloud/index.js';
 import { browserSeam, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
 import { BIN, NO_KEYCHAIN_ENV, hasSecretService, runCli, tempConfigDir, type CliResult } from '../helpers/cli.js';
-import { startSilentServer, startSkewedFront } from '../helpers/fronts.js';
+import { startSilentServer } from '../helpers/fronts.js';
 import { startForwardProxy, startTlsFront, TEST_CERT } from '../helpers/relays.js';
 import { readStored } from '../helpers/stored.js';
+import { expectShape, type Check } from '../helpers/doctor-checks.js';
 
 const keychainIt = hasSecretService() || process.env.APPWRITE_MCP_REQUIRE_KEYCHAIN === '1' ? it : it.skip;
-
-/** The checks, in the order doctor runs them. */
-const IDS = ['proxy', 'dns', 'connect', 'tls', 'clock', 'challenge', 'resource-metadata', 'authorization-server', 'pkce', 'keychain', 'sign-in', 'token', 'refresh', 'clients'];
-
-interface Check {
-  id: string;
-  status: 'ok' | 'warn' | 'fail' | 'skip';
-  summary: string;
-  detail?: string[];
-  fix?: string;
-}
 
 let cloud: Cloud;
 let browser: Browser;
@@ -80,34 +72,6 @@ async function doctor(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult
     throw new Error(`doctor --json printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   }
   return { ...r, checks, byId: Object.fromEntries(checks.map((c) => [c.id, c])), ms };
-}
-
-/** Revokes the stored access or refresh token at the AS (RFC 7009), as test/e2e/proxy.test.ts does. */
-async function revokeAtAs(dir: string, hint: 'access_token' | 'refresh_token') {
-  const stored = (await readStored(dir, cloud.mcpUrl))!;
-  const res = await fetch(stored.record.as.revocation_endpoint!, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: (hint === 'access_token' ? stored.accessToken : stored.refreshToken)!, token_type_hint: hint, client_id: stored.record.client.clientId }),
-  });
-  expect(res.status).toBe(200);
-  return { accessToken: stored.accessToken!, refreshToken: stored.refreshToken! };
-}
-
-function expectShape(checks: Check[]) {
-  expect(checks.map((c) => c.id)).toEqual(IDS);
-  for (const c of checks) {
-    expect(Object.keys(c).every((k) => ['id', 'status', 'summary', 'detail', 'fix'].includes(k)), JSON.stringify(c)).toBe(true);
-    expect(['ok', 'warn', 'fail', 'skip']).toContain(c.status);
-    expect(typeof c.summary).toBe('string');
-    expect(c.summary.length).toBeGreaterThan(0);
-    if (c.detail !== undefined) {
-      expect(Array.isArray(c.detail)).toBe(true);
-      for (const d of c.detail) expect(typeof d).toBe('string');
-    }
-    if (c.fix !== undefined) expect(typeof c.fix).toBe('string');
-    if (c.status === 'fail') expect(c.fix, `${c.id} fails without a fix`).toBeTruthy();
-  }
 }
 
 function expectNoTokens(tokens: { accessToken?: string; refreshToken?: string }) {
@@ -184,147 +148,6 @@ describe('doctor', () => {
     expect(r.byId.keychain!.status).toBe('fail');
     expect(r.byId.keychain!.summary).toMatch(/did not answer within 1.5 s.*locked/);
     expect(r.ms).toBeLessThan(8_000);
-  });
-
-  it('a skewed clock: a server whose Date is 10 min ahead fails the clock check, 2 min behind warns', async () => {
-    const w = world({ keychain: false });
-    const ahead = await startSkewedFront(cloud.mcpUrl, 10 * 60_000);
-    cleanups.push(() => ahead.close());
-    const r = await doctor(['--url', ahead.url], w.env);
-    expect(r.code).toBe(1);
-    expectShape(r.checks);
-    expect(r.byId.clock!.status).toBe('fail');
-    expect(r.byId.clock!.summary).toMatch(/your clock is 10 min behind the server's: token expiry/);
-    expect(r.byId.clock!.fix).toMatch(/timedatectl set-ntp true/);
-    // The front is faithful otherwise: the discovery through it works.
-    expect(r.byId.challenge!.status).toBe('ok');
-    expect(r.byId['resource-metadata']!.status).toBe('ok');
-    expect(r.byId['authorization-server']!.status).toBe('ok');
-
-    const behind = await startSkewedFront(cloud.mcpUrl, -2 * 60_000);
-    cleanups.push(() => behind.close());
-    const r2 = await doctor(['--url', behind.url], w.env);
-    expect(r2.byId.clock!.status).toBe('warn');
-    expect(r2.byId.clock!.summary).toMatch(/your clock is (119|120|121) s ahead of the server's|your clock is 2 min ahead of the server's/);
-
-    const direct = await doctor(['--url', cloud.mcpUrl], w.env);
-    expect(direct.byId.clock!.status).toBe('ok');
-  });
-
-  it('an unreachable authorization server: ✗ authorization-server with the fix, the stored token still works, exit 1', async () => {
-    const w = world({ keychain: false });
-    await login(w);
-    await cloud.stopAuthServer();
-    try {
-      const r = await doctor(['--url', cloud.mcpUrl], w.env);
-      expect(r.code).toBe(1);
-      expectShape(r.checks);
-      const as = r.byId['authorization-server']!;
-      expect(as.status).toBe('fail');
-      expect(as.summary).toContain(`cannot reach the authorization server ${cloud.issuer}`);
-      expect(as.summary).toMatch(/connection refused/);
-      expect(as.fix).toMatch(/can neither refresh a token nor sign in/);
-      expect(r.byId.pkce!.status).toBe('skip');
-      // What still works is said to work.
-      expect(r.byId['resource-metadata']!.status).toBe('ok');
-      expect(r.byId.token!.status).toBe('ok');
-      expect(r.byId.refresh!.status).toBe('warn');
-      expect(r.byId.refresh!.summary).toMatch(/a refresh token is held, but the authorization server is unreachable: refreshing fails until it answers \(the access token is good until /);
-      expect(r.byId.keychain!.status).toBe('warn'); // broken too, but not needed: the secrets are in the file
-      expect(r.ms).toBeLessThan(15_000);
-    } finally {
-      await cloud.startAuthServer();
-    }
-  });
-
-  it('a revoked access token: doctor refreshes it as the proxy would (under the lock, saved), and says so', async () => {
-    const w = world({ keychain: false });
-    await login(w);
-    const revoked = await revokeAtAs(w.dir, 'access_token');
-    const before = cloud.stats.refreshGrants;
-    const r = await doctor(['--url', cloud.mcpUrl], w.env);
-    expect(r.code, r.stdout).toBe(0);
-    expect(r.byId.token!.status).toBe('warn');
-    expect(r.byId.token!.summary).toMatch(/the server rejected the stored access token \(HTTP 401: invalid_token.*\); refreshed it as the proxy would and saved the result to file .*, and the server accepts the new one/);
-    expect(r.byId.refresh!.status).toBe('ok');
-    expect(cloud.stats.refreshGrants).toBe(before + 1);
-    // The rotated refresh token was saved; the old one is spent.
-    const after = (await readStored(w.dir, cloud.mcpUrl))!;
-    expect(after.refreshToken).not.toBe(revoked.refreshToken);
-    expect(after.accessToken).not.toBe(revoked.accessToken);
-    expect(await cloud.tokenStatus(after.refreshToken!)).toBe('active');
-    // And the next run finds everything in order, without another refresh.
-    const again = await doctor(['--url', cloud.mcpUrl], w.env);
-    expect(again.code).toBe(0);
-    expect(again.byId.token!.status).toBe('ok');
-    expect(cloud.stats.refreshGrants).toBe(before + 1);
-    expectNoTokens(revoked);
-    expectNoTokens(after);
-  });
-
-  it('a revoked grant (refresh token revoked at the AS): ✗ token and ✗ refresh, the fix is to sign in again', async () => {
-    const w = world({ keychain: false });
-    await login(w);
-    const revoked = await revokeAtAs(w.dir, 'refresh_token');
-    const r = await doctor(['--url', cloud.mcpUrl], w.env);
-    expect(r.code).toBe(1);
-    expectShape(r.checks);
-    expect(r.byId['sign-in']!.status).toBe('ok'); // present and readable
-    expect(r.byId.token!.status).toBe('fail');
-    expect(r.byId.token!.summary).toMatch(/the server rejected the stored access token \(HTTP 401/);
-    expect(r.byId.refresh!.status).toBe('fail');
-    expect(r.byId.refresh!.summary).toMatch(/refused the stored refresh token \(invalid_grant.*a new sign-in is needed \(the refresh token is dropped, as the proxy drops it\)/);
-    expect(r.byId.refresh!.fix).toBe(`node ${BIN} login --url ${cloud.mcpUrl}`);
-    // As the proxy does, the refused refresh token is dropped: the next run does not try it again.
-    const again = await doctor(['--url', cloud.mcpUrl], w.env);
-    expect(again.byId.refresh!.summary).toBe('no refresh token: only a new sign-in helps');
-    expectNoTokens(revoked);
-  });
-
-  it('a 2026-07-28-only server (a 2025 initialize gets 400 once past the token check): the token still counts as accepted', async () => {
-    const w = world({ keychain: false });
-    await login(w, cloud.modernMcpUrl);
-    const r = await doctor(['--url', cloud.modernMcpUrl], w.env);
-    expect(r.byId['authorization-server']!.summary).toContain(cloud.modernIssuer);
-    expect(r.byId.token!.status).toBe('ok');
-    expect(r.byId.token!.summary).toBe('the server accepts the stored access token (HTTP 400 to initialize)');
-    expect(r.byId.token!.detail![0]).toMatch(/only after it took the token/);
-    expect(r.code, r.stdout).toBe(0);
-    // A token the server does not take is still told apart.
-    const stored = (await readStored(w.dir, cloud.modernMcpUrl))!;
-    const rejected = await doctor(['--url', cloud.modernMcpUrl], { ...w.env, APPWRITE_MCP_TOKEN: `${stored.accessToken!.slice(0, -4)}AAAA` });
-    expect(rejected.byId.token!.status).toBe('fail');
-    expect(rejected.byId.token!.summary).toMatch(/^the server refuses APPWRITE_MCP_TOKEN: HTTP 401/);
-    expect(rejected.byId.refresh!.status).toBe('skip');
-  });
-
-  it('a dead server and a hung one: ✗ within seconds, the rest skipped', async () => {
-    const w = world({ keychain: false });
-    const hung = await startSilentServer();
-    cleanups.push(() => hung.close());
-    const deadPort = await (async () => {
-      const s = await startSilentServer();
-      const port = s.port!;
-      await s.close();
-      return port;
-    })();
-
-    const dead = await doctor(['--url', `http://127.0.0.1:${deadPort}/`], w.env);
-    expect(dead.code).toBe(1);
-    expectShape(dead.checks);
-    expect(dead.byId.connect!.status).toBe('fail');
-    expect(dead.byId.connect!.summary).toMatch(/connection refused/);
-    expect(dead.byId.connect!.fix).toMatch(/Nothing is listening/);
-    for (const id of ['clock', 'challenge', 'resource-metadata', 'authorization-server', 'pkce']) expect(dead.byId[id]!.status).toBe('skip');
-    expect(dead.byId['sign-in']!.status).toBe('fail');
-    expect(dead.ms).toBeLessThan(8_000);
-
-    const silent = await doctor(['--url', hung.url], w.env);
-    expect(silent.code).toBe(1);
-    expect(silent.byId.connect!.status).toBe('ok');
-    expect(silent.byId.challenge!.status).toBe('fail');
-    expect(silent.byId.challenge!.summary).toMatch(/did not answer initialize.*timed out/);
-    expect(silent.ms).toBeLessThan(12_000);
   });
 
   it('the road: an HTTP proxy that applies (CONNECT tunnel), and TLS trusted through NODE_EXTRA_CA_CERTS or not', async () => {

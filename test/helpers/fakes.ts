@@ -13,12 +13,17 @@ export class FakeKeychain {
   reads = 0;
   writes: KeychainMode = 'ok';
   readsMode: KeychainMode = 'ok';
+  /** Runs before each read of `account` is answered (a test's way to act at that exact moment). */
+  beforeRead?: (account: string) => void | Promise<void>;
 
   readonly openEntry = (_service: string, account: string): KeychainEntry => ({
-    getPassword: (signal) => this.run(this.readsMode, signal, () => {
-      this.reads++;
-      return this.values.get(account);
-    }),
+    getPassword: async (signal) => {
+      await this.beforeRead?.(account);
+      return this.run(this.readsMode, signal, () => {
+        this.reads++;
+        return this.values.get(account);
+      });
+    },
     setPassword: (password, signal) => this.run(this.writes, signal, () => {
       this.values.set(account, password);
       this.log.push([account, password]);
@@ -75,4 +80,31 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setImmediate(resolve));
   }
+}
+
+/**
+ * Time that runs ahead: every sleep moves it forward by what was asked, fifty times faster than
+ * real time (at most 100 ms of real time), and is recorded. For flows that wait between
+ * real requests (device-code polling): minutes of waiting in milliseconds, every wait on record.
+ */
+export class VirtualClock implements Clock {
+  private t = Date.UTC(2026, 10, 29, 12);
+  /** Every sleep asked for, in ms, in order. */
+  readonly sleeps: number[] = [];
+
+  now = () => this.t;
+
+  sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      this.sleeps.push(ms);
+      const timer = setTimeout(() => {
+        this.t += Math.max(0, ms);
+        resolve();
+      }, Math.min(Math.max(0, ms) / 50, 100));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      }, { once: true });
+    });
 }

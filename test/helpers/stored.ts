@@ -3,6 +3,7 @@
 import { silentLogger } from '../../src/log.js';
 import { SignIns, signInKey } from '../../src/store/sign-ins.js';
 import type { SignInRecord, Target } from '../../src/store/types.js';
+import type { FakeKeychain } from './fakes.js';
 
 export interface Stored {
   record: SignInRecord;
@@ -10,15 +11,16 @@ export interface Stored {
   refreshToken?: string;
 }
 
-export function signInsAt(dir: string, storePreference: 'auto' | 'file' | 'keychain' = 'auto'): SignIns {
-  return new SignIns({ dir, logger: silentLogger, storePreference, keychain: { timeoutMs: 3000 } });
+/** The sign-ins in `dir`; `keychain`: an in-memory stand-in for the OS keychain (tests/helpers/fakes.ts). */
+export function signInsAt(dir: string, storePreference: 'auto' | 'file' | 'keychain' = 'auto', keychain?: FakeKeychain): SignIns {
+  return new SignIns({ dir, logger: silentLogger, storePreference, keychain: keychain ? { openEntry: keychain.openEntry, timeoutMs: 200 } : { timeoutMs: 3000 } });
 }
 
-export async function readStored(dir: string, target: Target | string): Promise<Stored | undefined> {
-  const signIns = signInsAt(dir);
-  const stored = await signIns.load(signInKey(typeof target === 'string' ? { url: target } : target));
+export async function readStored(dir: string, target: Target | string, keychain?: FakeKeychain): Promise<Stored | undefined> {
+  const signIns = signInsAt(dir, 'auto', keychain);
+  const stored = await signIns.records.load(signInKey(typeof target === 'string' ? { url: target } : target));
   if (!stored) return undefined;
-  return { record: stored.record, accessToken: stored.tokens?.accessToken, refreshToken: await signIns.refreshToken(stored.record) };
+  return { record: stored.record, accessToken: stored.tokens?.accessToken, refreshToken: await signIns.records.refreshToken(stored.record) };
 }
 
 /** Revokes the stored access or refresh token at the AS (RFC 7009), behind the CLI's back. */

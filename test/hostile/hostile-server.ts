@@ -14,6 +14,8 @@ export interface Behaviour {
   deviceAuthorization?: Record<string, unknown>;
   /** What the token endpoint, `POST /token`, answers: this HTTP status with an empty body. */
   tokenStatus?: number;
+  /** The authorization server its protected-resource metadata names (default: its own origin). */
+  authorizationServer?: string;
 }
 
 export interface HostileServer {
@@ -35,7 +37,7 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
     if (req.url === '/mcp') {
       json(401, { error: 'invalid_token' }, { 'www-authenticate': `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp"` });
     } else if (req.url === '/.well-known/oauth-protected-resource/mcp') {
-      const doc = JSON.stringify({ resource: `${origin}/mcp`, authorization_servers: [origin] });
+      const doc = JSON.stringify({ resource: `${origin}/mcp`, authorization_servers: [behave.authorizationServer ?? origin] });
       if (behave.hugeBodyBytes) {
         res.writeHead(200, { 'content-type': 'application/json' });
         const chunk = Buffer.alloc(64 * 1024, 0x20);

@@ -1,6 +1,7 @@
 // Hostile and broken servers, and the corners users fall into (issue "Hardening"): each test is
 // one thing a malicious or broken server, a local process or a slip of the user does, and what the
-// built CLI must do about it.
+// CLI must do about it: the built CLI as a child process, or `login` run in-process where the
+// process itself plays no part.
 import { mkdirSync, chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,10 @@ import { NO_KEYCHAIN_ENV, runCli, startCli, tempConfigDir } from '../helpers/cli
 import { connectProxy, textOf } from '../helpers/proxy-client.js';
 import { readStored, revokeStored, signInsAt } from '../helpers/stored.js';
 import { startHostileServer } from './hostile-server.js';
+import { run as login } from '../../src/commands/login.js';
+import { testFactory } from '../helpers/factory.js';
+import { until } from '../helpers/fakes.js';
+import { signInOverHttp } from '../helpers/http-user.js';
 
 let browser: Browser;
 const cleanups: Array<() => unknown> = [];
@@ -26,6 +31,76 @@ function env() {
   cleanups.push(() => config.cleanup(), () => seam.cleanup());
   return { dir: config.dir, seam, env: { APPWRITE_MCP_CONFIG_DIR: config.dir, APPWRITE_MCP_STORE: 'file', ...NO_KEYCHAIN_ENV, ...seam.env } };
 }
+
+describe('a pre-registered client\'s credentials go to its own authorization server only', () => {
+  /** A client registered at the local cloud's Python-SDK authorization server (it takes secrets only). */
+  async function preRegistered(cloud: Awaited<ReturnType<typeof startCloud>>) {
+    const meta = await (await fetch(`${new URL(cloud.pythonSdkIssuer).origin}/.well-known/oauth-authorization-server`)).json();
+    return (await (await fetch(meta.registration_endpoint, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:39123/callback'], token_endpoint_auth_method: 'client_secret_basic' }),
+    })).json()) as { client_id: string; client_secret: string };
+  }
+
+  it('pinned at its first sign-in: a server that names another AS gets no token request, even with --client-credentials', async () => {
+    const cloud = await startCloud();
+    const hostile = await startHostileServer({ tokenStatus: 400 });
+    cleanups.push(() => cloud.stop(), () => hostile.stop());
+    const client = await preRegistered(cloud);
+    const e = env();
+    const t = testFactory({ dir: e.dir, env: { APPWRITE_MCP_CLIENT_SECRET: client.client_secret }, browser: (url) => fetch(url) }); // its AS approves at once
+    expect(await login({ url: cloud.pythonSdkMcpUrl, clientId: client.client_id, callbackPort: '39123', browser: true }, t.f)).toBe(0);
+
+    const r = await login({ clientCredentials: true, url: hostile.mcpUrl, clientId: client.client_id, browser: true }, t.f).catch((err) => err);
+    expect(r).toMatchObject({ code: 'OAUTH_CLIENT_ISSUER_MISMATCH', exitCode: 1, hint: `If ${hostile.origin} is where this client is registered, pass --issuer ${hostile.origin}.` });
+    expect(r.message).toBe(`client "${client.client_id}" belongs to the authorization server ${cloud.pythonSdkIssuer} (the issuer of its first sign-in), but ${hostile.mcpUrl} names ${hostile.origin}: refusing to send the client's credentials there`);
+    expect(hostile.requests).not.toContain('POST /token');
+    // The browser flow is refused the same way, before any tab opens.
+    await expect(login({ url: hostile.mcpUrl, clientId: client.client_id, browser: true }, t.f)).rejects.toMatchObject({ code: 'OAUTH_CLIENT_ISSUER_MISMATCH' });
+    expect(t.opened).toHaveLength(1);
+
+    // Saying --issuer is saying where the client belongs: then the credentials go there.
+    const told = await login({ clientCredentials: true, url: hostile.mcpUrl, clientId: client.client_id, issuer: hostile.origin, browser: true }, t.f).catch((err) => err);
+    expect(told.code).not.toBe('OAUTH_CLIENT_ISSUER_MISMATCH');
+    expect(hostile.requests).toContain('POST /token');
+  });
+
+  it('--issuer pins a client on its first sign-in too', async () => {
+    const hostile = await startHostileServer({ tokenStatus: 400 });
+    cleanups.push(() => hostile.stop());
+    const e = env();
+    const r = await runCli(['login', '--client-credentials', '--url', hostile.mcpUrl, '--client-id', 'ci-client', '--issuer', 'https://login.example.com/'], { ...e.env, APPWRITE_MCP_CLIENT_SECRET: 'ci-secret-0123456789' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`client "ci-client" belongs to the authorization server https://login.example.com/ (--issuer), but ${hostile.mcpUrl} names ${hostile.origin}`);
+    expect(r.stderr).not.toContain('ci-secret-0123456789');
+    expect(hostile.requests).not.toContain('POST /token');
+  });
+});
+
+describe('a server that names a legitimate authorization server', () => {
+  it('does not get the client registered for another server (nor the consent given to it): a registration per AS and MCP server', async () => {
+    const cloud = await startCloud();
+    cleanups.push(() => cloud.stop());
+    // An AS that takes any resource (the Python SDK's), and a hostile server whose metadata names it.
+    const hostile = await startHostileServer({ authorizationServer: cloud.pythonSdkIssuer });
+    cleanups.push(() => hostile.stop());
+    const e = env();
+    const t = testFactory({ dir: e.dir, browser: (url) => fetch(url) }); // its AS approves at once
+    expect(await login({ url: cloud.pythonSdkMcpUrl, browser: true }, t.f)).toBe(0);
+    expect(cloud.pythonSdk.registrations).toBe(1);
+    const legitClient = new URL(t.opened[0]!).searchParams.get('client_id');
+
+    expect(await login({ url: hostile.mcpUrl, browser: true }, t.f)).toBe(0);
+    const asked = new URL(t.opened[1]!);
+    expect(asked.searchParams.get('resource')).toBe(hostile.mcpUrl);
+    expect(asked.searchParams.get('client_id')).not.toBe(legitClient);
+    expect(cloud.pythonSdk.registrations).toBe(2);
+    // The legitimate server's own registration is still the one it uses.
+    expect(await login({ url: cloud.pythonSdkMcpUrl, browser: true }, t.f)).toBe(0);
+    expect(new URL(t.opened[2]!).searchParams.get('client_id')).toBe(legitClient);
+    expect(cloud.pythonSdk.registrations).toBe(2);
+  });
+});
 
 describe('a malicious or broken authorization server', () => {
   it('a plain-http authorization endpoint on another host is refused before any browser opens', async () => {
@@ -87,20 +162,6 @@ describe('a malicious or broken device authorization endpoint (login --device-co
     expect(r.stderr).not.toContain('\u001b');
     expect(bad.requests).not.toContain('POST /token');
   });
-
-  it('a token endpoint that answers 503: one warning, polls backed off, and the wait still ends at --timeout (exit 5)', async () => {
-    const bad = await startHostileServer({ deviceAuthorization: code(), tokenStatus: 503 });
-    cleanups.push(() => bad.stop());
-    const e = env();
-    const started = Date.now();
-    const r = await runCli(['login', '--device-code', '--no-browser', '--timeout', '4', '--url', bad.mcpUrl], e.env);
-    expect(r.code).toBe(5);
-    expect(Date.now() - started).toBeLessThan(15_000);
-    // interval 1 s: polls at 1 s and (backed off to 1 + 1 s) at 3 s; the next would start after the deadline.
-    expect(bad.requests.filter((q) => q === 'POST /token')).toHaveLength(2);
-    expect(r.stderr.match(/warning: the token endpoint \S+ answered HTTP 503; asking again in \d+ s/g)).toHaveLength(1);
-    expect(r.stderr).toContain('the sign-in with the code ABCD-EFGH was not approved within 4 s');
-  });
 });
 
 describe('the loopback callback', () => {
@@ -108,28 +169,20 @@ describe('the loopback callback', () => {
     const cloud = await startCloud();
     cleanups.push(() => cloud.stop());
     const e = env();
-    const run = startCli(['login', '--url', cloud.mcpUrl, '--no-browser', '--timeout', '60'], e.env);
-    cleanups.push(() => run.kill('SIGKILL'));
-    let url: URL | undefined;
-    for (let i = 0; i < 400 && !url; i++) {
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/v1\/oauth2\/console\/auth\?\S+)/.exec(run.stderr());
-      if (m) url = new URL(m[1]!);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(url, run.stderr()).toBeDefined();
-    const callback = url!.searchParams.get('redirect_uri')!;
+    const t = testFactory({ dir: e.dir });
+    const running = login({ url: cloud.mcpUrl, browser: true, timeout: 60 }, t.f);
+    await until(() => t.opened.length > 0);
+    const url = new URL(t.opened[0]!);
+    const callback = url.searchParams.get('redirect_uri')!;
     for (const query of ['?code=forged', '?code=forged&state=not-this-one', '?error=access_denied']) {
       const res = await fetch(`${callback}${query}`);
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('Not this sign-in');
     }
-    const page = await completeSignIn(browser, url!.href, cloud.user);
-    await page.page.context().close();
-    expect(page.ok).toBe(true);
-    const r = await run.result;
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.match(/ignored a request to the sign-in callback/g)).toHaveLength(3);
-    expect(r.stderr).toMatch(/without "state"/);
+    expect((await signInOverHttp(url.href, cloud.user)).ok).toBe(true);
+    expect(await running).toBe(0);
+    expect(t.stderr().match(/ignored a request to the sign-in callback/g)).toHaveLength(3);
+    expect(t.stderr()).toMatch(/without "state"/);
   });
 });
 
@@ -141,7 +194,7 @@ describe('never hang the client, never act on bad input', () => {
     const { result } = await loginThroughBrowser(browser, e.seam, cloud.user, ['--url', cloud.mcpUrl], e.env);
     expect(result.code, result.stderr).toBe(0);
     // As from an AS that issues no refresh token:
-    await signInsAt(e.dir).dropRefreshToken((await readStored(e.dir, cloud.mcpUrl))!.record);
+    await signInsAt(e.dir).records.dropRefreshToken((await readStored(e.dir, cloud.mcpUrl))!.record);
     expect((await readStored(e.dir, cloud.mcpUrl))!.refreshToken).toBeUndefined();
     await revokeStored(e.dir, cloud.mcpUrl, 'access_token'); // valid by its expiry, refused by the server
     const started = Date.now();

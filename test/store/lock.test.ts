@@ -1,7 +1,9 @@
-import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireLock, lockPath, withLock } from '../../src/store/lock.js';
+import { acquireLock, lockDir, withLock } from '../../src/store/lock.js';
 import { AppError } from '../../src/errors.js';
+import { until } from '../helpers/fakes.js';
 import { makeTempDir, runFixture, spawnFixture } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -16,8 +18,10 @@ describe('lock', () => {
     const uncontendedMs = performance.now() - started;
     await expect(acquireLock(dir, 'a', { timeoutMs: 150 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
     await first.release();
-    await expect(stat(lockPath(dir, 'a'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await withLock(dir, 'a', async () => 42)).toBe(42);
+    // Generations are collected as they are superseded: the directory stays small.
+    for (let i = 0; i < 20; i++) await withLock(dir, 'a', async () => {});
+    expect((await readdir(lockDir(dir, 'a'))).length).toBeLessThanOrEqual(4);
     console.info(`uncontended acquire: ${uncontendedMs.toFixed(1)} ms`);
   });
 
@@ -38,15 +42,30 @@ describe('lock', () => {
   it('keeps a long-held lock fresh with heartbeats, and signals when it is lost', async () => {
     const dir = await tempDir();
     const held = await acquireLock(dir, 'long', { heartbeatMs: 50 });
-    await utimes(lockPath(dir, 'long'), new Date(0), new Date(0));
-    await new Promise((r) => setTimeout(r, 150));
-    expect((await stat(lockPath(dir, 'long'))).mtimeMs).toBeGreaterThan(Date.now() - 1000);
+    const file = join(lockDir(dir, 'long'), '0000000001');
+    await utimes(file, new Date(0), new Date(0));
+    await until(async () => (await stat(file)).mtimeMs > Date.now() - 1000);
     // A waiter with a short staleMs still does not steal it, because the holder keeps touching it.
     await expect(acquireLock(dir, 'long', { staleMs: 300, timeoutMs: 600 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
-    await rm(lockPath(dir, 'long'));
-    await new Promise((r) => setTimeout(r, 150));
-    expect(held.signal.aborted).toBe(true);
+    await held.assertHeld();
+    await rm(lockDir(dir, 'long'), { recursive: true });
+    await until(() => held.signal.aborted);
+    await expect(held.assertHeld()).rejects.toMatchObject({ code: 'STORE_LOCK_LOST' });
     await held.release();
+  });
+
+  it('a holder frozen past staleMs is taken over, and knows it at its next assertHeld', async () => {
+    const dir = await tempDir();
+    const frozen = await acquireLock(dir, 'f', { heartbeatMs: 60_000 }); // no heartbeat in this test's time
+    await utimes(join(lockDir(dir, 'f'), '0000000001'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const taker = await acquireLock(dir, 'f', { staleMs: 10_000, timeoutMs: 1000 });
+    await expect(frozen.assertHeld()).rejects.toMatchObject({ code: 'STORE_LOCK_LOST' });
+    expect(frozen.signal.aborted).toBe(true);
+    await taker.assertHeld();
+    await frozen.release(); // releasing a lost lock leaves the new holder alone
+    await taker.assertHeld();
+    await expect(acquireLock(dir, 'f', { timeoutMs: 100 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
+    await taker.release();
   });
 
   it('serialises 8 processes × 20 increments of a shared counter', async () => {
@@ -83,12 +102,15 @@ describe('lock', () => {
 
   it('takes over a lock that stopped being touched (holder unknown) after staleMs', async () => {
     const dir = await tempDir();
-    const held = await acquireLock(dir, 'old');
-    await held.release();
     // A lock left by a process on another host: its pid cannot be checked, only its age.
-    await writeFile(lockPath(dir, 'old'), JSON.stringify({ pid: 1, hostname: 'elsewhere', createdAt: 0 }));
-    await utimes(lockPath(dir, 'old'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const file = join(lockDir(dir, 'old'), '0000000007');
+    await mkdir(lockDir(dir, 'old'), { recursive: true });
+    await writeFile(file, JSON.stringify({ pid: 1, hostname: 'elsewhere', nonce: 'x', createdAt: 0 }));
+    await expect(acquireLock(dir, 'old', { staleMs: 10_000, timeoutMs: 150 })).rejects.toMatchObject({ code: 'STORE_LOCK_TIMEOUT' });
+    await utimes(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     const lock = await acquireLock(dir, 'old', { staleMs: 10_000, timeoutMs: 1000 });
+    await lock.assertHeld();
+    expect(await readdir(lockDir(dir, 'old'))).toContain('0000000008');
     await lock.release();
   });
 });

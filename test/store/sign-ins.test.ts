@@ -64,7 +64,7 @@ describe('SignIns', () => {
     const { signIns, keychain, store } = await fakeSignIns(await tempDir());
     const t = tokens('a');
     expect(t.accessToken.length).toBeGreaterThan(2_000);
-    const record = await signIns.saveSignIn(newSignIn(t), store);
+    const record = await signIns.records.save(newSignIn(t), store);
     expect(record.token.parts).toBeGreaterThanOrEqual(3);
     for (const [account, value] of keychain.values) {
       expect(value.length, account).toBeLessThanOrEqual(1000);
@@ -72,40 +72,40 @@ describe('SignIns', () => {
     }
     // Only secrets in the keychain: the ~1,500 characters of scopes live in state.json.
     expect([...keychain.values.values()].join('')).not.toContain(APPWRITE_SCOPES[0]);
-    const loaded = (await signIns.load(record.key))!;
+    const loaded = (await signIns.records.load(record.key))!;
     expect(loaded.tokens).toMatchObject({ accessToken: t.accessToken, expiresAt: t.expiresAt, scopes: APPWRITE_SCOPES });
-    expect(await signIns.refreshToken(record)).toBe(t.refreshToken);
+    expect(await signIns.records.refreshToken(record)).toBe(t.refreshToken);
     expect(redact(`x ${t.refreshToken} y`)).toBe('x [redacted] y');
   });
 
   it('writes the refresh token first, then the access token, then state.json; removes a stale tail', async () => {
     const dir = await tempDir();
     const { signIns, keychain, store } = await fakeSignIns(dir);
-    const first = await signIns.saveSignIn(newSignIn(tokens('b')), store);
+    const first = await signIns.records.save(newSignIn(tokens('b')), store);
     keychain.log.length = 0;
     const shorter: Tokens = { ...tokens('c'), accessToken: 'short-access-token-c' };
-    const saved = await signIns.saveRefresh(first, shorter);
+    const saved = await signIns.records.saveRefresh(first, shorter);
     expect(keychain.log[0]).toEqual([`${URL_} refresh`, expect.stringContaining(shorter.refreshToken!)]);
     expect(keychain.log[1]).toEqual([`${URL_} access`, expect.stringContaining('short-access-token-c')]);
     // the old token's second and third parts are deleted
     expect(keychain.log.slice(2).map(([name, v]) => [name, v])).toEqual([[`${URL_} access (2)`, undefined], [`${URL_} access (3)`, undefined]]);
     expect(saved.token.parts).toBe(1);
-    expect((await signIns.load(first.key))!.tokens!.accessToken).toBe('short-access-token-c');
+    expect((await signIns.records.load(first.key))!.tokens!.accessToken).toBe('short-access-token-c');
     expect(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')).signIns[URL_].token.fingerprint).toBe(saved.token.fingerprint);
   });
 
   it('detects a torn write (parts of two tokens, or a token that does not match its record) and asks for a refresh', async () => {
     const { signIns, keychain, store } = await fakeSignIns(await tempDir());
-    const record = await signIns.saveSignIn(newSignIn(tokens('d')), store);
+    const record = await signIns.records.save(newSignIn(tokens('d')), store);
     // Part 2 from another token: same names, different fingerprint.
     const stray = new FakeKeychain();
     const { signIns: elsewhere, store: strayStore } = await fakeSignIns(await tempDir(), stray);
-    await elsewhere.saveSignIn(newSignIn(tokens('e')), strayStore);
+    await elsewhere.records.save(newSignIn(tokens('e')), strayStore);
     keychain.values.set(`${URL_} access (2)`, stray.values.get(`${URL_} access (2)`)!);
-    expect(await signIns.load(record.key)).toEqual({ record: expect.objectContaining({ key: record.key }) });
-    expect((await signIns.load(record.key))!.tokens).toBeUndefined();
+    expect(await signIns.records.load(record.key)).toEqual({ record: expect.objectContaining({ key: record.key }) });
+    expect((await signIns.records.load(record.key))!.tokens).toBeUndefined();
     // The refresh token is intact and still usable.
-    expect(await signIns.refreshToken(record)).toBe(tokens('d').refreshToken);
+    expect(await signIns.records.refreshToken(record)).toBe(tokens('d').refreshToken);
   });
 
   it('keys a sign-in by URL, profile and headers; header values are never stored', async () => {
@@ -117,53 +117,68 @@ describe('SignIns', () => {
     expect(signInKey({ url: URL_ })).toBe(URL_);
     expect(signInKey({ url: URL_, headers: { B: '2', A: '1' } })).toBe(signInKey({ url: URL_, headers: { a: '1', b: '2' } }));
     expect(signInKey({ url: URL_, profile: 'work' })).not.toBe(signInKey({ url: URL_ }));
-    await signIns.saveSignIn(newSignIn(tokens('f'), a), store);
-    await signIns.saveSignIn(newSignIn(tokens('g'), b), store);
-    expect((await signIns.load(signInKey(a)))!.tokens!.accessToken).toBe(tokens('f').accessToken);
-    expect((await signIns.load(signInKey(b)))!.tokens!.accessToken).toBe(tokens('g').accessToken);
-    expect(await signIns.load(URL_)).toBeUndefined();
+    await signIns.records.save(newSignIn(tokens('f'), a), store);
+    await signIns.records.save(newSignIn(tokens('g'), b), store);
+    expect((await signIns.records.load(signInKey(a)))!.tokens!.accessToken).toBe(tokens('f').accessToken);
+    expect((await signIns.records.load(signInKey(b)))!.tokens!.accessToken).toBe(tokens('g').accessToken);
+    expect(await signIns.records.load(URL_)).toBeUndefined();
     const state = await readFile(join(dir, 'state.json'), 'utf8');
     expect(state).not.toContain('secret-value');
-    expect((await signIns.list()).map((r) => r.headerNames)).toEqual([['X-Appwrite-Project'], ['x-appwrite-project']].sort());
+    expect((await signIns.records.list()).map((r) => r.headerNames)).toEqual([['X-Appwrite-Project'], ['x-appwrite-project']].sort());
   });
 
   it('forgets a sign-in: every entry and the record; keeps the record when the keychain cannot delete', async () => {
     const { signIns, keychain, store } = await fakeSignIns(await tempDir());
-    const record = await signIns.saveSignIn(newSignIn(tokens('h')), store);
+    const record = await signIns.records.save(newSignIn(tokens('h')), store);
     keychain.writes = 'fail';
-    await expect(signIns.forget(record)).rejects.toMatchObject({ code: 'STORE_KEYCHAIN_FAILED' });
-    expect(await signIns.record(record.key)).toBeDefined();
+    await expect(signIns.records.forget(record)).rejects.toMatchObject({ code: 'STORE_KEYCHAIN_FAILED' });
+    expect(await signIns.records.record(record.key)).toBeDefined();
     keychain.writes = 'ok';
-    expect(await signIns.forget(record)).toEqual({ deleted: true });
+    expect(await signIns.records.forget(record)).toEqual({ deleted: true });
     expect(keychain.values.size).toBe(0);
-    expect(await signIns.record(record.key)).toBeUndefined();
-    expect(await signIns.forget(record)).toEqual({ deleted: false });
+    expect(await signIns.records.record(record.key)).toBeUndefined();
+    expect(await signIns.records.forget(record)).toEqual({ deleted: false });
   });
 
-  it('caches a browser and a device registration per issuer apart, each with its own secret; logout --all forgets both', async () => {
+  it('caches a browser and a device registration per issuer and server apart, each with its own secret; logout --all forgets both', async () => {
     const { signIns, keychain } = await fakeSignIns(await tempDir());
     const browserClient = { issuer: ISSUER, clientId: 'browser-client', method: 'dcr' as const, redirectUris: ['http://127.0.0.1:5000/callback'], registeredAt: 1, authMethod: 'client_secret_basic' as const };
     const deviceClient = { issuer: ISSUER, clientId: 'device-client', method: 'dcr' as const, redirectUris: [], registeredAt: 2, authMethod: 'client_secret_basic' as const, grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] };
-    await signIns.saveClient(browserClient, 'browser-secret');
-    await signIns.saveClient(deviceClient, 'device-secret', 'device');
-    expect(await signIns.cachedClient(ISSUER)).toMatchObject({ client: { clientId: 'browser-client' }, secret: 'browser-secret' });
-    expect(await signIns.cachedClient(ISSUER, 'device')).toMatchObject({ client: { clientId: 'device-client', grantTypes: deviceClient.grantTypes }, secret: 'device-secret' });
+    const browser = { issuer: ISSUER, resource: URL_ };
+    const device = { issuer: ISSUER, resource: URL_, purpose: 'device' as const };
+    await signIns.registrations.save(browser, browserClient, 'browser-secret');
+    await signIns.registrations.save(device, deviceClient, 'device-secret');
+    expect(await signIns.registrations.cached(browser)).toMatchObject({ client: { clientId: 'browser-client' }, secret: 'browser-secret' });
+    expect(await signIns.registrations.cached(device)).toMatchObject({ client: { clientId: 'device-client', grantTypes: deviceClient.grantTypes }, secret: 'device-secret' });
+    // Another MCP server naming the same AS does not get them.
+    expect(await signIns.registrations.cached({ issuer: ISSUER, resource: 'https://other.example/mcp' })).toBeUndefined();
     // Forgetting one (the AS no longer knows it) leaves the other.
-    await signIns.forgetClient(ISSUER, 'device-client', 'device');
-    expect(await signIns.cachedClient(ISSUER, 'device')).toBeUndefined();
-    expect(await signIns.cachedClient(ISSUER)).toMatchObject({ secret: 'browser-secret' });
-    await signIns.saveClient(deviceClient, 'device-secret', 'device');
-    await signIns.forgetClients();
-    expect(await signIns.cachedClient(ISSUER)).toBeUndefined();
-    expect(await signIns.cachedClient(ISSUER, 'device')).toBeUndefined();
+    await signIns.registrations.forget(device, 'device-client');
+    expect(await signIns.registrations.cached(device)).toBeUndefined();
+    expect(await signIns.registrations.cached(browser)).toMatchObject({ secret: 'browser-secret' });
+    await signIns.registrations.save(device, deviceClient, 'device-secret');
+    await signIns.registrations.forgetAll();
+    expect(await signIns.registrations.cached(browser)).toBeUndefined();
+    expect(await signIns.registrations.cached(device)).toBeUndefined();
     expect([...keychain.values.values()].join(' ')).not.toMatch(/browser-secret|device-secret/);
+  });
+
+  it('a registration cached per issuer by appwrite-mcp 0.1 still serves the server it signed in to, and no other', async () => {
+    const dir = await tempDir();
+    const { signIns, store } = await fakeSignIns(dir);
+    await signIns.records.save(newSignIn(tokens('a')), store);
+    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'));
+    state.clients[ISSUER] = { issuer: ISSUER, clientId: 'mcp-client-0123456789', method: 'dcr', redirectUris: ['http://127.0.0.1:5000/callback'], registeredAt: 1 };
+    await writeFile(join(dir, 'state.json'), JSON.stringify(state));
+    expect(await signIns.registrations.cached({ issuer: ISSUER, resource: URL_ })).toMatchObject({ client: { clientId: 'mcp-client-0123456789' } });
+    expect(await signIns.registrations.cached({ issuer: ISSUER, resource: 'https://other.example/mcp' })).toBeUndefined();
   });
 
   it('a save that fails names where, with code save_failed', async () => {
     const { signIns, keychain, store } = await fakeSignIns(await tempDir());
-    const record = await signIns.saveSignIn(newSignIn(tokens('i')), store);
+    const record = await signIns.records.save(newSignIn(tokens('i')), store);
     keychain.writes = 'hang';
-    const error = await signIns.saveRefresh(record, tokens('j')).catch((e: AppError) => e);
+    const error = await signIns.records.saveRefresh(record, tokens('j')).catch((e: AppError) => e);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: 'STORE_SAVE_FAILED' });
     expect((error as AppError).message).toMatch(/could not save the refreshed sign-in to OS keychain .*did not answer within 0.2 s/);
@@ -174,7 +189,7 @@ describe('SignIns', () => {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'state.json'), '{"version": 2, "signIns": {');
     const { signIns, lines } = await fakeSignIns(dir);
-    expect(await signIns.list()).toEqual([]);
+    expect(await signIns.records.list()).toEqual([]);
     expect(lines.join('')).toMatch(/warning: ignoring .*state\.json because it is not valid JSON.*moved it to .*state\.json\.corrupt-/);
   });
 
@@ -191,10 +206,10 @@ describe('SignIns', () => {
       clients: { [ISSUER]: { issuer: ISSUER, clientId: 'c-1', method: 'dcr', redirectUris: ['http://127.0.0.1:5000/callback'], registeredAt: 1 } },
     }));
     const { signIns } = await fakeSignIns(dir, keychain);
-    const loaded = (await signIns.load(URL_))!;
+    const loaded = (await signIns.records.load(URL_))!;
     expect(loaded.tokens).toMatchObject({ accessToken: old.accessToken, scopes: ['a', 'b'] });
     expect(loaded.record).toMatchObject({ account: { email: 'dev@example.com' }, client: { clientId: 'c-1' }, as: { token_endpoint: `${ISSUER}/token`, revocation_endpoint: `${ISSUER}/revoke` } });
-    expect(await signIns.refreshToken(loaded.record)).toBe(old.refreshToken);
+    expect(await signIns.records.refreshToken(loaded.record)).toBe(old.refreshToken);
     expect(keychain.values.has(legacyKey)).toBe(false);
     expect([...keychain.values.values()].join('')).not.toContain('id-token-kkkkkkkk'); // the ID token is not kept
     const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'));
@@ -212,11 +227,11 @@ describe.runIf(secretService || process.env.APPWRITE_MCP_REQUIRE_KEYCHAIN === '1
     const url = `https://mcp.example/${process.pid}-${Date.now()}/`;
     const signIns = new SignIns({ dir, logger: recordingLogger().logger, storePreference: 'keychain' });
     const t = tokens('real');
-    const record = await signIns.saveSignIn(newSignIn(t, { url }), await signIns.chooseStore());
-    cleanups.push(() => signIns.forget(record).catch(() => {}));
+    const record = await signIns.records.save(newSignIn(t, { url }), await signIns.chooseStore());
+    cleanups.push(() => signIns.records.forget(record).catch(() => {}));
     const keychain = new KeychainSecretStore();
     const parts = await Promise.all([`${url} access`, `${url} access (2)`, `${url} access (3)`, `${url} refresh`].map((n) => keychain.read(n)));
     for (const part of parts) expect(part!.length).toBeLessThanOrEqual(1000);
-    expect((await new SignIns({ dir, logger: recordingLogger().logger, storePreference: 'keychain' }).load(record.key))!.tokens!.accessToken).toBe(t.accessToken);
+    expect((await new SignIns({ dir, logger: recordingLogger().logger, storePreference: 'keychain' }).records.load(record.key))!.tokens!.accessToken).toBe(t.accessToken);
   });
 });

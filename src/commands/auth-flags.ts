@@ -1,21 +1,14 @@
-// How `login` and the proxy sign in, from their flags and environment: which client to be
-// (--client-id with APPWRITE_MCP_CLIENT_SECRET, --client-metadata-url, or a registered one) and
-// which grant (the browser, `login --device-code`, --client-credentials, or enterprise-managed
-// --idp-token-endpoint).
+// How `login`, `token` and the proxy sign in, read from their flags and environment into a sign-in
+// plan (auth/plan.ts): which client to be (--client-id with APPWRITE_MCP_CLIENT_SECRET, --issuer,
+// --client-metadata-url, or a registered one) and which grant (the browser, `login --device-code`,
+// --client-credentials, or enterprise-managed --idp-token-endpoint).
 // Secrets come from the environment or stdin, never from argv (other users can read it in `ps`).
 import { readFileSync } from 'node:fs';
-import type { BearerChallenge } from '../authorization.js';
-import type { CallbackAddress } from '../auth/callback-server.js';
-import type { SignInResult, SignInStep } from '../auth/sign-in.js';
+import type { RequestTweaks, SignInPlan } from '../auth/plan.js';
 import { AppError, Code } from '../errors.js';
 import { registerSecret } from '../log.js';
 import { parseSecureUrl } from '../net.js';
-import type { SignIns } from '../store/sign-ins.js';
-import type { Target } from '../store/types.js';
 import { expandVariables } from '../target.js';
-import type { AuthContext } from '../auth/oauth.js';
-import type { StoredAuthorizer } from '../auth/stored-authorizer.js';
-import type { Logger } from '../log.js';
 
 export interface AuthFlags {
   /** `--resource <uri>`, or false for `--no-resource`. */
@@ -34,25 +27,8 @@ export interface AuthFlags {
   deviceCode?: boolean;
   /** mcp-remote's `--static-oauth-client-info`: `{"client_id", "client_secret"?}` as JSON or `@file`, `${VAR}` expanded. */
   staticOauthClientInfo?: string;
-}
-
-/** What the user says about the authorization request itself, whatever the grant. */
-export interface RequestTweaks {
-  resource?: string | false;
-  authorizeParams?: Record<string, string>;
-  callback?: CallbackAddress;
-}
-
-export interface SignInPlan extends RequestTweaks {
-  /** True when no person is needed (client credentials, cross-app access): no browser, no hold. */
-  unattended: boolean;
-  /** The device authorization grant (a person, on any device) instead of the browser redirect. */
-  device?: boolean;
-  clientId?: string;
-  clientSecret?: string;
-  clientMetadataUrl?: string;
-  privateKeyFile?: string;
-  idp?: { tokenEndpoint: string; clientId: string; clientSecret?: string; idToken: string };
+  /** `--issuer`: the authorization server a pre-registered client belongs to. */
+  issuer?: string;
 }
 
 /** Parameters the authorization request sets itself: --authorize-param cannot replace them. */
@@ -98,6 +74,11 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
   if (clientSecret !== undefined && clientId === undefined) {
     throw new AppError(Code.USAGE, 'a client secret was given (APPWRITE_MCP_CLIENT_SECRET) without a client id', { hint: 'Pass --client-id <id> (or APPWRITE_MCP_CLIENT_ID) too.' });
   }
+  const issuerText = flags.issuer ?? (env.APPWRITE_MCP_ISSUER || undefined);
+  const issuer = issuerText === undefined ? undefined : (parseSecureUrl(issuerText, '--issuer'), issuerText);
+  if (issuer !== undefined && clientId === undefined) {
+    throw new AppError(Code.USAGE, '--issuer pins a pre-registered client to its authorization server: it goes with --client-id (or --static-oauth-client-info)');
+  }
   const unattended = flags.clientCredentials || flags.idpTokenEndpoint !== undefined || flags.idpClientId !== undefined;
   if (flags.deviceCode && tweaks.callback) {
     throw new AppError(Code.USAGE, '--device-code uses no callback: --callback-port, --callback-host and --callback-path do not go with it');
@@ -120,6 +101,7 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
       unattended: true,
       clientId,
       clientSecret,
+      issuer,
       privateKeyFile: flags.privateKeyFile,
       idp: { tokenEndpoint: parseSecureUrl(flags.idpTokenEndpoint, '--idp-token-endpoint').href, clientId: flags.idpClientId, clientSecret: idpClientSecret, idToken },
     };
@@ -128,12 +110,12 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
     if (!clientId || (clientSecret === undefined && !flags.privateKeyFile)) {
       throw new AppError(Code.USAGE, '--client-credentials needs --client-id and either APPWRITE_MCP_CLIENT_SECRET or --private-key-file <pem>');
     }
-    return { ...tweaks, unattended: true, clientId, clientSecret, privateKeyFile: flags.privateKeyFile };
+    return { ...tweaks, unattended: true, clientId, clientSecret, issuer, privateKeyFile: flags.privateKeyFile };
   }
   if (flags.privateKeyFile) {
     throw new AppError(Code.USAGE, '--private-key-file is for --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
-  return { ...tweaks, unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, clientMetadataUrl };
+  return { ...tweaks, unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, issuer, clientMetadataUrl };
 }
 
 /**
@@ -162,88 +144,4 @@ function staticClientInfo(value: string, env: NodeJS.ProcessEnv): { clientId: st
   if (typeof parsed?.client_id !== 'string' || !parsed.client_id) throw new AppError(Code.USAGE, '--static-oauth-client-info needs a "client_id" string');
   if (parsed.client_secret !== undefined && typeof parsed.client_secret !== 'string') throw new AppError(Code.USAGE, '--static-oauth-client-info: "client_secret" must be a string');
   return { clientId: parsed.client_id, ...(parsed.client_secret ? { clientSecret: parsed.client_secret } : {}) };
-}
-
-export interface SignInRun {
-  target: Target;
-  challenge?: BearerChallenge;
-  scopes?: string[];
-  /** Browser sign-ins only. */
-  browser?: { timeoutMs: number; openUrl(url: string): void | Promise<void>; onStep?(step: SignInStep): void; pasted?(accept: (line: string) => void): () => void };
-  /** Device sign-ins only (`plan.device`): no `timeoutMs` waits until the code expires. */
-  device?: { timeoutMs?: number; openUrl?(url: string): void | Promise<void>; onStep?(step: SignInStep): void };
-}
-
-/** Runs the sign-in the plan describes. The auth modules load only now (none at proxy start-up). */
-export async function runSignIn(plan: SignInPlan, deps: { ctx: AuthContext; signIns: SignIns }, run: SignInRun): Promise<SignInResult> {
-  if (plan.unattended) {
-    const { machineSignIn } = await import('../auth/machine-sign-in.js');
-    return machineSignIn(deps, {
-      target: run.target, challenge: run.challenge, scopes: run.scopes, resource: plan.resource,
-      clientId: plan.clientId!, clientSecret: plan.clientSecret, privateKeyFile: plan.privateKeyFile, idp: plan.idp,
-    });
-  }
-  if (plan.device) {
-    const { deviceSignIn } = await import('../auth/device-flow.js');
-    const device = run.device ?? {};
-    return deviceSignIn(deps, {
-      target: run.target, challenge: run.challenge, scopes: run.scopes,
-      resource: plan.resource, authorizeParams: plan.authorizeParams,
-      clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
-      timeoutMs: device.timeoutMs, openUrl: device.openUrl, onStep: device.onStep,
-    });
-  }
-  const { signIn } = await import('../auth/sign-in.js');
-  const browser = run.browser!;
-  return signIn(deps, {
-    target: run.target, challenge: run.challenge, scopes: run.scopes,
-    resource: plan.resource, authorizeParams: plan.authorizeParams, callback: plan.callback,
-    clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl,
-    timeoutMs: browser.timeoutMs, openUrl: browser.openUrl, onStep: browser.onStep, pasted: browser.pasted,
-  });
-}
-
-/** How long a browser sign-in started by the proxy may take, and how long after one was not completed no copy opens another. */
-export const SIGN_IN_TIMEOUT_MS = 5 * 60_000;
-const BROWSER_COOLDOWN_MS = 10 * 60_000;
-
-/**
- * The stored-sign-in authorizer as the proxy (and `token`) use it: refreshes through tokens.js and
- * signs in through the plan, both loaded only when needed.
- */
-export async function storedAuthorizer(o: {
-  deps: { ctx: AuthContext; signIns: SignIns; logger: Logger };
-  target: Target;
-  plan: SignInPlan;
-  allowBrowser: boolean;
-  holdMs: number;
-}): Promise<StoredAuthorizer> {
-  const { ctx, signIns, logger } = o.deps;
-  const { StoredAuthorizer } = await import('../auth/stored-authorizer.js');
-  const { openBrowser } = await import('../auth/browser.js');
-  return new StoredAuthorizer({
-    signIns,
-    target: o.target,
-    logger,
-    allowBrowser: o.allowBrowser,
-    unattended: o.plan.unattended,
-    holdMs: o.holdMs,
-    signInTimeoutMs: SIGN_IN_TIMEOUT_MS,
-    browserCooldownMs: BROWSER_COOLDOWN_MS,
-    // tokens.js and the sign-in modules (and oauth4webapi behind them) load only when a refresh
-    // or a sign-in is needed: a proxy with a valid stored token starts without them.
-    refresh: async (record, refreshToken) => (await import('../auth/tokens.js')).refreshTokens(ctx, record, refreshToken, await signIns.clientSecret(record)),
-    signIn: (scopes, challenge) => runSignIn(o.plan, { ctx, signIns }, {
-      target: o.target,
-      scopes,
-      challenge,
-      browser: {
-        timeoutMs: SIGN_IN_TIMEOUT_MS,
-        openUrl: async (authorizationUrl) => {
-          const opened = await openBrowser(authorizationUrl, logger);
-          logger.info(`${opened ? 'opened the browser to sign in' : 'could not open a browser'}; finish signing in at: ${authorizationUrl}`);
-        },
-      },
-    }),
-  });
 }
