@@ -3,8 +3,9 @@
 // over oauth4webapi) is loaded only when first used, so a proxy with a valid token starts without it.
 import type { SignInRecord, Tokens } from '../store/types.js';
 import type { AuthContext } from './oauth.js';
+import type { RevocationOutcome } from './tokens.js';
 
-export type RevocationOutcome = 'revoked' | 'unsupported' | { failed: string };
+export type { RevocationOutcome };
 
 export interface TokenEndpoint {
   /**

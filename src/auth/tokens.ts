@@ -10,7 +10,6 @@ import { clientAuth } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
 import { expiresAtOf } from './freshness.js';
 import { splitScopes } from './scopes.js';
-import type { RevocationOutcome } from './token-endpoint.js';
 
 /**
  * The tokens in a token endpoint response. A refresh response may omit the refresh token (it then
@@ -60,6 +59,9 @@ export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refr
 
 
 /** RFC 7009 revocation; never throws (logout goes on to delete local secrets whatever happens). */
+/** What a revocation came to (RFC 7009): revoked, not supported by the AS, or refused with why. */
+export type RevocationOutcome = 'revoked' | 'unsupported' | { failed: string };
+
 export async function revokeToken(ctx: AuthContext, record: SignInRecord, token: string, hint: 'refresh_token' | 'access_token', clientSecret: string | undefined): Promise<RevocationOutcome> {
   const endpoint = record.as.revocation_endpoint;
   if (!endpoint) return 'unsupported';
