@@ -13,6 +13,7 @@ import { configDir } from './paths.js';
 import { keychainTimeoutMs } from './store/keychain.js';
 import { storePreference } from './commands/factory.js';
 import { SignIns } from './store/sign-ins.js';
+import { packageSpec } from './setup/entry.js';
 import { DEFAULT_SERVER_URL } from './target.js';
 import { VERSION } from './version.js';
 
@@ -165,8 +166,8 @@ const program = new Command('appwrite-mcp')
   .addOption(new Option('--quiet', 'only warnings and errors on stderr, for clients that show it to the user (env APPWRITE_MCP_QUIET)'))
   .addOption(new Option('--silent', 'the same as --quiet (mcp-remote\'s name)'))
   .addHelpText('after', `
-Add it to an MCP client (Claude Desktop, Cursor, VS Code, Windsurf, Codex, Claude Code):
-  appwrite-mcp setup <client>     or by hand: { "command": "npx", "args": ["-y", "appwrite-mcp"] }
+Add it to an MCP client (\`appwrite-mcp setup --help\` lists the 16 it knows; --print shows the entry):
+  appwrite-mcp setup <client>     or by hand: { "command": "npx", "args": ["-y", "${packageSpec(VERSION)}"] }
 
 Environment:
   APPWRITE_MCP_URL                server URL (as --url)
