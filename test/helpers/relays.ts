@@ -37,6 +37,18 @@ async function listen(server: Server, protocol: string, seen: string[]): Promise
   };
 }
 
+/** Answers a CONNECT: a TCP connection to host:port, then bytes both ways until either side ends. */
+export function tunnel(client: Socket, head: Buffer, host: string, port: number): void {
+  const upstream = connect(port, host, () => {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => client.destroy());
+  client.on('error', () => upstream.destroy());
+}
+
 /**
  * A forward proxy: CONNECT tunnels (what undici's proxy agents use, for http and https targets
  * alike; `seen` gets "CONNECT host:port") and absolute-form requests (RFC 9112 §3.2.2).
@@ -50,14 +62,7 @@ export function startForwardProxy(): Promise<Relay> {
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     seen.push(`CONNECT ${req.url}`);
     const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host!, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
+    tunnel(client, head, host!, Number(port));
   });
   return listen(server, 'http', seen);
 }

@@ -5,8 +5,9 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { tunnel } from '../helpers/relays.js';
 
 export const PROXIED_HOST = 'mcp.proxied.test';
 export const PROXIED_CERT = fileURLToPath(new URL('../fixtures/proxied-cert.pem', import.meta.url));
@@ -48,14 +49,7 @@ export function startMappingProxy(routes: Record<string, number> = {}): Promise<
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     seen.push(`CONNECT ${req.url}`);
     const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(routes[host!] ?? Number(port), routes[host!] ? '127.0.0.1' : host!, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
+    tunnel(client, head, routes[host!] ? '127.0.0.1' : host!, routes[host!] ?? Number(port));
   });
   return listen(server, (port) => `http://127.0.0.1:${port}`, seen, new Set());
 }
