@@ -8,7 +8,7 @@ import { systemClock } from './auth/clock.js';
 import type { Factory } from './commands/factory.js';
 import { AppError, Code, ExitCode, errorMessage } from './errors.js';
 import { HttpClient } from './http/client.js';
-import { redact } from './log.js';
+import { printable, redact } from './log.js';
 import { configDir } from './paths.js';
 import { keychainTimeoutMs } from './store/keychain.js';
 import { storePreference } from './commands/factory.js';
@@ -91,7 +91,7 @@ async function options(command: Command): Promise<Record<string, any>> {
   const env = factory.env;
   const profile: string | undefined = opts.profile ?? (env.APPWRITE_MCP_PROFILE || undefined);
   const { loadDefaults } = await import('./config.js');
-  const defaults = loadDefaults(configDir(env), profile, (line) => void factory.io.stderr.write(`appwrite-mcp warning: ${line}\n`));
+  const defaults = loadDefaults(configDir(env), profile, (line) => void factory.io.stderr.write(`appwrite-mcp warning: ${printable(line)}\n`));
   // Named by flag or environment: status and logout then look at that server only.
   const urlGiven = opts.url !== undefined || Boolean(env.APPWRITE_MCP_URL);
   return {
@@ -366,12 +366,12 @@ try {
   await program.parseAsync(argv);
 } catch (err) {
   if (err instanceof AppError) {
-    process.stderr.write(`appwrite-mcp: ${redact(err.message)}\n`);
-    if (err.hint) process.stderr.write(`  ${redact(err.hint)}\n`);
+    process.stderr.write(`appwrite-mcp: ${printable(redact(err.message))}\n`);
+    if (err.hint) process.stderr.write(`  ${printable(redact(err.hint))}\n`);
     process.exitCode = err.exitCode;
   } else {
-    process.stderr.write(`appwrite-mcp: ${redact(errorMessage(err))}\n`);
-    if (process.env.APPWRITE_MCP_DEBUG || process.argv.includes('--debug')) process.stderr.write(`${redact(String((err as Error)?.stack))}\n`);
+    process.stderr.write(`appwrite-mcp: ${printable(redact(errorMessage(err)))}\n`);
+    if (process.env.APPWRITE_MCP_DEBUG || process.argv.includes('--debug')) process.stderr.write(`${printable(redact(String((err as Error)?.stack)))}\n`);
     process.exitCode = ExitCode.failure;
   }
 }
