@@ -61,13 +61,13 @@ export function serverText(text: string): string {
  */
 export function jsonSyntaxError(err: unknown, text: string): string {
   const message = err instanceof Error ? err.message : '';
-  const positioned = /^(.*?) in JSON at position (\d+)/.exec(message);
+  const positioned = /^(.*?) (in|after) JSON at position (\d+)/.exec(message);
   if (!positioned) return /Unexpected end of JSON input/.test(message) ? 'it ends too early' : 'an unexpected character or value';
-  const position = Number(positioned[2]);
+  const position = Number(positioned[3]);
   const before = text.slice(0, position);
   const line = before.split('\n').length;
   // Older V8s said "Unexpected token x in JSON at position n": the token is the input's.
-  const what = /token/i.test(positioned[1]!) ? 'an unexpected character' : positioned[1];
+  const what = /token/i.test(positioned[1]!) ? 'an unexpected character' : positioned[2] === 'after' ? `${positioned[1]} after the JSON` : positioned[1];
   return `${what} at line ${line}, column ${position - before.lastIndexOf('\n')}`;
 }
 
