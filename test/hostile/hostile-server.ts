@@ -10,6 +10,8 @@ export interface Behaviour {
   slowBodyMs?: number;
   /** Protected-resource metadata padded to this many bytes. */
   hugeBodyBytes?: number;
+  /** Authorization-server metadata padded to this many bytes. */
+  hugeAsMetadataBytes?: number;
   /** Offer the device grant (RFC 8628): what its endpoint, `POST /device`, answers. */
   deviceAuthorization?: Record<string, unknown>;
   /** What the token endpoint, `POST /token`, answers: this HTTP status with an empty body. */
@@ -34,6 +36,22 @@ export interface HostileServer {
   stop(): Promise<void>;
 }
 
+/** A 200 JSON answer: `bytes` of spaces, then `doc` (stops when the client hangs up). */
+function padded(res: ServerResponse, bytes: number, doc: string): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  let sent = 0;
+  const pump = () => {
+    while (sent < bytes) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', pump);
+    }
+    res.end(doc);
+  };
+  res.on('close', () => (sent = Infinity));
+  pump();
+}
+
 export async function startHostileServer(behave: Behaviour): Promise<HostileServer> {
   const requests: string[] = [];
   let origin = '';
@@ -48,18 +66,7 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
     } else if (req.url === '/.well-known/oauth-protected-resource/mcp') {
       const doc = JSON.stringify({ resource: `${origin}/mcp`, authorization_servers: [behave.authorizationServer ?? origin], ...behave.resourceMetadata });
       if (behave.hugeBodyBytes) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        const chunk = Buffer.alloc(64 * 1024, 0x20);
-        let sent = 0;
-        const pump = () => {
-          while (sent < behave.hugeBodyBytes!) {
-            sent += chunk.length;
-            if (!res.write(chunk)) return void res.once('drain', pump);
-          }
-          res.end(doc);
-        };
-        res.on('close', () => (sent = Infinity));
-        pump();
+        padded(res, behave.hugeBodyBytes, doc);
       } else if (behave.slowBodyMs) {
         res.writeHead(200, { 'content-type': 'application/json' });
         let i = 0;
@@ -77,7 +84,7 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
         json(200, JSON.parse(doc));
       }
     } else if (req.url === '/.well-known/oauth-authorization-server') {
-      json(200, {
+      const metadata = {
         issuer: origin,
         authorization_endpoint: behave.authorizationEndpoint ?? `${origin}/authorize`,
         token_endpoint: `${origin}/token`,
@@ -86,7 +93,9 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
         response_types_supported: ['code'],
         ...(behave.deviceAuthorization ? { device_authorization_endpoint: `${origin}/device` } : {}),
         ...(behave.account ? { userinfo_endpoint: `${origin}/userinfo` } : {}),
-      });
+      };
+      if (behave.hugeAsMetadataBytes) padded(res, behave.hugeAsMetadataBytes, JSON.stringify(metadata));
+      else json(200, metadata);
     } else if (req.url === '/register') {
       if (behave.registration) json(behave.registration.status, behave.registration.body);
       else json(201, { client_id: 'hostile-client' });

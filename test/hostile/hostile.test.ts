@@ -126,6 +126,18 @@ describe('a malicious or broken authorization server', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  it('authorization-server metadata of 20 MB: the error names its URL and the 1 MiB cap, not a JSON parse failure', async () => {
+    const bad = await startHostileServer({ hugeAsMetadataBytes: 20 * 1024 * 1024 });
+    cleanups.push(() => bad.stop());
+    const e = env();
+    const started = Date.now();
+    const r = await runCli(['login', '--url', bad.mcpUrl], e.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the response from ${bad.origin}/.well-known/oauth-authorization-server is larger than 1 MiB`);
+    expect(r.stderr).not.toMatch(/parse|JSON/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
   it('a body sent one byte at a time ends as a timeout, not as a JSON error', async () => {
     const bad = await startHostileServer({ slowBodyMs: 1_000 });
     cleanups.push(() => bad.stop());
