@@ -216,6 +216,11 @@ function sameHeaders(a: string[], b: string[]): boolean {
   return norm(a) === norm(b);
 }
 
+/** A URL as doctor may show it: user:password@ (refused by appwrite-mcp) replaced by "…@". */
+function withoutCredentials(raw: string | undefined): string | undefined {
+  return raw?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}
+
 const FROM: Record<ClientEntry['urlFrom'], string> = { '--url': '', APPWRITE_MCP_URL: ' (APPWRITE_MCP_URL in its env)', 'config.json': ' (url in config.json)', default: ' (the default)' };
 
 export async function checkClients(target: Target, e: SetupEnvironment, defaultUrl?: ConfigDefaultUrl): Promise<CheckResult> {
@@ -223,7 +228,7 @@ export async function checkClients(target: Target, e: SetupEnvironment, defaultU
   const wanted = Object.keys(target.headers ?? {});
   const matches = entries.filter((x) => x.url === target.url && sameHeaders(x.headerNames, wanted) && x.profile === target.profile);
   const describe = (x: ClientEntry) => {
-    const to = x.url ?? `an invalid URL ${JSON.stringify(x.rawUrl)}`;
+    const to = x.url ?? `an invalid URL ${JSON.stringify(withoutCredentials(x.rawUrl))}`;
     const headers = x.headerNames.length ? `, headers ${x.headerNames.join(', ')}` : '';
     const profile = x.profile ? `, profile ${x.profile}` : '';
     return `${matches.includes(x) ? '✓' : '·'} ${x.label}: "${x.name}" in ${x.file} → ${to}${FROM[x.urlFrom]}${headers}${profile}`;

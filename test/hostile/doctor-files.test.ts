@@ -1,12 +1,13 @@
 // doctor reads files a cloned repository names (issue 19, item 10): a project's .mcp.json and the
 // --header-file its appwrite-mcp entry points at. A FIFO there (mkfifo) must not hang it, nor a
-// device: doctor opens regular files only, and reads a bounded amount of each.
+// device: doctor opens regular files only, and reads a bounded amount of each. A URL with
+// credentials in an entry is shown without them.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findClientEntries } from '../../src/doctor/clients.js';
+import { checkClients, findClientEntries } from '../../src/doctor/clients.js';
 import type { SetupEnvironment } from '../../src/setup/clients.js';
 
 let root: string;
@@ -73,5 +74,12 @@ describe('doctor opens only regular files, and reads a bounded amount', () => {
     writeFileSync(join(e.cwd, '.mcp.json'), entry(['--header-file', 'headers']));
     const { entries } = await findClientEntries(e);
     expect(entries[0]!.headerNames).toEqual(['X-First']);
+  });
+
+  it('an entry whose --url has user:password@ (refused as a server URL): shown without the credentials', async () => {
+    writeFileSync(join(e.cwd, '.mcp.json'), entry(['--url', 'https://admin:sk-live-SECRET-7f3a9c@mcp.example.test/']));
+    const r = await checkClients({ url: 'https://mcp.example.test/' }, e);
+    expect(r.detail!.join('\n')).toContain('→ an invalid URL "https://…@mcp.example.test/"');
+    expect(JSON.stringify(r)).not.toContain('SECRET');
   });
 });
