@@ -13,7 +13,7 @@ import { configDir } from './paths.js';
 import { keychainTimeoutMs } from './store/keychain.js';
 import { storePreference } from './commands/factory.js';
 import { SignIns } from './store/sign-ins.js';
-import { DEFAULT_SERVER_URL } from './target.js';
+import { DEFAULT_SERVER_URL, headerName } from './target.js';
 import { VERSION } from './version.js';
 
 /** The factory of this process: its streams, its environment, the real HTTP layer, keychain and browser. */
@@ -53,9 +53,9 @@ const positive = (value: string) => {
   return n;
 };
 
-// A malformed --header is refused by parseHeaders (target.ts), which names it without its value:
-// commander would quote the whole argument.
-const header = (value: string, previous: string[] = []) => [...previous, value];
+// A malformed --header is refused as an AppError naming it without its value (an
+// InvalidArgumentError would have commander quote the whole argument).
+const header = (value: string, previous: string[] = []) => (headerName(value), [...previous, value]);
 
 const repeatable = (v: string, prev: string[] = []) => [...prev, v];
 

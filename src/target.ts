@@ -39,9 +39,8 @@ export function resolveTarget(opts: { url?: string; header?: string[]; headerFil
 export function parseHeaders(values: string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const value of values) {
+    const name = headerName(value);
     const i = value.indexOf(':');
-    const name = value.slice(0, i).trim();
-    if (i <= 0 || !TOKEN.test(name)) throw new AppError(Code.USAGE, `${headerLabel(value)} is not Name:value (the value is not shown: it may be a secret)`, { hint: 'Write --header "Name: value".' });
     if (name.toLowerCase() === 'authorization') {
       throw new AppError(Code.USAGE, '--header Authorization is not allowed: appwrite-mcp sets it from your sign-in', { hint: 'Use APPWRITE_MCP_TOKEN to supply a token yourself.' });
     }
@@ -56,6 +55,14 @@ export function parseHeaders(values: string[], env: NodeJS.ProcessEnv = process.
 
 /** A header name: an RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The name of a `Name:value` header; a usage error naming it (never showing it) otherwise. */
+export function headerName(value: string): string {
+  const i = value.indexOf(':');
+  const name = value.slice(0, i).trim();
+  if (i <= 0 || !TOKEN.test(name)) throw new AppError(Code.USAGE, `${headerLabel(value)} is not Name:value (the value is not shown: it may be a secret)`, { hint: 'Write --header "Name: value".' });
+  return name;
+}
 
 /**
  * How a malformed header is named in an error: by the name it seems to start with ("X-Api-Key=…",

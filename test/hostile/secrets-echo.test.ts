@@ -62,6 +62,11 @@ describe('secrets are never echoed', () => {
       expect(r.stderr).toMatch(/--header X-Api-Key is not Name:value/);
       expect(r.stderr).not.toContain('SECRET');
     }
+    // setup takes no headers, but the flag is still checked (and refused without its value).
+    const setup = await runCli(['setup', 'cursor', '-H', `X-Api-Key ${SECRET}`], { ...e.env, HOME: e.dir });
+    expect(setup.code).toBe(2);
+    expect(setup.stderr).toMatch(/--header X-Api-Key is not Name:value/);
+    expect(setup.stderr).not.toContain('SECRET');
     const bare = await runCli(['token', '--url', 'http://127.0.0.1:9/mcp', '--header', SECRET], e.env);
     expect(bare.code).toBe(2);
     expect(bare.stderr).toMatch(/a --header value is not Name:value/);
