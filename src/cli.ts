@@ -8,13 +8,13 @@ import { systemClock } from './auth/clock.js';
 import type { Factory } from './commands/factory.js';
 import { AppError, Code, ExitCode, errorMessage } from './errors.js';
 import { HttpClient } from './http/client.js';
-import { redact } from './log.js';
+import { printable, redact } from './log.js';
 import { configDir } from './paths.js';
 import { keychainTimeoutMs } from './store/keychain.js';
 import { storePreference } from './commands/factory.js';
 import { SignIns } from './store/sign-ins.js';
 import { packageSpec } from './setup/entry.js';
-import { DEFAULT_SERVER_URL } from './target.js';
+import { DEFAULT_SERVER_URL, headerName } from './target.js';
 import { VERSION } from './version.js';
 
 /** The factory of this process: its streams, its environment, the real HTTP layer, keychain and browser. */
@@ -54,10 +54,9 @@ const positive = (value: string) => {
   return n;
 };
 
-const header = (value: string, previous: string[] = []) => {
-  if (!/^[^:\s]+:/.test(value)) throw new InvalidArgumentError(`"${value}" is not a header; use Name:value`);
-  return [...previous, value];
-};
+// A malformed --header is refused as an AppError naming it without its value (an
+// InvalidArgumentError would have commander quote the whole argument).
+const header = (value: string, previous: string[] = []) => (headerName(value), [...previous, value]);
 
 const repeatable = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -92,7 +91,7 @@ async function options(command: Command): Promise<Record<string, any>> {
   const env = factory.env;
   const profile: string | undefined = opts.profile ?? (env.APPWRITE_MCP_PROFILE || undefined);
   const { loadDefaults } = await import('./config.js');
-  const defaults = loadDefaults(configDir(env), profile, (line) => void factory.io.stderr.write(`appwrite-mcp warning: ${line}\n`));
+  const defaults = loadDefaults(configDir(env), profile, (line) => void factory.io.stderr.write(`appwrite-mcp warning: ${printable(line)}\n`));
   // Named by flag or environment: status and logout then look at that server only.
   const urlGiven = opts.url !== undefined || Boolean(env.APPWRITE_MCP_URL);
   return {
@@ -367,12 +366,12 @@ try {
   await program.parseAsync(argv);
 } catch (err) {
   if (err instanceof AppError) {
-    process.stderr.write(`appwrite-mcp: ${redact(err.message)}\n`);
-    if (err.hint) process.stderr.write(`  ${redact(err.hint)}\n`);
+    process.stderr.write(`appwrite-mcp: ${printable(redact(err.message))}\n`);
+    if (err.hint) process.stderr.write(`  ${printable(redact(err.hint))}\n`);
     process.exitCode = err.exitCode;
   } else {
-    process.stderr.write(`appwrite-mcp: ${redact(errorMessage(err))}\n`);
-    if (process.env.APPWRITE_MCP_DEBUG || process.argv.includes('--debug')) process.stderr.write(`${redact(String((err as Error)?.stack))}\n`);
+    process.stderr.write(`appwrite-mcp: ${printable(redact(errorMessage(err)))}\n`);
+    if (process.env.APPWRITE_MCP_DEBUG || process.argv.includes('--debug')) process.stderr.write(`${printable(redact(String((err as Error)?.stack)))}\n`);
     process.exitCode = ExitCode.failure;
   }
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, Code } from './errors.js';
+import { jsonSyntaxError } from './log.js';
 
 export interface Defaults {
   url?: string;
@@ -57,7 +58,7 @@ export function loadDefaults(dir: string, profile: string | undefined, warn: (li
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new AppError(Code.USAGE, `${path} is not valid JSON (${(err as Error).message})`, { hint: 'Fix it, or move it away to use no defaults.' });
+    throw new AppError(Code.USAGE, `${path} is not valid JSON (${jsonSyntaxError(err, text)})`, { hint: 'Fix it, or move it away to use no defaults.' });
   }
   if (!isRecord(parsed)) throw new AppError(Code.USAGE, `${path} must hold a JSON object`);
   const top = section(parsed, path, '', warn, true);

@@ -75,6 +75,15 @@ export function parseSecureUrl(raw: string, what: string, code: ErrorCode = Code
   } catch {
     throw new AppError(code, `${what} "${raw}" is not a valid URL`);
   }
+  if (url.username || url.password) {
+    // Never echoed (the password is a secret) and never kept: the URL names the sign-in in the state
+    // file and in keychain account names, and would be sent on to every server.
+    url.username = '';
+    url.password = '';
+    throw new AppError(code, `${what} ${url.href} has credentials in it (user:password@): they would be sent to every server and kept in the sign-in's name`, {
+      hint: 'Remove them from the URL; pass a key with --header "Name: ${VAR}" (or --header-file) instead.',
+    });
+  }
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:') {
     if (isLoopbackHost(url.hostname)) return url;

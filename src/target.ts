@@ -39,11 +39,8 @@ export function resolveTarget(opts: { url?: string; header?: string[]; headerFil
 export function parseHeaders(values: string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const value of values) {
+    const name = headerName(value);
     const i = value.indexOf(':');
-    const name = value.slice(0, i).trim();
-    if (i <= 0 || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
-      throw new AppError(Code.USAGE, `"${value}" is not a header; use Name:value`);
-    }
     if (name.toLowerCase() === 'authorization') {
       throw new AppError(Code.USAGE, '--header Authorization is not allowed: appwrite-mcp sets it from your sign-in', { hint: 'Use APPWRITE_MCP_TOKEN to supply a token yourself.' });
     }
@@ -54,6 +51,26 @@ export function parseHeaders(values: string[], env: NodeJS.ProcessEnv = process.
     headers[name] = expanded;
   }
   return headers;
+}
+
+/** A header name: an RFC 9110 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The name of a `Name:value` header; a usage error naming it (never showing it) otherwise. */
+export function headerName(value: string): string {
+  const i = value.indexOf(':');
+  const name = value.slice(0, i).trim();
+  if (i <= 0 || !TOKEN.test(name)) throw new AppError(Code.USAGE, `${headerLabel(value)} is not Name:value (the value is not shown: it may be a secret)`, { hint: 'Write --header "Name: value".' });
+  return name;
+}
+
+/**
+ * How a malformed header is named in an error: by the name it seems to start with ("X-Api-Key=…",
+ * "X-Api-Key …"), never by its text, which may be a key given the wrong way.
+ */
+function headerLabel(value: string): string {
+  const name = /^\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64})\s*[=\s:]/.exec(value)?.[1];
+  return name ? `--header ${name}` : 'a --header value';
 }
 
 /**

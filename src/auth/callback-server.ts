@@ -46,7 +46,12 @@ export async function startCallbackServer(opts: { preferredPort?: number } & Cal
   const host = opts.host ?? '127.0.0.1';
   const arrived: CallbackRequest[] = [];
   let waiting: ((req: CallbackRequest) => void) | undefined;
+  let port = 0;
   const server = createServer((req, res) => {
+    if (!isOwnHost(req.headers.host, port)) {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Bad Host');
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method !== 'GET' || url.pathname !== path || (!url.searchParams.has('code') && !url.searchParams.has('error'))) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Not found');
@@ -80,7 +85,6 @@ export async function startCallbackServer(opts: { preferredPort?: number } & Cal
       server.closeAllConnections();
     });
   const bind = host === '::1' ? '::1' : '127.0.0.1';
-  let port: number;
   if (opts.port !== undefined) {
     port = await listen(server, bind, opts.port).catch((err: NodeJS.ErrnoException) => {
       throw new AppError(Code.USAGE, err.code === 'EADDRINUSE'
@@ -114,6 +118,15 @@ export async function startCallbackServer(opts: { preferredPort?: number } & Cal
     deliver,
     close,
   };
+}
+
+/**
+ * A request addressed to this server by a loopback name and its own port. Anything else (a
+ * DNS-rebinding page's "evil.example:<port>") gets 400 and never reaches the sign-in.
+ */
+function isOwnHost(host: string | undefined, port: number): boolean {
+  const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$/i.exec(host ?? '');
+  return m !== null && Number(m[2]) === port;
 }
 
 function listen(server: Server, host: string, port = 0): Promise<number> {

@@ -174,6 +174,8 @@ export async function discoverAuthorizationServer(ctx: AuthContext, issuer: stri
         const got = (e.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
         throw new AppError(Code.ISSUER_MISMATCH, `authorization server metadata at ${url}: "issuer" ${JSON.stringify(got)} does not match the expected issuer "${issuer}"`, { cause: e.cause });
       }
+      // Reading the body failed (too large, cut off, too slow): that error names the URL and the cap.
+      if (e.cause instanceof AppError) throw e.cause;
       throw new AppError(Code.INVALID_RESPONSE, `authorization server metadata at ${url} is invalid: ${(err as Error).message}`, { cause: err });
     }
     for (const endpoint of ['authorization_endpoint', 'token_endpoint'] as const) {

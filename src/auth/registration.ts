@@ -3,6 +3,7 @@
 // made by RFC 7591 dynamic registration, cached per AS issuer and never reused with another AS.
 import type * as oauth from 'oauth4webapi';
 import { AppError, Code } from '../errors.js';
+import { serverText } from '../log.js';
 import type { ClientAuthMethod, ClientRecord } from '../store/types.js';
 import { VERSION } from '../version.js';
 import { methodRegistered, methodToRequest } from './client-auth.js';
@@ -65,7 +66,7 @@ export async function registerClient(ctx: AuthContext, as: oauth.AuthorizationSe
     // reported below
   }
   if (res.status !== 201 && res.status !== 200) {
-    const detail = typeof body?.error === 'string' ? `${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''}` : `HTTP ${res.status}`;
+    const detail = typeof body?.error === 'string' ? serverText(`${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''}`) : `HTTP ${res.status}`;
     throw new AppError(Code.REGISTRATION_FAILED, `client registration at ${endpoint} failed: ${detail}`, { cause: body ?? text.slice(0, 200) });
   }
   if (typeof body?.client_id !== 'string' || body.client_id === '') {
@@ -153,17 +154,17 @@ function scopeRefusedByRedirect(authorizationUrl: URL, location: string | null):
   const p = to.searchParams;
   if (p.get('error') !== 'invalid_scope' || p.get('state') !== authorizationUrl.searchParams.get('state')) return undefined;
   const description = p.get('error_description');
-  return description ? `invalid_scope: ${description}` : 'invalid_scope';
+  return description ? `invalid_scope: ${serverText(description)}` : 'invalid_scope';
 }
 
 /** `error: error_description` from a JSON error body, else the page's first words. */
 function errorDetail(text: string): string {
   try {
     const body = JSON.parse(text) as { error?: unknown; error_description?: unknown };
-    if (typeof body.error === 'string') return typeof body.error_description === 'string' ? `${body.error}: ${body.error_description}` : body.error;
+    if (typeof body.error === 'string') return serverText(typeof body.error_description === 'string' ? `${body.error}: ${body.error_description}` : body.error);
   } catch {
     // an HTML or text page
   }
   const words = text.replace(/<(head|style|script)\b[^>]*>[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
-  return words.length > 160 ? `${words.slice(0, 160)}…` : words;
+  return serverText(words.length > 160 ? `${words.slice(0, 160)}…` : words);
 }

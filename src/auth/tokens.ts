@@ -60,7 +60,7 @@ export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refr
 
 /** RFC 7009 revocation; never throws (logout goes on to delete local secrets whatever happens). */
 /** What a revocation came to (RFC 7009): revoked, not supported by the AS, or refused with why. */
-export type RevocationOutcome = 'revoked' | 'unsupported' | { failed: string };
+export type RevocationOutcome = 'revoked' | 'unsupported' | { failed: string; error?: string };
 
 export async function revokeToken(ctx: AuthContext, record: SignInRecord, token: string, hint: 'refresh_token' | 'access_token', clientSecret: string | undefined): Promise<RevocationOutcome> {
   const endpoint = record.as.revocation_endpoint;
@@ -79,7 +79,8 @@ export async function revokeToken(ctx: AuthContext, record: SignInRecord, token:
     await oauth.processRevocationResponse(res);
     return 'revoked';
   } catch (err) {
-    return { failed: oauthErrorText(err) };
+    // `error`: the OAuth error code, e.g. unsupported_token_type (RFC 7009 §2.2.1) for a JWT access token.
+    return { failed: oauthErrorText(err), error: oauthErrorCode(err) };
   }
 }
 

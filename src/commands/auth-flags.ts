@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { RequestTweaks, SignInPlan } from '../auth/plan.js';
 import { AppError, Code } from '../errors.js';
-import { registerSecret } from '../log.js';
+import { jsonSyntaxError, registerSecret } from '../log.js';
 import { parseSecureUrl } from '../net.js';
 import { expandVariables } from '../target.js';
 
@@ -139,7 +139,8 @@ function staticClientInfo(value: string, env: NodeJS.ProcessEnv): { clientId: st
   try {
     parsed = JSON.parse(expanded) as typeof parsed;
   } catch (err) {
-    throw new AppError(Code.USAGE, `--static-oauth-client-info is not valid JSON (${(err as Error).message})`, { hint: 'Give {"client_id": "…", "client_secret": "${MY_SECRET}"} or @path/to/client.json.' });
+    // Never V8's message: it quotes a slice of the text, and the text holds the expanded secret.
+    throw new AppError(Code.USAGE, `--static-oauth-client-info is not valid JSON (${jsonSyntaxError(err, expanded)})`, { hint: 'Give {"client_id": "…", "client_secret": "${MY_SECRET}"} or @path/to/client.json.' });
   }
   if (typeof parsed?.client_id !== 'string' || !parsed.client_id) throw new AppError(Code.USAGE, '--static-oauth-client-info needs a "client_id" string');
   if (parsed.client_secret !== undefined && typeof parsed.client_secret !== 'string') throw new AppError(Code.USAGE, '--static-oauth-client-info: "client_secret" must be a string');

@@ -5,7 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { createAuth, type Auth, type Clock } from '../auth/index.js';
 import type { HttpClient } from '../http/client.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, printable, type Logger } from '../log.js';
 import type { StorePreference } from '../store/secrets.js';
 import type { SignIns } from '../store/sign-ins.js';
 
@@ -65,7 +65,7 @@ export function clockDate(clock: Clock): Date {
   return new Date(clock.now());
 }
 
-/** Writes a line to a stream. */
+/** Writes a line to a stream, control characters and bidi overrides escaped (text from servers passes here). */
 export function line(stream: Writable, text: string): void {
-  stream.write(`${text}\n`);
+  stream.write(`${printable(text)}\n`);
 }

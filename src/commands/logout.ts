@@ -3,6 +3,7 @@
 // client registration, issuer pin and tab cool-down. People-facing lines on stderr.
 import type { RevocationOutcome, TokenEndpoint } from '../auth/index.js';
 import { AppError, Code, ExitCode, errorMessage } from '../errors.js';
+import { serverText } from '../log.js';
 import { signInKey, type SignIns } from '../store/sign-ins.js';
 import type { SignInRecord } from '../store/types.js';
 import { resolveTarget } from '../target.js';
@@ -69,7 +70,7 @@ async function signOut(signIns: SignIns, tokenEndpoint: TokenEndpoint, record: S
     // Revoking the refresh token ends the grant; the access token is revoked too for ASes that keep them apart.
     const refresh = refreshToken ? await tokenEndpoint.revoke(record, refreshToken, 'refresh_token', clientSecret) : undefined;
     const access = accessToken ? await tokenEndpoint.revoke(record, accessToken, 'access_token', clientSecret) : undefined;
-    say(`  ${describeRevocation((refresh ?? access)!, record.as.issuer)}`);
+    for (const text of describeRevocations({ 'refresh token': refresh, 'access token': access }, record.as.issuer)) say(`  ${text}`);
   }
   const where = signIns.describeStore(record.store);
   try {
@@ -90,8 +91,20 @@ async function forgetEverything(signIns: SignIns): Promise<void> {
   await signIns.cooldown.clearAll();
 }
 
-function describeRevocation(outcome: RevocationOutcome, issuer: string): string {
-  if (outcome === 'revoked') return `✓ revoked the tokens at ${issuer}`;
-  if (outcome === 'unsupported') return `· ${issuer} offers no revocation endpoint; the tokens expire on their own`;
-  return `! could not revoke at ${issuer} (${outcome.failed}); the local copy is deleted anyway`;
+/**
+ * One line per token, as the authorization server answered for it: revoked, refused for its kind
+ * (unsupported_token_type: a self-contained JWT may stay valid until it expires), or failed with why.
+ * No revocation endpoint at all is one line for both.
+ */
+function describeRevocations(outcomes: Record<'refresh token' | 'access token', RevocationOutcome | undefined>, issuer: string): string[] {
+  const given = Object.entries(outcomes).filter((e): e is [string, RevocationOutcome] => e[1] !== undefined);
+  if (given.every(([, o]) => o === 'unsupported')) return [`· ${issuer} offers no revocation endpoint; the tokens expire on their own`];
+  const lines = given.map(([token, o]) => {
+    if (o === 'revoked') return `✓ ${token}: revoked at ${issuer}`;
+    if (o === 'unsupported') return `· ${token}: ${issuer} offers no revocation endpoint; it expires on its own`;
+    if (o.error === 'unsupported_token_type') return `! ${token}: not revoked: ${issuer} does not revoke this kind of token (${serverText(o.failed)}); it may stay valid until it expires`;
+    return `! ${token}: could not revoke at ${issuer} (${serverText(o.failed)})`;
+  });
+  if (given.some(([, o]) => o !== 'revoked')) lines.push('· the local copy is deleted anyway');
+  return lines;
 }

@@ -3,6 +3,7 @@
 // configured in its settings window). People-facing lines go to stderr; with --print, the snippet
 // itself goes to stdout.
 import { AppError, Code } from '../errors.js';
+import { printable } from '../log.js';
 import { VERSION } from '../version.js';
 import { CLIENT_IDS, CLIENTS, findClient, suggestClients, systemEnvironment } from '../setup/clients.js';
 import { runProgram } from '../setup/claude-code.js';
@@ -22,8 +23,9 @@ export interface SetupDeps extends SetupIO {
 export function setupDeps(f: Factory): SetupDeps {
   return {
     environment: systemEnvironment(f.env, f.platform),
-    stdout: (text) => void f.io.stdout.write(text),
-    stderr: (text) => void f.io.stderr.write(text),
+    // Names from other servers' entries (a cloned project's config) pass here: escaped like every line.
+    stdout: (text) => void f.io.stdout.write(printable(text)),
+    stderr: (text) => void f.io.stderr.write(printable(text)),
     run: (spec, opts) => runProgram(spec, opts),
     now: () => clockDate(f.clock),
     version: VERSION,

@@ -3,7 +3,6 @@
 // read with setup's own JSON(C), TOML and YAML readers; Claude Code's files (which setup leaves to
 // `claude mcp add`) are read here: ~/.claude.json (user scope, and local scope per project) and the
 // project's .mcp.json.
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { CLIENT_IDS, CLIENTS, type SetupEnvironment } from '../setup/clients.js';
@@ -13,7 +12,12 @@ import { isJsonObject, parseJsonDocument, type JsonValue } from '../setup/json-d
 import { parseTomlDocument, type TomlValue } from '../setup/toml-document.js';
 import type { Target } from '../store/types.js';
 import { DEFAULT_SERVER_URL, invokedAs, resolveServerUrl } from '../target.js';
+import { readRegularFile } from './files.js';
 import { ok, warn, type CheckResult } from './report.js';
+
+/** Bounds on what doctor reads of a client config and of a --header-file it names. */
+const MAX_CONFIG_BYTES = 32 * 1024 * 1024;
+const MAX_HEADER_FILE_BYTES = 64 * 1024;
 
 /** One server entry that starts appwrite-mcp. */
 export interface ClientEntry {
@@ -78,7 +82,9 @@ export async function findClientEntries(e: SetupEnvironment, defaultUrl: ConfigD
   for (const source of configSources(e)) {
     let text: string;
     try {
-      text = await readFile(source.file, 'utf8');
+      const read = await readRegularFile(source.file, MAX_CONFIG_BYTES);
+      if (read.truncated) throw new Error(`larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: not read`);
+      text = read.text;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') unreadable.push({ file: source.file, label: source.label, error: errorMessage(err) });
       continue;
@@ -195,8 +201,10 @@ async function headerNames(args: unknown, cwd: string): Promise<string[]> {
   }
   const file = flagValue(args, '--header-file');
   if (file !== undefined) {
-    const text = await readFile(isAbsolute(file) ? file : join(cwd, file), 'utf8').catch(() => '');
-    for (const line of text.split(/\r?\n/).map((l) => l.trim())) {
+    const read = await readRegularFile(isAbsolute(file) ? file : join(cwd, file), MAX_HEADER_FILE_BYTES).catch(() => ({ text: '', truncated: false }));
+    const lines = read.text.split(/\r?\n/);
+    if (read.truncated) lines.pop(); // cut mid-line
+    for (const line of lines.map((l) => l.trim())) {
       if (line && !line.startsWith('#') && line.includes(':')) names.push(line.slice(0, line.indexOf(':')).trim());
     }
   }
@@ -208,6 +216,11 @@ function sameHeaders(a: string[], b: string[]): boolean {
   return norm(a) === norm(b);
 }
 
+/** A URL as doctor may show it: user:password@ (refused by appwrite-mcp) replaced by "…@". */
+function withoutCredentials(raw: string | undefined): string | undefined {
+  return raw?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}
+
 const FROM: Record<ClientEntry['urlFrom'], string> = { '--url': '', APPWRITE_MCP_URL: ' (APPWRITE_MCP_URL in its env)', 'config.json': ' (url in config.json)', default: ' (the default)' };
 
 export async function checkClients(target: Target, e: SetupEnvironment, defaultUrl?: ConfigDefaultUrl): Promise<CheckResult> {
@@ -215,7 +228,7 @@ export async function checkClients(target: Target, e: SetupEnvironment, defaultU
   const wanted = Object.keys(target.headers ?? {});
   const matches = entries.filter((x) => x.url === target.url && sameHeaders(x.headerNames, wanted) && x.profile === target.profile);
   const describe = (x: ClientEntry) => {
-    const to = x.url ?? `an invalid URL ${JSON.stringify(x.rawUrl)}`;
+    const to = x.url ?? `an invalid URL ${JSON.stringify(withoutCredentials(x.rawUrl))}`;
     const headers = x.headerNames.length ? `, headers ${x.headerNames.join(', ')}` : '';
     const profile = x.profile ? `, profile ${x.profile}` : '';
     return `${matches.includes(x) ? '✓' : '·'} ${x.label}: "${x.name}" in ${x.file} → ${to}${FROM[x.urlFrom]}${headers}${profile}`;

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, Code, isAppError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { jsonSyntaxError, type Logger } from '../log.js';
 import { Keychain, type KeychainOptions } from './keychain.js';
 import { withLock } from './lock.js';
 import { PRIVATE_FILE_MODE, tightenMode, writePrivateFile } from './private-file.js';
@@ -111,9 +111,9 @@ export class FileSecretStore implements SecretStore {
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new AppError(Code.SECRETS_UNREADABLE, `${this.path} is not valid JSON (${(error as Error).message})`, {
+      // V8's message quotes a slice of the file: say where it is broken, never what is there.
+      throw new AppError(Code.SECRETS_UNREADABLE, `${this.path} is not valid JSON (${jsonSyntaxError(error, text)})`, {
         hint: 'Delete it and sign in again.',
-        cause: error,
       });
     }
     const all: Record<string, string> = {};

@@ -5,7 +5,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthorizationServer } from 'oauth4webapi';
 import { AppError, Code } from '../errors.js';
-import type { Logger } from '../log.js';
+import { jsonSyntaxError, type Logger } from '../log.js';
 import { withLock } from './lock.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tightenMode, writePrivateFile } from './private-file.js';
 import type { ClientRecord, SignInRecord, StateFile } from './types.js';
@@ -41,7 +41,7 @@ export async function loadState(dir: string, logger: Logger): Promise<StateFile>
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    return moveAside(path, `it is not valid JSON (${(error as Error).message})`, logger);
+    return moveAside(path, `it is not valid JSON (${jsonSyntaxError(error, text)})`, logger);
   }
   if (isRecord(parsed) && typeof parsed.version === 'number' && parsed.version > STATE_VERSION) {
     throw new AppError(Code.STATE_VERSION, `${path} has version ${parsed.version}, but this appwrite-mcp only understands versions up to ${STATE_VERSION}`, {

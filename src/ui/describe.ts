@@ -1,9 +1,11 @@
+import { serverText } from '../log.js';
 import type { Account } from '../store/types.js';
 
+/** Who signed in, as the server said (on one line: the server's text cannot start a line of ours). */
 export function describeAccount(account: Account | undefined): string {
   if (!account) return 'unknown (the server did not say)';
-  if (account.email && account.sub && account.email !== account.sub) return `${account.email} (${account.sub})`;
-  return account.email ?? account.sub ?? 'unknown';
+  if (account.email && account.sub && account.email !== account.sub) return serverText(`${account.email} (${account.sub})`);
+  return serverText(account.email ?? account.sub ?? 'unknown');
 }
 
 export function describeDuration(ms: number): string {

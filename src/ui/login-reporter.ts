@@ -1,5 +1,6 @@
 import { formatDuration } from '../auth/authorize.js';
 import type { SignInStep } from '../auth/sign-in.js';
+import { printable } from '../log.js';
 
 export interface LoginSummary {
   url: string;
@@ -68,7 +69,9 @@ export function summaryLines(s: LoginSummary): string[] {
   ];
 }
 
-export function createPlainReporter(_url: string, write: (line: string) => void): LoginReporter {
+/** Plain lines through `write`, each escaped by printable() (issuer names, accounts, errors come from servers). */
+export function createPlainReporter(_url: string, writeLine: (line: string) => void): LoginReporter {
+  const write = (line: string) => writeLine(printable(line));
   return {
     log: (line) => write(line.replace(/\n$/, '')),
     step(step, browserOpened) {

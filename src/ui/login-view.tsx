@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { Box, Text, render, useStdout } from 'ink';
 import type { SignInStep } from '../auth/sign-in.js';
+import { printable } from '../log.js';
 import { type LoginReporter, type LoginSummary, deviceCodeLines, stepText, summaryLines } from './login-reporter.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -46,7 +47,7 @@ interface ViewState {
 
 function LoginView({ state }: { state: ViewState }) {
   if (state.summary) {
-    const [head, ...rest] = summaryLines(state.summary);
+    const [head, ...rest] = summaryLines(state.summary).map(printable);
     return (
       <Box flexDirection="column">
         <Text color="green">{head}</Text>
@@ -59,10 +60,10 @@ function LoginView({ state }: { state: ViewState }) {
     <Box flexDirection="column">
       <Box gap={1}>
         <Spinner />
-        <Text>{liveText(state.step, state.browserOpened)}</Text>
+        <Text>{printable(liveText(state.step, state.browserOpened))}</Text>
         {(state.step.kind === 'waiting' || state.step.kind === 'device-code') && state.deadline ? <TimeLeft deadline={state.deadline} /> : null}
       </Box>
-      {state.banner ? <PrintOnce text={state.banner} /> : null}
+      {state.banner ? <PrintOnce text={printable(state.banner)} /> : null}
     </Box>
   );
 }
@@ -86,7 +87,7 @@ export function createInkReporter(stream: NodeJS.WriteStream, timeoutMs: number)
     app.rerender(<LoginView state={state} />);
   };
   return {
-    log: (line) => console.error(line.replace(/\n$/, '')),
+    log: (line) => console.error(printable(line.replace(/\n$/, ''))),
     step: (step, browserOpened) => {
       if (step.kind === 'waiting' && !state.banner) {
         update({ step, browserOpened, banner: `${stepText(step, browserOpened)}\n  ${step.authorizationUrl}`, deadline: Date.now() + timeoutMs });

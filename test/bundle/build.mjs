@@ -6,7 +6,7 @@
 //     manifest.json                    test/bundle/manifest.template.json + version and Node range from package.json
 //     package.json                     name, version, type, engines, dependencies (no scripts, no devDependencies)
 //     bin/ dist/ README.md LICENSE     exactly the files `npm pack` puts in the tarball (`npm pack --dry-run --json`)
-//     node_modules/                    `npm ci --omit=dev` from package-lock.json: production dependencies only,
+//     node_modules/                    `npm ci --omit=dev` from npm-shrinkwrap.json: production dependencies only,
 //                                      plus the prebuilt @napi-rs/keyring binary of every platform the manifest names
 //   .mcpb/appwrite-mcp-<version>.mcpb  `mcpb pack` of the stage
 //
@@ -91,21 +91,21 @@ function fetchPackage({ name, version, integrity }, dest, scratch) {
  */
 export function buildBundle({ outDir = OUT_DIR, log = (line) => process.stderr.write(`${line}\n`) } = {}) {
   const pkg = readJson(join(ROOT, 'package.json'));
-  const lock = readJson(join(ROOT, 'package-lock.json'));
+  const lock = readJson(join(ROOT, 'npm-shrinkwrap.json'));
   const manifest = bundleManifest(pkg);
   const stage = join(outDir, 'stage');
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
 
-  const files = packedFiles().filter((f) => f !== 'package.json');
+  const files = packedFiles().filter((f) => f !== 'package.json' && f !== 'npm-shrinkwrap.json');
   for (const file of files) cpSync(join(ROOT, file), join(stage, file));
   log(`bundle: ${files.length} files of the npm package (${files.filter((f) => f.startsWith('dist/')).length} in dist/)`);
 
   // Production dependencies only, at the locked versions, with no install scripts.
   cpSync(join(ROOT, 'package.json'), join(stage, 'package.json'));
-  cpSync(join(ROOT, 'package-lock.json'), join(stage, 'package-lock.json'));
+  cpSync(join(ROOT, 'npm-shrinkwrap.json'), join(stage, 'npm-shrinkwrap.json'));
   npm(['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: stage });
-  rmSync(join(stage, 'package-lock.json'));
+  rmSync(join(stage, 'npm-shrinkwrap.json'));
   rmSync(join(stage, 'node_modules/.package-lock.json'), { force: true });
   const { name, version, description, license, type, engines, dependencies } = pkg;
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify({ name, version, description, license, type, engines, dependencies }, null, 2)}\n`);

@@ -98,7 +98,7 @@ describe('the .mcpb, unpacked into an empty directory', () => {
     expect(distFiles(join(installed, 'dist'))).toEqual(ours);
     for (const file of ours) expect(readFileSync(join(installed, 'dist', file)).equals(readFileSync(join(ROOT, 'dist', file))), file).toBe(true);
 
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')).packages as Record<string, { dev?: boolean; optional?: boolean; os?: string[]; cpu?: string[] }>;
+    const lock = JSON.parse(readFileSync(join(ROOT, 'npm-shrinkwrap.json'), 'utf8')).packages as Record<string, { dev?: boolean; optional?: boolean; os?: string[]; cpu?: string[] }>;
     const packages = installedPackages(installed);
     const notProduction = packages.filter((p) => !lock[p] || lock[p]!.dev);
     expect(notProduction).toEqual([]);

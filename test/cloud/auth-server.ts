@@ -7,6 +7,7 @@ import { interactionRouter } from './interactions.js';
 import type { Issuer } from './issuer.js';
 import { revocationHandler } from './jwt-revocation.js';
 import type { CloudStats } from './stats.js';
+import type { Tamper } from './tamper.js';
 
 export class AuthServer {
   private constructor(private readonly server: Server, readonly port: number) {}
@@ -21,8 +22,8 @@ export class AuthServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  serve(issuers: Issuer[], stats: CloudStats): void {
-    this.server.on('request', authApp(issuers, stats));
+  serve(issuers: Issuer[], stats: CloudStats, tamper: Tamper = {}): void {
+    this.server.on('request', authApp(issuers, stats, tamper));
   }
 
   stop(): Promise<void> {
@@ -34,7 +35,7 @@ export class AuthServer {
   }
 }
 
-function authApp(issuers: Issuer[], stats: CloudStats): express.Express {
+function authApp(issuers: Issuer[], stats: CloudStats, tamper: Tamper): express.Express {
   const app = express();
   for (const issuer of issuers) {
     const callback = issuer.provider.callback();
@@ -47,7 +48,7 @@ function authApp(issuers: Issuer[], stats: CloudStats): express.Express {
     app.get(`/.well-known/oauth-authorization-server${issuer.path}`, discovery);
     app.get(`/.well-known/openid-configuration${issuer.path}`, discovery);
     app.use(`${issuer.path}/interaction`, interactionRouter(issuer.provider));
-    app.post(`${issuer.path}/token/revocation`, revocationHandler(issuer, stats));
+    app.post(`${issuer.path}/token/revocation`, revocationHandler(issuer, stats, tamper));
     app.use(issuer.path, callback);
   }
   return app;

@@ -150,7 +150,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<Cloud> {
     isRevoked: (jti) => issuer.tokens.isJwtAccessTokenRevoked(jti),
   });
   const prmBase = `${mcp.origin}/.well-known/oauth-protected-resource`;
-  auth.serve(allIssuers, stats);
+  auth.serve(allIssuers, stats, options.tamper ?? {});
   const pythonBinding: ResourceBinding = {
     resource: projectResource(PYTHON_SDK_PROJECT), issuer: python.issuer, prmUrl: `${prmBase}/${PYTHON_SDK_PROJECT}/mcp`,
     keys: createLocalJWKSet({ keys: [python.publicJwk] }), isRevoked: () => false,

@@ -1,15 +1,20 @@
 // RFC 7009 revocation in front of oidc-provider's endpoint. oidc-provider refuses to revoke
 // structured (JWT) access tokens (unsupported_token_type) because it never stores them; this
-// handler revokes those in the TokenStore and hands every other request on, body replayed.
+// handler revokes those in the TokenStore (or, with `tamper.betterAuthRevocation`, refuses them as
+// better-auth does) and hands every other request on, body replayed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { decodeJwt } from 'jose';
 import type { Issuer } from './issuer.js';
 import type { CloudStats } from './stats.js';
+import type { Tamper } from './tamper.js';
 
 const MAX_BODY = 64 * 1024;
 
-export function revocationHandler(issuer: Issuer, stats: CloudStats) {
+/** better-auth's answer to a JWT access token (packages/oauth-provider/src/revoke.ts, revokeJwtAccessToken). */
+const BETTER_AUTH_JWT_REFUSAL = { error: 'unsupported_token_type', error_description: 'JWT access tokens are self-contained and cannot be revoked server-side' };
+
+export function revocationHandler(issuer: Issuer, stats: CloudStats, tamper: Tamper = {}) {
   const forward = issuer.provider.callback();
   return async (req: IncomingMessage, res: ServerResponse) => {
     stats.revocations++;
@@ -24,6 +29,10 @@ export function revocationHandler(issuer: Issuer, stats: CloudStats) {
     if (!clientId || !(await issuer.provider.Client.find(clientId))) {
       res.writeHead(401, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: 'invalid_client', error_description: 'client authentication failed' }));
+      return;
+    }
+    if (tamper.betterAuthRevocation) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(BETTER_AUTH_JWT_REFUSAL));
       return;
     }
     issuer.tokens.revokeJwtAccessToken(jti, clientId);

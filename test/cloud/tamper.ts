@@ -18,6 +18,14 @@ export interface Tamper {
   deviceInterval?: number;
   /** Token responses without `expires_in` (RECOMMENDED only, RFC 6749 §5.1): the JWT's `exp` says it. */
   noExpiresIn?: boolean;
+  /**
+   * Revocation as better-auth's OAuth provider (the successor of its MCP plugin) does it: a JWT
+   * access token is refused with 400 `unsupported_token_type` ("self-contained", nothing stored to
+   * delete), a refresh token is revoked (200). Reproduced from better-auth/better-auth
+   * packages/oauth-provider/src/revoke.ts (revokeJwtAccessToken, revokeEndpoint). Applied in
+   * jwt-revocation.ts.
+   */
+  betterAuthRevocation?: boolean;
 }
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';

@@ -77,7 +77,7 @@ describe('login → status → logout', () => {
 
     const out = world({ dir: w.dir, keychain });
     expect(await logout({ url: cloud.mcpUrl, urlGiven: true, debug: true }, out.f)).toBe(0);
-    expect(out.stderr()).toMatch(/revoked the tokens/);
+    expect(out.stderr()).toContain(`  ✓ refresh token: revoked at ${cloud.issuer}\n  ✓ access token: revoked at ${cloud.issuer}\n`);
     expect(await cloud.tokenStatus(stored.refreshToken!)).toBe('revoked');
     expect([...keychain.values.keys()]).toEqual([]);
     const after = world({ dir: w.dir, keychain });
@@ -141,7 +141,7 @@ describe('login → status → logout', () => {
     keychain.writes = 'ok';
     const again = world({ dir: w.dir, keychain });
     expect(await logout({ url: cloud.mcpUrl, urlGiven: true }, again.f)).toBe(0);
-    expect(again.stderr()).toMatch(/revoked the tokens/);
+    expect(again.stderr()).toMatch(/✓ refresh token: revoked at .*\n  ✓ access token: revoked at /);
     expect(await status({ url: cloud.mcpUrl, urlGiven: true }, world({ dir: w.dir, keychain }).f)).toBe(3);
   });
 

@@ -13,6 +13,7 @@ import { browserSeam, launchChromium, loginThroughBrowser, type BrowserSeam } fr
 import { BIN, NO_KEYCHAIN_ENV, hasSecretService, runCli, tempConfigDir, type CliResult } from '../helpers/cli.js';
 import { startSilentServer } from '../helpers/fronts.js';
 import { startForwardProxy, startTlsFront, TEST_CERT } from '../helpers/relays.js';
+import { PROXIED_CERT, PROXIED_HOST, startMappingProxy, startProxiedFront } from '../proxy/net-fixtures.js';
 import { readStored } from '../helpers/stored.js';
 import { expectShape, type Check } from '../helpers/doctor-checks.js';
 
@@ -152,15 +153,26 @@ describe('doctor', () => {
 
   it('the road: an HTTP proxy that applies (CONNECT tunnel), and TLS trusted through NODE_EXTRA_CA_CERTS or not', async () => {
     const w = world({ keychain: false });
+    // Loopback is never proxied: doctor says so, whatever NO_PROXY holds.
     const forward = await startForwardProxy();
     cleanups.push(() => forward.close());
-    const viaProxy = await doctor(['--url', cloud.mcpUrl], { ...w.env, HTTP_PROXY: forward.url, NO_PROXY: '' });
-    expect(viaProxy.byId.proxy!.summary).toBe(`HTTP_PROXY=${forward.url} applies to 127.0.0.1: requests go through it`);
+    const loopback = await doctor(['--url', cloud.mcpUrl], { ...w.env, HTTP_PROXY: forward.url, NO_PROXY: '' });
+    expect(loopback.byId.proxy!.summary).toMatch(/HTTP_PROXY is set, but NO_PROXY excludes 127.0.0.1: direct connection/);
+    expect(loopback.byId.connect!.summary).toMatch(/^TCP connection to 127\.0\.0\.1:/);
+    expect(forward.seen).toEqual([]);
+
+    // A name that resolves nowhere here, reached only through the proxy's CONNECT tunnel (as in
+    // network.test.ts): the proxy applies, and the TLS check passes through the tunnel.
+    const proxied = await startProxiedFront(cloud.mcpUrl);
+    const tunnel = await startMappingProxy({ [PROXIED_HOST]: proxied.port });
+    cleanups.push(() => proxied.close(), () => tunnel.close());
+    const viaProxy = await doctor(['--url', `${proxied.url}/`], { ...w.env, HTTPS_PROXY: tunnel.url, NO_PROXY: '', NODE_EXTRA_CA_CERTS: PROXIED_CERT });
+    expect(viaProxy.byId.proxy!.summary).toBe(`HTTPS_PROXY=${tunnel.url} applies to ${PROXIED_HOST}: requests go through it`);
+    expect(viaProxy.byId.dns!.summary).toMatch(/the proxy host 127\.0\.0\.1/);
     expect(viaProxy.byId.connect!.summary).toMatch(/through the proxy's CONNECT tunnel/);
-    expect(viaProxy.byId['authorization-server']!.status).toBe('ok');
-    expect(forward.seen).toContain(`CONNECT ${new URL(cloud.mcpUrl).host}`);
-    const excluded = await doctor(['--url', cloud.mcpUrl], { ...w.env, HTTP_PROXY: forward.url, NO_PROXY: '127.0.0.1' });
-    expect(excluded.byId.proxy!.summary).toMatch(/NO_PROXY excludes 127.0.0.1: direct connection/);
+    expect(viaProxy.byId.tls!.status).toBe('ok');
+    expect(tunnel.seen).toContain(`CONNECT ${new URL(proxied.url).host}`);
+    expect(proxied.seen.length).toBeGreaterThan(0);
 
     const front = await startTlsFront(cloud.mcpUrl);
     cleanups.push(() => front.close());

@@ -206,11 +206,11 @@ describe('the npm package', () => {
     expect(packedFiles).toContain('dist/cli.js');
   });
 
-  it('ships exactly bin, dist (one file per source module), README, LICENSE and package.json', async () => {
+  it('ships exactly bin, dist (one file per source module), README, LICENSE, package.json and npm-shrinkwrap.json', async () => {
     const sources = await run('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'src'], { cwd: ROOT, env: process.env, timeoutMs: 30_000 });
     const dist = sources.stdout.split('\n').filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts') && existsSync(join(ROOT, f)))
       .map((f) => f.replace(/^src\//, 'dist/').replace(/\.tsx?$/, '.js'));
-    expect(packedFiles).toEqual(['LICENSE', 'README.md', 'bin/appwrite-mcp.js', ...dist, 'package.json'].sort());
+    expect(packedFiles).toEqual(['LICENSE', 'README.md', 'bin/appwrite-mcp.js', ...dist, 'npm-shrinkwrap.json', 'package.json'].sort());
   });
 
   it(`installs within the targets: at most ${MAX_PACKAGES} packages and ${MAX_INSTALLED_BYTES / MB} MB, no MCP SDK`, () => {

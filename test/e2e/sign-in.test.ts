@@ -98,7 +98,7 @@ describe('login → status → logout', () => {
 
     const logout = await cli(['logout', '--url', cloud.mcpUrl, '--debug'], env);
     expect(logout.code).toBe(0);
-    expect(logout.stderr).toMatch(/revoked the tokens/);
+    expect(logout.stderr).toMatch(/✓ refresh token: revoked at .*\n  ✓ access token: revoked at /);
     expect(await cloud.tokenStatus(tokens.refreshToken)).toBe('revoked');
     const store = new KeychainSecretStore({ timeoutMs: 3000 });
     expect(await store.read(`${cloud.mcpUrl} refresh`)).toBeUndefined();

@@ -10,12 +10,23 @@ export interface Behaviour {
   slowBodyMs?: number;
   /** Protected-resource metadata padded to this many bytes. */
   hugeBodyBytes?: number;
+  /** Authorization-server metadata padded to this many bytes. */
+  hugeAsMetadataBytes?: number;
   /** Offer the device grant (RFC 8628): what its endpoint, `POST /device`, answers. */
   deviceAuthorization?: Record<string, unknown>;
   /** What the token endpoint, `POST /token`, answers: this HTTP status with an empty body. */
   tokenStatus?: number;
   /** The authorization server its protected-resource metadata names (default: its own origin). */
   authorizationServer?: string;
+  /** What the registration endpoint, `POST /register`, answers (default 201 with a client id). */
+  registration?: { status: number; body: unknown };
+  /** More fields of its protected-resource metadata (scopes_supported, …). */
+  resourceMetadata?: Record<string, unknown>;
+  /**
+   * Sign the user in at once: `/authorize` redirects back with a code, `/token` issues opaque
+   * tokens (`expires_in` 3600, a refresh token) and `/userinfo` answers this account.
+   */
+  account?: Record<string, unknown>;
 }
 
 export interface HostileServer {
@@ -23,6 +34,22 @@ export interface HostileServer {
   mcpUrl: string;
   requests: string[];
   stop(): Promise<void>;
+}
+
+/** A 200 JSON answer: `bytes` of spaces, then `doc` (stops when the client hangs up). */
+function padded(res: ServerResponse, bytes: number, doc: string): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  let sent = 0;
+  const pump = () => {
+    while (sent < bytes) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', pump);
+    }
+    res.end(doc);
+  };
+  res.on('close', () => (sent = Infinity));
+  pump();
 }
 
 export async function startHostileServer(behave: Behaviour): Promise<HostileServer> {
@@ -37,20 +64,9 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
     if (req.url === '/mcp') {
       json(401, { error: 'invalid_token' }, { 'www-authenticate': `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp"` });
     } else if (req.url === '/.well-known/oauth-protected-resource/mcp') {
-      const doc = JSON.stringify({ resource: `${origin}/mcp`, authorization_servers: [behave.authorizationServer ?? origin] });
+      const doc = JSON.stringify({ resource: `${origin}/mcp`, authorization_servers: [behave.authorizationServer ?? origin], ...behave.resourceMetadata });
       if (behave.hugeBodyBytes) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        const chunk = Buffer.alloc(64 * 1024, 0x20);
-        let sent = 0;
-        const pump = () => {
-          while (sent < behave.hugeBodyBytes!) {
-            sent += chunk.length;
-            if (!res.write(chunk)) return void res.once('drain', pump);
-          }
-          res.end(doc);
-        };
-        res.on('close', () => (sent = Infinity));
-        pump();
+        padded(res, behave.hugeBodyBytes, doc);
       } else if (behave.slowBodyMs) {
         res.writeHead(200, { 'content-type': 'application/json' });
         let i = 0;
@@ -68,7 +84,7 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
         json(200, JSON.parse(doc));
       }
     } else if (req.url === '/.well-known/oauth-authorization-server') {
-      json(200, {
+      const metadata = {
         issuer: origin,
         authorization_endpoint: behave.authorizationEndpoint ?? `${origin}/authorize`,
         token_endpoint: `${origin}/token`,
@@ -76,9 +92,23 @@ export async function startHostileServer(behave: Behaviour): Promise<HostileServ
         code_challenge_methods_supported: ['S256'],
         response_types_supported: ['code'],
         ...(behave.deviceAuthorization ? { device_authorization_endpoint: `${origin}/device` } : {}),
-      });
+        ...(behave.account ? { userinfo_endpoint: `${origin}/userinfo` } : {}),
+      };
+      if (behave.hugeAsMetadataBytes) padded(res, behave.hugeAsMetadataBytes, JSON.stringify(metadata));
+      else json(200, metadata);
     } else if (req.url === '/register') {
-      json(201, { client_id: 'hostile-client' });
+      if (behave.registration) json(behave.registration.status, behave.registration.body);
+      else json(201, { client_id: 'hostile-client' });
+    } else if (req.url?.startsWith('/authorize?') && behave.account) {
+      const asked = new URL(req.url, origin).searchParams;
+      const back = new URL(asked.get('redirect_uri')!);
+      back.searchParams.set('code', 'hostile-code');
+      back.searchParams.set('state', asked.get('state')!);
+      res.writeHead(302, { location: back.href }).end();
+    } else if (req.url === '/token' && behave.account) {
+      json(200, { access_token: 'hostile-access-token', token_type: 'Bearer', expires_in: 3600, refresh_token: 'hostile-refresh-token' }, { 'cache-control': 'no-store' });
+    } else if (req.url === '/userinfo' && behave.account) {
+      json(200, behave.account);
     } else if (req.url === '/device' && behave.deviceAuthorization) {
       json(200, behave.deviceAuthorization);
     } else if (req.url === '/token' && behave.tokenStatus) {

@@ -115,14 +115,19 @@ describe('a malicious or broken authorization server', () => {
     expect(bad.requests).not.toContain('POST /register');
   });
 
-  it('a metadata document of 20 MB is cut off at 1 MiB with an error naming the URL', async () => {
-    const bad = await startHostileServer({ hugeBodyBytes: 20 * 1024 * 1024 });
+  // Item 8 of issue 19: the authorization-server metadata said "failed to parse response body as JSON".
+  it.each([
+    ['protected-resource', { hugeBodyBytes: 20 * 1024 * 1024 }, '/.well-known/oauth-protected-resource/mcp'],
+    ['authorization-server', { hugeAsMetadataBytes: 20 * 1024 * 1024 }, '/.well-known/oauth-authorization-server'],
+  ] as const)('%s metadata of 20 MB is cut off at 1 MiB with an error naming the URL and the cap, not a JSON parse failure', async (_, behaviour, path) => {
+    const bad = await startHostileServer(behaviour);
     cleanups.push(() => bad.stop());
     const e = env();
     const started = Date.now();
     const r = await runCli(['login', '--url', bad.mcpUrl], e.env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`the response from ${bad.origin}/.well-known/oauth-protected-resource/mcp is larger than 1 MiB`);
+    expect(r.stderr).toContain(`the response from ${bad.origin}${path} is larger than 1 MiB`);
+    expect(r.stderr).not.toMatch(/parse|JSON/);
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 

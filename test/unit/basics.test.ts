@@ -121,7 +121,7 @@ describe('--header values', () => {
     expect(redact('sent sk-expanded-secret-123')).toBe('sent [redacted]');
     expect(() => parseHeaders(['X-Api-Key: ${UNSET_VARIABLE_FOR_TEST}'], {})).toThrow(/UNSET_VARIABLE_FOR_TEST is not set/);
     expect(() => parseHeaders(['Authorization: Bearer x'], {})).toThrow(/Authorization is not allowed/);
-    expect(() => parseHeaders(['Bad Name: x'], {})).toThrow(/is not a header/);
+    expect(() => parseHeaders(['Bad Name: x'], {})).toThrow(/--header Bad is not Name:value/);
   });
 });
 
