@@ -47,9 +47,9 @@ describe.each(LINES)('Node %s', (line) => {
     expect(files.length).toBeGreaterThan(20);
   });
 
-  it('loading the proxy command and its HTTP layer loads neither Node\'s bundled undici nor node:http2', () => {
+  it('loading the proxy command and its HTTP layer loads neither Node\'s bundled undici nor node:http2, nor node:tls before an https:// request', () => {
     const script = `await import(${JSON.stringify(join(ROOT, 'dist/commands/proxy.js'))}); await import(${JSON.stringify(join(ROOT, 'dist/http/client.js'))});
-      process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => /undici|http2/.test(m))));`;
+      process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => /undici|http2|NativeModule tls$/.test(m))));`;
     const r = spawnSync(node, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([]);
