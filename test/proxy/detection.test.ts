@@ -162,6 +162,35 @@ describe('x-mcp-header declarations (SEP-2243)', () => {
   });
 });
 
+describe('results for a 2026-07-28 client from a 2026-07-28 server', () => {
+  it('a result without resultType reaches the client with "complete" (sep-2322-client-request-state); a value the server set is kept', async () => {
+    const bare = (m: Json, value: Json) => ({ body: { jsonrpc: '2.0', id: m.id, result: value } });
+    const { url } = await scripted((m) => {
+      if (m.method === 'server/discover') return result(m, DISCOVER);
+      // The list lacks resultType and the cache hints; nothing in it is hidden.
+      if (m.method === 'tools/list') return bare(m, { tools: [TOOL] });
+      if (m.method === 'tools/call' && m.params.name === 'bare') return bare(m, { content: [{ type: 'text', text: 'no-result-type' }] });
+      if (m.method === 'tools/call' && m.params.name === 'ask') return bare(m, { resultType: 'input_required', inputRequests: { q: { method: 'roots/list' } } });
+      if (m.method === 'resources/read') return bare(m, { contents: [], ttlMs: 5000 });
+      if (m.method === 'tools/call') return { body: { jsonrpc: '2.0', id: m.id, error: { code: -32602, message: 'no such tool' } } };
+      return m.id === undefined ? undefined : result(m, {});
+    });
+    const p = proxy(url);
+    const meta = { [META]: '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+    const ask = async (id: number, method: string, params: Json = {}) => {
+      p.write({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } });
+      return p.waitFor((m) => m.id === id);
+    };
+    expect((await ask(1, 'tools/list')).result).toEqual({ tools: [TOOL], resultType: 'complete', ttlMs: 0, cacheScope: 'private' });
+    expect((await ask(2, 'tools/call', { name: 'bare', arguments: {} })).result).toEqual({ content: [{ type: 'text', text: 'no-result-type' }], resultType: 'complete' });
+    expect((await ask(3, 'tools/call', { name: 'ask', arguments: {} })).result).toEqual({ resultType: 'input_required', inputRequests: { q: { method: 'roots/list' } } });
+    expect((await ask(4, 'resources/read', { uri: 'x:/y' })).result).toEqual({ contents: [], ttlMs: 5000, resultType: 'complete', cacheScope: 'private' });
+    const refused = await ask(5, 'tools/call', { name: 'other', arguments: {} });
+    expect(refused.result).toBeUndefined();
+    expect(refused.error).toMatchObject({ code: -32602 });
+  });
+});
+
 describe('multi-round requests (SEP-2322) for a 2025 client', () => {
   it('input_required becomes elicitation/create; the retry has a new id and echoes requestState exactly; the answer comes under the client\'s id', async () => {
     const state = '{"nonce":"n-1", "exact": "spacing kept"}';

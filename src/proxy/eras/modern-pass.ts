@@ -3,14 +3,18 @@
 // Mcp-Name, and Mcp-Param-* for the arguments a tool declares with `x-mcp-header`, learned from the
 // `tools/list` results that pass by, or fetched once when the server says one was missing). Tools
 // whose declarations are invalid are taken out of the list and refused (SEP-2243), since the client
-// on stdio cannot see the headers to judge them. Cancellation is an aborted POST.
+// on stdio cannot see the headers to judge them. A result that lacks `resultType` (or, on a cacheable
+// result, `ttlMs`/`cacheScope`) gets the default the revision tells a client to assume ("complete";
+// SEP-2322: "Client MUST assume resultType complete when not specified"), because toward its own
+// client the proxy is a 2026-07-28 server, which MUST include it; a value the server set is kept.
+// Cancellation is an aborted POST.
 import { textOf } from '../message-bytes.js';
 import { editNested, editObject } from '../json-text.js';
 import { cancelledRequestOf, isRequest, type JsonRpcMessage } from '../jsonrpc.js';
 import type { Frame } from '../transports/transport.js';
 import type { ServerAbout } from './about.js';
 import { invalidTool, isParamHeaderMismatch, standardHeaders, ToolHeaders } from './headers.js';
-import { envelopeOf, META, versionOf } from './modern.js';
+import { envelopeOf, META, modernResultMembers, versionOf } from './modern.js';
 import { failureLines, requestThrough, type Route, type RouteContext } from './route.js';
 
 const MAX_TOOL_PAGES = 20;
@@ -66,22 +70,33 @@ export class ModernPassThrough implements Route {
   private async post(frame: Frame, retryable: boolean): Promise<boolean> {
     const m = frame.message;
     let mismatch = false;
-    const onresponse = m.method === 'tools/list'
-      ? (f: Frame) => this.listed(f)
-      : m.method === 'tools/call' && retryable
-        ? (f: Frame) => (isParamHeaderMismatch(f.message) ? (mismatch = true) : false)
-        : undefined;
+    const onresponse = (f: Frame): boolean => {
+      if (m.method === 'tools/list') return this.listed(f);
+      if (m.method === 'tools/call' && retryable && isParamHeaderMismatch(f.message)) return (mismatch = true);
+      return this.completed(f, m.method);
+    };
     await this.ctx.upstream.send(frame, { headers: this.tools.headersFor(m, versionOf(m)), onresponse, longLived: m.method === 'subscriptions/listen' });
     return mismatch;
   }
 
-  /** A tools/list result: the declarations learned, the invalid tools taken out. */
+  /** A tools/list result: the declarations learned, the invalid tools taken out, the defaults added. */
   private listed(f: Frame): boolean {
     const result = f.message.result;
     const kept = result ? this.tools.learn(result) : undefined;
-    if (!kept) return false;
+    const listedCount = (result as { tools?: unknown[] } | undefined)?.tools?.length;
+    // Nothing hidden: the list goes on as its bytes, with only the defaults it lacks.
+    if (!kept || kept.length === listedCount) return this.completed(f, 'tools/list');
     for (const [tool, why] of this.tools.hidden) this.ctx.logger.warn(`the MCP server at ${this.ctx.host} lists tool "${tool}" with an invalid x-mcp-header declaration (${why}); hidden`);
-    this.ctx.toClient(editNested(textOf(f.line), ['result'], (text, start) => editObject(text, start, { set: { tools: JSON.stringify(kept) } })));
+    const set = { ...defaultsFor(f, 'tools/list'), tools: JSON.stringify(kept) };
+    this.ctx.toClient(editNested(textOf(f.line), ['result'], (text, start) => editObject(text, start, { set })));
+    return true;
+  }
+
+  /** A result missing what the revision lets a client assume goes on with it added; anything else as it came (false). */
+  private completed(f: Frame, method: string | undefined): boolean {
+    const set = defaultsFor(f, method);
+    if (Object.keys(set).length === 0) return false;
+    this.ctx.toClient(editNested(textOf(f.line), ['result'], (text, start) => editObject(text, start, { set })));
     return true;
   }
 
@@ -99,4 +114,11 @@ export class ModernPassThrough implements Route {
       cursor = result.nextCursor;
     }
   }
+}
+
+/** The members a result lacks that a 2026-07-28 client must see (none for an error or a non-object result). */
+function defaultsFor(f: Frame, method: string | undefined): Record<string, string> {
+  const result = f.message.result;
+  if (!result || typeof result !== 'object' || Array.isArray(result)) return {};
+  return modernResultMembers(method, (key) => key in result);
 }
