@@ -180,6 +180,7 @@ Environment:
   APPWRITE_MCP_IDP_ID_TOKEN       the ID token for enterprise-managed sign-in (--idp-token-endpoint)
   APPWRITE_MCP_IDP_CLIENT_SECRET  the IdP client's secret, if it has one
   APPWRITE_MCP_CONFIG_DIR         where state, config.json and (as a fallback) secrets live
+  APPWRITE_MCP_CACHE_DIR          where Node's compile cache for appwrite-mcp lives (NODE_DISABLE_COMPILE_CACHE=1: none)
   APPWRITE_MCP_KEYCHAIN_TIMEOUT_MS  bound on each keychain call (default 3000)
   APPWRITE_MCP_DEBUG              any value: as --debug
   APPWRITE_MCP_QUIET              any value: as --quiet

@@ -112,7 +112,7 @@ describe('command line', () => {
     // Read by dependencies' conventions, documented as such in the help: lower-case proxy variables,
     // XDG/APPDATA/HOME for paths, CI and the D-Bus address for the keychain probe, and the clients'
     // own variables for where their configs are (Codex, Claude Code: setup and doctor).
-    const conventional = new Set(['CI', 'APPDATA', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS', 'CODEX_HOME', 'CLAUDE_CONFIG_DIR', 'PATH', 'PATHEXT', 'ComSpec', 'HOME', 'USERPROFILE', 'LOCALAPPDATA']);
+    const conventional = new Set(['CI', 'APPDATA', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS', 'CODEX_HOME', 'CLAUDE_CONFIG_DIR', 'PATH', 'PATHEXT', 'ComSpec', 'HOME', 'USERPROFILE', 'LOCALAPPDATA']);
     const missing = [...read].filter((name) => !conventional.has(name) && !help.includes(name));
     expect(read.size).toBeGreaterThan(10);
     expect(missing).toEqual([]);
