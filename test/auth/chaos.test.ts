@@ -120,7 +120,7 @@ class Copy {
 class Relay {
   dropped = 0;
   forwarded = 0;
-  /** Token requests from a connection whose copy could not be told (none expected). */
+  /** Token requests from a live connection whose copy could not be told (none expected). */
   unknown = 0;
   /** Copies whose token request the relay holds right now. */
   readonly onItsWay = new Set<string>();
@@ -180,7 +180,11 @@ class Relay {
         pending = request.rest;
         if (request.token) {
           if (name === undefined) {
-            this.unknown++;
+            // Told from no live copy: one SIGKILLed as it connected (its socket closes at once), or
+            // a failure of copyAt (the connection still open after the hold).
+            await sleep(ON_THE_WAY_MS);
+            if (client.readableEnded || client.destroyed) this.dropped++;
+            else this.unknown++;
             client.destroy();
             return;
           }
