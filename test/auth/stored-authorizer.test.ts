@@ -371,6 +371,32 @@ describe('StoredAuthorizer', () => {
     expect(w.as.grants).toBe(1);
   });
 
+  it.each([1, 2, 3, 4])('another copy\'s browser sign-in saved at any moment of a copy\'s way from its 401 to the browser (its keychain read %i): that copy uses it, no second tab', async (at) => {
+    const w = await world();
+    const expired = w.as.tokens().accessToken;
+    // The grant is gone (its refresh token refused and dropped) and the access token has run out.
+    await w.signIns.records.dropRefreshToken((await w.signIns.records.record(URL_))!);
+    w.clock.advance(HOUR + 1);
+    let opened = 0;
+    const signIn = async () => {
+      opened++;
+      const tokens = { ...w.as.tokens(), accessToken: `at-tab-${opened}-${'b'.repeat(40)}` };
+      const record = await w.signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+      return { record, tokens };
+    };
+    const b = w.copy({ allowBrowser: true, signIn });
+    // b reads the store (no usable sign-in: it will ask for the browser); on its next read another
+    // copy's browser sign-in has just been saved (a slow machine puts it between the two).
+    let reads = 0;
+    w.keychain.beforeRead = async () => {
+      if (++reads !== at) return;
+      await signIn();
+    };
+    const token = await b.onUnauthorized(expired, {});
+    expect(opened).toBe(1); // the other copy's tab, and no second one
+    expect(token).toBe(`at-tab-1-${'b'.repeat(40)}`);
+  });
+
   it('a request waits for the browser at most holdMs, then sign_in_pending; the sign-in goes on and serves the next request', async () => {
     const w = await world();
     await w.signIns.records.forget((await w.signIns.records.record(URL_))!);
