@@ -62,7 +62,7 @@ interface World {
   copy(opts?: { allowBrowser?: boolean; signIn?: StoredAuthorizerOptions['signIn'] }): StoredAuthorizer;
 }
 
-async function world(opts: { ttlMs?: number } = {}): Promise<World> {
+async function world(opts: { ttlMs?: number; keychainTimeoutMs?: number } = {}): Promise<World> {
   const t = await makeTempDir();
   cleanups.push(t.cleanup);
   const dir = join(t.dir, 'config');
@@ -71,7 +71,7 @@ async function world(opts: { ttlMs?: number } = {}): Promise<World> {
   const as = new FakeAs(clock, opts.ttlMs);
   const logs: string[] = [];
   const logger = createLogger({ debug: true, write: (line) => void logs.push(line) });
-  const signInsFor = () => new SignIns({ dir, logger, storePreference: 'keychain', keychain: { openEntry: keychain.openEntry, timeoutMs: 100 }, now: clock.now });
+  const signInsFor = () => new SignIns({ dir, logger, storePreference: 'keychain', keychain: { openEntry: keychain.openEntry, timeoutMs: opts.keychainTimeoutMs ?? 100 }, now: clock.now });
   const signIns = signInsFor();
   await signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens: as.tokens() }, await signIns.chooseStore());
   return {
@@ -372,7 +372,7 @@ describe('StoredAuthorizer', () => {
   });
 
   it.each([1, 2, 3, 4])('another copy\'s browser sign-in saved at any moment of a copy\'s way from its 401 to the browser (its keychain read %i): that copy uses it, no second tab', async (at) => {
-    const w = await world();
+    const w = await world({ keychainTimeoutMs: 30_000 }); // the other copy's sign-in happens inside a keychain read
     const expired = w.as.tokens().accessToken;
     // The grant is gone (its refresh token refused and dropped) and the access token has run out.
     await w.signIns.records.dropRefreshToken((await w.signIns.records.record(URL_))!);
