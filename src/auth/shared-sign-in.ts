@@ -69,13 +69,13 @@ export class SharedSignIn {
    * AUTH_SIGN_IN_PENDING and the sign-in goes on: its result serves the next requests. `cause`:
    * why the stored sign-in could not serve (the refused refresh token), kept on the error.
    */
-  async start(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined, cause?: unknown): Promise<string> {
-    if (this.o.unattended) return this.shared(scopes, reason, challenge);
+  async start(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined, cause?: unknown, rejected?: string): Promise<string> {
+    if (this.o.unattended) return this.shared(scopes, reason, challenge, rejected);
     if (!this.o.allowBrowser) {
       throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.url} is required (${reason}): run \`${this.o.login}\` in a terminal.`, { cause });
     }
     if (!this.signingIn) {
-      const signingIn = this.shared(scopes, reason, challenge).finally(() => {
+      const signingIn = this.shared(scopes, reason, challenge, rejected).finally(() => {
         if (this.signingIn === signingIn) this.signingIn = undefined;
       });
       signingIn.catch((err) => this.o.logger.debug(`the browser sign-in ended: ${errorMessage(err)}`));
@@ -94,19 +94,26 @@ export class SharedSignIn {
     }
   }
 
-  /** One sign-in for all copies; the ones that lose the race wait and read its result. */
-  private async shared(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined): Promise<string> {
+  /**
+   * One sign-in for all copies; the ones that lose the race wait and read its result. `rejected`:
+   * the token the server refused (none when the request went without one).
+   */
+  private async shared(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined, rejected: string | undefined): Promise<string> {
     const { signIns, key, url } = this.o;
     const loginHint = `run \`${this.o.login}\` in a terminal`;
     const before = await signIns.records.load(key).catch(() => undefined);
     return signIns.locks.withSignInLock(key, async () => {
-      // Did another copy finish a sign-in while we waited for the lock? Then that one serves, refreshed
-      // if its (short-lived) token is already due: never a second tab for a sign-in that just happened.
+      // Did another copy finish a sign-in? Then that one serves, refreshed if its (short-lived) token
+      // is already due: never a second tab for a sign-in that just happened. "Finished" while we
+      // waited for the lock (newer than `before`), or before `before` was read but after the 401 that
+      // brought us here (a slow machine fits a whole sign-in in between): then the store holds a
+      // token other than the refused one. A step-up only takes a newer sign-in with its scopes.
       const latest = await signIns.records.load(key);
       const scopesOk = !scopes || scopes.every((s) => latest?.record.token.scopes.includes(s));
-      if (latest && latest.record.signedInAt !== before?.record.signedInAt && scopesOk) {
-        const token = await this.o.stored(before?.tokens?.accessToken);
-        if (token !== undefined) return token;
+      const newer = latest !== undefined && latest.record.signedInAt !== before?.record.signedInAt;
+      if (latest && scopesOk && (newer || !scopes)) {
+        const token = await this.o.stored(newer ? before?.tokens?.accessToken : rejected);
+        if (token !== undefined && token !== rejected) return token;
       }
       const lastUnfinished = this.o.unattended ? 0 : await signIns.cooldown.lastUnfinished(key);
       if (this.o.clock.now() - lastUnfinished < this.o.browserCooldownMs) {

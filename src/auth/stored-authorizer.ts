@@ -75,7 +75,7 @@ export class StoredAuthorizer implements Authorizer {
       if (token !== undefined && token !== rejected) return token;
       const known = rejected !== undefined || (await this.o.signIns.records.record(this.key).catch(() => undefined)) !== undefined;
       const reason = known ? 'your sign-in has expired or was revoked' : 'you are not signed in';
-      return this.browser.start(undefined, reason, challenge, this.refresher.grantLost);
+      return this.browser.start(undefined, reason, challenge, this.refresher.grantLost, rejected);
     }));
   }
 

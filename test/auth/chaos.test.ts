@@ -5,17 +5,17 @@
 // lock, often while its refresh request is on its way to the AS. Counted at the AS: no refresh token
 // ever presented twice, the grant alive at the end, one browser tab in all.
 //
-// The copies reach the AS through a relay (their HTTP_PROXY, one identity per copy) that holds each
-// token request 200 ms before passing it on, as connect, TLS and the network would: a copy killed in
-// that time never gets its request to the AS. Once a request has reached the AS, the one moment no
+// The copies reach the AS's token endpoint through a relay (the AS's metadata names the relay's
+// origin as its token endpoint's; it knows each connection's copy) that holds each token request
+// 200 ms before passing it on, as connect, TLS and the network would: a copy killed in that time
+// never gets its request to the AS. Once a request has reached the AS, the one moment no
 // client can survive begins: the AS rotates the refresh token and answers, and until the answer is
 // saved a copy killed there loses the sign-in at any AS that rotates without a grace period
 // (`npm run bench` measures that window, in milliseconds). The relay sees the new refresh token go by,
 // and the test does not kill that copy until the token is in the store; every other moment is fair game.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCloud } from '../cloud/index.js';
@@ -60,7 +60,7 @@ class Copy {
     // CHAOS_BIN: another build of the CLI, for A/B runs.
     this.child = spawn(process.execPath, [process.env.CHAOS_BIN ?? BIN, '--url', url, ...(log ? ['--debug'] : [])], { env: { ...baseEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin.on('error', () => {});
-    if (log) this.child.stderr.on('data', (d: Buffer) => appendFileSync(log, d.toString().replace(/^/gm, `${Date.now()} ${name} ${this.child.pid}: `)));
+    if (log) this.child.stderr.on('data', (d: Buffer) => appendFileSync(log, d.toString().replace(/^(?=.)/gm, `${Date.now()} ${name} ${this.child.pid}: `)));
     else this.child.stderr.resume();
     let partial = '';
     this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -108,41 +108,50 @@ class Copy {
 }
 
 /**
- * The copies' HTTP proxy (CONNECT tunnels), knowing from Proxy-Authorization which copy each tunnel
- * is. Token requests wait ON_THE_WAY_MS; a killed copy's never reach the AS. A refresh token on its
- * way back is remembered until the store has it: killing its copy meanwhile would lose it.
+ * The front of the AS's token endpoint, knowing which copy each connection comes from. Token
+ * requests wait ON_THE_WAY_MS; a killed copy's never reach the AS. A refresh token on its way back
+ * is remembered until the store has it: killing its copy meanwhile would lose it.
+ *
+ * (It used to be the copies' HTTP_PROXY; since loopback destinations never go through a proxy, the
+ * copies went straight to the AS and the relay saw nothing: no hold, no copy spared in the moment
+ * no client survives, figures "tokenRequestsForwarded: 0". The test now checks that every refresh
+ * went through the relay.)
  */
 class Relay {
   dropped = 0;
   forwarded = 0;
+  /** Token requests from a live connection whose copy could not be told (none expected). */
+  unknown = 0;
   /** Copies whose token request the relay holds right now. */
   readonly onItsWay = new Set<string>();
   /** Copy name → the refresh token the AS issued to it that may not be saved yet ('' while it is being issued). */
   readonly unsaved = new Map<string, string>();
   private server!: Server;
+  private target?: URL;
 
   constructor(private readonly copies: Map<string, Copy>, private readonly secretsFile: string) {}
 
+  /** Listens; returns the relay's origin (for the AS's metadata). */
   async start(): Promise<string> {
-    this.server = createServer((_req, res) => res.writeHead(405).end());
-    this.server.on('connect', (req, client: Socket, head: Buffer) => {
-      const name = Buffer.from(String(req.headers['proxy-authorization']).replace(/^Basic /, ''), 'base64').toString().split(':')[0]!;
-      const [host, port] = req.url!.split(':');
-      const upstream = connect(Number(port), host!);
+    this.server = createServer((client: Socket) => {
+      const name = copyAt(client, this.copies.values())?.name;
+      const upstream = connect(Number(this.target!.port), this.target!.hostname);
       client.on('error', () => upstream.destroy()).on('close', () => upstream.destroy());
       upstream.on('error', () => client.destroy()).on('close', () => client.destroy());
-      upstream.once('connect', () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        this.tunnel(name, client, upstream, head);
-      });
+      this.tunnel(name, client, upstream);
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Where the token requests go: the AS's origin. */
+  forwardTo(origin: string): void {
+    this.target = new URL(origin);
   }
 
   stop(): void {
-    this.server.closeAllConnections();
     this.server.close();
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** Killing this pid now would lose a refresh token the AS has already rotated. */
@@ -156,8 +165,12 @@ class Relay {
     return true;
   }
 
-  private tunnel(name: string, client: Socket, upstream: Socket, head: Buffer): void {
-    let pending = head;
+  private readonly sockets = new Set<Socket>();
+
+  private tunnel(name: string | undefined, client: Socket, upstream: Socket): void {
+    this.sockets.add(client);
+    client.on('close', () => this.sockets.delete(client));
+    let pending: Buffer = Buffer.alloc(0);
     let busy = false;
     let answer = '';
     const pump = async () => {
@@ -166,6 +179,15 @@ class Relay {
       for (let request = takeRequest(pending); request; request = takeRequest(pending)) {
         pending = request.rest;
         if (request.token) {
+          if (name === undefined) {
+            // Told from no live copy: one SIGKILLed as it connected (its socket closes at once), or
+            // a failure of copyAt (the connection still open after the hold).
+            await sleep(ON_THE_WAY_MS);
+            if (client.readableEnded || client.destroyed) this.dropped++;
+            else this.unknown++;
+            client.destroy();
+            return;
+          }
           this.onItsWay.add(name);
           await sleep(ON_THE_WAY_MS);
           this.onItsWay.delete(name);
@@ -185,7 +207,7 @@ class Relay {
     client.on('data', (chunk: Buffer) => { pending = Buffer.concat([pending, chunk]); void pump(); });
     upstream.on('data', (chunk: Buffer) => {
       client.write(chunk);
-      if (this.unsaved.get(name) !== '') return;
+      if (name === undefined || this.unsaved.get(name) !== '') return;
       answer += chunk.toString('latin1');
       const issued = /"refresh_token":"([^"]+)"/.exec(answer)?.[1];
       if (issued) this.unsaved.set(name, issued);
@@ -204,6 +226,37 @@ function takeRequest(buffer: Buffer): { bytes: Buffer; rest: Buffer; token: bool
   if (buffer.length < end + 4 + length) return undefined;
   const [method, target] = head.split(' ');
   return { bytes: buffer.subarray(0, end + 4 + length), rest: buffer.subarray(end + 4 + length), token: method === 'POST' && /\/token(\?|$)/.test(target ?? '') };
+}
+
+/**
+ * The copy at the other end of `socket`, a loopback TCP connection to us: the one whose process
+ * holds the socket bound to the peer's port and connected to ours (Linux: /proc/net/tcp gives the
+ * socket's inode, /proc/<pid>/fd the process holding it).
+ */
+function copyAt(socket: Socket, copies: Iterable<Copy>): Copy | undefined {
+  const port = (p: number | undefined) => `:${(p ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  const row = readFileSync('/proc/net/tcp', 'utf8').split('\n').map((l) => l.trim().split(/\s+/))
+    .find((f) => f[1]?.endsWith(port(socket.remotePort)) && f[2]?.endsWith(port(socket.localPort)));
+  const inode = row?.[9];
+  if (!inode || inode === '0') return undefined;
+  for (const copy of copies) {
+    if (copy.dead) continue;
+    const fds = `/proc/${copy.pid}/fd`;
+    let entries: string[];
+    try {
+      entries = readdirSync(fds);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const fd of entries) {
+      try {
+        if (readlinkSync(join(fds, fd)) === `socket:[${inode}]`) return copy;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The pid holding the sign-in's refresh lock (locks/tokens-*), if any. */
@@ -226,23 +279,21 @@ describe('chaos', () => {
     const config = tempConfigDir();
     const seam = browserSeam();
     cleanups.push(() => config.cleanup(), () => seam.cleanup());
-    const cloud = await startCloud({ accessTokenTtl: TOKEN_TTL_S });
-    cleanups.push(() => cloud.stop());
     const copies = new Map<string, Copy>();
     const relay = new Relay(copies, join(config.dir, 'secrets.json'));
-    const relayAddress = await relay.start();
+    const relayOrigin = await relay.start();
     cleanups.push(() => relay.stop());
-    const env = {
-      APPWRITE_MCP_CONFIG_DIR: config.dir, APPWRITE_MCP_STORE: 'file', ...NO_KEYCHAIN_ENV, ...seam.env,
-      NO_PROXY: new URL(cloud.mcpUrl).host, // only the authorization server is reached through the relay
-    };
+    const cloud = await startCloud({ accessTokenTtl: TOKEN_TTL_S, tamper: { tokenEndpointOrigin: relayOrigin } });
+    cleanups.push(() => cloud.stop());
+    relay.forwardTo(new URL(cloud.issuer).origin);
+    const env = { APPWRITE_MCP_CONFIG_DIR: config.dir, APPWRITE_MCP_STORE: 'file', ...NO_KEYCHAIN_ENV, ...seam.env };
 
     let running = true;
     let started = 0;
     const runs: Promise<void>[] = [];
     const start = () => {
       const name = `copy-${++started}`;
-      const copy = new Copy(name, { ...env, HTTP_PROXY: `http://${name}:x@${relayAddress}` }, cloud.mcpUrl);
+      const copy = new Copy(name, env, cloud.mcpUrl);
       copies.set(name, copy);
       runs.push(copy.run(() => running));
       return copy;
@@ -302,12 +353,15 @@ describe('chaos', () => {
     const stored = (await readStored(config.dir, cloud.mcpUrl))!;
     const figures = {
       kills, chaosSeconds: Math.round(chaosMs / 1000), refreshes: cloud.stats.refreshGrants - grantsAtStart,
-      tokenRequestsForwarded: relay.forwarded - forwardedAtStart, tokenRequestsDroppedOnTheirWay: relay.dropped,
+      tokenRequestsForwarded: relay.forwarded - forwardedAtStart, tokenRequestsDroppedOnTheirWay: relay.dropped, tokenRequestsOfUnknownCopies: relay.unknown,
       refreshTokenReuse: cloud.stats.refreshReuse, tabs: seam.urls().length,
       errorReasons: Object.fromEntries([...new Set(reasons)].map((r) => [r, reasons.filter((x) => x === r).length])),
     };
     console.info(`chaos: ${JSON.stringify(figures)}`);
 
+    // The relay stood between the copies and the AS (every refresh went through it, each copy told).
+    expect(figures.tokenRequestsForwarded).toBeGreaterThanOrEqual(figures.refreshes);
+    expect(relay.unknown).toBe(0);
     expect(cloud.stats.refreshReuse).toBe(0);
     expect(seam.urls()).toHaveLength(1);
     expect(await cloud.tokenStatus(stored.refreshToken!)).toBe('active');

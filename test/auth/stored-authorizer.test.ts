@@ -62,7 +62,7 @@ interface World {
   copy(opts?: { allowBrowser?: boolean; signIn?: StoredAuthorizerOptions['signIn'] }): StoredAuthorizer;
 }
 
-async function world(opts: { ttlMs?: number } = {}): Promise<World> {
+async function world(opts: { ttlMs?: number; keychainTimeoutMs?: number } = {}): Promise<World> {
   const t = await makeTempDir();
   cleanups.push(t.cleanup);
   const dir = join(t.dir, 'config');
@@ -71,7 +71,7 @@ async function world(opts: { ttlMs?: number } = {}): Promise<World> {
   const as = new FakeAs(clock, opts.ttlMs);
   const logs: string[] = [];
   const logger = createLogger({ debug: true, write: (line) => void logs.push(line) });
-  const signInsFor = () => new SignIns({ dir, logger, storePreference: 'keychain', keychain: { openEntry: keychain.openEntry, timeoutMs: 100 }, now: clock.now });
+  const signInsFor = () => new SignIns({ dir, logger, storePreference: 'keychain', keychain: { openEntry: keychain.openEntry, timeoutMs: opts.keychainTimeoutMs ?? 100 }, now: clock.now });
   const signIns = signInsFor();
   await signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens: as.tokens() }, await signIns.chooseStore());
   return {
@@ -369,6 +369,32 @@ describe('StoredAuthorizer', () => {
     expect(await second).toBe(`at-2-${'a'.repeat(40)}`);
     expect(opened).toBe(1);
     expect(w.as.grants).toBe(1);
+  });
+
+  it.each([1, 2, 3, 4])('another copy\'s browser sign-in saved at any moment of a copy\'s way from its 401 to the browser (its keychain read %i): that copy uses it, no second tab', async (at) => {
+    const w = await world({ keychainTimeoutMs: 30_000 }); // the other copy's sign-in happens inside a keychain read
+    const expired = w.as.tokens().accessToken;
+    // The grant is gone (its refresh token refused and dropped) and the access token has run out.
+    await w.signIns.records.dropRefreshToken((await w.signIns.records.record(URL_))!);
+    w.clock.advance(HOUR + 1);
+    let opened = 0;
+    const signIn = async () => {
+      opened++;
+      const tokens = { ...w.as.tokens(), accessToken: `at-tab-${opened}-${'b'.repeat(40)}` };
+      const record = await w.signIns.records.save({ target: { url: URL_ }, resource: URL_, as: AS, client: { issuer: ISSUER, clientId: 'c', method: 'dcr', redirectUris: [], registeredAt: 1 }, tokens }, await w.signIns.chooseStore());
+      return { record, tokens };
+    };
+    const b = w.copy({ allowBrowser: true, signIn });
+    // b reads the store (no usable sign-in: it will ask for the browser); on its next read another
+    // copy's browser sign-in has just been saved (a slow machine puts it between the two).
+    let reads = 0;
+    w.keychain.beforeRead = async () => {
+      if (++reads !== at) return;
+      await signIn();
+    };
+    const token = await b.onUnauthorized(expired, {});
+    expect(opened).toBe(1); // the other copy's tab, and no second one
+    expect(token).toBe(`at-tab-1-${'b'.repeat(40)}`);
   });
 
   it('a request waits for the browser at most holdMs, then sign_in_pending; the sign-in goes on and serves the next request', async () => {

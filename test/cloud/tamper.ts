@@ -26,6 +26,12 @@ export interface Tamper {
    * jwt-revocation.ts.
    */
   betterAuthRevocation?: boolean;
+  /**
+   * The discovery documents name the token endpoint at this origin (same path): a front that relays
+   * to the AS, as a gateway would. A test that must stand between the clients and the token endpoint
+   * (the chaos test's relay) does it this way: loopback destinations never go through HTTP(S)_PROXY.
+   */
+  tokenEndpointOrigin?: string;
 }
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -41,6 +47,7 @@ export function tamperMiddleware(tamper: Tamper): KoaMiddleware {
       if (tamper.noS256) metadata.code_challenge_methods_supported = ['plain'];
       if (tamper.metadataIssuerMismatch) metadata.issuer = WRONG_ISSUER;
       if (tamper.noRevocation) delete metadata.revocation_endpoint;
+      if (tamper.tokenEndpointOrigin) metadata.token_endpoint = `${tamper.tokenEndpointOrigin}${new URL(String(metadata.token_endpoint)).pathname}`;
       return;
     }
     if (tamper.noExpiresIn && ctx.oidc?.route === 'token' && ctx.body && typeof ctx.body === 'object') delete (ctx.body as { expires_in?: number }).expires_in;

@@ -2,7 +2,7 @@
 // local cloud (real AS + real MCP server), with real headless Chromium for the sign-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -273,7 +273,8 @@ describe('authorization in the proxy', () => {
     const page = await completeSignIn(browser, await w.seam.nextUrl(), w.cloud.user, { consent: 'deny' });
     await page.page.context().close();
     expect(page.ok).toBe(false);
-    await sleep(1500);
+    // The first copy remembers the tab that was not finished (state.json): then the second starts.
+    await waitFor(() => Object.keys(stateOf(w.dir).signInFailures ?? {}).length > 0);
     const second = await proxy(w, [w.cloud.mcpUrl, '--auth-timeout', '2']);
     const { tools } = await second.client.listTools();
     expect(tools[0]!.description).toMatch(/last browser sign-in was not completed: run `node \S+\/bin\/appwrite-mcp\.js login --url /);
@@ -449,6 +450,12 @@ describe('the stored sign-in', () => {
 function chownTree(path: string, uid: number): void {
   chownSync(path, uid, uid);
   if (statSync(path).isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), uid);
+}
+
+/** state.json of a config dir ({} while there is none). */
+function stateOf(dir: string): { signInFailures?: Record<string, number> } {
+  const file = join(dir, 'state.json');
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
 }
 
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
