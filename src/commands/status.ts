@@ -78,9 +78,12 @@ async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: Au
   const where = signIns.describeStore(record.store);
   let accessToken: string | undefined;
   let refreshToken: string | undefined;
+  let tokenType: string | undefined;
   let error: string | undefined;
   try {
-    accessToken = (await signIns.records.load(record.key))?.tokens?.accessToken;
+    const tokens = (await signIns.records.load(record.key))?.tokens;
+    accessToken = tokens?.accessToken;
+    tokenType = tokens?.tokenType;
     if (record.token.hasRefreshToken) refreshToken = await signIns.records.refreshToken(record);
   } catch (err) {
     error = errorMessage(err);
@@ -95,7 +98,9 @@ async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: Au
   if (check) {
     if (accessToken && !expired) {
       const { checkToken } = await import('../auth/discovery.js');
-      server = await checkToken(check.ctx, record.url, accessToken, check.headers ?? {});
+      const { checkPresenter } = await import('../auth/bound-key.js');
+      const present = await checkPresenter(record, accessToken, tokenType, (r) => signIns.records.dpopKey(r), check.ctx.logger);
+      server = await checkToken(check.ctx, record.url, present, check.headers ?? {});
       if (server.accepts === false) problems.push(`the server refused the token (${server.detail})`);
       if (server.accepts === null) problems.push(`the server could not be asked (${server.detail})`);
     } else {

@@ -4,7 +4,7 @@
 // authorizer (the auth façade): under the sign-in's refresh lock, saved before the lock is released
 // (a rotating refresh token may be spent once). Why a refresh failed is read from the error's code
 // and cause, never from log lines.
-import type { BearerChallenge } from '../authorization.js';
+import type { AuthChallenge } from '../authorization.js';
 import { probeServer } from '../auth/discovery.js';
 import type { Auth } from '../auth/index.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
@@ -148,7 +148,7 @@ function heldRefreshToken(o: SignInCheckOptions, { record, refreshToken }: Read)
 }
 
 /** The access token cannot be used as it is: would a refresh make the proxy work? Made, when it can be. */
-async function refreshChecks(o: SignInCheckOptions, read: Read, why: string, rejected: string | undefined, challenge: BearerChallenge | undefined, report: Report): Promise<void> {
+async function refreshChecks(o: SignInCheckOptions, read: Read, why: string, rejected: string | undefined, challenge: AuthChallenge | undefined, report: Report): Promise<void> {
   const { login } = o;
   if (!read.refreshToken) {
     report(fail('token', `${why}, and there is no refresh token`, { fix: login }));
@@ -188,7 +188,7 @@ async function refreshChecks(o: SignInCheckOptions, read: Read, why: string, rej
 
 type Verdict =
   | { kind: 'accepted'; status: number; note?: string }
-  | { kind: 'rejected'; why: string; challenge?: BearerChallenge }
+  | { kind: 'rejected'; why: string; challenge?: AuthChallenge }
   | { kind: 'skipped'; why: string };
 
 /** A real `initialize` with the token: 2xx means accepted, 401 rejected. */
@@ -231,7 +231,7 @@ const REFRESH_WAIT_MS = 10_000;
  * under the refresh lock, the result saved before the lock is released; a refused grant is dropped,
  * as the proxy drops it, and named by the error's cause.
  */
-async function refreshAsTheProxyDoes(o: SignInCheckOptions, record: SignInRecord, rejected: string | undefined, challenge: BearerChallenge | undefined): Promise<Refreshed> {
+async function refreshAsTheProxyDoes(o: SignInCheckOptions, record: SignInRecord, rejected: string | undefined, challenge: AuthChallenge | undefined): Promise<Refreshed> {
   const authorizer = await o.auth.authorizer({ target: o.target, plan: { unattended: false }, allowBrowser: false, holdMs: REFRESH_WAIT_MS });
   try {
     const token = await authorizer.onUnauthorized(rejected, challenge ?? {});
