@@ -143,6 +143,8 @@ function addClientOptions(command: Command): Command {
     .option('--authorize-param <key=value>', 'an extra authorization request parameter, e.g. prompt=login (repeatable)', repeatable)
     .option('--resource <uri>', 'the RFC 8707 resource to ask a token for, instead of the one the server\'s metadata names')
     .option('--no-resource', 'ask without a resource, for authorization servers that reject the parameter (the token is then not bound to the server)')
+    .option('--dpop', 'bind the tokens to a key kept in the keychain (DPoP, RFC 9449) or refuse to sign in; default: when the authorization server and the MCP server both take DPoP')
+    .option('--no-dpop', 'never bind the tokens to a key (plain bearer tokens)')
     .option('--callback-port <port>', 'a fixed port for the sign-in callback (a pre-registered redirect URI must match exactly)')
     .addOption(new Option('--callback-host <host>', 'the sign-in callback\'s host').choices(['127.0.0.1', 'localhost', '[::1]', '::1']))
     .option('--callback-path <path>', 'the sign-in callback\'s path (default /callback)')

@@ -12,6 +12,8 @@ export interface RequestTweaks {
   resource?: string | false;
   authorizeParams?: Record<string, string>;
   callback?: CallbackAddress;
+  /** `--dpop` (require) / `--no-dpop` (off); default auto (auth/dpop-binding.ts). */
+  dpop?: DpopMode;
 }
 
 export interface SignInPlan extends RequestTweaks {
@@ -26,8 +28,6 @@ export interface SignInPlan extends RequestTweaks {
   issuer?: string;
   privateKeyFile?: string;
   idp?: { tokenEndpoint: string; clientId: string; clientSecret?: string; idToken: string };
-  /** `--dpop` (require) / `--no-dpop` (off); default auto (auth/dpop-binding.ts). */
-  dpop?: DpopMode;
   /**
    * Workload identity (SEP-1933): the JWT bearer grant with the workload's token from this file or
    * variable, in the proxy only; nothing is stored (auth/workload-authorizer.ts).

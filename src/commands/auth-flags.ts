@@ -29,6 +29,8 @@ export interface AuthFlags {
   staticOauthClientInfo?: string;
   /** `--issuer`: the authorization server a pre-registered client belongs to. */
   issuer?: string;
+  /** `--dpop` (true: bind the tokens to a key or refuse) / `--no-dpop` (false: never); unset: when both servers take it. */
+  dpop?: boolean;
 }
 
 /** Parameters the authorization request sets itself: --authorize-param cannot replace them. */
@@ -39,6 +41,7 @@ const PROTECTED_PARAMS: Record<string, string> = {
 
 function requestTweaks(flags: AuthFlags): RequestTweaks {
   const tweaks: RequestTweaks = {};
+  if (flags.dpop !== undefined) tweaks.dpop = flags.dpop ? 'require' : 'off';
   if (flags.resource !== undefined) tweaks.resource = flags.resource === false ? false : parseSecureUrl(flags.resource, '--resource').href;
   for (const item of flags.authorizeParam ?? []) {
     const eq = item.indexOf('=');

@@ -35,6 +35,8 @@ export interface StatusEntry {
   refreshToken: { present: boolean };
   secrets: { store: 'keychain' | 'file'; where: string; readable: boolean; error?: string };
   client: { id: string; registration: string };
+  /** The key the tokens are bound to (DPoP, RFC 9449): its algorithm and thumbprint; absent: bearer tokens. */
+  dpop?: { alg: string; jkt: string };
   signedInAt: string;
   /** With --check: what the server said to the token. */
   server?: { accepts: boolean | null; detail: string };
@@ -121,6 +123,7 @@ async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: Au
     refreshToken: { present: Boolean(refreshToken) },
     secrets: { store: record.store, where, readable: !error, ...(error ? { error } : {}) },
     client: { id: record.client.clientId, registration: record.client.method },
+    ...(record.dpop ? { dpop: { alg: record.dpop.alg, jkt: record.dpop.jkt } } : {}),
     signedInAt: new Date(record.signedInAt).toISOString(),
     ...(server ? { server } : {}),
     problems,
@@ -137,6 +140,7 @@ function render(e: StatusEntry, now: number): string {
   if (e.accessToken.present || e.refreshToken.present) lines.push(`  token:    ${describeExpiry(e.accessToken.expiresAt ? Date.parse(e.accessToken.expiresAt) : undefined, e.refreshToken.present, now)}`);
   lines.push(`  refresh:  ${e.refreshToken.present ? 'refresh token held' : 'no refresh token'}`);
   lines.push(`  secrets:  ${e.secrets.where}`);
+  if (e.dpop) lines.push(`  binding:  DPoP-bound to this machine's key (${e.dpop.alg}, thumbprint ${e.dpop.jkt}), kept beside the refresh token: the tokens are useless without it`);
   if (e.server) lines.push(`  server:   ${e.server.accepts === true ? '✓ accepts the token' : e.server.accepts === false ? '✗ refuses the token' : '? not checked'} (${e.server.detail})`);
   lines.push(`  client:   ${e.client.id} (${REGISTRATION_LABEL[e.client.registration] ?? e.client.registration})`);
   if (e.fix) lines.push(`  To fix:   ${e.fix}`);
