@@ -217,6 +217,8 @@ addClientOptions(program
   .description('run the stdio MCP server that forwards to the hosted server (the default command)')
   .addOption(new Option('--auth-timeout <seconds>', 'how long a request waits for a browser sign-in (initialize then gets a sign-in placeholder)').argParser(seconds).default(30))
   .option('--no-browser', 'never open a browser; tell the user to run `appwrite-mcp login` instead')
+  .option('--workload-jwt-file <path>', 'workload identity (CI, servers): sign in with the JWT bearer grant using the platform\'s token in this file, read again when it rotates; nothing is stored (optional --client-id)')
+  .option('--workload-jwt-env <VAR>', 'workload identity: the same, with the token in this environment variable')
   .addOption(new Option('--max-message-size <MB>', 'the largest JSON-RPC message accepted from the client or the server; a larger one gets a JSON-RPC error').argParser(positive).default(16))
   .addOption(new Option('--connect-timeout <seconds>', 'how long the server may take to start answering an HTTP request (connect + response headers)').argParser(seconds).default(30))
   .addOption(new Option('--request-timeout <seconds>', 'the most one request may take to be answered, retries included (default: no bound beyond --idle-timeout)').argParser(seconds))

@@ -2,9 +2,11 @@
 // into a plan), and the one dispatch that runs it: the browser, `login --device-code`, or a grant
 // without a person (client credentials, enterprise-managed cross-app access).
 import type { AuthChallenge } from '../authorization.js';
+import { AppError, Code } from '../errors.js';
 import type { Target } from '../store/types.js';
 import type { CallbackAddress } from './callback-server.js';
 import type { DpopMode } from './dpop-binding.js';
+import type { WorkloadTokenSource } from './workload-identity.js';
 import type { SignInDeps, SignInResult, SignInStep } from './sign-in.js';
 
 /** What the user says about the authorization request itself, whatever the grant. */
@@ -32,7 +34,7 @@ export interface SignInPlan extends RequestTweaks {
    * Workload identity (SEP-1933): the JWT bearer grant with the workload's token from this file or
    * variable, in the proxy only; nothing is stored (auth/workload-authorizer.ts).
    */
-  workload?: { file: string } | { env: string };
+  workload?: WorkloadTokenSource;
 }
 
 export interface SignInRun {
@@ -49,6 +51,7 @@ export interface SignInRun {
 
 /** Runs the sign-in the plan describes. The sign-in modules load only now (none at proxy start-up). */
 export async function runSignIn(plan: SignInPlan, deps: SignInDeps, run: SignInRun): Promise<SignInResult> {
+  if (plan.workload) throw new AppError(Code.USAGE, 'workload identity (--workload-jwt-file/--workload-jwt-env) signs in inside the proxy and keeps nothing: there is no sign-in to run ahead of it');
   const client = { clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl, issuer: plan.issuer, dpop: plan.dpop };
   if (plan.unattended) {
     const { machineSignIn } = await import('./machine-sign-in.js');

@@ -24,7 +24,6 @@ type Expected = Partial<Record<ClientKind, string>>;
 const both = (why: string): Expected => ({ '2025': why, '2026': why });
 
 const EXPECTED_FAILURES: Record<string, Expected> = {
-  'auth/wif-jwt-bearer': both('no RFC 7523 jwt-bearer grant (SEP-1933): the proxy runs the authorization-code flow, which this AS does not support'),
 };
 
 /**
