@@ -5,11 +5,13 @@
 // refresh token, copied out of the keychain, are refused without the key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import type { Browser } from 'playwright-core';
 import { startDpopCloud, type DpopCloud } from '../cloud/dpop.js';
 import { browserSeam, launchChromium, loginThroughBrowser, type BrowserSeam } from '../helpers/browser.js';
-import { hasSecretService, runCli, tempConfigDir } from '../helpers/cli.js';
+import { NO_KEYCHAIN_ENV, hasSecretService, runCli, tempConfigDir } from '../helpers/cli.js';
 import { connectProxy, textOf } from '../helpers/proxy-client.js';
 import { readStored, revokeStored } from '../helpers/stored.js';
 import { DpopKey } from '../../src/auth/dpop.js';
@@ -151,5 +153,53 @@ describe('DPoP: a sign-in bound to a key in the keychain', () => {
       expect(out).not.toContain(now.refreshToken!);
       expect(out).not.toContain(keyPrivate);
     }
+  });
+});
+
+describe('workload identity (SEP-1933) through the built CLI', () => {
+  let wif: DpopCloud;
+  let dir: { dir: string; cleanup(): void };
+  beforeAll(async () => {
+    // 4 s access tokens: due for a new grant after 2 s, expired after 4 s.
+    [wif, dir] = [await startDpopCloud({ requireNonce: true, accessTokenTtl: 4 }), tempConfigDir()];
+  });
+  afterAll(async () => {
+    dir?.cleanup();
+    await wif?.stop();
+  });
+
+  it('signs in with the token in --workload-jwt-file, reads it again when it rotates, never resends a refused one, stores nothing', async () => {
+    const file = join(dir.dir, 'workload.jwt');
+    const put = (jwt: string) => { writeFileSync(`${file}.new`, jwt); renameSync(`${file}.new`, file); }; // as the kubelet swaps it
+    put(await wif.workloadIdp.mint());
+    const env = { APPWRITE_MCP_CONFIG_DIR: dir.dir, ...NO_KEYCHAIN_ENV };
+    const proxy = await connectProxy(['--url', wif.mcpUrl, '--workload-jwt-file', file, '--client-id', wif.workloadClientId, '--debug'], env);
+    const whoami = () => proxy.client.callTool({ name: 'whoami', arguments: {} });
+    try {
+      expect(textOf(await whoami())).toContain(wif.workloadIdp.trustedSubject);
+      const first = wif.mcpRequests().filter((r) => r.status === 200);
+      expect(first.length).toBeGreaterThan(0);
+      expect(first.every((r) => r.scheme === 'DPoP')).toBe(true); // both servers take DPoP: bound, with a key in memory
+
+      // The platform rotates the token to one the AS refuses; once the access token expired, the next grant uses it.
+      put(await wif.workloadIdp.mint({ sub: 'system:serviceaccount:ci:intruder' }));
+      await new Promise((r) => setTimeout(r, 4_500));
+      await expect(whoami()).rejects.toThrow();
+      expect(wif.grantErrors().filter((e) => e.grantType.endsWith('jwt-bearer') && e.error !== 'use_dpop_nonce'), JSON.stringify(wif.grantErrors())).toHaveLength(1);
+      expect(proxy.stderr()).toContain('sub system:serviceaccount:ci:intruder');
+      // The same refused token is not sent again.
+      await expect(whoami()).rejects.toThrow();
+      expect(wif.grantErrors().filter((e) => e.grantType.endsWith('jwt-bearer') && e.error !== 'use_dpop_nonce'), JSON.stringify(wif.grantErrors())).toHaveLength(1);
+
+      // A new token in place: signed in again at the next request.
+      put(await wif.workloadIdp.mint());
+      expect(textOf(await whoami())).toContain(wif.workloadIdp.trustedSubject);
+    } finally {
+      await proxy.close();
+    }
+    // Nothing was kept: no sign-in record, no secrets file.
+    const state = join(dir.dir, 'state.json');
+    expect(existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { signIns?: object }).signIns ?? {} : {}).toEqual({});
+    expect(proxy.stderr()).not.toMatch(/eyJ[\w-]{20,}\.[\w-]{20,}/); // no JWT in the logs
   });
 });
