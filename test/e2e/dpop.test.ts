@@ -73,6 +73,9 @@ describe('DPoP: a sign-in bound to a key in the keychain', () => {
     expect(s.server.accepts).toBe(true); // the check presents the token with a proof
     const human = await runCli(['status', '--url', cloud.mcpUrl], env);
     expect(human.stdout).toContain(`DPoP-bound to this machine's key (ES256, thumbprint ${jkt})`);
+    const doctor = await runCli(['doctor', '--url', cloud.mcpUrl], env);
+    outputs.push(doctor.stdout, doctor.stderr);
+    expect(doctor.stdout).toContain('the server accepts the stored access token'); // doctor presents it with a proof too
 
     // 4. The proxy: a real MCP client lists and calls a tool; every request is DPoP, the server's nonce costs one retry.
     const before = cloud.mcpRequests().length;
