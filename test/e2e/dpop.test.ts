@@ -159,6 +159,28 @@ describe('DPoP: a sign-in bound to a key in the keychain', () => {
   });
 });
 
+describe('DPoP without a person: the client credentials grant', () => {
+  it('the proxy signs in with --client-credentials, its tokens bound to a key, and calls a tool', async () => {
+    const dir = tempConfigDir();
+    try {
+      const env = { APPWRITE_MCP_CONFIG_DIR: dir.dir, APPWRITE_MCP_CLIENT_SECRET: cloud.machineClient.clientSecret, ...NO_KEYCHAIN_ENV };
+      const before = cloud.mcpRequests().length;
+      const proxy = await connectProxy(['--url', cloud.mcpUrl, '--client-credentials', '--client-id', cloud.machineClient.clientId, '--store', 'file'], env);
+      try {
+        expect(textOf(await proxy.client.callTool({ name: 'whoami', arguments: {} }))).toContain(cloud.machineClient.clientId);
+      } finally {
+        await proxy.close();
+      }
+      const stored = (await readStored(dir.dir, cloud.mcpUrl))!;
+      expect(stored.record.dpop?.jkt).toMatch(/^[\w-]{43}$/);
+      expect(claimsOf(stored.accessToken!).cnf).toEqual({ jkt: stored.record.dpop!.jkt });
+      expect(cloud.mcpRequests().slice(before).filter((r) => r.status === 200).every((r) => r.scheme === 'DPoP' && r.jkt === stored.record.dpop!.jkt)).toBe(true);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
 describe('workload identity (SEP-1933) through the built CLI', () => {
   let wif: DpopCloud;
   let dir: { dir: string; cleanup(): void };
