@@ -13,7 +13,7 @@ import { keptBinding, signInKey } from '../../src/auth/dpop-binding.js';
 import { DpopKey } from '../../src/auth/dpop.js';
 import { DpopNonces, DpopResourceSigner } from '../../src/auth/dpop-requests.js';
 import type { HttpResponse } from '../../src/http/client.js';
-import { silentLogger } from '../../src/log.js';
+import { redact, silentLogger } from '../../src/log.js';
 import { sendWithRetries } from '../../src/proxy/transports/retry.js';
 import { KeychainSecretStore } from '../../src/store/secrets.js';
 import { signInKey as storeKey } from '../../src/store/sign-ins.js';
@@ -104,6 +104,14 @@ describe('the proxy retry with a DPoP-bound token (RFC 9449 §9)', () => {
     expect(next.proofs.map((p) => p.nonce)).toEqual(['n-2']);
     const elsewhere = await exchange(authorizer, [response(200)], new URL('https://other.example.test/mcp'));
     expect(elsewhere.proofs.map((p) => p.nonce)).toEqual([undefined]);
+  });
+});
+
+describe('logs', () => {
+  it('mask an opaque DPoP-bound token in an Authorization header, and leave prose about DPoP alone', () => {
+    const opaque = 'Zm9vYmFyYmF6cXV4cXV1eHpvcmtnYXJwbHk';
+    expect(redact(`authorization: DPoP ${opaque}`)).toBe('authorization: DPoP [redacted]');
+    expect(redact('binding the tokens to a new DPoP key (ES256)')).toBe('binding the tokens to a new DPoP key (ES256)');
   });
 });
 
