@@ -118,12 +118,12 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
   }
 
-  /** GET with Last-Event-ID to pick up a POST's stream where it dropped (no sign-in for it: a 401 ends the resumption). */
+  /** GET with Last-Event-ID to pick up a POST's stream where it dropped (one request, as before; a DPoP-bound token goes with a proof). */
   private async resume(lastEventId: string, pending: Pending): Promise<HttpResponse | undefined> {
-    const res = await this.channel.send({
-      method: 'GET', pending, signIn: false,
-      headers: (auth) => ({ ...this.session.headers(this.channel.getHeaders, auth), 'last-event-id': lastEventId }),
-    });
+    const token = await this.channel.o.authorizer.getToken();
+    const presented = await this.channel.present(token, 'GET', this.channel.url);
+    const headers = { ...this.session.headers(this.channel.getHeaders, presented?.headers), 'last-event-id': lastEventId };
+    const res = await this.channel.start({ method: 'GET', url: this.channel.url, headers, timeoutMs: this.channel.limits.connectTimeoutMs }, pending.signal);
     if (res.status === 200 && isEventStream(res)) return res;
     discard(res);
     this.channel.logger.debug(`resuming a stream from ${this.channel.host}: HTTP ${res.status}`);
