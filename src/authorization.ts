@@ -2,12 +2,47 @@
 // OAuth, the store and the cross-process lock), and the challenge parser both sides read. It sits
 // on the ground floor: the proxy and auth import it; it imports neither.
 
-/** A parsed `WWW-Authenticate: Bearer ...` challenge (RFC 6750 §3, RFC 9728 §5.1). */
-export interface BearerChallenge {
+/**
+ * A parsed `WWW-Authenticate` challenge of the Bearer (RFC 6750 §3) or DPoP (RFC 9449 §7.1) scheme,
+ * with RFC 9728 §5.1's `resource_metadata`.
+ */
+export interface AuthChallenge {
   error?: string;
   errorDescription?: string;
   scope?: string;
   resourceMetadata?: string;
+  /** The challenge these parameters come from is a DPoP one (absent: a Bearer one). */
+  scheme?: 'DPoP';
+  /**
+   * The header carries a DPoP challenge (alone or beside a Bearer one, RFC 9449 §7.2): the server
+   * takes DPoP-bound tokens, one of the two signs sign-in reads to bind tokens to a key.
+   */
+  dpop?: boolean;
+  /** The DPoP challenge's `algs` (RFC 9449 §7.1). */
+  dpopAlgs?: string[];
+}
+
+/** The name the challenge had while only Bearer was parsed; the same type. */
+export type BearerChallenge = AuthChallenge;
+
+/**
+ * How one request presents a token (RFC 6750 §2.1, RFC 9449 §7.1): its headers, and, for a
+ * DPoP-bound token, what its answer means for a retry.
+ */
+export interface Presentation {
+  /** `authorization: Bearer <token>`, or `authorization: DPoP <token>` and `dpop: <proof>`. */
+  headers: Record<string, string>;
+  /**
+   * Reads the answer to the request (every answer: a 200 may bring a new DPoP nonce, RFC 9449
+   * §8.2); true when it is a `use_dpop_nonce` challenge (§9) that a new proof answers: send the
+   * request once more, presenting the token again. Absent for a Bearer token.
+   */
+  retryWithNonce?(res: { status: number; header(name: string): string | null | undefined }): boolean;
+}
+
+/** A Bearer presentation (RFC 6750 §2.1): the same headers every time. */
+export function bearerPresentation(token: string): Presentation {
+  return { headers: { authorization: `Bearer ${token}` } };
 }
 
 /**
@@ -30,14 +65,21 @@ export interface Authorizer {
    * for every copy). A request waits for a browser sign-in only so long (the client's own bound);
    * then SIGN_IN_PENDING, while the sign-in goes on.
    */
-  onUnauthorized(rejected: string | undefined, challenge: BearerChallenge): Promise<string>;
+  onUnauthorized(rejected: string | undefined, challenge: AuthChallenge): Promise<string>;
   /**
    * The server answered 403 insufficient_scope. Re-authorizes with the union of the granted and the
    * required scopes (browser), bounded like onUnauthorized; returns the new token.
    */
-  onInsufficientScope(rejected: string | undefined, challenge: BearerChallenge): Promise<string>;
+  onInsufficientScope(rejected: string | undefined, challenge: AuthChallenge): Promise<string>;
   /** Resolves when a usable token is available (e.g. a browser sign-in finished). */
   whenReady(signal?: AbortSignal): Promise<void>;
+  /**
+   * How `token` (one this authorizer handed out) goes on one request: as a Bearer token, or, when
+   * it is bound to the sign-in's DPoP key, with a fresh proof for `method` and `url` (RFC 9449 §7.1).
+   * Asked again for every attempt of a request (a proof is good for one request only). Absent:
+   * every token goes as Bearer.
+   */
+  present?(token: string, method: string, url: URL): Promise<Presentation>;
 }
 
 /**
@@ -45,7 +87,7 @@ export interface Authorizer {
  * Bearer challenge (RFC 6750 §3, RFC 9728 §5.1), or undefined when there is none. Handles several
  * challenges in one value, quoted strings with backslash escapes and token68 forms.
  */
-export function parseBearerChallenge(header: string | null | undefined): BearerChallenge | undefined {
+export function parseBearerChallenge(header: string | null | undefined): AuthChallenge | undefined {
   if (!header) return undefined;
   for (const challenge of parseChallenges(header)) {
     if (challenge.scheme.toLowerCase() !== 'bearer') continue;
@@ -58,6 +100,30 @@ export function parseBearerChallenge(header: string | null | undefined): BearerC
     };
   }
   return undefined;
+}
+
+/**
+ * Parses a `WWW-Authenticate` header value and returns the challenge to act on: the one of the
+ * scheme `prefer` (the one the rejected token was presented with) when there is one, else the
+ * first Bearer or DPoP challenge; `dpop` says whether any DPoP challenge is there. Undefined when
+ * the header has neither scheme.
+ */
+export function parseAuthChallenge(header: string | null | undefined, prefer: 'Bearer' | 'DPoP' = 'Bearer'): AuthChallenge | undefined {
+  if (!header) return undefined;
+  const known = parseChallenges(header).filter((c) => /^(bearer|dpop)$/i.test(c.scheme));
+  if (known.length === 0) return undefined;
+  const chosen = known.find((c) => c.scheme.toLowerCase() === prefer.toLowerCase()) ?? known[0]!;
+  const dpop = known.find((c) => c.scheme.toLowerCase() === 'dpop');
+  const p = chosen.params;
+  return {
+    error: p.error,
+    errorDescription: p.error_description,
+    scope: p.scope,
+    resourceMetadata: p.resource_metadata,
+    ...(chosen.scheme.toLowerCase() === 'dpop' ? { scheme: 'DPoP' as const } : {}),
+    ...(dpop ? { dpop: true } : {}),
+    ...(dpop?.params.algs ? { dpopAlgs: dpop.params.algs.split(/\s+/).filter(Boolean) } : {}),
+  };
 }
 
 interface Challenge {

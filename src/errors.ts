@@ -22,6 +22,8 @@ export const Code = {
   /** Discovery named another authorization server than the one a pre-registered client is pinned to. */
   CLIENT_ISSUER_MISMATCH: 'OAUTH_CLIENT_ISSUER_MISMATCH',
   PKCE_UNSUPPORTED: 'OAUTH_PKCE_UNSUPPORTED',
+  /** `--dpop` was given and the authorization server does not offer DPoP with ES256, or did not bind the tokens. */
+  DPOP_UNSUPPORTED: 'OAUTH_DPOP_UNSUPPORTED',
   REGISTRATION_UNSUPPORTED: 'OAUTH_REGISTRATION_UNSUPPORTED',
   REGISTRATION_FAILED: 'OAUTH_REGISTRATION_FAILED',
   NO_SIGN_IN_NEEDED: 'OAUTH_NO_SIGN_IN_NEEDED',

@@ -12,6 +12,8 @@ export function registerSecret(value: string | undefined | null): void {
 
 const patterns: Array<[RegExp, string]> = [
   [/(Bearer\s+)[^\s",]+/gi, '$1[redacted]'],
+  // `Authorization: DPoP <token>` (RFC 9449 §7.1); only a token-shaped value, so that prose ("DPoP key") stays readable.
+  [/(\bDPoP\s+)[\w\-.~+/]{20,}=*/g, '$1[redacted]'],
   [/eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g, '[redacted-jwt]'],
   [/("(?:access_token|refresh_token|id_token|code|code_verifier|client_secret|token)"\s*:\s*")[^"]*"/g, '$1[redacted]"'],
   [/\b((?:access_token|refresh_token|id_token|code|code_verifier|client_secret|token)=)[^&\s"]+/g, '$1[redacted]'],

@@ -4,6 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { AppError, Code, ExitCode, errorMessage } from '../errors.js';
 import { unreachable } from '../http/client.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
+import { withDpopNonceRetry } from './dpop-requests.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, requestOptions } from './oauth.js';
 import { describeScopes } from './scopes.js';
 import type { CallbackRequest, CallbackServer } from './callback-server.js';
@@ -15,6 +16,8 @@ export interface AuthorizeOptions {
   callback: CallbackServer;
   /** Sent on the code exchange (RFC 8707); undefined with --no-resource. */
   resource: string | undefined;
+  /** The sign-in's DPoP key (oauth4webapi's handle): the code exchange carries a proof (RFC 9449 §5). */
+  dpop?: oauth.DPoPHandle;
   /** How long to wait for the browser to come back. */
   timeoutMs: number;
   /** Shown to the user, and opened in the browser unless the caller decided not to. */
@@ -33,7 +36,7 @@ export interface AuthorizeOptions {
  * The authorization request. `resource` undefined: none is sent (`--no-resource`); `params`: the
  * user's extra parameters (`--authorize-param`), which cannot replace the ones below.
  */
-export function buildAuthorizationUrl(o: { as: oauth.AuthorizationServer; clientId: string; redirectUri: string; resource: string | undefined; scopes: string[]; state: string; codeChallenge: string; params?: Record<string, string> }): URL {
+export function buildAuthorizationUrl(o: { as: oauth.AuthorizationServer; clientId: string; redirectUri: string; resource: string | undefined; scopes: string[]; state: string; codeChallenge: string; params?: Record<string, string>; dpopJkt?: string }): URL {
   const url = new URL(o.as.authorization_endpoint!);
   const p = url.searchParams;
   for (const [key, value] of Object.entries(o.params ?? {})) p.set(key, value);
@@ -45,6 +48,8 @@ export function buildAuthorizationUrl(o: { as: oauth.AuthorizationServer; client
   p.set('code_challenge', o.codeChallenge);
   p.set('code_challenge_method', 'S256');
   if (o.resource !== undefined) p.set('resource', o.resource);
+  // RFC 9449 §10: the code is bound to the key, so that it cannot be redeemed with another one.
+  if (o.dpopJkt !== undefined) p.set('dpop_jkt', o.dpopJkt);
   // OpenID Connect issues a refresh token for offline_access only after explicit consent (OIDC Core §11).
   if (o.scopes.includes('offline_access') && !o.params?.prompt) p.set('prompt', 'consent');
   return url;
@@ -124,16 +129,21 @@ export async function authorizeInBrowser(ctx: AuthContext, o: AuthorizeOptions, 
   }
 
   try {
-    let res: Response;
-    try {
-      res = await oauth.authorizationCodeGrantRequest(o.as, client, auth, params, o.callback.redirectUri, current.codeVerifier, {
-        additionalParameters: o.resource === undefined ? {} : { resource: o.resource },
-        ...requestOptions(ctx, o.as.token_endpoint),
-      });
-    } catch (err) {
-      throw unreachable(o.as.token_endpoint!, err);
-    }
-    const response = await oauth.processAuthorizationCodeResponse(o.as, client, res).catch((err: unknown) => {
+    // A DPoP nonce challenge (RFC 9449 §8) is answered once, with a new proof carrying the nonce.
+    const response = await withDpopNonceRetry(async () => {
+      let res: Response;
+      try {
+        res = await oauth.authorizationCodeGrantRequest(o.as, client, auth, params, o.callback.redirectUri, current.codeVerifier, {
+          additionalParameters: o.resource === undefined ? {} : { resource: o.resource },
+          ...requestOptions(ctx, o.as.token_endpoint),
+          DPoP: o.dpop,
+        });
+      } catch (err) {
+        throw unreachable(o.as.token_endpoint!, err);
+      }
+      return oauth.processAuthorizationCodeResponse(o.as, client, res);
+    }).catch((err: unknown) => {
+      if (err instanceof AppError) throw err;
       throw new AppError(Code.TOKEN_EXCHANGE_FAILED, `the token exchange failed: ${oauthErrorText(err)}`, { cause: err });
     });
     callback.respond({ ok: true, title: 'Signed in', message: `appwrite-mcp is signed in to ${o.serverLabel}. You can close this tab and go back to your MCP client.` });

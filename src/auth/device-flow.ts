@@ -5,13 +5,14 @@
 // and the store are the browser sign-in's; the sign-in is kept the same way (refresh token
 // included), so the proxy then uses it as any other.
 import * as oauth from 'oauth4webapi';
-import type { BearerChallenge } from '../authorization.js';
+import type { AuthChallenge } from '../authorization.js';
 import { AppError, Code, ExitCode, errorMessage } from '../errors.js';
 import { unreachable } from '../http/client.js';
 import { parseSecureUrl } from '../net.js';
 import type { Target } from '../store/types.js';
 import { loginCommand } from '../target.js';
 import { formatDuration } from './authorize.js';
+import { signInKey, type DpopMode } from './dpop-binding.js';
 import { systemClock } from './clock.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, requestOptions } from './oauth.js';
@@ -22,13 +23,15 @@ import { discoverForSignIn, saveGranted, type ClientChoice, type SignInDeps, typ
 
 export interface DeviceSignInOptions extends ClientChoice {
   target: Target;
-  challenge?: BearerChallenge;
+  challenge?: AuthChallenge;
   /** Scopes to ask for instead of the server's (`--scope`): asked for as given, never narrowed. */
   scopes?: string[];
   /** `--resource` (another RFC 8707 resource than the server's metadata names) or false (`--no-resource`: none). */
   resource?: string | false;
   /** `--authorize-param`: extra parameters for the device authorization request (protected ones were refused earlier). */
   authorizeParams?: Record<string, string>;
+  /** `--dpop` / `--no-dpop` (auth/dpop-binding.ts). */
+  dpop?: DpopMode;
   /** `--timeout`: the longest wait for the user; the code's own `expires_in` bounds it too. */
   timeoutMs?: number;
   /** Opens `verification_uri_complete` in a browser, before the code is shown (the caller decides whether). */
@@ -64,6 +67,7 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   if (o.resource === false) ctx.logger.warn(`--no-resource: the token will not be bound to ${found.resource} (RFC 8707): any server that trusts ${as.issuer} may accept it`);
   // Chosen now (a keychain probe can take seconds) so nothing stands between the tokens and the save.
   const store = await signIns.chooseStore();
+  const dpop = await signInKey(o.dpop, as, found.takesDpop, ctx.logger);
 
   let { registered, cached } = await chooseClient(deps, o, as, found.resource);
   let asking = scopes;
@@ -106,9 +110,9 @@ export async function deviceSignIn(deps: SignInDeps, o: DeviceSignInOptions): Pr
   if (shown.verificationUriComplete) await o.openUrl?.(shown.verificationUriComplete);
   o.onStep?.({ kind: 'device-code', ...shown, shownAt: startedAt, expiresAt, deadline });
 
-  const response = await pollForTokens(ctx, as, registered, resource, authorization, { startedAt, expiresAt, deadline, userCode: shown.userCode, target: o.target, signal: o.signal });
+  const response = await pollForTokens(ctx, as, registered, resource, authorization, { startedAt, expiresAt, deadline, userCode: shown.userCode, target: o.target, signal: o.signal, dpop: dpop?.handle });
   o.onStep?.({ kind: 'exchanging' });
-  return saveGranted(deps, { target: o.target, found, resource, registered, response, scopes: asking, store, onStep: o.onStep });
+  return saveGranted(deps, { target: o.target, found, resource, registered, response, scopes: asking, store, onStep: o.onStep, dpop, dpopMode: o.dpop });
 }
 
 /**
@@ -212,6 +216,8 @@ interface PollBounds {
   userCode: string;
   target: Target;
   signal?: AbortSignal;
+  /** The sign-in's DPoP key: every poll carries a proof (RFC 9449 §5). */
+  dpop?: oauth.DPoPHandle;
 }
 
 /**
@@ -219,7 +225,8 @@ interface PollBounds {
  * AS names none); `authorization_pending` → again; `slow_down` → again, 5 s further apart from now
  * on; `access_denied` and `expired_token` end it. A request that gets no answer (or a 5xx, 429)
  * backs off exponentially and polling goes on. Never past the deadline: a poll that would start
- * after it is not sent.
+ * after it is not sent. A DPoP nonce challenge (RFC 9449 §8) is answered at once, by the same poll
+ * with a new proof: it is not a poll of its own.
  */
 async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, registered: RegisteredClient, resource: string | undefined, authorization: oauth.DeviceAuthorizationResponse, bounds: PollBounds): Promise<oauth.TokenEndpointResponse> {
   const endpoint = as.token_endpoint!;
@@ -228,6 +235,7 @@ async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, re
   let intervalMs = pollIntervalMs(authorization.interval);
   let backoffMs = 0;
   let warned = false;
+  let nonceRetry = false;
   const trouble = (what: string) => {
     backoffMs = Math.min(Math.max(backoffMs * 2, intervalMs), MAX_BACKOFF_MS);
     const line = `${what}; asking again in ${Math.round((intervalMs + backoffMs) / 1000)} s (until the code expires)`;
@@ -238,14 +246,16 @@ async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, re
   for (;;) {
     const wait = intervalMs + backoffMs;
     const now = clock.now();
-    if (now + wait > bounds.deadline) {
+    if (!nonceRetry && now + wait > bounds.deadline) {
       await clock.sleep(bounds.deadline - now, bounds.signal);
       throw pollingEnded(bounds);
     }
-    await clock.sleep(wait, bounds.signal);
+    if (!nonceRetry) await clock.sleep(wait, bounds.signal);
+    const retried = nonceRetry;
+    nonceRetry = false;
     let res: Response;
     try {
-      res = await oauth.deviceCodeGrantRequest(as, client, auth, authorization.device_code, { additionalParameters: resource === undefined ? {} : { resource }, ...requestOptions(ctx, endpoint) });
+      res = await oauth.deviceCodeGrantRequest(as, client, auth, authorization.device_code, { additionalParameters: resource === undefined ? {} : { resource }, ...requestOptions(ctx, endpoint), DPoP: bounds.dpop });
     } catch (err) {
       trouble(`the token endpoint did not answer (${errorMessage(err instanceof AppError ? err : unreachable(endpoint, err))})`);
       continue;
@@ -260,6 +270,10 @@ async function pollForTokens(ctx: AuthContext, as: oauth.AuthorizationServer, re
     } catch (err) {
       backoffMs = 0;
       warned = false;
+      if (bounds.dpop && !retried && oauth.isDPoPNonceError(err)) {
+        nonceRetry = true;
+        continue;
+      }
       switch (oauthErrorCode(err)) {
         case 'authorization_pending':
           continue;

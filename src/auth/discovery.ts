@@ -2,7 +2,7 @@
 // RFC 9728 protected-resource metadata (from the 401 challenge, else the well-known URLs), then
 // RFC 8414 / OpenID Connect discovery of the AS in the spec's order, with issuer equality checked.
 import * as oauth from 'oauth4webapi';
-import { parseBearerChallenge, type BearerChallenge } from '../authorization.js';
+import { parseAuthChallenge, type AuthChallenge, type Presentation } from '../authorization.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import { parseSecureUrl } from '../net.js';
 import { type AuthContext, readJsonObject, request } from './oauth.js';
@@ -15,28 +15,53 @@ export interface ResourceInfo {
   metadataUrl: string;
   /** The `scope` of the server's 401 challenge, which wins over scopesSupported (MCP spec). */
   challengeScope?: string;
+  /**
+   * The metadata says the server takes DPoP-bound tokens: `dpop_signing_alg_values_supported`
+   * (RFC 9449 §5.1 as RFC 9728 §2 carries it) or `dpop_bound_access_tokens_required`.
+   */
+  takesDpop?: boolean;
+}
+
+/** How a token goes on each request of a check (status --check, doctor): Bearer, or DPoP with a proof. */
+export interface Presenter {
+  scheme: 'Bearer' | 'DPoP';
+  present(method: string, url: URL): Promise<Presentation>;
 }
 
 export const PROTOCOL_VERSION = '2025-11-25';
 
 /**
- * Sends an unauthenticated `initialize` to learn the server's Bearer challenge.
- * Returns `requiresAuth: false` when the server answers without asking for a token.
+ * A request of a check, with the token presented by `present` when there is one, and sent once more
+ * with a new proof when a DPoP-bound token's answer is a nonce challenge (RFC 9449 §9).
  */
-export async function probeServer(ctx: AuthContext, mcpUrl: string, headers: Record<string, string> = {}): Promise<{ requiresAuth: boolean; challenge?: BearerChallenge; status: number }> {
-  const res = await request(ctx, mcpUrl, {
+async function presented(ctx: AuthContext, url: string, init: RequestInit & { headers: Record<string, string> }, present: Presenter | undefined): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const presentation = present && await present.present(init.method ?? 'GET', new URL(url));
+    const res = await request(ctx, url, { ...init, headers: { ...init.headers, ...presentation?.headers } });
+    const again = presentation?.retryWithNonce?.({ status: res.status, header: (name) => res.headers.get(name) });
+    if (attempt > 1 || !again) return res;
+    await res.body?.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Sends an `initialize` (without a token unless `present` is given) to learn the server's Bearer or
+ * DPoP challenge. Returns `requiresAuth: false` when the server answers without asking for a token.
+ */
+export async function probeServer(ctx: AuthContext, mcpUrl: string, headers: Record<string, string> = {}, present?: Presenter): Promise<{ requiresAuth: boolean; challenge?: AuthChallenge; status: number }> {
+  const res = await presented(ctx, mcpUrl, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     body: JSON.stringify({
       jsonrpc: '2.0', id: 0, method: 'initialize',
       params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'appwrite-mcp', version: '0' } },
     }),
-  });
+  }, present);
   await res.body?.cancel().catch(() => {});
   // A stateful server that let the probe through opened a session for it: end it.
   const session = res.headers.get('mcp-session-id');
-  if (session) await request(ctx, mcpUrl, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } }).then((r) => r.body?.cancel(), () => {}).catch(() => {});
-  const challenge = parseBearerChallenge(res.headers.get('www-authenticate'));
+  if (session) await presented(ctx, mcpUrl, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } }, present).then((r) => r.body?.cancel(), () => {}).catch(() => {});
+  const challenge = parseAuthChallenge(res.headers.get('www-authenticate'), schemeOf(present));
   const requiresAuth = res.status === 401 || res.status === 403 || challenge !== undefined;
   return { requiresAuth, challenge, status: res.status };
 }
@@ -46,25 +71,25 @@ export async function probeServer(ctx: AuthContext, mcpUrl: string, headers: Rec
  * (the server got past authentication) is yes; no answer is "cannot tell" (null). The session a
  * stateful server opens for it is ended at once.
  */
-export async function checkToken(ctx: AuthContext, mcpUrl: string, token: string, headers: Record<string, string>): Promise<{ accepts: boolean | null; detail: string }> {
+export async function checkToken(ctx: AuthContext, mcpUrl: string, present: Presenter, headers: Record<string, string>): Promise<{ accepts: boolean | null; detail: string }> {
   let res: Response;
   try {
-    res = await request(ctx, mcpUrl, {
+    res = await presented(ctx, mcpUrl, {
       method: 'POST',
-      headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'appwrite-mcp status', version: '0' } } }),
-    });
+    }, present);
   } catch (err) {
     return { accepts: null, detail: errorMessage(err) };
   }
   await res.body?.cancel().catch(() => {});
   const session = res.headers.get('mcp-session-id');
-  if (session) await request(ctx, mcpUrl, { method: 'DELETE', headers: { ...headers, authorization: `Bearer ${token}`, 'mcp-session-id': session } }).then((r) => r.body?.cancel(), () => {}).catch(() => {});
+  if (session) await presented(ctx, mcpUrl, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } }, present).then((r) => r.body?.cancel(), () => {}).catch(() => {});
   let via = '';
   if (res.status === 400 || res.status === 404 || res.status === 405) {
     // Perhaps a server of the HTTP+SSE transport (2024-11-05): its event stream is opened with a GET.
     try {
-      const get = await request(ctx, mcpUrl, { method: 'GET', headers: { ...headers, authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
+      const get = await presented(ctx, mcpUrl, { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } }, present);
       await get.body?.cancel().catch(() => {});
       if ((get.headers.get('content-type') ?? '').startsWith('text/event-stream') || get.status === 401 || get.status === 403) {
         res = get;
@@ -75,10 +100,14 @@ export async function checkToken(ctx: AuthContext, mcpUrl: string, token: string
     }
   }
   if (res.status === 401 || res.status === 403) {
-    const challenge = parseBearerChallenge(res.headers.get('www-authenticate'));
+    const challenge = parseAuthChallenge(res.headers.get('www-authenticate'), schemeOf(present));
     return { accepts: false, detail: `HTTP ${res.status}${via}${challenge?.error ? ` ${challenge.error}` : ''}${challenge?.errorDescription ? `: ${challenge.errorDescription}` : ''}` };
   }
   return { accepts: true, detail: `HTTP ${res.status}${via}` };
+}
+
+function schemeOf(present: Presenter | undefined): 'Bearer' | 'DPoP' {
+  return present?.scheme ?? 'Bearer';
 }
 
 /** The well-known PRM URLs for an MCP URL: path-inserted first, then the root form (RFC 9728 §3.1). */
@@ -110,7 +139,7 @@ export function resourceMatches(resource: string, mcpUrl: string): boolean {
 }
 
 /** RFC 9728: fetch and validate the protected-resource metadata for `mcpUrl`. */
-export async function discoverResource(ctx: AuthContext, mcpUrl: string, challenge?: BearerChallenge): Promise<ResourceInfo> {
+export async function discoverResource(ctx: AuthContext, mcpUrl: string, challenge?: AuthChallenge): Promise<ResourceInfo> {
   const candidates: string[] = [];
   if (challenge?.resourceMetadata) candidates.push(parseSecureUrl(challenge.resourceMetadata, 'resource_metadata URL in the server\'s challenge', Code.INVALID_RESPONSE).href);
   candidates.push(...protectedResourceMetadataUrls(mcpUrl));
@@ -132,7 +161,8 @@ export async function discoverResource(ctx: AuthContext, mcpUrl: string, challen
       throw new AppError(Code.NO_AUTHORIZATION_SERVER, `protected resource metadata at ${url} names no "authorization_servers"`, { cause: doc });
     }
     const scopes = Array.isArray(doc.scopes_supported) ? doc.scopes_supported.filter((s): s is string => typeof s === 'string') : undefined;
-    return { resource, authorizationServers: servers as string[], scopesSupported: scopes, metadataUrl: url, challengeScope: challenge?.scope };
+    const takesDpop = (Array.isArray(doc.dpop_signing_alg_values_supported) && doc.dpop_signing_alg_values_supported.length > 0) || doc.dpop_bound_access_tokens_required === true;
+    return { resource, authorizationServers: servers as string[], scopesSupported: scopes, metadataUrl: url, challengeScope: challenge?.scope, ...(takesDpop ? { takesDpop } : {}) };
   }
   throw new AppError(Code.NO_RESOURCE_METADATA, `${mcpUrl} publishes no OAuth protected resource metadata (tried ${tried.join(', ')})`);
 }
@@ -202,10 +232,12 @@ export interface Discovered {
   scopesSupported?: string[];
   /** True for a server without protected-resource metadata (2025-03-26 discovery). */
   legacy: boolean;
+  /** The server shows it takes DPoP-bound tokens: a DPoP challenge in its 401, or its metadata says so. */
+  takesDpop: boolean;
 }
 
 /** The whole discovery for `mcpUrl`: RFC 9728, then RFC 8414 / OIDC; the 2025-03-26 way when there is no RFC 9728 metadata. */
-export async function discover(ctx: AuthContext, mcpUrl: string, challenge: BearerChallenge | undefined): Promise<Discovered> {
+export async function discover(ctx: AuthContext, mcpUrl: string, challenge: AuthChallenge | undefined): Promise<Discovered> {
   let resource: ResourceInfo;
   try {
     resource = await discoverResource(ctx, mcpUrl, challenge);
@@ -213,10 +245,13 @@ export async function discover(ctx: AuthContext, mcpUrl: string, challenge: Bear
     if (!isAppError(err, Code.NO_RESOURCE_METADATA)) throw err;
     ctx.logger.debug(`${errorMessage(err)}; trying the 2025-03-26 discovery`);
     const as = await discoverLegacyAuthorizationServer(ctx, mcpUrl);
-    return { resource: mcpUrl, as, challengeScope: challenge?.scope, legacy: true };
+    return { resource: mcpUrl, as, challengeScope: challenge?.scope, legacy: true, takesDpop: challenge?.dpop === true };
   }
   const as = await discoverAuthorizationServer(ctx, resource.authorizationServers[0]!);
-  return { resource: resource.resource, as, challengeScope: resource.challengeScope, scopesSupported: resource.scopesSupported, legacy: false };
+  return {
+    resource: resource.resource, as, challengeScope: resource.challengeScope, scopesSupported: resource.scopesSupported, legacy: false,
+    takesDpop: challenge?.dpop === true || resource.takesDpop === true,
+  };
 }
 
 /**

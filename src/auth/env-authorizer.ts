@@ -1,4 +1,4 @@
-import type { Authorizer } from '../authorization.js';
+import { bearerPresentation, type Authorizer, type Presentation } from '../authorization.js';
 import { AppError, Code } from '../errors.js';
 import { registerSecret } from '../log.js';
 
@@ -17,4 +17,7 @@ export class EnvTokenAuthorizer implements Authorizer {
     throw new AppError(Code.STEP_UP_FAILED, `The token in APPWRITE_MCP_TOKEN lacks the scope ${challenge.scope ? `"${challenge.scope}" ` : ''}that ${this.url} requires (HTTP 403). Use a token with that scope.`);
   }
   async whenReady(): Promise<void> {}
+  async present(token: string): Promise<Presentation> {
+    return bearerPresentation(token);
+  }
 }

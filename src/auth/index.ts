@@ -92,6 +92,23 @@ export class Auth {
   }
 }
 
+/** What a workload authorizer is made of (--workload-jwt-file/--workload-jwt-env). */
+export interface WorkloadAuthorizerRequest {
+  target: Target;
+  plan: SignInPlan & { workload: NonNullable<SignInPlan['workload']> };
+  scopes?: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** Workload identity (SEP-1933): tokens from the JWT bearer grant, held in memory only. */
+export async function workloadAuthorizer(auth: Auth, o: WorkloadAuthorizerRequest): Promise<import('./workload-authorizer.js').WorkloadAuthorizer> {
+  const [{ WorkloadAuthorizer }, { WorkloadTokenReader }] = await Promise.all([import('./workload-authorizer.js'), import('./workload-identity.js')]);
+  return new WorkloadAuthorizer({
+    ctx: auth.ctx, target: o.target, reader: new WorkloadTokenReader(o.plan.workload, { env: o.env, now: () => auth.ctx.clock?.now() ?? Date.now() }),
+    clientId: o.plan.clientId, scopes: o.scopes, resource: o.plan.resource, dpop: o.plan.dpop, clock: auth.ctx.clock ?? systemClock,
+  });
+}
+
 export function createAuth(deps: AuthDeps): Auth {
   return new Auth(deps);
 }

@@ -17,8 +17,8 @@ export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 export interface JwtBearerGrantOptions {
   as: oauth.AuthorizationServer;
-  /** The client id the workload is known by at the AS (sent in the body; no client secret). */
-  clientId: string;
+  /** The client id the workload is known by at the AS (sent in the body; no client secret); none: no client_id is sent (SEP-1933 needs none). */
+  clientId?: string;
   /** The workload's identity token, and what it says (for error messages: never the token). */
   assertion: { jwt: string; claims: WorkloadClaims };
   /** RFC 8707 resource: the MCP server. Undefined with --no-resource. */
@@ -35,14 +35,16 @@ export interface JwtBearerGrantOptions {
 export async function jwtBearerGrant(ctx: AuthContext, o: JwtBearerGrantOptions): Promise<oauth.TokenEndpointResponse> {
   const endpoint = o.as.token_endpoint;
   if (!endpoint) throw new AppError(Code.INVALID_RESPONSE, `authorization server ${o.as.issuer} has no token endpoint`);
-  const client: oauth.Client = { client_id: o.clientId, token_endpoint_auth_method: 'none' };
+  // Without a client id, the request carries none: oauth4webapi's client object is then only local.
+  const client: oauth.Client = { client_id: o.clientId ?? 'workload', token_endpoint_auth_method: 'none' };
+  const auth: oauth.ClientAuth = o.clientId === undefined ? () => {} : oauth.None();
   const params: Record<string, string> = { assertion: o.assertion.jwt };
   if (o.resource !== undefined) params.resource = o.resource;
   if (o.scopes.length) params.scope = o.scopes.join(' ');
   return withDpopNonceRetry(async () => {
     let res: Response;
     try {
-      res = await oauth.genericTokenEndpointRequest(o.as, client, oauth.None(), JWT_BEARER, params, { ...requestOptions(ctx, endpoint), DPoP: o.dpop });
+      res = await oauth.genericTokenEndpointRequest(o.as, client, auth, JWT_BEARER, params, { ...requestOptions(ctx, endpoint), DPoP: o.dpop });
     } catch (err) {
       throw unreachable(endpoint, err);
     }
@@ -65,7 +67,7 @@ function refusal(o: JwtBearerGrantOptions, endpoint: string, status: number, err
       ? `Check that ${o.as.issuer} trusts the issuer ${iss ?? '(none)'} and this subject.`
       : `Its audience should name the authorization server (${o.as.issuer} or ${endpoint}): set it where the platform issues the token.`;
   } else if (code === 'unauthorized_client') {
-    hint = `The authorization server does not let client ${o.clientId} use the JWT bearer grant.`;
+    hint = `The authorization server does not let ${o.clientId === undefined ? 'a request without --client-id' : `client ${o.clientId}`} use the JWT bearer grant.`;
   } else if (code === 'unsupported_grant_type') {
     hint = `${o.as.issuer} does not accept the JWT bearer grant (${JWT_BEARER}).`;
   }

@@ -7,13 +7,15 @@
 import { createPrivateKey, webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as oauth from 'oauth4webapi';
-import type { BearerChallenge } from '../authorization.js';
+import type { AuthChallenge } from '../authorization.js';
 import { AppError, Code, errorMessage } from '../errors.js';
 import { unreachable } from '../http/client.js';
 import { registerSecret } from '../log.js';
 import { parseSecureUrl } from '../net.js';
 import type { ClientAuthMethod, ClientRecord, Target } from '../store/types.js';
 import { clientAuth, type ClientCredentials } from './client-auth.js';
+import { keptBinding, signInKey, type DpopMode } from './dpop-binding.js';
+import { withDpopNonceRetry } from './dpop-requests.js';
 import { type AuthContext, oauthErrorText, readBody, requestOptions } from './oauth.js';
 import { checkIssuerPin, recordIssuerPin } from './pinning.js';
 import { chooseScopes } from './scopes.js';
@@ -33,7 +35,7 @@ export interface MachineSignInOptions {
   target: Target;
   /** `--resource` or false (`--no-resource`). */
   resource?: string | false;
-  challenge?: BearerChallenge;
+  challenge?: AuthChallenge;
   scopes?: string[];
   clientId: string;
   clientSecret?: string;
@@ -43,6 +45,8 @@ export interface MachineSignInOptions {
   privateKeyFile?: string;
   /** Set: cross-app access; unset: the client credentials grant. */
   idp?: IdpExchange;
+  /** `--dpop` / `--no-dpop` (auth/dpop-binding.ts). */
+  dpop?: DpopMode;
 }
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -66,29 +70,33 @@ export async function machineSignIn(deps: SignInDeps, o: MachineSignInOptions): 
   const { client, auth } = clientAuth(credentials);
   const grant = o.idp ? 'ID-JAG' : 'client credentials';
   ctx.logger.debug(`signing in to ${o.target.url} with the ${grant} grant as client ${o.clientId}`);
+  const dpop = await signInKey(o.dpop, as, found.takesDpop, ctx.logger);
+  const options = { ...requestOptions(ctx, as.token_endpoint), DPoP: dpop?.handle };
 
-  let res: Response;
-  try {
-    if (o.idp) {
-      const jag = await exchangeIdToken(ctx, o.idp, as.issuer, resource ?? found.resource, scopes);
-      res = await oauth.genericTokenEndpointRequest(as, client, auth, JWT_BEARER, { assertion: jag, ...params }, requestOptions(ctx, as.token_endpoint));
-    } else {
-      res = await oauth.clientCredentialsGrantRequest(as, client, auth, params, requestOptions(ctx, as.token_endpoint));
-    }
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw unreachable(as.token_endpoint!, err);
-  }
+  const jag = o.idp && await exchangeIdToken(ctx, o.idp, as.issuer, resource ?? found.resource, scopes);
   let response: oauth.TokenEndpointResponse;
   try {
-    response = o.idp ? await oauth.processGenericTokenEndpointResponse(as, client, res) : await oauth.processClientCredentialsResponse(as, client, res);
+    // A DPoP nonce challenge (RFC 9449 §8) is answered once; the ID-JAG is not spent by it (refused before the grant).
+    response = await withDpopNonceRetry(async () => {
+      let res: Response;
+      try {
+        res = jag
+          ? await oauth.genericTokenEndpointRequest(as, client, auth, JWT_BEARER, { assertion: jag, ...params }, options)
+          : await oauth.clientCredentialsGrantRequest(as, client, auth, params, options);
+      } catch (err) {
+        throw unreachable(as.token_endpoint!, err);
+      }
+      return jag ? oauth.processGenericTokenEndpointResponse(as, client, res) : oauth.processClientCredentialsResponse(as, client, res);
+    });
   } catch (err) {
+    if (err instanceof AppError) throw err;
     throw new AppError(Code.TOKEN_EXCHANGE_FAILED, `the ${grant} grant at ${as.token_endpoint} failed: ${oauthErrorText(err)}`, { cause: err });
   }
   const tokens = tokensFrom(response, { scopes });
-  const record = await signIns.records.save({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: credentials.client, clientSecret: o.clientSecret, tokens }, store);
+  const binding = dpop && keptBinding(dpop, response, o.dpop, as.issuer);
+  const record = await signIns.records.save({ target: o.target, resource: resource ?? found.resource, noResource: resource === undefined, as, client: credentials.client, clientSecret: o.clientSecret, tokens, dpop: binding }, store);
   await recordIssuerPin(signIns.registrations, o, as);
-  return { record, tokens };
+  return { record, tokens, ...(dpop ? { dpopKey: dpop.key } : {}) };
 }
 
 async function machineCredentials(as: oauth.AuthorizationServer, o: MachineSignInOptions): Promise<ClientCredentials> {

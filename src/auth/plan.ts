@@ -1,9 +1,12 @@
 // What a sign-in is to be, as the command line asked for it (commands/auth-flags.ts reads the flags
 // into a plan), and the one dispatch that runs it: the browser, `login --device-code`, or a grant
 // without a person (client credentials, enterprise-managed cross-app access).
-import type { BearerChallenge } from '../authorization.js';
+import type { AuthChallenge } from '../authorization.js';
+import { AppError, Code } from '../errors.js';
 import type { Target } from '../store/types.js';
 import type { CallbackAddress } from './callback-server.js';
+import type { DpopMode } from './dpop-binding.js';
+import type { WorkloadTokenSource } from './workload-identity.js';
 import type { SignInDeps, SignInResult, SignInStep } from './sign-in.js';
 
 /** What the user says about the authorization request itself, whatever the grant. */
@@ -11,6 +14,8 @@ export interface RequestTweaks {
   resource?: string | false;
   authorizeParams?: Record<string, string>;
   callback?: CallbackAddress;
+  /** `--dpop` (require) / `--no-dpop` (off); default auto (auth/dpop-binding.ts). */
+  dpop?: DpopMode;
 }
 
 export interface SignInPlan extends RequestTweaks {
@@ -25,13 +30,18 @@ export interface SignInPlan extends RequestTweaks {
   issuer?: string;
   privateKeyFile?: string;
   idp?: { tokenEndpoint: string; clientId: string; clientSecret?: string; idToken: string };
+  /**
+   * Workload identity (SEP-1933): the JWT bearer grant with the workload's token from this file or
+   * variable, in the proxy only; nothing is stored (auth/workload-authorizer.ts).
+   */
+  workload?: WorkloadTokenSource;
 }
 
 export interface SignInRun {
   target: Target;
   /** Gives the sign-in up (Ctrl-C): the callback server closes, polling stops. */
   signal?: AbortSignal;
-  challenge?: BearerChallenge;
+  challenge?: AuthChallenge;
   scopes?: string[];
   /** Browser sign-ins only. */
   browser?: { timeoutMs: number; openUrl(url: string): void | Promise<void>; onStep?(step: SignInStep): void; pasted?(accept: (line: string) => void): () => void };
@@ -41,7 +51,8 @@ export interface SignInRun {
 
 /** Runs the sign-in the plan describes. The sign-in modules load only now (none at proxy start-up). */
 export async function runSignIn(plan: SignInPlan, deps: SignInDeps, run: SignInRun): Promise<SignInResult> {
-  const client = { clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl, issuer: plan.issuer };
+  if (plan.workload) throw new AppError(Code.USAGE, 'workload identity (--workload-jwt-file/--workload-jwt-env) signs in inside the proxy and keeps nothing: there is no sign-in to run ahead of it');
+  const client = { clientId: plan.clientId, clientSecret: plan.clientSecret, clientMetadataUrl: plan.clientMetadataUrl, issuer: plan.issuer, dpop: plan.dpop };
   if (plan.unattended) {
     const { machineSignIn } = await import('./machine-sign-in.js');
     return machineSignIn(deps, {

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Lease } from '../store/lock.js';
 import type { SignIns } from '../store/sign-ins.js';
 import type { SignIn, SignInRecord, Tokens } from '../store/types.js';
+import type { DPoPHandle } from 'oauth4webapi';
 import type { Clock } from './clock.js';
 import { isFresh, isUsable } from './freshness.js';
 import type { TokenEndpoint } from './token-endpoint.js';
@@ -30,6 +31,8 @@ export interface RefresherOptions {
   logger: Logger;
   tokenEndpoint: TokenEndpoint;
   clock: Clock;
+  /** The DPoP key's handle a bound sign-in's refresh is made with (RFC 9449 §5); undefined: not bound, or the key is gone. */
+  dpop?(record: SignInRecord): Promise<DPoPHandle | undefined>;
   /** Aborted when the authorizer closes: retries in the background stop. */
   closing: AbortSignal;
   /** Runs `run` in turn with the authorizer's other operations. */
@@ -138,7 +141,7 @@ export class Refresher {
   private async spend(base: SignIn, refreshToken: string, rejected: string | undefined, lease: Lease): Promise<Tokens | string> {
     try {
       await lease.assertHeld();
-      return await this.o.tokenEndpoint.refresh(base.record, refreshToken, await this.o.signIns.records.clientSecret(base.record));
+      return await this.o.tokenEndpoint.refresh(base.record, refreshToken, await this.o.signIns.records.clientSecret(base.record), await this.o.dpop?.(base.record));
     } catch (err) {
       if (!isAppError(err, Code.GRANT_INVALID) || this.unsaved) throw err;
       const again = await this.o.signIns.records.load(this.o.key);
@@ -150,7 +153,7 @@ export class Refresher {
       if (!again || !newer || newer === refreshToken) throw err;
       this.o.logger.debug('the refresh token was spent by another copy, which saved a newer one; using that');
       await lease.assertHeld();
-      return this.o.tokenEndpoint.refresh(again.record, newer, await this.o.signIns.records.clientSecret(again.record));
+      return this.o.tokenEndpoint.refresh(again.record, newer, await this.o.signIns.records.clientSecret(again.record), await this.o.dpop?.(again.record));
     }
   }
 

@@ -3,9 +3,10 @@
 // sign-in lock, so one tab opens for all copies; the others wait for it and read its result. A
 // request waits for it at most `holdMs`, then gets AUTH_SIGN_IN_PENDING while the sign-in goes on.
 // After a sign-in that was not completed, no copy opens another tab for a while (the cool-down).
-import type { BearerChallenge } from '../authorization.js';
+import type { AuthChallenge } from '../authorization.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { DpopKey } from './dpop.js';
 import type { SignIns } from '../store/sign-ins.js';
 import type { Clock } from './clock.js';
 import type { Usable } from './refresher.js';
@@ -19,7 +20,7 @@ export interface SignInPolicy {
    * A whole sign-in, saved, asking for `scopes` when given; `challenge` is the server's 401 that
    * asked for it (its resource_metadata and scope steer discovery).
    */
-  signIn(scopes: string[] | undefined, challenge: BearerChallenge | undefined): Promise<Usable>;
+  signIn(scopes: string[] | undefined, challenge: AuthChallenge | undefined): Promise<Usable & { dpopKey?: DpopKey }>;
   /** May this process open a browser sign-in by itself? */
   allowBrowser: boolean;
   /**
@@ -69,7 +70,7 @@ export class SharedSignIn {
    * AUTH_SIGN_IN_PENDING and the sign-in goes on: its result serves the next requests. `cause`:
    * why the stored sign-in could not serve (the refused refresh token), kept on the error.
    */
-  async start(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined, cause?: unknown, rejected?: string): Promise<string> {
+  async start(scopes: string[] | undefined, reason: string, challenge: AuthChallenge | undefined, cause?: unknown, rejected?: string): Promise<string> {
     if (this.o.unattended) return this.shared(scopes, reason, challenge, rejected);
     if (!this.o.allowBrowser) {
       throw new AppError(Code.SIGN_IN_REQUIRED, `Sign-in to ${this.o.url} is required (${reason}): run \`${this.o.login}\` in a terminal.`, { cause });
@@ -98,7 +99,7 @@ export class SharedSignIn {
    * One sign-in for all copies; the ones that lose the race wait and read its result. `rejected`:
    * the token the server refused (none when the request went without one).
    */
-  private async shared(scopes: string[] | undefined, reason: string, challenge: BearerChallenge | undefined, rejected: string | undefined): Promise<string> {
+  private async shared(scopes: string[] | undefined, reason: string, challenge: AuthChallenge | undefined, rejected: string | undefined): Promise<string> {
     const { signIns, key, url } = this.o;
     const loginHint = `run \`${this.o.login}\` in a terminal`;
     const before = await signIns.records.load(key).catch(() => undefined);

@@ -2,13 +2,15 @@
 // sign-ins store. Used by `appwrite-mcp login` and, when the server asks for a token and none is
 // usable, by the proxy (which runs it under a cross-process lock so that one tab opens).
 import * as oauth from 'oauth4webapi';
-import type { BearerChallenge } from '../authorization.js';
+import type { AuthChallenge } from '../authorization.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
 import type { SecretStore } from '../store/secrets.js';
 import type { RegistrationKey, SignIns } from '../store/sign-ins.js';
 import type { SignIn, Target } from '../store/types.js';
 import { authorizeInBrowser, newAuthorizationRequest, type PkceRequest } from './authorize.js';
 import { startCallbackServer, type CallbackAddress, type CallbackServer } from './callback-server.js';
+import { keptBinding, signInKey, type DpopMode, type SignInKey } from './dpop-binding.js';
+import type { DpopKey } from './dpop.js';
 import { assertS256, discover, probeServer, type Discovered } from './discovery.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText } from './oauth.js';
 import { checkAuthorizationRequest, metadataDocumentClient, preRegisteredClient, registerClient, registeredPort, type RegisteredClient } from './registration.js';
@@ -37,6 +39,8 @@ export interface ClientChoice {
   clientMetadataUrl?: string;
   /** `--issuer`: the authorization server a pre-registered client belongs to (auth/pinning.ts). */
   issuer?: string;
+  /** `--dpop` / `--no-dpop`: bind the tokens to a DPoP key always, never, or when both servers take it (auth/dpop-binding.ts). */
+  dpop?: DpopMode;
 }
 
 export interface SignInOptions extends ClientChoice {
@@ -48,7 +52,7 @@ export interface SignInOptions extends ClientChoice {
   /** `--callback-host/-port/-path`: where the loopback redirect is received. */
   callback?: CallbackAddress;
   /** The server's 401 challenge, when a request already got one (no probe is sent then). */
-  challenge?: BearerChallenge;
+  challenge?: AuthChallenge;
   /** Scopes to ask for instead of the server's (`--scope`, or the step-up union). */
   scopes?: string[];
   timeoutMs: number;
@@ -63,14 +67,17 @@ export interface SignInOptions extends ClientChoice {
   pasted?(accept: (line: string) => void): () => void;
 }
 
-/** A completed sign-in, saved: its record and its tokens (where the secrets went: `signIns.describeStore(record.store)`). */
-export type SignInResult = Required<SignIn>;
+/**
+ * A completed sign-in, saved: its record and its tokens (where the secrets went:
+ * `signIns.describeStore(record.store)`), and the DPoP key they are bound to, if they are.
+ */
+export type SignInResult = Required<SignIn> & { dpopKey?: DpopKey };
 
 /**
  * Discovery for a sign-in: with the challenge of a 401 the proxy got, or after a probe. A server
  * that answers the probe without asking for a token needs no sign-in (AppError NO_SIGN_IN_NEEDED).
  */
-export async function discoverForSignIn(ctx: AuthContext, target: Target, challenge: BearerChallenge | undefined): Promise<Discovered> {
+export async function discoverForSignIn(ctx: AuthContext, target: Target, challenge: AuthChallenge | undefined): Promise<Discovered> {
   if (!challenge) {
     const probe = await probeServer(ctx, target.url, target.headers);
     if (!probe.requiresAuth) {
@@ -94,6 +101,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const explicitScopes = Boolean(o.scopes?.length);
   // Chosen now (a keychain probe can take seconds) so nothing stands between the code exchange and the save.
   const store = await signIns.chooseStore();
+  const dpop = await signInKey(o.dpop, as, found.takesDpop, ctx.logger);
 
   const registration: RegistrationKey = { issuer: as.issuer, resource: found.resource };
   const cached = o.clientId || (o.clientMetadataUrl && as.client_id_metadata_document_supported === true) ? undefined : await signIns.registrations.cached(registration);
@@ -103,7 +111,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
   const stopReading = o.pasted?.((line) => acceptPasted(ctx, callback, line));
   try {
     const authorizationRequest = (registered: RegisteredClient, asking = scopes) =>
-      newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource, scopes: asking, params: o.authorizeParams });
+      newAuthorizationRequest({ as, clientId: registered.client.clientId, redirectUri: callback.redirectUri, resource, scopes: asking, params: o.authorizeParams, dpopJkt: dpop?.key.thumbprint });
     const chosen = await chooseClient(deps, o, { as, registration }, cached, callback, authorizationRequest);
     const { registered } = chosen;
     let request = chosen.request;
@@ -129,7 +137,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     let authorized: Awaited<ReturnType<typeof authorizeInBrowser>>;
     try {
       authorized = await authorizeInBrowser(ctx, {
-        as, credentials: { client: registered.client, secret: registered.secret }, callback, resource, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal,
+        as, credentials: { client: registered.client, secret: registered.secret }, callback, resource, timeoutMs: o.timeoutMs, serverLabel: url, signal: o.signal, dpop: dpop?.handle,
         onAuthorizationUrl: async (authorizationUrl) => {
           // Opened first, so that what is printed can say whether a browser opened.
           await o.openUrl(authorizationUrl);
@@ -146,7 +154,7 @@ export async function signIn(deps: SignInDeps, o: SignInOptions): Promise<SignIn
     const { response } = authorized;
     o.onStep?.({ kind: 'exchanging' });
 
-    return await saveGranted(deps, { target: o.target, found, resource, registered, response, scopes: authorized.request.scopes, store, onStep: o.onStep });
+    return await saveGranted(deps, { target: o.target, found, resource, registered, response, scopes: authorized.request.scopes, store, onStep: o.onStep, dpop, dpopMode: o.dpop });
   } finally {
     stopReading?.();
     await callback.close();
@@ -240,20 +248,23 @@ export async function saveGranted(
   o: {
     target: Target; found: Discovered; resource: string | undefined; registered: RegisteredClient;
     response: oauth.TokenEndpointResponse; scopes: string[]; store: SecretStore; onStep?(step: SignInStep): void;
+    /** The key the tokens were asked for with (their binding is kept with them), and how it was chosen. */
+    dpop?: SignInKey; dpopMode?: DpopMode;
   },
 ): Promise<SignInResult> {
   const { ctx, signIns } = deps;
   const { as } = o.found;
   const tokens = tokensFrom(o.response, { scopes: o.scopes });
+  const dpop = o.dpop && keptBinding(o.dpop, o.response, o.dpopMode, as.issuer);
   const claims = accountFromClaims(oauth.getValidatedIdTokenClaims(o.response) as Record<string, unknown> | undefined);
-  let record = await signIns.records.save({ target: o.target, resource: o.resource ?? o.found.resource, noResource: o.resource === undefined, as, client: o.registered.client, clientSecret: o.registered.secret, account: claims, tokens }, o.store);
+  let record = await signIns.records.save({ target: o.target, resource: o.resource ?? o.found.resource, noResource: o.resource === undefined, as, client: o.registered.client, clientSecret: o.registered.secret, account: claims, tokens, dpop }, o.store);
   if (o.registered.client.method === 'preregistered') await recordIssuerPin(signIns.registrations, { clientId: o.registered.client.clientId }, as);
   if (!claims) {
-    const account = await fetchUserinfo(ctx, as, o.registered.client.clientId, tokens.accessToken);
+    const account = await fetchUserinfo(ctx, as, o.registered.client.clientId, tokens.accessToken, tokens.tokenType === 'dpop' ? o.dpop?.handle : undefined);
     if (account) record = await signIns.records.saveAccount(record, account);
   }
   o.onStep?.({ kind: 'saved', where: o.store.describe() });
-  return { record, tokens };
+  return { record, tokens, ...(o.dpop ? { dpopKey: o.dpop.key } : {}) };
 }
 
 export type { RegisteredClient };

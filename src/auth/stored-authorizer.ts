@@ -8,12 +8,13 @@
 //
 // Operations run one at a time (a queue), so a burst of requests makes one refresh and the rest find
 // its result in memory; no request waits for any of it longer than `holdMs`.
-import type { Authorizer, BearerChallenge } from '../authorization.js';
+import { bearerPresentation, type Authorizer, type AuthChallenge, type Presentation } from '../authorization.js';
 import { AppError, Code, isAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { signInKey, type SignIns } from '../store/sign-ins.js';
-import type { SignIn, Target, Tokens } from '../store/types.js';
+import type { SignIn, SignInRecord, Target, Tokens } from '../store/types.js';
 import { loginCommand } from '../target.js';
+import type { BoundKeys } from './bound-key.js';
 import { systemClock, type Clock } from './clock.js';
 import { isFresh, isUsable } from './freshness.js';
 import { Refresher, type Usable } from './refresher.js';
@@ -33,8 +34,14 @@ export interface StoredAuthorizerOptions extends SignInPolicy {
   clock?: Clock;
 }
 
+/** How many recently handed-out DPoP-bound tokens are remembered (a request may still carry the one before a refresh). */
+const BOUND_TOKENS = 4;
+
 export class StoredAuthorizer implements Authorizer {
-  private held?: Usable;
+  private current?: Usable;
+  /** DPoP-bound access tokens handed out, and their sign-in (whose key signs their proofs). */
+  private readonly boundTokens = new Map<string, SignInRecord>();
+  private boundKeys?: Promise<BoundKeys>;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly key: string;
   private readonly clock: Clock;
@@ -50,11 +57,18 @@ export class StoredAuthorizer implements Authorizer {
     const common = { signIns: o.signIns, key: this.key, url: o.target.url, logger: o.logger, clock: this.clock };
     this.refresher = new Refresher({
       ...common, tokenEndpoint: o.tokenEndpoint, closing: this.closing.signal,
+      dpop: async (record) => record.dpop ? (await (await this.keys()).of(record))?.handle : undefined,
       exclusive: (run) => this.exclusive(run), use: (s) => { this.held = s; }, inUse: () => this.held,
     });
     this.browser = new SharedSignIn({
-      ...common, login: this.login, signIn: o.signIn, allowBrowser: o.allowBrowser, unattended: o.unattended,
+      ...common, login: this.login, allowBrowser: o.allowBrowser, unattended: o.unattended,
       holdMs: o.holdMs, signInTimeoutMs: o.signInTimeoutMs, browserCooldownMs: o.browserCooldownMs,
+      signIn: async (scopes, challenge) => {
+        const result = await o.signIn(scopes, challenge);
+        // The key the sign-in made is used as it is (its handle knows the AS's nonce already).
+        if (result.dpopKey) (await this.keys()).adopt(result.dpopKey);
+        return result;
+      },
       stored: (rejected) => this.stored(rejected),
       signedIn: (s) => {
         this.held = s;
@@ -69,7 +83,7 @@ export class StoredAuthorizer implements Authorizer {
     return this.bounded(this.exclusive(() => this.stored(undefined)));
   }
 
-  onUnauthorized(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
+  onUnauthorized(rejected: string | undefined, challenge: AuthChallenge): Promise<string> {
     return this.bounded(this.exclusive(async () => {
       const token = await this.stored(rejected);
       if (token !== undefined && token !== rejected) return token;
@@ -79,7 +93,7 @@ export class StoredAuthorizer implements Authorizer {
     }));
   }
 
-  onInsufficientScope(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
+  onInsufficientScope(rejected: string | undefined, challenge: AuthChallenge): Promise<string> {
     return this.bounded(this.exclusive(() => this.stepUp(rejected, challenge)));
   }
 
@@ -96,6 +110,15 @@ export class StoredAuthorizer implements Authorizer {
       // another copy's sign-in, or `appwrite-mcp login` in a terminal
       await this.clock.sleep(1000, signal);
     }
+  }
+
+  async present(token: string, method: string, url: URL): Promise<Presentation> {
+    const record = this.boundTokens.get(token);
+    if (!record) return bearerPresentation(token);
+    const bound = await (await this.keys()).of(record);
+    // The key is gone: the token goes as it is, the server refuses it, and the refused refresh leads to a new sign-in.
+    if (!bound) return bearerPresentation(token);
+    return bound.signer.sign(token, method, url);
   }
 
   /** Stops retrying in the background; refreshed tokens not saved yet get one last, bounded try. */
@@ -127,7 +150,7 @@ export class StoredAuthorizer implements Authorizer {
     return undefined;
   }
 
-  private async stepUp(rejected: string | undefined, challenge: BearerChallenge): Promise<string> {
+  private async stepUp(rejected: string | undefined, challenge: AuthChallenge): Promise<string> {
     const required = splitScopes(challenge.scope);
     const hasAll = (t: Tokens) => required.every((s) => t.scopes.includes(s));
     const latest = this.refresher.pending ? this.held : await this.o.signIns.records.load(this.key);
@@ -141,6 +164,25 @@ export class StoredAuthorizer implements Authorizer {
       throw new AppError(Code.STEP_UP_FAILED, `The authorization server did not grant the scope the server asked for (${required.join(' ')}). Ask your Appwrite admin for access.`);
     }
     return token;
+  }
+
+  private get held(): Usable | undefined {
+    return this.current;
+  }
+
+  /** The tokens in use; a DPoP-bound access token is remembered with its sign-in, for `present`. */
+  private set held(s: Usable | undefined) {
+    this.current = s;
+    if (!s || s.tokens.tokenType?.toLowerCase() !== 'dpop' || !s.record.dpop) return;
+    this.boundTokens.delete(s.tokens.accessToken);
+    if (this.boundTokens.size >= BOUND_TOKENS) this.boundTokens.delete(this.boundTokens.keys().next().value!);
+    this.boundTokens.set(s.tokens.accessToken, s.record);
+  }
+
+  /** The DPoP keys of bound sign-ins; the module loads only when a sign-in is bound. */
+  private keys(): Promise<BoundKeys> {
+    this.boundKeys ??= import('./bound-key.js').then((m) => new m.BoundKeys((record) => this.o.signIns.records.dpopKey(record), this.o.logger));
+    return this.boundKeys;
   }
 
   /**

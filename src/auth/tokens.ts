@@ -7,6 +7,7 @@ import { unreachable } from '../http/client.js';
 import { registerSecret } from '../log.js';
 import type { Account, SignInRecord, Tokens } from '../store/types.js';
 import { clientAuth } from './client-auth.js';
+import { withDpopNonceRetry } from './dpop-requests.js';
 import { type AuthContext, oauthErrorCode, oauthErrorText, publicClient, requestOptions } from './oauth.js';
 import { expiresAtOf } from './freshness.js';
 import { splitScopes } from './scopes.js';
@@ -30,29 +31,37 @@ export function tokensFrom(res: oauth.TokenEndpointResponse, previous: { refresh
 }
 
 /**
- * Refresh token grant (OAuth 2.1 §4.3). Throws AppError GRANT_INVALID (sign in again),
- * CLIENT_UNKNOWN (register again), UNREACHABLE or TOKEN_ENDPOINT_FAILED (try again later).
+ * Refresh token grant (OAuth 2.1 §4.3), with a proof by the sign-in's key when its tokens are
+ * DPoP-bound (RFC 9449 §5: a public client's refresh token is bound to the key too; a nonce
+ * challenge is answered once). Throws AppError GRANT_INVALID (sign in again), CLIENT_UNKNOWN
+ * (register again), UNREACHABLE or TOKEN_ENDPOINT_FAILED (try again later).
  */
-export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refreshToken: string, clientSecret: string | undefined, now: () => number = Date.now): Promise<Tokens> {
+export async function refreshTokens(ctx: AuthContext, record: SignInRecord, refreshToken: string, clientSecret: string | undefined, now: () => number = Date.now, dpop?: oauth.DPoPHandle): Promise<Tokens> {
   const as = record.as;
   const { client, auth } = clientAuth({ client: record.client, secret: clientSecret });
-  let res: Response;
-  try {
-    res = await oauth.refreshTokenGrantRequest(as, client, auth, refreshToken, {
-      additionalParameters: record.noResource ? {} : { resource: record.resource },
-      ...requestOptions(ctx, as.token_endpoint),
-    });
-  } catch (err) {
-    throw unreachable(as.token_endpoint!, err);
-  }
+  let status = 0;
   let response: oauth.TokenEndpointResponse;
   try {
-    response = await oauth.processRefreshTokenResponse(as, client, res);
+    response = await withDpopNonceRetry(async () => {
+      let res: Response;
+      try {
+        res = await oauth.refreshTokenGrantRequest(as, client, auth, refreshToken, {
+          additionalParameters: record.noResource ? {} : { resource: record.resource },
+          ...requestOptions(ctx, as.token_endpoint),
+          DPoP: dpop,
+        });
+      } catch (err) {
+        throw unreachable(as.token_endpoint!, err);
+      }
+      status = res.status;
+      return oauth.processRefreshTokenResponse(as, client, res);
+    });
   } catch (err) {
+    if (err instanceof AppError) throw err;
     const code = oauthErrorCode(err);
     if (code === 'invalid_grant') throw new AppError(Code.GRANT_INVALID, `the authorization server refused the stored refresh token (${oauthErrorText(err)})`, { cause: err });
     if (code === 'invalid_client' || code === 'unauthorized_client') throw new AppError(Code.CLIENT_UNKNOWN, `the authorization server no longer knows this client (${oauthErrorText(err)})`, { cause: err });
-    throw new AppError(Code.TOKEN_ENDPOINT_FAILED, `refreshing the access token failed (HTTP ${res.status}: ${oauthErrorText(err)})`, { cause: err });
+    throw new AppError(Code.TOKEN_ENDPOINT_FAILED, `refreshing the access token failed (HTTP ${status}: ${oauthErrorText(err)})`, { cause: err });
   }
   return tokensFrom(response, { refreshToken, scopes: record.token.scopes }, now());
 }
@@ -92,11 +101,14 @@ export function accountFromClaims(claims: Record<string, unknown> | undefined): 
   return account.sub || account.email ? account : undefined;
 }
 
-export async function fetchUserinfo(ctx: AuthContext, as: oauth.AuthorizationServer, clientId: string, accessToken: string): Promise<Account | undefined> {
+/** Who signed in, from userinfo; a DPoP-bound access token goes with a proof by `dpop` (RFC 9449 §7). */
+export async function fetchUserinfo(ctx: AuthContext, as: oauth.AuthorizationServer, clientId: string, accessToken: string, dpop?: oauth.DPoPHandle): Promise<Account | undefined> {
   if (!as.userinfo_endpoint) return undefined;
   try {
-    const res = await oauth.userInfoRequest(as, publicClient(clientId), accessToken, requestOptions(ctx, as.userinfo_endpoint));
-    const info = await oauth.processUserInfoResponse(as, publicClient(clientId), oauth.skipSubjectCheck, res);
+    const info = await withDpopNonceRetry(async () => {
+      const res = await oauth.userInfoRequest(as, publicClient(clientId), accessToken, { ...requestOptions(ctx, as.userinfo_endpoint), DPoP: dpop });
+      return oauth.processUserInfoResponse(as, publicClient(clientId), oauth.skipSubjectCheck, res);
+    });
     return accountFromClaims(info as Record<string, unknown>);
   } catch (err) {
     ctx.logger.debug(`userinfo unavailable: ${(err as Error).message}`);

@@ -29,6 +29,12 @@ export interface AuthFlags {
   staticOauthClientInfo?: string;
   /** `--issuer`: the authorization server a pre-registered client belongs to. */
   issuer?: string;
+  /** `--dpop` (true: bind the tokens to a key or refuse) / `--no-dpop` (false: never); unset: when both servers take it. */
+  dpop?: boolean;
+  /** Workload identity (SEP-1933), proxy only: the platform's JWT in this file (re-read when it rotates)… */
+  workloadJwtFile?: string;
+  /** …or in this environment variable. */
+  workloadJwtEnv?: string;
 }
 
 /** Parameters the authorization request sets itself: --authorize-param cannot replace them. */
@@ -39,6 +45,7 @@ const PROTECTED_PARAMS: Record<string, string> = {
 
 function requestTweaks(flags: AuthFlags): RequestTweaks {
   const tweaks: RequestTweaks = {};
+  if (flags.dpop !== undefined) tweaks.dpop = flags.dpop ? 'require' : 'off';
   if (flags.resource !== undefined) tweaks.resource = flags.resource === false ? false : parseSecureUrl(flags.resource, '--resource').href;
   for (const item of flags.authorizeParam ?? []) {
     const eq = item.indexOf('=');
@@ -83,6 +90,9 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
   if (flags.deviceCode && tweaks.callback) {
     throw new AppError(Code.USAGE, '--device-code uses no callback: --callback-port, --callback-host and --callback-path do not go with it');
   }
+  if (flags.workloadJwtFile !== undefined || flags.workloadJwtEnv !== undefined) {
+    return { ...tweaks, unattended: true, clientId, issuer, workload: workloadSource(flags, env, unattended || flags.deviceCode === true || clientSecret !== undefined) };
+  }
   if (flags.deviceCode && unattended) {
     throw new AppError(Code.USAGE, '--device-code signs a person in; it does not go with --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
@@ -116,6 +126,21 @@ export function signInPlan(flags: AuthFlags, env: NodeJS.ProcessEnv, clientSecre
     throw new AppError(Code.USAGE, '--private-key-file is for --client-credentials or enterprise-managed sign-in (--idp-token-endpoint)');
   }
   return { ...tweaks, unattended: false, ...(flags.deviceCode ? { device: true } : {}), clientId, clientSecret, issuer, clientMetadataUrl };
+}
+
+/** `--workload-jwt-file` or `--workload-jwt-env`: one of them, alone among the grants. */
+function workloadSource(flags: AuthFlags, env: NodeJS.ProcessEnv, otherGrant: boolean): { file: string } | { env: string } {
+  if (flags.workloadJwtFile !== undefined && flags.workloadJwtEnv !== undefined) {
+    throw new AppError(Code.USAGE, '--workload-jwt-file and --workload-jwt-env do not go together: give the one where the platform puts the token');
+  }
+  if (otherGrant) {
+    throw new AppError(Code.USAGE, 'workload identity (--workload-jwt-file/--workload-jwt-env) is a sign-in of its own: it does not go with --client-credentials, --device-code, enterprise-managed sign-in or a client secret');
+  }
+  if (flags.workloadJwtFile !== undefined) return { file: flags.workloadJwtFile };
+  const name = flags.workloadJwtEnv!;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new AppError(Code.USAGE, `--workload-jwt-env "${name}" is not an environment variable name`);
+  if (env[name] === undefined) throw new AppError(Code.USAGE, `--workload-jwt-env ${name}: the variable is not set`);
+  return { env: name };
 }
 
 /**

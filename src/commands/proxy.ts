@@ -1,5 +1,6 @@
 import type { Authorizer } from '../authorization.js';
 import { EnvTokenAuthorizer } from '../auth/env-authorizer.js';
+import { workloadAuthorizer } from '../auth/index.js';
 import { AppError, Code } from '../errors.js';
 import { FileEraCache } from '../proxy/eras/cache.js';
 import type { ProxyLimits } from '../proxy/limits.js';
@@ -42,7 +43,9 @@ export async function run(opts: ProxyOptions, f: Factory): Promise<void> {
   const envToken = f.env.APPWRITE_MCP_TOKEN;
   const authorizer: Authorizer & { close?(): Promise<void> } = envToken
     ? new EnvTokenAuthorizer(envToken, target.url)
-    : await authOf(f, { logger, signIns, http }).authorizer({ target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
+    : plan.workload
+      ? await workloadAuthorizer(authOf(f, { logger, signIns, http }), { target, plan: { ...plan, workload: plan.workload }, env: f.env })
+      : await authOf(f, { logger, signIns, http }).authorizer({ target, plan, allowBrowser: opts.browser, holdMs: authTimeoutMs });
   // Start now: a stored sign-in is loaded (and refreshed if due) while the client is still starting
   // up. A missing one is not signed in to until the server asks (a 401).
   authorizer.getToken().catch((err) => logger.debug(`sign-in not ready yet: ${(err as Error).message}`));

@@ -35,6 +35,8 @@ export interface StatusEntry {
   refreshToken: { present: boolean };
   secrets: { store: 'keychain' | 'file'; where: string; readable: boolean; error?: string };
   client: { id: string; registration: string };
+  /** The key the tokens are bound to (DPoP, RFC 9449): its algorithm and thumbprint; absent: bearer tokens. */
+  dpop?: { alg: string; jkt: string };
   signedInAt: string;
   /** With --check: what the server said to the token. */
   server?: { accepts: boolean | null; detail: string };
@@ -78,9 +80,12 @@ async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: Au
   const where = signIns.describeStore(record.store);
   let accessToken: string | undefined;
   let refreshToken: string | undefined;
+  let tokenType: string | undefined;
   let error: string | undefined;
   try {
-    accessToken = (await signIns.records.load(record.key))?.tokens?.accessToken;
+    const tokens = (await signIns.records.load(record.key))?.tokens;
+    accessToken = tokens?.accessToken;
+    tokenType = tokens?.tokenType;
     if (record.token.hasRefreshToken) refreshToken = await signIns.records.refreshToken(record);
   } catch (err) {
     error = errorMessage(err);
@@ -95,7 +100,9 @@ async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: Au
   if (check) {
     if (accessToken && !expired) {
       const { checkToken } = await import('../auth/discovery.js');
-      server = await checkToken(check.ctx, record.url, accessToken, check.headers ?? {});
+      const { checkPresenter } = await import('../auth/bound-key.js');
+      const present = await checkPresenter(record, accessToken, tokenType, (r) => signIns.records.dpopKey(r), check.ctx.logger);
+      server = await checkToken(check.ctx, record.url, present, check.headers ?? {});
       if (server.accepts === false) problems.push(`the server refused the token (${server.detail})`);
       if (server.accepts === null) problems.push(`the server could not be asked (${server.detail})`);
     } else {
@@ -116,6 +123,7 @@ async function entryFor(signIns: SignIns, record: SignInRecord, check: { ctx: Au
     refreshToken: { present: Boolean(refreshToken) },
     secrets: { store: record.store, where, readable: !error, ...(error ? { error } : {}) },
     client: { id: record.client.clientId, registration: record.client.method },
+    ...(record.dpop ? { dpop: { alg: record.dpop.alg, jkt: record.dpop.jkt } } : {}),
     signedInAt: new Date(record.signedInAt).toISOString(),
     ...(server ? { server } : {}),
     problems,
@@ -132,6 +140,7 @@ function render(e: StatusEntry, now: number): string {
   if (e.accessToken.present || e.refreshToken.present) lines.push(`  token:    ${describeExpiry(e.accessToken.expiresAt ? Date.parse(e.accessToken.expiresAt) : undefined, e.refreshToken.present, now)}`);
   lines.push(`  refresh:  ${e.refreshToken.present ? 'refresh token held' : 'no refresh token'}`);
   lines.push(`  secrets:  ${e.secrets.where}`);
+  if (e.dpop) lines.push(`  binding:  DPoP-bound to this machine's key (${e.dpop.alg}, thumbprint ${e.dpop.jkt}), kept beside the refresh token: the tokens are useless without it`);
   if (e.server) lines.push(`  server:   ${e.server.accepts === true ? '✓ accepts the token' : e.server.accepts === false ? '✗ refuses the token' : '? not checked'} (${e.server.detail})`);
   lines.push(`  client:   ${e.client.id} (${REGISTRATION_LABEL[e.client.registration] ?? e.client.registration})`);
   if (e.fix) lines.push(`  To fix:   ${e.fix}`);

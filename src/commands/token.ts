@@ -29,6 +29,11 @@ export async function run(opts: TokenOptions, f: Factory): Promise<number> {
       return ExitCode.notSignedIn;
     }
     line(f.io.stdout, token);
+    const presented = await authorizer.present(token, 'POST', new URL(target.url));
+    if (presented.headers.authorization?.startsWith('DPoP ')) {
+      // RFC 9449: the server takes this token only with a proof signed by the sign-in's key, which never leaves the keychain.
+      line(f.io.stderr, `appwrite-mcp: this access token is DPoP-bound to the key of this sign-in (kept beside the refresh token, never printed): ${target.url} refuses it without a DPoP proof signed by that key, so it is useless on its own (curl with "Authorization: Bearer" gets 401). Send requests through the proxy (appwrite-mcp --url ${target.url}), or sign in with --no-dpop for a plain bearer token.`);
+    }
     return ExitCode.ok;
   } catch (err) {
     if (isAppError(err, Code.SIGN_IN_REQUIRED)) {

@@ -4,7 +4,8 @@
 // authorizer (the auth façade): under the sign-in's refresh lock, saved before the lock is released
 // (a rotating refresh token may be spent once). Why a refresh failed is read from the error's code
 // and cause, never from log lines.
-import type { BearerChallenge } from '../authorization.js';
+import type { AuthChallenge } from '../authorization.js';
+import { checkPresenter } from '../auth/bound-key.js';
 import { probeServer } from '../auth/discovery.js';
 import type { Auth } from '../auth/index.js';
 import { AppError, Code, errorMessage, isAppError } from '../errors.js';
@@ -55,7 +56,7 @@ export async function checkSignIn(o: SignInCheckOptions, record: SignInRecord | 
   }
   const expired = read.record.token.expiresAt !== undefined && read.record.token.expiresAt <= o.now() + 1000;
   if (!accessToken || expired) return refreshChecks(o, read, accessToken ? 'the stored access token has expired' : 'the stored access token is missing or torn', undefined, undefined, report);
-  const verdict = await tokenVerdict(o, accessToken);
+  const verdict = await tokenVerdict(o, accessToken, read.record);
   if (verdict.kind === 'accepted') {
     report(ok('token', `the server accepts the stored access token (HTTP ${verdict.status} to initialize)`, { detail: verdict.note ? [verdict.note] : undefined }));
     return report(heldRefreshToken(o, read));
@@ -148,7 +149,7 @@ function heldRefreshToken(o: SignInCheckOptions, { record, refreshToken }: Read)
 }
 
 /** The access token cannot be used as it is: would a refresh make the proxy work? Made, when it can be. */
-async function refreshChecks(o: SignInCheckOptions, read: Read, why: string, rejected: string | undefined, challenge: BearerChallenge | undefined, report: Report): Promise<void> {
+async function refreshChecks(o: SignInCheckOptions, read: Read, why: string, rejected: string | undefined, challenge: AuthChallenge | undefined, report: Report): Promise<void> {
   const { login } = o;
   if (!read.refreshToken) {
     report(fail('token', `${why}, and there is no refresh token`, { fix: login }));
@@ -171,7 +172,7 @@ async function refreshChecks(o: SignInCheckOptions, read: Read, why: string, rej
     report(fail('token', `${why}; refreshed it, but the new tokens could not be saved to ${read.where}`, { fix: `${login} (and see the keychain line)` }));
     return report(fail('refresh', 'refreshed, but not saved: the rotated refresh token is lost', { fix: login }));
   }
-  const verdict = await tokenVerdict(o, refreshed.token);
+  const verdict = await tokenVerdict(o, refreshed.token, read.record);
   const how = `refreshed it as the proxy would and saved the result to ${read.where}`;
   if (verdict.kind === 'accepted') {
     // A rejected (not merely expired) token is worth a warning: something revoked it.
@@ -188,15 +189,19 @@ async function refreshChecks(o: SignInCheckOptions, read: Read, why: string, rej
 
 type Verdict =
   | { kind: 'accepted'; status: number; note?: string }
-  | { kind: 'rejected'; why: string; challenge?: BearerChallenge }
+  | { kind: 'rejected'; why: string; challenge?: AuthChallenge }
   | { kind: 'skipped'; why: string };
 
 /** A real `initialize` with the token: 2xx means accepted, 401 rejected. */
-async function tokenVerdict(o: SignInCheckOptions, token: string): Promise<Verdict> {
+async function tokenVerdict(o: SignInCheckOptions, token: string, record?: SignInRecord): Promise<Verdict> {
   if (!o.server.answered) return { kind: 'skipped', why: 'the server could not be reached: the token was not tried' };
   let res: Awaited<ReturnType<typeof probeServer>>;
   try {
-    res = await probeServer(o.auth.ctx, o.target.url, { ...o.target.headers, authorization: `Bearer ${token}` });
+    // A DPoP-bound token goes with a proof by the sign-in's key, as the proxy sends it (RFC 9449 §7.1).
+    const present = record?.dpop ? await checkPresenter(record, token, record.token.tokenType, (r) => o.signIns.records.dpopKey(r), o.auth.ctx.logger) : undefined;
+    res = present
+      ? await probeServer(o.auth.ctx, o.target.url, { ...o.target.headers }, present)
+      : await probeServer(o.auth.ctx, o.target.url, { ...o.target.headers, authorization: `Bearer ${token}` });
   } catch (err) {
     return { kind: 'skipped', why: `the server did not answer with the token: ${errorMessage(err)}` };
   }
@@ -231,7 +236,7 @@ const REFRESH_WAIT_MS = 10_000;
  * under the refresh lock, the result saved before the lock is released; a refused grant is dropped,
  * as the proxy drops it, and named by the error's cause.
  */
-async function refreshAsTheProxyDoes(o: SignInCheckOptions, record: SignInRecord, rejected: string | undefined, challenge: BearerChallenge | undefined): Promise<Refreshed> {
+async function refreshAsTheProxyDoes(o: SignInCheckOptions, record: SignInRecord, rejected: string | undefined, challenge: AuthChallenge | undefined): Promise<Refreshed> {
   const authorizer = await o.auth.authorizer({ target: o.target, plan: { unattended: false }, allowBrowser: false, holdMs: REFRESH_WAIT_MS });
   try {
     const token = await authorizer.onUnauthorized(rejected, challenge ?? {});

@@ -3,8 +3,9 @@
 // token, client secret), tied together by a fingerprint. Nothing else knows how a sign-in is split.
 //
 // Writes are ordered so that the secret that cannot be had again, the (rotating) refresh token, is
-// durable first: refresh token, then access token, then state.json. A reader checks the access
-// token against the fingerprint in the record and treats a mismatch as "refresh needed".
+// durable first: refresh token, then access token, then state.json; a DPoP key comes before all
+// of them (its tokens are worthless without it). A reader checks the access token against the
+// fingerprint in the record and treats a mismatch as "refresh needed".
 import type { AuthorizationServer } from 'oauth4webapi';
 import { AppError, Code, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -14,7 +15,7 @@ import { deleteSecret, fingerprint, readSecret, secretName, secretWrites, sha256
 import type { SecretStores } from './secret-stores.js';
 import type { SecretStore } from './secrets.js';
 import { loadState, updateState } from './state.js';
-import type { Account, ClientRecord, SignIn, SignInRecord, Target, Tokens } from './types.js';
+import type { Account, ClientRecord, DpopBinding, SignIn, SignInRecord, Target, Tokens } from './types.js';
 
 /** What a completed sign-in hands over to be kept. */
 export interface NewSignIn {
@@ -28,6 +29,8 @@ export interface NewSignIn {
   clientSecret?: string;
   account?: Account;
   tokens: Tokens;
+  /** The DPoP key the tokens are bound to: its binding, and the string that keeps its private half (auth/dpop.ts). */
+  dpop?: DpopBinding & { stored: string };
 }
 
 /**
@@ -88,6 +91,11 @@ export class SignInRecords {
     return readSecret(this.stores.of(record.store), secretName(record.key, 'refresh'), 1);
   }
 
+  /** The DPoP key this sign-in's tokens are bound to, as stored (auth/dpop.ts reads it); undefined when missing or torn. */
+  dpopKey(record: SignInRecord): Promise<string | undefined> {
+    return readSecret(this.stores.of(record.store), secretName(record.key, 'dpop-key'), 1);
+  }
+
   /** The secret of the client this sign-in was made with, when it has one. */
   async clientSecret(record: SignInRecord): Promise<string | undefined> {
     if (!record.client.hasSecret) return undefined;
@@ -98,7 +106,12 @@ export class SignInRecords {
   async save(input: NewSignIn, store: SecretStore): Promise<SignInRecord> {
     const key = signInKey(input.target);
     const previous = await this.record(key);
-    const { changes, token } = tokenWrites(store, key, input.tokens, previous?.store === store.kind ? previous.token : undefined);
+    const tokens = tokenWrites(store, key, input.tokens, previous?.store === store.kind ? previous.token : undefined);
+    const keyName = secretName(key, 'dpop-key');
+    // The key first: a refresh token bound to it is worth nothing without it.
+    const changes = input.dpop ? [...secretWrites(store, keyName, input.dpop.stored), ...tokens.changes] : tokens.changes;
+    if (!input.dpop && previous?.dpop && previous.store === store.kind) changes.push([keyName, undefined]);
+    const { token } = tokens;
     const clientSecretName = secretName(key, 'client-secret');
     if (input.clientSecret !== undefined) changes.push(...secretWrites(store, clientSecretName, input.clientSecret));
     else if (previous?.client.hasSecret && previous.store === store.kind) changes.push([clientSecretName, undefined]);
@@ -187,6 +200,7 @@ export class SignInRecords {
           ...await storedPartNames(store, secretName(record.key, 'refresh')),
           ...await storedPartNames(store, secretName(record.key, 'access')),
           ...(record.client.hasSecret ? await storedPartNames(store, secretName(record.key, 'client-secret')) : []),
+          ...(record.dpop ? await storedPartNames(store, secretName(record.key, 'dpop-key')) : []),
         ];
     if (names.length === 0) return false;
     await store.write(names.map((name) => [name, undefined] as const));
@@ -208,6 +222,7 @@ function newRecord(input: NewSignIn, key: string, token: SignInRecord['token'], 
     account: input.account,
     token,
     store,
+    ...(input.dpop ? { dpop: { alg: input.dpop.alg, jkt: input.dpop.jkt } } : {}),
     signedInAt: now,
     updatedAt: now,
   };

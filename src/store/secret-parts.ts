@@ -21,7 +21,7 @@ export function fingerprint(secret: string): string {
 }
 
 /** Where a sign-in keeps each of its secrets. */
-export function secretName(key: string, which: 'access' | 'refresh' | 'client-secret'): string {
+export function secretName(key: string, which: 'access' | 'refresh' | 'client-secret' | 'dpop-key'): string {
   return `${key} ${which}`;
 }
 

@@ -1,4 +1,4 @@
-// What a sign-in is made of. Secrets (access and refresh token, client secret) live in the secret
+// What a sign-in is made of. Secrets (access and refresh token, client secret, DPoP key) live in the secret
 // store; everything else in state.json. sign-ins.ts is the only module that knows the split.
 import type { AuthorizationServer } from 'oauth4webapi';
 import type { SecretStoreKind } from './secrets.js';
@@ -85,6 +85,13 @@ export interface TokenInfo {
   hasRefreshToken: boolean;
 }
 
+/** The key a sign-in's tokens are bound to (RFC 9449), as state.json names it (never its private half). */
+export interface DpopBinding {
+  alg: string;
+  /** The key's JWK SHA-256 thumbprint (RFC 7638). */
+  jkt: string;
+}
+
 /** One sign-in: the non-secret record in state.json. */
 export interface SignInRecord {
   /** Its key in state.json and the stem of its secret names (see signInKey in sign-ins.ts). */
@@ -103,6 +110,12 @@ export interface SignInRecord {
   account?: Account;
   token: TokenInfo;
   store: SecretStoreKind;
+  /**
+   * The sign-in's tokens are bound to a DPoP key (RFC 9449): its algorithm and RFC 7638 thumbprint
+   * (what the tokens carry as `cnf.jkt`). The private key is in the secret store beside the refresh
+   * token, which cannot be used without it.
+   */
+  dpop?: DpopBinding;
   signedInAt: number;
   updatedAt: number;
   /** A sign-in saved by appwrite-mcp 0.1 (state version 1): its whole token set in this one entry, moved on first read. */

@@ -65,6 +65,8 @@ describe('login → status → logout', () => {
     expect(auth.searchParams.get('resource')).toBe(cloud.mcpUrl);
     expect(auth.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
     expect(auth.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['mcp:read', 'mcp:write', 'offline_access']));
+    // The cloud's AS advertises DPoP (oidc-provider's default) but its MCP server takes Bearer only: no binding.
+    expect(auth.searchParams.get('dpop_jkt')).toBeNull();
 
     const status = await cli(['status', '--url', cloud.mcpUrl, '--json'], env);
     expect(status.code).toBe(0);
@@ -76,6 +78,7 @@ describe('login → status → logout', () => {
     expect(s.secrets.store).toBe('keychain');
     expect(s.issuer).toBe(cloud.issuer);
     expect(s.client.registration).toBe('dcr');
+    expect(s.dpop).toBeUndefined();
     expect(JSON.stringify(s)).not.toMatch(/eyJ/);
 
     // The secrets really are in the Secret Service, each entry under the Windows cap, and the

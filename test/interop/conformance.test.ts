@@ -24,9 +24,6 @@ type Expected = Partial<Record<ClientKind, string>>;
 const both = (why: string): Expected => ({ '2025': why, '2026': why });
 
 const EXPECTED_FAILURES: Record<string, Expected> = {
-  'auth/dpop': both('no DPoP (SEP-1932, RFC 9449): no proof at the token endpoint, the token presented as Bearer without a DPoP header'),
-  'auth/dpop-nonce': both('no DPoP (SEP-1932, RFC 9449), so no use_dpop_nonce handling at the AS (§8) or the MCP server (§9)'),
-  'auth/wif-jwt-bearer': both('no RFC 7523 jwt-bearer grant (SEP-1933): the proxy runs the authorization-code flow, which this AS does not support'),
 };
 
 /**

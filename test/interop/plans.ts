@@ -144,9 +144,14 @@ export const PLANS: Record<string, Partial<Plan>> = {
   'auth/client-credentials-jwt': DEFAULT,
   'auth/client-credentials-basic': DEFAULT,
   'auth/enterprise-managed-authorization': DEFAULT,
-  'auth/dpop': DEFAULT,
-  'auth/dpop-nonce': DEFAULT,
-  'auth/wif-jwt-bearer': DEFAULT,
+  'auth/dpop': {
+    // A Bearer token would still reach tools/list on a lenient run: require the proof checks themselves.
+    require: ['sep-1932-client-token-request-proof', 'sep-1932-client-dpop-auth-scheme', 'sep-1932-client-fresh-proof'],
+  },
+  'auth/dpop-nonce': {
+    require: ['sep-1932-client-token-request-proof', 'sep-1932-client-dpop-auth-scheme', 'sep-1932-client-fresh-proof', 'sep-1932-client-as-nonce', 'sep-1932-client-rs-nonce'],
+  },
+  'auth/wif-jwt-bearer': { require: ['wif-assertion-verified'] },
 };
 
 export function planFor(scenario: string): Plan {

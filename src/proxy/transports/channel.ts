@@ -2,8 +2,8 @@
 // the authorizer, the requests in progress (dropped when the proxy closes, or when the exchange
 // they belong to is given up), and one request with its retries (retry.ts).
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { Authorizer } from '../../authorization.js';
-import { RequestAbortedError, type HttpCall, type HttpClient, type HttpRequest, type HttpResponse } from '../../http/client.js';
+import { bearerPresentation, type Authorizer, type Presentation } from '../../authorization.js';
+import { headerValue, RequestAbortedError, type HttpCall, type HttpClient, type HttpRequest, type HttpResponse } from '../../http/client.js';
 import type { Logger } from '../../log.js';
 import type { ProxyLimits } from '../limits.js';
 import type { Line } from '../message-bytes.js';
@@ -24,12 +24,13 @@ export interface ChannelOptions {
   limits: ProxyLimits;
 }
 
-/** One request: how to build its headers for a token, and what may be retried. */
+/** One request: how to build its headers around the token's, and what may be retried. */
 export interface Exchange {
   method: 'GET' | 'POST';
   /** Default: the server URL. A function is asked at each attempt (the HTTP+SSE endpoint may change). */
   url?: URL | (() => URL);
-  headers(token: string | undefined): Record<string, string>;
+  /** The request's headers, with `auth` (the token's: Authorization, and DPoP with a DPoP-bound one) when there is a token. */
+  headers(auth: Record<string, string> | undefined): Record<string, string>;
   body?: Line;
   /** The requests it carries: their cancellation and deadline bound it. */
   pending?: Pending;
@@ -76,11 +77,19 @@ export class HttpChannel {
       wait: (ms) => this.sleep(ms, pending?.signal),
       budgetMs: () => pending?.budgetMs() ?? Infinity,
       renewSession: x.renew,
-      send: async (token) => ({
-        res: await this.start({ method: x.method, url: typeof x.url === 'function' ? x.url() : x.url ?? this.url, headers: x.headers(token), body: x.body, timeoutMs: this.o.limits.connectTimeoutMs }, pending?.signal),
-        sessionId: x.sessionId,
-      }),
+      send: async (token) => {
+        const url = typeof x.url === 'function' ? x.url() : x.url ?? this.url;
+        const presented = await this.present(token, x.method, url);
+        const res = await this.start({ method: x.method, url, headers: x.headers(presented?.headers), body: x.body, timeoutMs: this.o.limits.connectTimeoutMs }, pending?.signal);
+        return { res, sessionId: x.sessionId, presented };
+      },
     });
+  }
+
+  /** How `token` goes on one attempt of a request (a DPoP proof is made for each attempt). */
+  present(token: string | undefined, method: string, url: URL): Promise<Presentation | undefined> {
+    if (token === undefined) return Promise.resolve(undefined);
+    return this.o.authorizer.present?.(token, method, url) ?? Promise.resolve(bearerPresentation(token));
   }
 
   /** One HTTP request, dropped when `signal` aborts or the channel closes. */
@@ -120,14 +129,23 @@ export class HttpChannel {
     }
   }
 
-  /** A DELETE (ending a session), bounded by DELETE_TIMEOUT_MS whatever happens; failures are only logged. */
-  async delete(headers: (token: string | undefined) => Record<string, string>): Promise<void> {
+  /**
+   * A DELETE (ending a session), bounded by DELETE_TIMEOUT_MS whatever happens (a DPoP nonce
+   * challenge's one retry included); failures are only logged.
+   */
+  async delete(headers: (auth: Record<string, string> | undefined) => Record<string, string>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     let abort = () => {};
     const attempt = (async () => {
-      const call = this.o.http.request({ method: 'DELETE', url: this.url, headers: headers(await this.o.authorizer.getToken()), timeoutMs: DELETE_TIMEOUT_MS });
-      abort = () => call.abort();
-      discard(await call.response);
+      const token = await this.o.authorizer.getToken();
+      for (let attempts = 1; ; attempts++) {
+        const presented = await this.present(token, 'DELETE', this.url);
+        const call = this.o.http.request({ method: 'DELETE', url: this.url, headers: headers(presented?.headers), timeoutMs: DELETE_TIMEOUT_MS });
+        abort = () => call.abort();
+        const res = await call.response;
+        discard(res);
+        if (attempts > 1 || !presented?.retryWithNonce?.({ status: res.status, header: (name) => headerValue(res.headers, name) })) return;
+      }
     })();
     try {
       await Promise.race([attempt, new Promise<void>((resolve) => (timer = setTimeout(resolve, DELETE_TIMEOUT_MS)))]);

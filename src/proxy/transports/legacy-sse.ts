@@ -42,7 +42,7 @@ export class LegacySseTransport implements UpstreamTransport {
    */
   async open(signIn?: boolean): Promise<void> {
     this.drop('a new session replaced it');
-    const res = await this.channel.send({ method: 'GET', headers: (token) => ({ ...this.channel.getHeaders, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }), signIn });
+    const res = await this.channel.send({ method: 'GET', headers: (auth) => ({ ...this.channel.getHeaders, ...auth }), signIn });
     if (res.status === 401 || res.status === 403 || res.status >= 500) throw await this.channel.failure(res);
     this.connection = await LegacySseConnection.open(res, {
       url: this.channel.url,
@@ -102,7 +102,7 @@ export class LegacySseTransport implements UpstreamTransport {
       sessionId: 'sse',
       // The stream ended (or the server forgot it: 404): a new stream and a new session, once.
       renew: renewable ? () => this.renew() : undefined,
-      headers: (token) => this.session.headers(this.channel.postHeaders, token, { initialize: !renewable }),
+      headers: (auth) => this.session.headers(this.channel.postHeaders, auth, { initialize: !renewable }),
     });
     if (res.status < 200 || res.status >= 300) throw await this.channel.failure(res);
     discard(res);

@@ -5,8 +5,10 @@
 // MAX_RETRY_AFTER_RETRIES times, each wait at most MAX_RETRY_AFTER_MS and within the request's
 // --request-timeout; so a server that keeps refusing gets a clear error, not a loop. A connection
 // the server's host refused (nothing listening: a server restarting) reached no one, so the request
-// is sent again a few times over about 4 s (CONNECTION_REFUSED_DELAYS_MS).
-import { parseBearerChallenge, type Authorizer, type BearerChallenge } from '../../authorization.js';
+// is sent again a few times over about 4 s (CONNECTION_REFUSED_DELAYS_MS). A DPoP-bound token's
+// `use_dpop_nonce` challenge (RFC 9449 §9) is answered before any of these, once per token, with a
+// new proof carrying the server's nonce: it never costs a refresh or a sign-in.
+import { parseAuthChallenge, type AuthChallenge, type Authorizer, type Presentation } from '../../authorization.js';
 import { headerValue, RequestAbortedError, type HttpResponse } from '../../http/client.js';
 import { classifyNetworkError } from '../../http/network-error.js';
 import { discard } from './body.js';
@@ -20,6 +22,8 @@ export interface Attempt {
   res: HttpResponse;
   /** The session the request was sent in, if any. */
   sessionId?: string;
+  /** How the token went with it (absent: sent without one). */
+  presented?: Presentation;
 }
 
 export interface RetryOptions {
@@ -45,6 +49,7 @@ export async function sendWithRetries(o: RetryOptions): Promise<HttpResponse> {
   let renewed = !o.renewSession;
   let waits = 0;
   let refusals = 0;
+  let nonceRetried: string | undefined;
   for (;;) {
     if (o.closed()) throw new RequestAbortedError();
     let attempt: Attempt;
@@ -58,14 +63,20 @@ export async function sendWithRetries(o: RetryOptions): Promise<HttpResponse> {
       continue;
     }
     const { res, sessionId } = attempt;
+    // Every answer is read for a nonce (a 200 may bring the next one); a nonce challenge gets one new proof per token.
+    if (attempt.presented?.retryWithNonce?.({ status: res.status, header: (name) => headerValue(res.headers, name) }) && token !== undefined && nonceRetried !== token) {
+      nonceRetried = token;
+      discard(res);
+      continue;
+    }
     if (res.status === 401 && !refreshed) {
       refreshed = true;
       discard(res);
-      token = await o.authorizer.onUnauthorized(token, challengeOf(res));
+      token = await o.authorizer.onUnauthorized(token, challengeOf(res, attempt.presented));
       continue;
     }
     if (res.status === 403 && !steppedUp) {
-      const challenge = challengeOf(res);
+      const challenge = challengeOf(res, attempt.presented);
       if (challenge.error === 'insufficient_scope') {
         steppedUp = true;
         discard(res);
@@ -96,6 +107,8 @@ function connectionRefused(err: unknown): boolean {
   return classifyNetworkError(err).kind === 'refused';
 }
 
-export function challengeOf(res: HttpResponse): BearerChallenge {
-  return parseBearerChallenge(headerValue(res.headers, 'www-authenticate')) ?? {};
+/** The challenge of the answer, of the scheme the token was presented with when there are several. */
+export function challengeOf(res: HttpResponse, presented?: Presentation): AuthChallenge {
+  const scheme = presented?.headers.authorization?.startsWith('DPoP ') ? 'DPoP' : 'Bearer';
+  return parseAuthChallenge(headerValue(res.headers, 'www-authenticate'), scheme) ?? {};
 }

@@ -11,10 +11,9 @@ export class Session {
   private handshake: Promise<unknown> | undefined;
   private renewing: Promise<unknown> | undefined;
 
-  /** Headers for a request: the user's, the bearer token, the session id and protocol version. */
-  headers(base: Record<string, string>, token: string | undefined, opts: { initialize?: boolean; sessionId?: string } = {}): Record<string, string> {
-    const headers: Record<string, string> = { ...base };
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  /** Headers for a request: the user's, the token's (`auth`), the session id and protocol version. */
+  headers(base: Record<string, string>, auth: Record<string, string> | undefined, opts: { initialize?: boolean; sessionId?: string } = {}): Record<string, string> {
+    const headers: Record<string, string> = auth ? { ...base, ...auth } : { ...base };
     const sessionId = opts.initialize ? undefined : opts.sessionId ?? this.id;
     if (sessionId) headers['mcp-session-id'] = sessionId;
     if (this.protocolVersion && !opts.initialize) headers['mcp-protocol-version'] = this.protocolVersion;

@@ -61,7 +61,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.channel.close();
     this.standalone?.abort.abort();
     const sessionId = this.session.id;
-    if (sessionId) await this.channel.delete((token) => this.session.headers({ ...this.channel.o.headers }, token, { sessionId }));
+    if (sessionId) await this.channel.delete((auth) => this.session.headers({ ...this.channel.o.headers }, auth, { sessionId }));
     this.onclose?.();
   }
 
@@ -85,9 +85,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
       signIn: route.signIn,
       sessionId,
       renew: route.renewable && sessionId ? (expired) => this.session.recover(expired, () => this.renew()) : undefined,
-      headers: (token) => route.headers
-        ? { ...this.channel.postHeaders, ...route.headers, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }
-        : this.session.headers(this.channel.postHeaders, token, { initialize: route.initialize }),
+      headers: (auth) => route.headers
+        ? { ...this.channel.postHeaders, ...route.headers, ...auth }
+        : this.session.headers(this.channel.postHeaders, auth, { initialize: route.initialize }),
     });
     const reading = this.reading(pending, frame.message, route.longLived);
     if (res.status < 200 || res.status >= 300) {
@@ -118,10 +118,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
   }
 
-  /** GET with Last-Event-ID to pick up a POST's stream where it dropped. */
+  /** GET with Last-Event-ID to pick up a POST's stream where it dropped (one request, as before; a DPoP-bound token goes with a proof). */
   private async resume(lastEventId: string, pending: Pending): Promise<HttpResponse | undefined> {
     const token = await this.channel.o.authorizer.getToken();
-    const headers = { ...this.session.headers(this.channel.getHeaders, token), 'last-event-id': lastEventId };
+    const presented = await this.channel.present(token, 'GET', this.channel.url);
+    const headers = { ...this.session.headers(this.channel.getHeaders, presented?.headers), 'last-event-id': lastEventId };
     const res = await this.channel.start({ method: 'GET', url: this.channel.url, headers, timeoutMs: this.channel.limits.connectTimeoutMs }, pending.signal);
     if (res.status === 200 && isEventStream(res)) return res;
     discard(res);
@@ -172,7 +173,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       current: () => !this.channel.closed && this.standalone === mark,
       open: (lastEventId) => this.channel.send({
         method: 'GET',
-        headers: (token) => ({ ...this.session.headers(this.channel.getHeaders, token, { sessionId }), ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) }),
+        headers: (auth) => ({ ...this.session.headers(this.channel.getHeaders, auth, { sessionId }), ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) }),
       }),
     });
   }
