@@ -83,27 +83,9 @@ export interface Authorizer {
 }
 
 /**
- * Parses a `WWW-Authenticate` header value (RFC 9110 §11.6.1) and returns the parameters of its
- * Bearer challenge (RFC 6750 §3, RFC 9728 §5.1), or undefined when there is none. Handles several
- * challenges in one value, quoted strings with backslash escapes and token68 forms.
- */
-export function parseBearerChallenge(header: string | null | undefined): AuthChallenge | undefined {
-  if (!header) return undefined;
-  for (const challenge of parseChallenges(header)) {
-    if (challenge.scheme.toLowerCase() !== 'bearer') continue;
-    const p = challenge.params;
-    return {
-      error: p.error,
-      errorDescription: p.error_description,
-      scope: p.scope,
-      resourceMetadata: p.resource_metadata,
-    };
-  }
-  return undefined;
-}
-
-/**
- * Parses a `WWW-Authenticate` header value and returns the challenge to act on: the one of the
+ * Parses a `WWW-Authenticate` header value (RFC 9110 §11.6.1: several challenges in one value,
+ * quoted strings with backslash escapes, token68 forms) and returns the challenge to act on
+ * (RFC 6750 §3, RFC 9449 §7.1, with RFC 9728 §5.1's resource_metadata): the one of the
  * scheme `prefer` (the one the rejected token was presented with) when there is one, else the
  * first Bearer or DPoP challenge; `dpop` says whether any DPoP challenge is there. Undefined when
  * the header has neither scheme.

@@ -8,7 +8,7 @@ import { scanMessage } from '../../src/proxy/message-scan.js';
 import { SseParser, type SseEvent } from '../../src/proxy/transports/sse-parser.js';
 import { StdioTransport } from '../../src/proxy/transports/stdio.js';
 import { textOf } from '../../src/proxy/message-bytes.js';
-import { parseBearerChallenge } from '../../src/authorization.js';
+import { parseAuthChallenge } from '../../src/authorization.js';
 import { INIT_PARAMS, startProxy, TestAuthorizer } from './harness.js';
 
 function parseAll(chunks: string[]): { events: Array<{ type: string; data: string }>; parser: SseParser } {
@@ -128,15 +128,15 @@ describe('proxyApplies', () => {
   });
 });
 
-describe('parseBearerChallenge (src/authorization.ts, used by the proxy)', () => {
+describe('parseAuthChallenge (src/authorization.ts, used by the proxy and discovery)', () => {
   it('reads the Bearer challenge among several schemes, with quoted strings and escapes', () => {
-    expect(parseBearerChallenge('Basic realm="a, b", Bearer realm="x", error="insufficient_scope", scope="a b", error_description="say \\"hi\\"", resource_metadata="https://h/.well-known/oauth-protected-resource"')).toEqual({
+    expect(parseAuthChallenge('Basic realm="a, b", Bearer realm="x", error="insufficient_scope", scope="a b", error_description="say \\"hi\\"", resource_metadata="https://h/.well-known/oauth-protected-resource"')).toEqual({
       error: 'insufficient_scope',
       errorDescription: 'say "hi"',
       scope: 'a b',
       resourceMetadata: 'https://h/.well-known/oauth-protected-resource',
     });
-    expect(parseBearerChallenge('Basic realm="x"')).toBeUndefined();
+    expect(parseAuthChallenge('Basic realm="x"')).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, parseSecureUrl } from '../../src/net.js';
-import { parseBearerChallenge } from '../../src/authorization.js';
+import { parseAuthChallenge } from '../../src/authorization.js';
 import { authorizationServerMetadataUrls, protectedResourceMetadataUrls, resourceMatches } from '../../src/auth/discovery.js';
 import { chooseScopes, describeScopes, narrowedScopes, unionScopes } from '../../src/auth/scopes.js';
 import { createLogger, redact, registerSecret } from '../../src/log.js';
@@ -37,15 +37,15 @@ describe('loopback rule', () => {
 
 describe('WWW-Authenticate parsing', () => {
   it('reads the Bearer challenge with quoted values and escapes', () => {
-    const c = parseBearerChallenge('Bearer error="insufficient_scope", scope="a b\\"c", resource_metadata="https://h/.well-known/oauth-protected-resource/mcp"');
+    const c = parseAuthChallenge('Bearer error="insufficient_scope", scope="a b\\"c", resource_metadata="https://h/.well-known/oauth-protected-resource/mcp"');
     expect(c).toEqual({ error: 'insufficient_scope', errorDescription: undefined, scope: 'a b"c', resourceMetadata: 'https://h/.well-known/oauth-protected-resource/mcp' });
   });
   it('finds Bearer among several schemes and token68 forms', () => {
-    expect(parseBearerChallenge('Basic realm="x", Bearer realm="y", error=invalid_token')?.error).toBe('invalid_token');
-    expect(parseBearerChallenge('Negotiate abc==, Bearer scope="s"')?.scope).toBe('s');
-    expect(parseBearerChallenge('Bearer')).toEqual({ error: undefined, errorDescription: undefined, scope: undefined, resourceMetadata: undefined });
-    expect(parseBearerChallenge('Basic realm="x"')).toBeUndefined();
-    expect(parseBearerChallenge(null)).toBeUndefined();
+    expect(parseAuthChallenge('Basic realm="x", Bearer realm="y", error=invalid_token')?.error).toBe('invalid_token');
+    expect(parseAuthChallenge('Negotiate abc==, Bearer scope="s"')?.scope).toBe('s');
+    expect(parseAuthChallenge('Bearer')).toEqual({ error: undefined, errorDescription: undefined, scope: undefined, resourceMetadata: undefined });
+    expect(parseAuthChallenge('Basic realm="x"')).toBeUndefined();
+    expect(parseAuthChallenge(null)).toBeUndefined();
   });
 });
 
