@@ -13,9 +13,8 @@ import { configDir } from './paths.js';
 import { keychainTimeoutMs } from './store/keychain.js';
 import { storePreference } from './commands/factory.js';
 import { SignIns } from './store/sign-ins.js';
-import { packageSpec } from './setup/entry.js';
 import { DEFAULT_SERVER_URL, headerName } from './target.js';
-import { VERSION } from './version.js';
+import { packageSpec, VERSION } from './version.js';
 
 /** The factory of this process: its streams, its environment, the real HTTP layer, keychain and browser. */
 function defaultFactory(): Factory {

@@ -8,3 +8,15 @@ export const VERSION: string = (() => {
     return '0.0.0';
   }
 })();
+
+/**
+ * The package spec an entry pins: `appwrite-mcp@<major>`, or before 1.0 `appwrite-mcp@0.<minor>`
+ * (npm treats each 0.x minor as a breaking line), so that a client restart never silently runs a
+ * breaking release. A prerelease pins itself exactly.
+ */
+export function packageSpec(version: string): string {
+  const m = /^(\d+)\.(\d+)\.\d+(-.+)?$/.exec(version.trim());
+  if (!m) return 'appwrite-mcp';
+  if (m[3]) return `appwrite-mcp@${version.trim()}`;
+  return m[1] === '0' ? `appwrite-mcp@0.${m[2]}` : `appwrite-mcp@${m[1]}`;
+}

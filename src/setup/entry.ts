@@ -11,17 +11,7 @@ export const DEFAULT_ENTRY_NAME = 'appwrite';
 /** Entry names `setup` accepts: safe as a JSON key, a bare TOML key, a YAML key and a `claude mcp add` name. */
 export const ENTRY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-/**
- * The package spec an entry pins: `appwrite-mcp@<major>`, or before 1.0 `appwrite-mcp@0.<minor>`
- * (npm treats each 0.x minor as a breaking line), so that a client restart never silently runs a
- * breaking release. A prerelease pins itself exactly.
- */
-export function packageSpec(version: string): string {
-  const m = /^(\d+)\.(\d+)\.\d+(-.+)?$/.exec(version.trim());
-  if (!m) return 'appwrite-mcp';
-  if (m[3]) return `appwrite-mcp@${version.trim()}`;
-  return m[1] === '0' ? `appwrite-mcp@0.${m[2]}` : `appwrite-mcp@${m[1]}`;
-}
+export { packageSpec } from '../version.js';
 
 /** The release line a spec pins, comparable: [major, minor] (minor -1 when the spec pins a major). */
 export function pinnedLine(spec: string): [number, number] | undefined {
