@@ -93,9 +93,14 @@ function readHeaderFile(path: string): string[] {
   } catch (err) {
     throw new AppError(Code.USAGE, `cannot read --header-file ${path}: ${(err as Error).message}`);
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = headerFileLines(text);
   for (const line of lines) registerSecret(line.slice(line.indexOf(':') + 1).trim());
   return lines;
+}
+
+/** The header lines of a `--header-file`'s text: trimmed, without blank lines and `#` comments. */
+export function headerFileLines(text: string): string[] {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 }
 
 /**

@@ -11,7 +11,7 @@ import { runsAppwriteMcp } from '../setup/entry.js';
 import { isJsonObject, parseJsonDocument, type JsonValue } from '../setup/json-document.js';
 import { parseTomlDocument, type TomlValue } from '../setup/toml-document.js';
 import type { Target } from '../store/types.js';
-import { DEFAULT_SERVER_URL, invokedAs, resolveServerUrl } from '../target.js';
+import { DEFAULT_SERVER_URL, headerFileLines, invokedAs, resolveServerUrl } from '../target.js';
 import { readRegularFile } from './files.js';
 import { ok, warn, type CheckResult } from './report.js';
 
@@ -202,10 +202,10 @@ async function headerNames(args: unknown, cwd: string): Promise<string[]> {
   const file = flagValue(args, '--header-file');
   if (file !== undefined) {
     const read = await readRegularFile(isAbsolute(file) ? file : join(cwd, file), MAX_HEADER_FILE_BYTES).catch(() => ({ text: '', truncated: false }));
-    const lines = read.text.split(/\r?\n/);
-    if (read.truncated) lines.pop(); // cut mid-line
-    for (const line of lines.map((l) => l.trim())) {
-      if (line && !line.startsWith('#') && line.includes(':')) names.push(line.slice(0, line.indexOf(':')).trim());
+    // A file cut at the bound loses its last line, which may be cut mid-way.
+    const text = read.truncated ? read.text.slice(0, read.text.lastIndexOf('\n') + 1) : read.text;
+    for (const line of headerFileLines(text)) {
+      if (line.includes(':')) names.push(line.slice(0, line.indexOf(':')).trim());
     }
   }
   return names;
