@@ -97,6 +97,11 @@ describe('README', () => {
     expect(problems).toEqual([]);
   });
 
+  it('documents every flag the CLI takes', () => {
+    const documented = new Set(spans.flatMap(({ text }) => [...text.matchAll(/--[a-z][a-z0-9-]*/g)].map((m) => m[0])));
+    expect([...allFlags].filter((flag) => !documented.has(flag))).toEqual([]);
+  });
+
   it('names every APPWRITE_MCP_ variable the CLI reads, and only those', () => {
     const source: string[] = [];
     const walk = (dir: string): void => {
